@@ -1,0 +1,245 @@
+"""Which DestinationRule applies to a host, and how several of them are merged.
+
+Follows pilot/pkg/model: DRs of one namespace are merged per resolved host in order of
+creationTimestamp then name (subsets concatenated, the first top-level trafficPolicy wins);
+with ENABLE_ENHANCED_DESTINATIONRULE_MERGE (on by default) only DRs with equal exportTo merge.
+A client in namespace C uses C's own DRs, else the service namespace's DRs exported to C,
+else the root namespace's DRs exported to C.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from meshtui.mesh.hosts import MeshConfig, is_wildcard, matches, resolve_host
+from meshtui.mesh.resources import DestinationRule, ObjectRef, Subset
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicateSubset:
+    name: str
+    kept: ObjectRef
+    ignored: ObjectRef
+    subset: Subset
+
+
+@dataclass(slots=True)
+class ConsolidatedRule:
+    """One or more DestinationRules merged the way Istio merges them."""
+
+    host: str
+    rules: list[DestinationRule]
+    export_to: frozenset[str]
+    workload_selector: Mapping[str, str] | None
+    traffic_policy: Mapping[str, Any] | None = None
+    policy_rule: DestinationRule | None = None
+    subsets: list[tuple[Subset, DestinationRule]] = field(default_factory=list)
+    duplicates: list[DuplicateSubset] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, rule: DestinationRule, export_to: frozenset[str]) -> ConsolidatedRule:
+        merged = cls(rule.host, [], export_to, rule.workload_selector)
+        merged.merge(rule)
+        return merged
+
+    def copy(self) -> ConsolidatedRule:
+        return ConsolidatedRule(
+            self.host,
+            list(self.rules),
+            self.export_to,
+            self.workload_selector,
+            self.traffic_policy,
+            self.policy_rule,
+            list(self.subsets),
+            list(self.duplicates),
+        )
+
+    def merge(self, rule: DestinationRule) -> None:
+        self.rules.append(rule)
+        names = {s.name: r for s, r in self.subsets}
+        for subset in rule.subsets:
+            if subset.name in names:
+                self.duplicates.append(
+                    DuplicateSubset(subset.name, names[subset.name].meta.ref, rule.meta.ref, subset)
+                )
+            else:
+                self.subsets.append((subset, rule))
+                names[subset.name] = rule
+        if self.traffic_policy is None and rule.traffic_policy is not None:
+            self.traffic_policy = rule.traffic_policy
+            self.policy_rule = rule
+
+    def visible_to(self, namespace: str, own_namespace: str) -> bool:
+        if not self.export_to or "*" in self.export_to:
+            return True
+        return namespace in self.export_to or (namespace == own_namespace and "." in self.export_to)
+
+
+def _export_set(rule: DestinationRule) -> frozenset[str]:
+    # An empty exportTo means the mesh default, which is "*".
+    return frozenset(rule.export_to) if rule.export_to else frozenset({"*"})
+
+
+def _is_exported(rule: DestinationRule) -> bool:
+    """Whether a DR is visible outside its namespace at all (pilot's exportedByNamespace)."""
+    export = _export_set(rule)
+    return bool(export - {".", rule.meta.ref.namespace, "~"})
+
+
+def consolidate(rules: list[DestinationRule]) -> list[ConsolidatedRule]:
+    """Merge the DRs of one namespace for one resolved host, as pilot's mergeDestinationRule."""
+    ordered = sorted(rules, key=lambda r: (r.meta.creation_timestamp, r.meta.ref.name))
+    entries: list[ConsolidatedRule] = []
+    for rule in ordered:
+        export = _export_set(rule)
+        if not entries:
+            entries.append(ConsolidatedRule.of(rule, export))
+            continue
+        append_separately = True
+        for i, existing in enumerate(entries):
+            selector = rule.workload_selector
+            both_without = selector is None and existing.workload_selector is None
+            both_with = selector is not None and existing.workload_selector is not None
+            selectors_match = both_with and dict(selector or {}) == dict(
+                existing.workload_selector or {}
+            )
+            if export == existing.export_to:
+                append_separately = not (both_without or selectors_match)
+            elif existing.export_to and export >= existing.export_to:
+                append_separately = True
+            else:
+                append_separately = True
+                continue
+            if both_with and not selectors_match:
+                append_separately = True
+                continue
+            if both_without or selectors_match:
+                append_separately = False
+            merged = existing.copy()
+            merged.merge(rule)
+            entries[i] = merged
+        if append_separately:
+            entries.append(ConsolidatedRule.of(rule, export))
+    return entries
+
+
+def applicable(entries: list[ConsolidatedRule]) -> ConsolidatedRule | None:
+    """The entry a client without a matching workloadSelector DR uses: the last catch-all."""
+    catch_all = None
+    for entry in entries:
+        if entry.workload_selector is None:
+            catch_all = entry
+    return catch_all
+
+
+class DestinationRuleIndex:
+    """DestinationRules by namespace and resolved host, with cached consolidation."""
+
+    def __init__(self, config: MeshConfig) -> None:
+        self.config = config
+        self._rules: dict[ObjectRef, DestinationRule] = {}
+        # namespace -> resolved host -> rules
+        self._exact: dict[str, dict[str, list[DestinationRule]]] = defaultdict(dict)
+        self._wild: dict[str, dict[str, list[DestinationRule]]] = defaultdict(dict)
+        self._cache: dict[tuple[str, str, bool], list[ConsolidatedRule]] = {}
+
+    def __len__(self) -> int:
+        return len(self._rules)
+
+    def __iter__(self):
+        return iter(self._rules.values())
+
+    def resolved_host(self, rule: DestinationRule) -> str:
+        return resolve_host(rule.host, rule.meta.ref.namespace, self.config.domain)
+
+    def add(self, rule: DestinationRule) -> DestinationRule | None:
+        old = self.remove(rule.meta.ref)
+        host = self.resolved_host(rule)
+        self._rules[rule.meta.ref] = rule
+        table = self._wild if is_wildcard(host) else self._exact
+        table[rule.meta.ref.namespace].setdefault(host, []).append(rule)
+        self._invalidate(rule.meta.ref.namespace, host)
+        return old
+
+    def remove(self, ref: ObjectRef) -> DestinationRule | None:
+        old = self._rules.pop(ref, None)
+        if old is None:
+            return None
+        host = self.resolved_host(old)
+        table = self._wild if is_wildcard(host) else self._exact
+        rules = table[ref.namespace].get(host, [])
+        rules[:] = [r for r in rules if r.meta.ref != ref]
+        if not rules:
+            table[ref.namespace].pop(host, None)
+        self._invalidate(ref.namespace, host)
+        return old
+
+    def _invalidate(self, namespace: str, host: str) -> None:
+        self._cache.pop((namespace, host, False), None)
+        self._cache.pop((namespace, host, True), None)
+
+    def namespaces(self) -> list[str]:
+        return sorted({*self._exact, *self._wild})
+
+    def _most_specific(self, namespace: str, host: str, exported: bool) -> list[ConsolidatedRule]:
+        exact = self._exact.get(namespace, {})
+        key = host if host in exact else None
+        if key is None:
+            best = None
+            for pattern in self._wild.get(namespace, {}):
+                if matches(host, pattern) and (best is None or len(pattern) > len(best)):
+                    best = pattern
+            key = best
+        if key is None:
+            return []
+        cached = self._cache.get((namespace, key, exported))
+        if cached is None:
+            rules = exact.get(key) or self._wild[namespace][key]
+            if exported:
+                rules = [r for r in rules if _is_exported(r)]
+            cached = consolidate(rules)
+            self._cache[(namespace, key, exported)] = cached
+        return cached
+
+    def lookup(
+        self, host: str, client_namespace: str, service_namespace: str | None
+    ) -> ConsolidatedRule | None:
+        """The merged DR a client in `client_namespace` applies to `host` (pilot's order)."""
+        root = self.config.root_namespace
+        local = self._most_specific(client_namespace, host, exported=False)
+        if local:
+            return applicable(local)
+        for owner in (service_namespace, root):
+            if owner is None or owner == client_namespace:
+                continue
+            exported = [
+                e
+                for e in self._most_specific(owner, host, exported=True)
+                if e.visible_to(client_namespace, owner)
+            ]
+            if exported:
+                return applicable(exported)
+        return None
+
+    def matching(self, host: str) -> list[DestinationRule]:
+        """Every DR in any namespace whose host covers `host` (for "seen elsewhere" notes)."""
+        out: list[DestinationRule] = []
+        for namespace in {*self._exact, *self._wild}:
+            out += self._exact.get(namespace, {}).get(host, [])
+            for pattern, rules in self._wild.get(namespace, {}).items():
+                if matches(host, pattern):
+                    out += rules
+        return out
+
+    def exact_hosts(self) -> set[str]:
+        return {host for table in self._exact.values() for host in table}
+
+    def hosts_for(self, rule: DestinationRule, known_hosts: set[str]) -> set[str]:
+        """The hosts a DR can affect: its own, or every known host its wildcard covers."""
+        host = self.resolved_host(rule)
+        if not is_wildcard(host):
+            return {host}
+        return {h for h in known_hosts if matches(h, host)}

@@ -1,0 +1,137 @@
+"""The effective traffic policy of a host, subset and port (Istio's MergeTrafficPolicy).
+
+Istio does not deep-merge policies: a field set at a narrower level replaces the inherited
+field as a whole, and a port-level entry replaces the four port-level fields, falling back to
+Istio's defaults (not to the enclosing level) for those it leaves out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+# The fields a PortTrafficPolicy carries; on a port with an entry they are replaced together.
+PORT_LEVEL_FIELDS = ("loadBalancer", "connectionPool", "outlierDetection", "tls")
+# The other top-level TrafficPolicy fields: only the subset-over-host rule applies to them.
+OTHER_FIELDS = ("tunnel", "proxyProtocol", "retryBudget")
+POLICY_FIELDS = PORT_LEVEL_FIELDS + OTHER_FIELDS
+
+
+class Level(StrEnum):
+    """Where an effective field came from."""
+
+    HOST = "host"
+    HOST_PORT = "host-port"
+    SUBSET = "subset"
+    SUBSET_PORT = "subset-port"
+    DEFAULT = "default"
+
+
+@dataclass(frozen=True, slots=True)
+class EffectiveField:
+    name: str
+    value: Any  # None means Istio's default
+    level: Level
+
+    @property
+    def is_default(self) -> bool:
+        return self.value is None
+
+
+@dataclass(frozen=True, slots=True)
+class EffectivePolicy:
+    """Every top-level field with its value and origin; unset fields are Istio's defaults."""
+
+    fields: tuple[EffectiveField, ...]
+
+    def get(self, name: str) -> EffectiveField:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The policy in Istio's YAML field names; fields left at Istio's default are absent."""
+        return {f.name: f.value for f in self.fields if not _is_empty(f.value)}
+
+    def origins(self) -> dict[str, str]:
+        return {f.name: f.level.value for f in self.fields if f.level is not Level.DEFAULT}
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or value == {} or value == []
+
+
+def _clean(value: Any) -> Any:
+    """Drop nulls, so `loadBalancer: {simple: null}` reads as the default it means."""
+    if isinstance(value, Mapping):
+        out = {k: _clean(v) for k, v in value.items() if v is not None}
+        return {k: v for k, v in out.items() if v is not None}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
+
+
+def port_settings(policy: Mapping[str, Any] | None, port: int | None) -> Mapping[str, Any] | None:
+    """The `portLevelSettings` entry of `policy` for `port`, if there is one (first wins)."""
+    if policy is None or port is None:
+        return None
+    for entry in policy.get("portLevelSettings") or ():
+        if isinstance(entry, Mapping) and (entry.get("port") or {}).get("number") == port:
+            return entry
+    return None
+
+
+def sets_anything(policy: Mapping[str, Any] | None) -> bool:
+    """Whether a subset's own trafficPolicy sets any field (an empty one changes nothing)."""
+    if not policy:
+        return False
+    return any(policy.get(name) is not None for name in (*POLICY_FIELDS, "portLevelSettings"))
+
+
+def effective_policy(
+    host_policy: Mapping[str, Any] | None,
+    subset_policy: Mapping[str, Any] | None = None,
+    port: int | None = None,
+) -> EffectivePolicy:
+    """Merge host policy, host port settings, subset policy and subset port settings."""
+    current: dict[str, tuple[Any, Level]] = {name: (None, Level.DEFAULT) for name in POLICY_FIELDS}
+    if host_policy:
+        for name in POLICY_FIELDS:
+            if host_policy.get(name) is not None:
+                current[name] = (host_policy[name], Level.HOST)
+    _apply_port(current, port_settings(host_policy, port), Level.HOST_PORT)
+    if subset_policy:
+        for name in POLICY_FIELDS:
+            if subset_policy.get(name) is not None:
+                current[name] = (subset_policy[name], Level.SUBSET)
+        _apply_port(current, port_settings(subset_policy, port), Level.SUBSET_PORT)
+    return EffectivePolicy(
+        tuple(
+            EffectiveField(name, _clean(value), level) for name, (value, level) in current.items()
+        )
+    )
+
+
+def _apply_port(
+    current: dict[str, tuple[Any, Level]], entry: Mapping[str, Any] | None, level: Level
+) -> None:
+    # Port-level settings are not inherited: a field the entry leaves out is Istio's default.
+    if entry is None:
+        return
+    for name in PORT_LEVEL_FIELDS:
+        value = entry.get(name)
+        current[name] = (value, level) if value is not None else (None, Level.DEFAULT)
+
+
+def policy_ports(*policies: Mapping[str, Any] | None) -> set[int]:
+    """Every port named in the portLevelSettings of these policies."""
+    ports: set[int] = set()
+    for policy in policies:
+        for entry in (policy or {}).get("portLevelSettings") or ():
+            number = (entry.get("port") or {}).get("number") if isinstance(entry, Mapping) else None
+            if isinstance(number, int):
+                ports.add(number)
+    return ports

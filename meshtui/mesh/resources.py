@@ -1,0 +1,586 @@
+"""Typed model of the Kubernetes and Istio resources Istio reads, and their parser.
+
+Sources hand raw objects (dicts from YAML or JSON) to :func:`parse_object`; the core only ever
+sees the small frozen values defined here. A wrong field type is reported as an
+:class:`InvalidField` with the path to the field, so a source can turn it into a line number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+ISTIO_NETWORKING_GROUP = "networking.istio.io"
+ISTIO_NETWORKING_VERSIONS = ("v1", "v1beta1", "v1alpha3")
+
+WORKLOAD_KINDS = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job")
+ISTIO_KINDS = ("DestinationRule", "VirtualService", "ServiceEntry")
+KNOWN_KINDS = ("Service", *ISTIO_KINDS, *WORKLOAD_KINDS)
+
+Path = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a resource came from: a file and line offline, a cluster context live."""
+
+    file: str | None = None
+    line: int | None = None
+    cluster: str | None = None
+    item: int | None = None  # index in a `kind: List` document
+
+    def __str__(self) -> str:
+        if self.file is None:
+            return self.cluster or ""
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectRef:
+    """Identity of a resource: kind, namespace and name, as `kubectl` names them."""
+
+    kind: str
+    namespace: str
+    name: str
+
+    @property
+    def namespaced_name(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class Meta:
+    """The metadata every resource carries that the analysis needs."""
+
+    ref: ObjectRef
+    origin: Origin
+    creation_timestamp: str = ""
+    raw: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ServicePort:
+    number: int
+    name: str = ""
+    protocol: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    """A Kubernetes Service: its host is `name.namespace.svc.<domain>`."""
+
+    meta: Meta
+    selector: Mapping[str, str] | None
+    ports: tuple[ServicePort, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceEntry:
+    meta: Meta
+    hosts: tuple[str, ...]
+    ports: tuple[ServicePort, ...]
+    workload_selector: Mapping[str, str] | None
+    export_to: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    """A bare Pod or the pod template of a controller, with what the view shows of it."""
+
+    meta: Meta
+    labels: Mapping[str, str]
+    replicas: int | None = None
+    ready: int | None = None
+    phase: str = ""
+    pod_ip: str = ""
+    node: str = ""
+    owner: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Subset:
+    name: str
+    labels: Mapping[str, str]
+    traffic_policy: Mapping[str, Any] | None
+    path: Path = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DestinationRule:
+    meta: Meta
+    host: str
+    traffic_policy: Mapping[str, Any] | None
+    subsets: tuple[Subset, ...]
+    export_to: tuple[str, ...]
+    workload_selector: Mapping[str, str] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """One `destination` of a route, as written (host not yet resolved)."""
+
+    host: str
+    subset: str
+    port: int | None
+    weight: int | None
+    path: Path = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One entry of `http`, `tcp` or `tls`, reduced to what routing analysis needs."""
+
+    kind: str  # "http", "tcp" or "tls"
+    index: int
+    name: str
+    destinations: tuple[Destination, ...]
+    mirrors: tuple[Destination, ...]
+    match_gateways: tuple[str, ...]
+    match: str
+    delegate: ObjectRef | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VirtualService:
+    meta: Meta
+    hosts: tuple[str, ...]
+    gateways: tuple[str, ...]
+    export_to: tuple[str, ...]
+    routes: tuple[Route, ...]
+
+
+Resource = Service | ServiceEntry | Workload | DestinationRule | VirtualService
+
+
+@dataclass(frozen=True, slots=True)
+class InvalidField:
+    """A resource Istio (or the API server) would reject: the field and what is wrong."""
+
+    ref: ObjectRef
+    origin: Origin
+    path: Path
+    message: str
+
+
+class _Invalid(Exception):
+    def __init__(self, path: Path, message: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.message = message
+
+
+_TYPE_NAMES = {
+    dict: "a mapping",
+    list: "a list",
+    str: "a string",
+    int: "an integer",
+    bool: "a boolean",
+    float: "a number",
+    type(None): "null",
+}
+
+
+def _describe(value: object) -> str:
+    for cls, name in _TYPE_NAMES.items():
+        if type(value) is cls:
+            return name
+    if isinstance(value, Mapping):
+        return "a mapping"
+    return type(value).__name__
+
+
+def _mapping(value: object, path: Path, *, required: bool = False) -> Mapping[str, Any] | None:
+    if value is None and not required:
+        return None
+    if not isinstance(value, Mapping):
+        raise _Invalid(path, f"must be a mapping, not {_describe(value)}")
+    return value
+
+
+def _list(value: object, path: Path) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _Invalid(path, f"must be a list, not {_describe(value)}")
+    return value
+
+
+def _str(value: object, path: Path, *, required: bool = False) -> str:
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or (required and not value):
+        if isinstance(value, str):
+            raise _Invalid(path, "must not be empty")
+        raise _Invalid(path, f"must be a string, not {_describe(value)}")
+    return value
+
+
+def _int(value: object, path: Path) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _Invalid(path, f"must be an integer, not {_describe(value)}")
+    return value
+
+
+def _labels(value: object, path: Path) -> dict[str, str]:
+    m = _mapping(value, path)
+    if m is None:
+        return {}
+    out: dict[str, str] = {}
+    for k, v in m.items():
+        if not isinstance(k, str):
+            raise _Invalid(path, f"label keys must be strings, not {_describe(k)}")
+        if isinstance(v, bool) or v is None or isinstance(v, Mapping | list):
+            raise _Invalid((*path, k), f"label values must be strings, not {_describe(v)}")
+        out[k] = str(v)
+    return out
+
+
+def _str_list(value: object, path: Path) -> tuple[str, ...]:
+    return tuple(_str(v, (*path, i), required=True) for i, v in enumerate(_list(value, path)))
+
+
+_POLICY_FIELDS = ("loadBalancer", "connectionPool", "outlierDetection", "tls")
+
+
+def _traffic_policy(value: object, path: Path) -> Mapping[str, Any] | None:
+    """Check the shape of a TrafficPolicy; its leaves stay as written."""
+    policy = _mapping(value, path)
+    if policy is None:
+        return None
+    for key, sub in policy.items():
+        if key == "portLevelSettings":
+            for i, entry in enumerate(_list(sub, (*path, key))):
+                _port_traffic_policy(entry, (*path, key, i))
+        elif sub is not None:
+            _mapping(sub, (*path, key))
+    return policy
+
+
+def _port_traffic_policy(value: object, path: Path) -> None:
+    entry = _mapping(value, path, required=True)
+    assert entry is not None
+    port = _mapping(entry.get("port"), (*path, "port"), required=True)
+    assert port is not None
+    if _int(port.get("number"), (*path, "port", "number")) is None:
+        raise _Invalid((*path, "port"), "must name a port number")
+    for key in _POLICY_FIELDS:
+        if entry.get(key) is not None:
+            _mapping(entry[key], (*path, key))
+
+
+def _ports(value: object, path: Path, number_key: str) -> tuple[ServicePort, ...]:
+    ports = []
+    for i, raw in enumerate(_list(value, path)):
+        p = _mapping(raw, (*path, i), required=True)
+        assert p is not None
+        number = _int(p.get(number_key), (*path, i, number_key))
+        if number is None:
+            raise _Invalid((*path, i), f"must have a {number_key}")
+        ports.append(
+            ServicePort(
+                number=number,
+                name=_str(p.get("name"), (*path, i, "name")),
+                protocol=_str(p.get("protocol"), (*path, i, "protocol")),
+            )
+        )
+    return tuple(ports)
+
+
+def _destination(value: object, path: Path) -> Destination:
+    d = _mapping(value, path, required=True)
+    assert d is not None
+    port = _mapping(d.get("port"), (*path, "port"))
+    return Destination(
+        host=_str(d.get("host"), (*path, "host"), required=True),
+        subset=_str(d.get("subset"), (*path, "subset")),
+        port=_int(port.get("number"), (*path, "port", "number")) if port else None,
+        weight=None,
+        path=path,
+    )
+
+
+def _percentage(value: object, path: Path) -> int:
+    """A mirror's share of traffic in whole percent (Istio's default is all of it)."""
+    p = _mapping(value, path)
+    if p is None or p.get("value") is None:
+        return 100
+    number = p["value"]
+    if isinstance(number, bool) or not isinstance(number, int | float):
+        raise _Invalid((*path, "value"), f"must be a number, not {_describe(number)}")
+    return round(number)
+
+
+def _match_summary(kind: str, matches: list[Any]) -> str:
+    """A one-line summary of a route's match conditions, for the detail pane."""
+    parts = []
+    for m in matches:
+        if not isinstance(m, Mapping):
+            continue
+        bits = []
+        uri = m.get("uri")
+        if isinstance(uri, Mapping):
+            bits += [f"uri {k} {v}" for k, v in uri.items()]
+        for key in ("headers", "queryParams"):
+            val = m.get(key)
+            if isinstance(val, Mapping):
+                bits += [f"{key[:-1] if key == 'headers' else 'query'} {h}" for h in val]
+        for key in ("method", "authority", "scheme"):
+            val = m.get(key)
+            if isinstance(val, Mapping):
+                bits += [f"{key} {k} {v}" for k, v in val.items()]
+        for key in ("port", "sniHosts", "sourceLabels", "sourceNamespace"):
+            if m.get(key) is not None:
+                bits.append(f"{key} {m[key]}")
+        parts.append(" & ".join(str(b) for b in bits) or "any")
+    return " | ".join(parts) if parts else "any"
+
+
+def _route(kind: str, index: int, value: object, path: Path, namespace: str) -> Route:
+    r = _mapping(value, path, required=True)
+    assert r is not None
+    matches = _list(r.get("match"), (*path, "match"))
+    gateways: list[str] = []
+    for i, m in enumerate(matches):
+        mm = _mapping(m, (*path, "match", i), required=True)
+        assert mm is not None
+        gateways += _str_list(mm.get("gateways"), (*path, "match", i, "gateways"))
+    destinations = []
+    for i, raw in enumerate(_list(r.get("route"), (*path, "route"))):
+        rd = _mapping(raw, (*path, "route", i), required=True)
+        assert rd is not None
+        dest = _destination(rd.get("destination"), (*path, "route", i, "destination"))
+        weight = _int(rd.get("weight"), (*path, "route", i, "weight"))
+        destinations.append(
+            Destination(dest.host, dest.subset, dest.port, weight, (*path, "route", i))
+        )
+    mirrors = []
+    if kind == "http":
+        if r.get("mirror") is not None:
+            dest = _destination(r["mirror"], (*path, "mirror"))
+            percent = _percentage(r.get("mirrorPercentage"), (*path, "mirrorPercentage"))
+            mirrors.append(Destination(dest.host, dest.subset, dest.port, percent, dest.path))
+        for i, raw in enumerate(_list(r.get("mirrors"), (*path, "mirrors"))):
+            m = _mapping(raw, (*path, "mirrors", i), required=True)
+            assert m is not None
+            dest = _destination(m.get("destination"), (*path, "mirrors", i, "destination"))
+            percent = _percentage(m.get("percentage"), (*path, "mirrors", i, "percentage"))
+            mirrors.append(Destination(dest.host, dest.subset, dest.port, percent, dest.path))
+    delegate = None
+    if kind == "http" and r.get("delegate") is not None:
+        d = _mapping(r["delegate"], (*path, "delegate"))
+        assert d is not None
+        delegate = ObjectRef(
+            "VirtualService",
+            _str(d.get("namespace"), (*path, "delegate", "namespace")) or namespace,
+            _str(d.get("name"), (*path, "delegate", "name"), required=True),
+        )
+    return Route(
+        kind=kind,
+        index=index,
+        name=_str(r.get("name"), (*path, "name")),
+        destinations=tuple(destinations),
+        mirrors=tuple(mirrors),
+        match_gateways=tuple(gateways),
+        match=_match_summary(kind, matches),
+        delegate=delegate,
+    )
+
+
+def _parse_destination_rule(meta: Meta, spec: Mapping[str, Any]) -> DestinationRule:
+    subsets = []
+    for i, raw in enumerate(_list(spec.get("subsets"), ("spec", "subsets"))):
+        path: Path = ("spec", "subsets", i)
+        s = _mapping(raw, path, required=True)
+        assert s is not None
+        subsets.append(
+            Subset(
+                name=_str(s.get("name"), (*path, "name"), required=True),
+                labels=_labels(s.get("labels"), (*path, "labels")),
+                traffic_policy=_traffic_policy(s.get("trafficPolicy"), (*path, "trafficPolicy")),
+                path=path,
+            )
+        )
+    selector = _mapping(spec.get("workloadSelector"), ("spec", "workloadSelector"))
+    return DestinationRule(
+        meta=meta,
+        host=_str(spec.get("host"), ("spec", "host"), required=True),
+        traffic_policy=_traffic_policy(spec.get("trafficPolicy"), ("spec", "trafficPolicy")),
+        subsets=tuple(subsets),
+        export_to=_str_list(spec.get("exportTo"), ("spec", "exportTo")),
+        workload_selector=(
+            _labels(selector.get("matchLabels"), ("spec", "workloadSelector", "matchLabels"))
+            if selector is not None
+            else None
+        ),
+    )
+
+
+def _parse_virtual_service(meta: Meta, spec: Mapping[str, Any]) -> VirtualService:
+    routes = []
+    for kind in ("http", "tls", "tcp"):
+        for i, raw in enumerate(_list(spec.get(kind), ("spec", kind))):
+            routes.append(_route(kind, i, raw, ("spec", kind, i), meta.ref.namespace))
+    return VirtualService(
+        meta=meta,
+        hosts=_str_list(spec.get("hosts"), ("spec", "hosts")),
+        gateways=_str_list(spec.get("gateways"), ("spec", "gateways")),
+        export_to=_str_list(spec.get("exportTo"), ("spec", "exportTo")),
+        routes=tuple(routes),
+    )
+
+
+def _parse_service_entry(meta: Meta, spec: Mapping[str, Any]) -> ServiceEntry:
+    selector = _mapping(spec.get("workloadSelector"), ("spec", "workloadSelector"))
+    return ServiceEntry(
+        meta=meta,
+        hosts=_str_list(spec.get("hosts"), ("spec", "hosts")),
+        ports=_ports(spec.get("ports"), ("spec", "ports"), "number"),
+        workload_selector=(
+            _labels(selector.get("labels"), ("spec", "workloadSelector", "labels"))
+            if selector is not None
+            else None
+        ),
+        export_to=_str_list(spec.get("exportTo"), ("spec", "exportTo")),
+    )
+
+
+def _parse_service(meta: Meta, spec: Mapping[str, Any]) -> Service:
+    selector = spec.get("selector")
+    return Service(
+        meta=meta,
+        selector=_labels(selector, ("spec", "selector")) if selector is not None else None,
+        ports=_ports(spec.get("ports"), ("spec", "ports"), "port"),
+    )
+
+
+def _owner(metadata: Mapping[str, Any]) -> str:
+    owners = metadata.get("ownerReferences")
+    if isinstance(owners, list):
+        for o in owners:
+            if isinstance(o, Mapping) and o.get("controller"):
+                return f"{o.get('kind', '')}/{o.get('name', '')}"
+    return ""
+
+
+def _parse_workload(meta: Meta, obj: Mapping[str, Any], spec: Mapping[str, Any]) -> Workload:
+    kind = meta.ref.kind
+    status = _mapping(obj.get("status"), ("status",)) or {}
+    if kind == "Pod":
+        ready = None
+        conditions = status.get("conditions")
+        if isinstance(conditions, list):
+            ready = int(
+                any(
+                    isinstance(c, Mapping)
+                    and c.get("type") == "Ready"
+                    and c.get("status") == "True"
+                    for c in conditions
+                )
+            )
+        metadata = obj.get("metadata") or {}
+        return Workload(
+            meta=meta,
+            labels=_labels(metadata.get("labels"), ("metadata", "labels")),
+            replicas=1,
+            ready=ready,
+            phase=str(status.get("phase") or ""),
+            pod_ip=str(status.get("podIP") or ""),
+            node=str(spec.get("nodeName") or ""),
+            owner=_owner(metadata),
+        )
+    template = _mapping(spec.get("template"), ("spec", "template")) or {}
+    tmeta = _mapping(template.get("metadata"), ("spec", "template", "metadata")) or {}
+    if kind == "DaemonSet":
+        replicas = None
+    elif kind == "Job":
+        replicas = _int(spec.get("parallelism"), ("spec", "parallelism"))
+        replicas = 1 if replicas is None else replicas
+    else:
+        replicas = _int(spec.get("replicas"), ("spec", "replicas"))
+        replicas = 1 if replicas is None else replicas
+    ready = status.get("readyReplicas") if status else None
+    return Workload(
+        meta=meta,
+        labels=_labels(tmeta.get("labels"), ("spec", "template", "metadata", "labels")),
+        replicas=replicas,
+        ready=ready if isinstance(ready, int) and not isinstance(ready, bool) else None,
+        owner=_owner(obj.get("metadata") or {}),
+    )
+
+
+def object_kind(obj: object) -> str | None:
+    """The kind meshtui reads this object as, or None for anything it ignores.
+
+    Istio kinds count only in the networking.istio.io group (any served version); core kinds
+    only in their own API group, so a CRD that happens to be called `Service` is skipped.
+    """
+    if not isinstance(obj, Mapping):
+        return None
+    kind = obj.get("kind")
+    api_version = obj.get("apiVersion")
+    if not isinstance(kind, str) or not isinstance(api_version, str):
+        return None
+    group, _, version = api_version.rpartition("/")
+    if kind in ISTIO_KINDS:
+        return kind if group == ISTIO_NETWORKING_GROUP else None
+    if kind in ("Service", "Pod"):
+        return kind if group == "" and version == "v1" else None
+    if kind == "Job":
+        return kind if group == "batch" else None
+    if kind in WORKLOAD_KINDS:
+        return kind if group in ("apps", "extensions") else None
+    return None
+
+
+def parse_object(
+    obj: Mapping[str, Any],
+    origin: Origin,
+    *,
+    default_namespace: str = "default",
+    keep_raw: bool = True,
+) -> Resource | InvalidField | None:
+    """Turn one raw object into a typed resource; None when meshtui does not read its kind."""
+    kind = object_kind(obj)
+    if kind is None:
+        return None
+    metadata = obj.get("metadata")
+    name = "?"
+    namespace = default_namespace
+    try:
+        metadata = _mapping(metadata, ("metadata",), required=True)
+        assert metadata is not None
+        name = _str(metadata.get("name"), ("metadata", "name"), required=True)
+        namespace = _str(metadata.get("namespace"), ("metadata", "namespace")) or default_namespace
+        created = metadata.get("creationTimestamp")
+        meta = Meta(
+            ref=ObjectRef(kind, namespace, name),
+            origin=origin,
+            creation_timestamp=str(created) if created is not None else "",
+            raw=obj if keep_raw else None,
+        )
+        spec = _mapping(obj.get("spec"), ("spec",)) or {}
+        if kind == "DestinationRule":
+            return _parse_destination_rule(meta, spec)
+        if kind == "VirtualService":
+            return _parse_virtual_service(meta, spec)
+        if kind == "ServiceEntry":
+            return _parse_service_entry(meta, spec)
+        if kind == "Service":
+            return _parse_service(meta, spec)
+        return _parse_workload(meta, obj, spec)
+    except _Invalid as err:
+        return InvalidField(ObjectRef(kind, namespace, name), origin, err.path, err.message)
+
+
+def format_path(path: Path) -> str:
+    """`spec.subsets[0].labels`, the way kubectl explain and istioctl name a field."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out

@@ -1,0 +1,66 @@
+"""Label selection of workloads, indexed so a selector costs its smallest posting list."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+
+from meshtui.mesh.resources import ObjectRef, Workload
+
+
+class WorkloadIndex:
+    """Workloads by namespace and by `key=value` label, for subset and service selection."""
+
+    def __init__(self) -> None:
+        self._by_ref: dict[ObjectRef, Workload] = {}
+        self._by_namespace: dict[str, set[ObjectRef]] = defaultdict(set)
+        self._by_label: dict[tuple[str, str, str], set[ObjectRef]] = defaultdict(set)
+        self._known_namespaces: set[str] = set()
+
+    def __len__(self) -> int:
+        return len(self._by_ref)
+
+    def add(self, workload: Workload) -> None:
+        ref = workload.meta.ref
+        self.remove(ref)
+        self._by_ref[ref] = workload
+        self._by_namespace[ref.namespace].add(ref)
+        self._known_namespaces.add(ref.namespace)
+        for key, value in workload.labels.items():
+            self._by_label[(ref.namespace, key, value)].add(ref)
+
+    def remove(self, ref: ObjectRef) -> Workload | None:
+        old = self._by_ref.pop(ref, None)
+        if old is None:
+            return None
+        self._by_namespace[ref.namespace].discard(ref)
+        for key, value in old.labels.items():
+            postings = self._by_label.get((ref.namespace, key, value))
+            if postings is not None:
+                postings.discard(ref)
+                if not postings:
+                    del self._by_label[(ref.namespace, key, value)]
+        return old
+
+    def get(self, ref: ObjectRef) -> Workload | None:
+        return self._by_ref.get(ref)
+
+    def mark_known(self, namespaces: Iterable[str]) -> None:
+        """Record that these namespaces' workloads were read (even if there are none)."""
+        self._known_namespaces.update(namespaces)
+
+    def is_known(self, namespace: str) -> bool:
+        return namespace in self._known_namespaces
+
+    def select(self, namespace: str, *selectors: Mapping[str, str]) -> list[Workload]:
+        """Workloads of `namespace` whose labels contain every selector's labels."""
+        wanted = [(k, v) for sel in selectors for k, v in sel.items()]
+        if not wanted:
+            refs: Iterable[ObjectRef] = self._by_namespace.get(namespace, ())
+        else:
+            postings = [self._by_label.get((namespace, k, v), set()) for k, v in wanted]
+            postings.sort(key=len)
+            refs = postings[0].intersection(*postings[1:]) if postings[0] else ()
+        return sorted(
+            (self._by_ref[r] for r in refs), key=lambda w: (w.meta.ref.kind, w.meta.ref.name)
+        )
