@@ -1,0 +1,363 @@
+"""The offline source: a folder (recursive) or files of Kubernetes YAML or JSON.
+
+Each file is split at its `---` document markers before parsing, so one broken document is
+reported (file and line) while the documents around it still load. Parsing uses PyYAML's C
+loader; the line of a document is known from the split, and the line of a field inside it is
+looked up only for the few findings that point at one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from meshtui.mesh.analysis import Mesh
+from meshtui.mesh.findings import Code, Finding
+from meshtui.mesh.hosts import MeshConfig
+from meshtui.mesh.resources import (
+    InvalidField,
+    Meta,
+    Origin,
+    Resource,
+    Workload,
+    format_path,
+    parse_object,
+)
+from meshtui.mesh.resources import Path as FieldPath
+from meshtui.sources import Source
+
+try:
+    _Loader: Any = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - PyYAML built without libyaml
+    _Loader = yaml.SafeLoader
+
+SUFFIXES = (".yaml", ".yml", ".json")
+# A document that expands (through aliases) to more nodes than this is refused, so an alias
+# bomb ("billion laughs") cannot eat the machine.
+MAX_EXPANDED_NODES = 200_000
+_DOC_MARKER = re.compile(rb"^---(?=[ \t\r\n]|$)", re.M)
+
+
+class LoadError(Exception):
+    """The input could not be read at all (no such path): `check` exits 2."""
+
+
+@dataclass
+class LoadResult:
+    resources: list[Resource] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    files: int = 0
+
+
+def discover(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """The files to read: explicit files as given, folders searched for YAML and JSON."""
+    out: list[Path] = []
+    seen: set[tuple[int, int]] = set()
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists() and not path.is_symlink():
+            raise LoadError(f"{raw}: no such file or directory")
+        if path.is_dir():
+            out += _walk(path, seen)
+        else:
+            out.append(path)
+    return out
+
+
+def _walk(root: Path, seen: set[tuple[int, int]]) -> list[Path]:
+    found: list[Path] = []
+    # Follow links to folders, but never enter the same folder twice (symlink loops).
+    for folder, dirs, files in os.walk(root, followlinks=True):
+        try:
+            st = os.stat(folder)
+        except OSError:
+            dirs[:] = []
+            continue
+        key = (st.st_dev, st.st_ino)
+        if key in seen:
+            dirs[:] = []
+            continue
+        seen.add(key)
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if name.endswith(SUFFIXES) and not name.startswith("."):
+                found.append(Path(folder) / name)
+    return found
+
+
+def load(paths: Iterable[str | os.PathLike[str]]) -> LoadResult:
+    """Read every file; unreadable or broken input becomes error findings, never an exception."""
+    result = LoadResult()
+    for path in discover(paths):
+        result.files += 1
+        load_file(path, result)
+    return result
+
+
+def _error(code: Code, file: str, line: int, message: str, item: int | None = None) -> Finding:
+    return Finding(code, message, origin=Origin(file=file, line=line, item=item))
+
+
+def load_file(path: Path, result: LoadResult) -> None:
+    name = str(path)
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        result.findings.append(
+            _error(Code.PARSE_ERROR, name, 1, f"cannot read {name}: {err.strerror or err}")
+        )
+        return
+    if b"\x00" in data:
+        result.findings.append(
+            _error(Code.PARSE_ERROR, name, 1, f"{name} is a binary file, not YAML or JSON")
+        )
+        return
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        result.findings.append(
+            _error(Code.PARSE_ERROR, name, line, f"{name} is not UTF-8 text (byte {err.start})")
+        )
+        return
+    if name.endswith(".json") or data.lstrip()[:1] in (b"{", b"["):
+        try:
+            doc = json.loads(data)
+        except ValueError:
+            pass  # not JSON after all: YAML is a superset, let the YAML path report it
+        else:
+            _add_document(doc, name, 1, result)
+            return
+    for line, chunk in split_documents(data):
+        doc = _parse_chunk(chunk, name, line, result)
+        if doc is not None:
+            _add_document(doc, name, line, result)
+
+
+def split_documents(data: bytes) -> Iterator[tuple[int, bytes]]:
+    """Yield (first line, bytes) of each `---`-separated document of a YAML stream."""
+    starts = [m.start() for m in _DOC_MARKER.finditer(data)]
+    if not starts or starts[0] != 0:
+        starts.insert(0, 0)
+    line = 1
+    for i, start in enumerate(starts):
+        end = starts[i + 1] if i + 1 < len(starts) else len(data)
+        chunk = data[start:end]
+        yield line, chunk
+        line += chunk.count(b"\n")
+
+
+def _parse_chunk(chunk: bytes, file: str, line: int, result: LoadResult) -> Any:
+    try:
+        if b"&" in chunk and b"*" in chunk:
+            _check_aliases(chunk)
+        return yaml.load(chunk, Loader=_Loader)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        at = line + (mark.line if mark else 0)
+        message = f"{file}:{at}: {err.problem or err.context or 'invalid YAML'}"
+        result.findings.append(_error(Code.PARSE_ERROR, file, at, message))
+    except (yaml.YAMLError, RecursionError, _TooLarge) as err:
+        reason = "nesting too deep" if isinstance(err, RecursionError) else str(err)
+        result.findings.append(_error(Code.PARSE_ERROR, file, line, f"{file}:{line}: {reason}"))
+    return None
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _check_aliases(chunk: bytes) -> None:
+    """Refuse documents whose aliases expand beyond MAX_EXPANDED_NODES."""
+    node = yaml.compose(chunk, Loader=_Loader)
+    sizes: dict[int, int] = {}
+
+    def size(n: yaml.Node) -> int:
+        key = id(n)
+        if key in sizes:
+            return sizes[key]
+        sizes[key] = 1  # a cycle counts once
+        total = 1
+        if isinstance(n, yaml.MappingNode):
+            total += sum(size(k) + size(v) for k, v in n.value)
+        elif isinstance(n, yaml.SequenceNode):
+            total += sum(size(v) for v in n.value)
+        if total > MAX_EXPANDED_NODES:
+            raise _TooLarge(f"aliases expand to more than {MAX_EXPANDED_NODES} nodes")
+        sizes[key] = total
+        return total
+
+    if node is not None:
+        size(node)
+
+
+def _add_document(doc: Any, file: str, line: int, result: LoadResult) -> None:
+    if not isinstance(doc, Mapping):
+        return  # not a Kubernetes object: skipped silently
+    kind = doc.get("kind")
+    if isinstance(kind, str) and kind.endswith("List") and "items" in doc:
+        items = doc.get("items")
+        if not isinstance(items, list):
+            result.findings.append(
+                _error(Code.INVALID_RESOURCE, file, line, f"{file}:{line}: items must be a list")
+            )
+            return
+        for i, item in enumerate(items):
+            _add_object(item, Origin(file=file, line=line, item=i), result)
+        return
+    _add_object(doc, Origin(file=file, line=line), result)
+
+
+def _add_object(obj: Any, origin: Origin, result: LoadResult) -> None:
+    if not isinstance(obj, Mapping):
+        return
+    parsed = parse_object(obj, origin, keep_raw=False)
+    if parsed is None:
+        return
+    if isinstance(parsed, InvalidField):
+        result.findings.append(
+            Finding(
+                Code.INVALID_RESOURCE,
+                f"{parsed.ref} is ignored: {format_path(parsed.path)} {parsed.message}",
+                resource=parsed.ref,
+                origin=origin,
+                path=parsed.path,
+            )
+        )
+        return
+    result.resources.append(parsed)
+
+
+# -- lines of fields, looked up on demand --------------------------------------------------
+
+
+def _document_node(origin: Origin, data: bytes) -> tuple[yaml.Node, int] | None:
+    """The composed node of the document that starts at `origin.line`, and its line offset."""
+    for line, chunk in split_documents(data):
+        if line == origin.line:
+            try:
+                node = yaml.compose(chunk, Loader=_Loader)
+            except (yaml.YAMLError, RecursionError):
+                return None
+            return (node, line - 1) if node is not None else None
+    return None
+
+
+def locate(origin: Origin, path: FieldPath, data: bytes | None = None) -> int | None:
+    """The 1-based line of the field at `path` in the document `origin` names, if found."""
+    if origin.file is None or origin.line is None:
+        return None
+    if data is None:
+        try:
+            data = Path(origin.file).read_bytes()
+        except OSError:
+            return None
+    found = _document_node(origin, data)
+    if found is None:
+        return None
+    node, offset = found
+    full: FieldPath = (("items", origin.item) if origin.item is not None else ()) + tuple(path)
+    line = node.start_mark.line
+    for part in full:
+        child = None
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if k.value == part:
+                    child, line = v, k.start_mark.line
+                    break
+        elif (
+            isinstance(node, yaml.SequenceNode)
+            and isinstance(part, int)
+            and 0 <= part < len(node.value)
+        ):
+            child = node.value[part]
+            line = child.start_mark.line
+        if child is None:
+            break
+        node = child
+    return offset + line + 1
+
+
+def refine_lines(findings: Iterable[Finding]) -> list[Finding]:
+    """Point findings that name a field at the field's own line (one re-read per document)."""
+    out = []
+    files: dict[str, bytes | None] = {}
+    for f in findings:
+        if f.path and f.origin is not None and f.origin.file is not None:
+            if f.origin.file not in files:
+                try:
+                    files[f.origin.file] = Path(f.origin.file).read_bytes()
+                except OSError:
+                    files[f.origin.file] = None
+            data = files[f.origin.file]
+            line = locate(f.origin, f.path, data) if data is not None else None
+            if line is not None and line != f.origin.line:
+                f = Finding(
+                    f.code,
+                    f.message,
+                    host=f.host,
+                    subset=f.subset,
+                    resource=f.resource,
+                    origin=Origin(f.origin.file, line, f.origin.cluster, f.origin.item),
+                    path=f.path,
+                )
+        out.append(f)
+    return out
+
+
+def document_text(origin: Origin) -> str | None:
+    """The text of the document `origin` names, as written (comments included)."""
+    if origin.file is None or origin.line is None:
+        return None
+    try:
+        data = Path(origin.file).read_bytes()
+    except OSError:
+        return None
+    for line, chunk in split_documents(data):
+        if line == origin.line:
+            text = chunk.decode("utf-8", errors="replace")
+            if origin.item is None:
+                return text.removeprefix("---").lstrip("\n")
+            try:
+                doc = yaml.load(chunk, Loader=_Loader)
+                return yaml.safe_dump(doc["items"][origin.item], sort_keys=False)
+            except (yaml.YAMLError, LookupError, TypeError):
+                return None
+    if origin.line == 1 and origin.file.endswith(".json"):
+        return data.decode("utf-8", errors="replace")
+    return None
+
+
+class FileSource(Source):
+    """Files and folders given on the command line."""
+
+    def __init__(self, paths: Iterable[str | os.PathLike[str]], config: MeshConfig | None = None):
+        self.paths = [str(p) for p in paths]
+        self.config = config
+        self.label = " ".join(self.paths)
+        self.files = 0
+
+    def load(self) -> list[Mesh]:
+        result = load(self.paths)
+        self.files = result.files
+        mesh = Mesh(self.config)
+        mesh.workloads.mark_known(
+            r.meta.ref.namespace for r in result.resources if isinstance(r, Workload)
+        )
+        mesh.load(result.resources)
+        for finding in result.findings:
+            mesh.add_finding(finding)
+        return [mesh]
+
+    def refine(self, findings: Iterable[Finding]) -> list[Finding]:
+        return refine_lines(findings)
+
+    def document_text(self, meta: Meta) -> str | None:
+        return document_text(meta.origin)
