@@ -1,0 +1,292 @@
+"""The non-interactive report of `meshtui check`: JSON (a contract), text and SARIF 2.1.0."""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from meshtui import __version__
+from meshtui.mesh.analysis import Analysis, HostAnalysis, SubsetAnalysis
+from meshtui.mesh.findings import EXPLANATION, SEVERITY, Code, Finding, Severity
+from meshtui.mesh.policy import EffectivePolicy
+from meshtui.mesh.resources import Workload
+from meshtui.mesh.routes import RouteRef
+
+
+def printable(text: str) -> str:
+    """Make text safe for a terminal: control characters (escapes, OSC) are shown, not run."""
+    if text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        if ch.isprintable() or ch == " ":
+            out.append(ch)
+        elif unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"):
+            out.append(ch.encode("unicode_escape").decode("ascii"))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+# -- JSON -----------------------------------------------------------------------------------
+
+
+def _ports(policies: Mapping[int, EffectivePolicy]) -> dict[str, Any]:
+    return {str(p): pol.as_dict() for p, pol in sorted(policies.items())}
+
+
+def _port_origins(policies: Mapping[int, EffectivePolicy]) -> dict[str, Any]:
+    return {str(p): pol.origins() for p, pol in sorted(policies.items())}
+
+
+def _route(r: RouteRef) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "virtualService": r.virtual_service.namespaced_name,
+        "kind": r.kind,
+        "weight": r.weight,
+        "gateways": list(r.gateways),
+        "route": r.route_index,
+        "match": r.match,
+    }
+    if r.route_name:
+        out["name"] = r.route_name
+    if r.subset:
+        out["subset"] = r.subset
+    if r.port is not None:
+        out["port"] = r.port
+    if r.delegate is not None:
+        out["delegate"] = r.delegate.namespaced_name
+    return out
+
+
+def workload_name(w: Workload) -> str:
+    return str(w.meta.ref)
+
+
+def _workloads(workloads: Sequence[Workload] | None) -> list[str] | None:
+    return None if workloads is None else [workload_name(w) for w in workloads]
+
+
+def _subset(s: SubsetAnalysis) -> dict[str, Any]:
+    return {
+        "name": s.name,
+        "labels": dict(s.labels),
+        "destinationRule": s.destination_rule.meta.ref.namespaced_name,
+        "policy": s.policy.as_dict(),
+        "policyOrigins": s.policy.origins(),
+        "ports": _ports(s.ports),
+        "portOrigins": _port_origins(s.ports),
+        "ownPolicy": dict(s.own_policy) if s.own_policy else None,
+        "routes": [_route(r) for r in s.routes],
+        "workloads": _workloads(s.workloads),
+        "policyNeverApplied": s.policy_never_applied,
+    }
+
+
+def host_json(h: HostAnalysis, cluster: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "host": h.host,
+        "namespace": h.namespace,
+        "kind": h.service.meta.ref.kind if h.service else None,
+        "policy": h.policy.as_dict(),
+        "policyOrigins": h.policy.origins(),
+        "ports": _ports(h.port_policies),
+        "portOrigins": _port_origins(h.port_policies),
+        "destinationRules": [r.meta.ref.namespaced_name for r in h.destination_rules],
+        "otherDestinationRules": [r.meta.ref.namespaced_name for r in h.other_rules],
+        "subsets": [_subset(s) for s in h.subsets],
+        "routes": [_route(r) for r in h.default_routes],
+        "workloads": _workloads(h.workloads),
+        "undefinedSubsets": list(h.undefined_subsets),
+    }
+    if cluster is not None:
+        out["cluster"] = cluster
+    return out
+
+
+def finding_json(f: Finding, cluster: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "code": f.code.value,
+        "severity": f.severity.value,
+        "host": f.host,
+        "subset": f.subset,
+        "resource": str(f.resource) if f.resource else None,
+        "message": f.message,
+        "file": f.file,
+        "line": f.line,
+    }
+    if f.field:
+        out["field"] = f.field
+    if cluster is not None:
+        out["cluster"] = cluster
+    return out
+
+
+def to_json(
+    analyses: Sequence[Analysis], findings: Sequence[Sequence[Finding]], source: str
+) -> dict[str, Any]:
+    """The JSON document of `check -o json`; `findings` are per analysis, already refined."""
+    multi = len(analyses) > 1
+    hosts: list[dict[str, Any]] = []
+    all_findings: list[dict[str, Any]] = []
+    for analysis, fs in zip(analyses, findings, strict=True):
+        cluster = analysis.cluster if multi else None
+        hosts += [host_json(h, cluster) for h in analysis.hosts.values()]
+        all_findings += [finding_json(f, cluster) for f in fs]
+    counts = {s.value: 0 for s in Severity}
+    for f in all_findings:
+        counts[f["severity"]] += 1
+    return {
+        "source": source,
+        "hosts": hosts,
+        "findings": all_findings,
+        "summary": {"hosts": len(hosts), **counts},
+    }
+
+
+def render_json(document: Mapping[str, Any]) -> str:
+    # ensure_ascii keeps every control character escaped, whatever a resource name holds.
+    return json.dumps(document, indent=2, ensure_ascii=True) + "\n"
+
+
+# -- text -----------------------------------------------------------------------------------
+
+ICON = {Severity.ERROR: "✖", Severity.WARNING: "⚠", Severity.INFO: "ℹ"}
+
+
+def _location(f: Finding) -> str:
+    if f.file:
+        return f"{f.file}:{f.line}" if f.line else f.file
+    if f.origin is not None and f.origin.cluster:
+        return f"context {f.origin.cluster}"
+    return ""
+
+
+def render_text(
+    analyses: Sequence[Analysis], findings: Sequence[Sequence[Finding]], source: str
+) -> str:
+    """A readable report grouped by host: every finding with where it is and why it matters."""
+    lines: list[str] = []
+    total = {s: 0 for s in Severity}
+    hosts = 0
+    for analysis, fs in zip(analyses, findings, strict=True):
+        hosts += len(analysis.hosts)
+        if len(analyses) > 1:
+            lines.append(f"== cluster {printable(analysis.cluster or '?')} ==")
+            lines.append("")
+        by_host: dict[str, list[Finding]] = {}
+        for f in fs:
+            total[f.severity] += 1
+            by_host.setdefault(f.host or "", []).append(f)
+        for host in sorted(by_host, key=lambda h: (h != "", h)):
+            lines.append(printable(host) if host else "input")
+            for f in by_host[host]:
+                where = _location(f)
+                subject = " ".join(
+                    part
+                    for part in (
+                        f"subset {f.subset}" if f.subset else "",
+                        str(f.resource) if f.resource else "",
+                    )
+                    if part
+                )
+                head = f"  {ICON[f.severity]} {f.severity.value:<7} {f.code.value}"
+                lines.append(printable(f"{head}  {subject}" + (f"  ({where})" if where else "")))
+                lines.append(printable(f"      {f.message}"))
+                if f.code is Code.SUBSET_POLICY_NEVER_APPLIED:
+                    lines.append(
+                        "      fix: move the policy to the host-level trafficPolicy, or add a "
+                        "VirtualService route to the subset"
+                    )
+            lines.append("")
+    summary = ", ".join(f"{n} {s.value}{'s' if n != 1 else ''}" for s, n in total.items() if n)
+    lines.append(
+        f"{printable(source)}: {hosts} host{'s' if hosts != 1 else ''}, "
+        + (summary or "no findings")
+    )
+    return "\n".join(lines) + "\n"
+
+
+# -- SARIF ----------------------------------------------------------------------------------
+
+_SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+
+
+def _uri(file: str) -> str:
+    path = Path(file)
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.resolve().as_uri()
+
+
+def render_sarif(analyses: Sequence[Analysis], findings: Iterable[Sequence[Finding]]) -> str:
+    codes = list(Code)
+    rules = [
+        {
+            "id": code.value,
+            "name": code.value,
+            "shortDescription": {"text": code.value},
+            "fullDescription": {"text": EXPLANATION[code]},
+            "help": {"text": EXPLANATION[code]},
+            "defaultConfiguration": {"level": _SARIF_LEVEL[SEVERITY[code]]},
+        }
+        for code in codes
+    ]
+    results = []
+    for analysis, fs in zip(analyses, findings, strict=True):
+        for f in fs:
+            result: dict[str, Any] = {
+                "ruleId": f.code.value,
+                "ruleIndex": codes.index(f.code),
+                "level": _SARIF_LEVEL[f.severity],
+                "message": {"text": f.message},
+            }
+            if f.file:
+                region = {"startLine": f.line or 1}
+                result["locations"] = [
+                    {
+                        "physicalLocation": {
+                            "artifactLocation": {"uri": _uri(f.file)},
+                            "region": region,
+                        }
+                    }
+                ]
+            elif f.resource is not None:
+                result["locations"] = [
+                    {
+                        "logicalLocations": [
+                            {
+                                "name": f.resource.name,
+                                "fullyQualifiedName": str(f.resource),
+                                "kind": "resource",
+                            }
+                        ]
+                    }
+                ]
+            props = {k: v for k, v in (("host", f.host), ("subset", f.subset)) if v}
+            if analysis.cluster:
+                props["cluster"] = analysis.cluster
+            if props:
+                result["properties"] = props
+            results.append(result)
+    doc = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "meshtui",
+                        "version": __version__,
+                        "rules": rules,
+                    }
+                },
+                "results": results,
+            }
+        ],
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=True) + "\n"

@@ -1,0 +1,120 @@
+"""Command-line parsing only: builds a Source and hands it to `check` or the TUI."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from meshtui import __version__
+from meshtui.mesh.findings import Severity
+from meshtui.sources import Source
+from meshtui.sources.files import LoadError
+
+EXIT_USAGE = 2
+
+
+def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "paths", nargs="*", metavar="PATH", help="YAML/JSON files or folders (read recursively)"
+    )
+    live = parser.add_argument_group("live cluster (read-only)")
+    live.add_argument(
+        "--context",
+        action="append",
+        default=[],
+        metavar="CTX",
+        help="kubeconfig context to read; repeat for several clusters (default: current)",
+    )
+    live.add_argument("--kubeconfig", metavar="FILE", help="kubeconfig file (default: KUBECONFIG)")
+    live.add_argument(
+        "-n",
+        "--namespace",
+        action="append",
+        default=[],
+        metavar="NS",
+        help="namespace to read; repeatable",
+    )
+    live.add_argument(
+        "-A", "--all-namespaces", action="store_true", help="read every namespace (default)"
+    )
+    live.add_argument(
+        "--request-timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="timeout of each API request (default: 30)",
+    )
+    live.add_argument(
+        "--cluster", action="store_true", help="read the current context even without --context"
+    )
+
+
+def _parser(check: bool) -> argparse.ArgumentParser:
+    if check:
+        parser = argparse.ArgumentParser(
+            prog="meshtui check",
+            description="Print the traffic-policy analysis for scripts and CI.",
+            epilog="exit status: 0 no finding reaches the threshold, 1 one does, "
+            "2 the input could not be read",
+        )
+    else:
+        parser = argparse.ArgumentParser(
+            prog="meshtui",
+            description="Keyboard-driven inspector of Istio traffic policy. "
+            "`meshtui check --help` for the non-interactive report.",
+        )
+        parser.add_argument("--version", action="version", version=f"meshtui {__version__}")
+    _add_source_arguments(parser)
+    if check:
+        parser.add_argument(
+            "-o", "--output", choices=("text", "json", "sarif"), default="text", help="format"
+        )
+        parser.add_argument(
+            "--failure-threshold",
+            choices=[s.value for s in Severity],
+            default=Severity.WARNING.value,
+            help="lowest severity that makes the exit status 1 (default: warning)",
+        )
+    return parser
+
+
+def build_source(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Source:
+    live = bool(args.context or args.kubeconfig or args.cluster or args.namespace)
+    if args.paths and live:
+        parser.error("give either PATHs or cluster options, not both")
+    if args.paths:
+        from meshtui.sources.files import FileSource
+
+        return FileSource(args.paths)
+    if not live:
+        parser.error("give a PATH to read YAML offline, or --context CTX to read a cluster")
+    from meshtui.sources.cluster import ClusterSource
+
+    return ClusterSource(
+        contexts=args.context,
+        kubeconfig=args.kubeconfig,
+        namespaces=[] if args.all_namespaces else args.namespace,
+        request_timeout=args.request_timeout,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    check = bool(argv) and argv[0] == "check"
+    parser = _parser(check)
+    args = parser.parse_args(argv[1:] if check else argv)
+    try:
+        source = build_source(args, parser)
+        if check:
+            from meshtui.check import run_check
+
+            return run_check(source, args.output, Severity(args.failure_threshold))
+        from meshtui.tui.app import run_app
+
+        return run_app(source)
+    except LoadError as err:
+        print(f"meshtui: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
