@@ -106,6 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv[1:] if check else argv)
     try:
         source = build_source(args, parser)
+        source.preflight()
         if check:
             from meshtui.check import run_check
 

@@ -16,6 +16,7 @@ class WorkloadIndex:
         self._by_namespace: dict[str, set[ObjectRef]] = defaultdict(set)
         self._by_label: dict[tuple[str, str, str], set[ObjectRef]] = defaultdict(set)
         self._known_namespaces: set[str] = set()
+        self._all_known = False
 
     def __len__(self) -> int:
         return len(self._by_ref)
@@ -49,8 +50,12 @@ class WorkloadIndex:
         """Record that these namespaces' workloads were read (even if there are none)."""
         self._known_namespaces.update(namespaces)
 
+    def mark_all_known(self) -> None:
+        """Every namespace's workloads were read (a cluster-wide pod list)."""
+        self._all_known = True
+
     def is_known(self, namespace: str) -> bool:
-        return namespace in self._known_namespaces
+        return self._all_known or namespace in self._known_namespaces
 
     def select(self, namespace: str, *selectors: Mapping[str, str]) -> list[Workload]:
         """Workloads of `namespace` whose labels contain every selector's labels."""

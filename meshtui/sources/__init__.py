@@ -2,22 +2,56 @@
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
-from meshtui.mesh.analysis import Mesh
+from meshtui.mesh.analysis import Analysis, Mesh
 from meshtui.mesh.findings import Finding
 from meshtui.mesh.resources import Meta
 
 
 class Source(ABC):
-    """Where resources come from; `label` says so in the header and the report."""
+    """Where resources come from; `label` says so in the header and the report.
+
+    A live source also keeps its meshes current in background threads: it calls the
+    `notify` function given to :meth:`watch` after each change, and readers take a
+    consistent :meth:`snapshot` under its lock.
+    """
 
     label: str = ""
+    live: bool = False
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.meshes: list[Mesh] = []
+        self.warnings: list[str] = []
+
+    def preflight(self) -> None:
+        """Fail fast (LoadError) before a UI starts, e.g. when a cluster is unreachable."""
+        return None
 
     @abstractmethod
     def load(self) -> list[Mesh]:
         """Read everything once: one Mesh per cluster (a folder is one)."""
+
+    def snapshot(self) -> list[Analysis]:
+        """The current analysis of every mesh, consistent under the source's lock."""
+        with self.lock:
+            return [mesh.analyze() for mesh in self.meshes]
+
+    def watch(self, notify: Callable[[set[str]], None]) -> None:
+        """Start following changes; `notify(hosts)` is called from a background thread."""
+        return None
+
+    def stop(self) -> None:
+        """Stop following changes."""
+        return None
+
+    @property
+    def status(self) -> str:
+        """`live`, `reconnecting`, `stale since T`, or empty for a source that does not follow."""
+        return ""
 
     def refine(self, findings: Iterable[Finding]) -> list[Finding]:
         """Sharpen findings' locations where the source can (a field's own line)."""

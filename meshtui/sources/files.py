@@ -339,6 +339,7 @@ class FileSource(Source):
     """Files and folders given on the command line."""
 
     def __init__(self, paths: Iterable[str | os.PathLike[str]], config: MeshConfig | None = None):
+        super().__init__()
         self.paths = [str(p) for p in paths]
         self.config = config
         self.label = " ".join(self.paths)
@@ -354,6 +355,8 @@ class FileSource(Source):
         mesh.load(result.resources)
         for finding in result.findings:
             mesh.add_finding(finding)
+        with self.lock:
+            self.meshes = [mesh]
         return [mesh]
 
     def refine(self, findings: Iterable[Finding]) -> list[Finding]:
