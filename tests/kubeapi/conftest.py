@@ -1,0 +1,1 @@
+from tests.kubeapi.fixtures import kube_api, kube_api_pair, kube_api_tls  # noqa: F401
