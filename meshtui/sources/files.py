@@ -335,6 +335,21 @@ def document_text(origin: Origin) -> str | None:
     return None
 
 
+def without_owned(resources: list[Resource]) -> list[Resource]:
+    """Drop Pods and ReplicaSets whose controller is in the input too (a `kubectl get all`
+    dump): the controller's template already stands for them, with its replica count."""
+    present = {
+        (r.meta.ref.namespace, f"{r.meta.ref.kind}/{r.meta.ref.name}")
+        for r in resources
+        if isinstance(r, Workload)
+    }
+    return [
+        r
+        for r in resources
+        if not (isinstance(r, Workload) and r.owner and (r.meta.ref.namespace, r.owner) in present)
+    ]
+
+
 class FileSource(Source):
     """Files and folders given on the command line."""
 
@@ -352,7 +367,7 @@ class FileSource(Source):
         mesh.workloads.mark_known(
             r.meta.ref.namespace for r in result.resources if isinstance(r, Workload)
         )
-        mesh.load(result.resources)
+        mesh.load(without_owned(result.resources))
         for finding in result.findings:
             mesh.add_finding(finding)
         with self.lock:
