@@ -24,7 +24,8 @@ def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="CTX",
-        help="kubeconfig context to read; repeat for several clusters (default: current)",
+        help="kubeconfig context to read; repeat for several clusters (default: the current "
+        "context when no PATH is given)",
     )
     live.add_argument("--kubeconfig", metavar="FILE", help="kubeconfig file (default: KUBECONFIG)")
     live.add_argument(
@@ -44,9 +45,6 @@ def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
         default=30.0,
         metavar="SECONDS",
         help="timeout of each API request (default: 30)",
-    )
-    live.add_argument(
-        "--cluster", action="store_true", help="read the current context even without --context"
     )
 
 
@@ -80,15 +78,14 @@ def _parser(check: bool) -> argparse.ArgumentParser:
 
 
 def build_source(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Source:
-    live = bool(args.context or args.kubeconfig or args.cluster or args.namespace)
+    live = bool(args.context or args.kubeconfig or args.namespace or args.all_namespaces)
     if args.paths and live:
         parser.error("give either PATHs or cluster options, not both")
     if args.paths:
         from meshtui.sources.files import FileSource
 
         return FileSource(args.paths)
-    if not live:
-        parser.error("give a PATH to read YAML offline, or --context CTX to read a cluster")
+    # No PATH: like kubectl and k9s, read the kubeconfig's current context.
     from meshtui.sources.cluster import ClusterSource
 
     return ClusterSource(
