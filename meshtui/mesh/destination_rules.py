@@ -79,6 +79,10 @@ class ConsolidatedRule:
 
 
 def _export_set(rule: DestinationRule) -> frozenset[str]:
+    # pilot's setDestinationRules: a DR with a workloadSelector is never exported, whatever
+    # its exportTo says; it is private to its namespace.
+    if rule.workload_selector is not None:
+        return frozenset({"."})
     # An empty exportTo means the mesh default, which is "*".
     return frozenset(rule.export_to) if rule.export_to else frozenset({"*"})
 
@@ -91,7 +95,12 @@ def _is_exported(rule: DestinationRule) -> bool:
 
 def consolidate(rules: list[DestinationRule]) -> list[ConsolidatedRule]:
     """Merge the DRs of one namespace for one resolved host, as pilot's mergeDestinationRule."""
-    ordered = sorted(rules, key=lambda r: (r.meta.creation_timestamp, r.meta.ref.name))
+    # pilot's sortConfigBySelectorAndCreationTime: DRs with a workloadSelector come first, so a
+    # catch-all DR is never merged with one that only selected workloads use.
+    ordered = sorted(
+        rules,
+        key=lambda r: (r.workload_selector is None, r.meta.creation_timestamp, r.meta.ref.name),
+    )
     entries: list[ConsolidatedRule] = []
     for rule in ordered:
         export = _export_set(rule)
