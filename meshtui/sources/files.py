@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,12 @@ SUFFIXES = (".yaml", ".yml", ".json")
 # A document that expands (through aliases) to more nodes than this is refused, so an alias
 # bomb ("billion laughs") cannot eat the machine.
 MAX_EXPANDED_NODES = 200_000
+# libyaml's composer recurses in C: a document nested some 25,000 levels deep overflows the
+# stack and kills the process (a segfault, not an exception). Kubernetes objects are a few
+# dozen levels deep at most, so deeper documents are refused before they are composed.
+MAX_NESTING = 200
+# A line starting with this many indentation or indicator characters may nest deeply.
+_DEEP_BLOCK = re.compile(rb"^[ \t?:-]{%d}" % (MAX_NESTING // 4), re.M)
 _DOC_MARKER = re.compile(rb"^---(?=[ \t\r\n]|$)", re.M)
 
 
@@ -130,6 +137,9 @@ def load_file(path: Path, result: LoadResult) -> None:
     if name.endswith(".json") or data.lstrip()[:1] in (b"{", b"["):
         try:
             doc = json.loads(data)
+        except RecursionError:
+            result.findings.append(_error(Code.PARSE_ERROR, name, 1, f"{name}: nesting too deep"))
+            return
         except ValueError:
             pass  # not JSON after all: YAML is a superset, let the YAML path report it
         else:
@@ -156,6 +166,7 @@ def split_documents(data: bytes) -> Iterator[tuple[int, bytes]]:
 
 def _parse_chunk(chunk: bytes, file: str, line: int, result: LoadResult) -> Any:
     try:
+        _check_nesting(chunk)
         if b"&" in chunk and b"*" in chunk:
             _check_aliases(chunk)
         return yaml.load(chunk, Loader=_Loader)
@@ -172,6 +183,25 @@ def _parse_chunk(chunk: bytes, file: str, line: int, result: LoadResult) -> Any:
 
 class _TooLarge(Exception):
     pass
+
+
+def _check_nesting(chunk: bytes) -> None:
+    """Refuse documents nested deeper than MAX_NESTING, before libyaml composes them."""
+    # Cheap bound first: flow nesting takes a bracket per level, block nesting at least one
+    # column of indentation or indicators per two levels.
+    if chunk.count(b"[") + chunk.count(b"{") < MAX_NESTING // 2 and not _DEEP_BLOCK.search(chunk):
+        return
+    depth = 0
+    for event in yaml.parse(chunk, Loader=_Loader):  # libyaml's parser does not recurse
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_NESTING:
+                raise yaml.MarkedYAMLError(
+                    problem=f"nested deeper than {MAX_NESTING} levels",
+                    problem_mark=event.start_mark,
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
 
 
 def _check_aliases(chunk: bytes) -> None:
@@ -242,12 +272,16 @@ def _document_node(origin: Origin, data: bytes) -> tuple[yaml.Node, int] | None:
     """The composed node of the document that starts at `origin.line`, and its line offset."""
     for line, chunk in split_documents(data):
         if line == origin.line:
-            try:
-                node = yaml.compose(chunk, Loader=_Loader)
-            except (yaml.YAMLError, RecursionError):
-                return None
-            return (node, line - 1) if node is not None else None
+            return _compose(chunk, line)
     return None
+
+
+def _compose(chunk: bytes, line: int) -> tuple[yaml.Node, int] | None:
+    try:
+        node = yaml.compose(chunk, Loader=_Loader)
+    except (yaml.YAMLError, RecursionError):
+        return None
+    return (node, line - 1) if node is not None else None
 
 
 def locate(origin: Origin, path: FieldPath, data: bytes | None = None) -> int | None:
@@ -259,7 +293,10 @@ def locate(origin: Origin, path: FieldPath, data: bytes | None = None) -> int | 
             data = Path(origin.file).read_bytes()
         except OSError:
             return None
-    found = _document_node(origin, data)
+    return _field_line(_document_node(origin, data), origin, path)
+
+
+def _field_line(found: tuple[yaml.Node, int] | None, origin: Origin, path: FieldPath) -> int | None:
     if found is None:
         return None
     node, offset = found
@@ -286,18 +323,31 @@ def locate(origin: Origin, path: FieldPath, data: bytes | None = None) -> int | 
 
 
 def refine_lines(findings: Iterable[Finding]) -> list[Finding]:
-    """Point findings that name a field at the field's own line (one re-read per document)."""
-    out = []
-    files: dict[str, bytes | None] = {}
-    for f in findings:
-        if f.path and f.origin is not None and f.origin.file is not None:
-            if f.origin.file not in files:
-                try:
-                    files[f.origin.file] = Path(f.origin.file).read_bytes()
-                except OSError:
-                    files[f.origin.file] = None
-            data = files[f.origin.file]
-            line = locate(f.origin, f.path, data) if data is not None else None
+    """Point findings that name a field at the field's own line.
+
+    Each file is read and split once, and each document composed once for all its findings
+    (a finding per subset of a 10,000-document file must not re-read the file each time).
+    """
+    out = list(findings)
+    documents: dict[tuple[str, int], list[int]] = defaultdict(list)
+    for i, f in enumerate(out):
+        if f.path and f.origin is not None and f.origin.file is not None and f.origin.line:
+            documents[(f.origin.file, f.origin.line)].append(i)
+    chunks: dict[int, bytes] = {}
+    current = None
+    for (file, at), indices in sorted(documents.items()):
+        if file != current:
+            current = file
+            try:
+                chunks = dict(split_documents(Path(file).read_bytes()))
+            except OSError:
+                chunks = {}
+        chunk = chunks.get(at)
+        found = _compose(chunk, at) if chunk is not None else None
+        for i in indices:
+            f = out[i]
+            assert f.origin is not None
+            line = _field_line(found, f.origin, f.path)
             if line is not None and line != f.origin.line:
                 f = Finding(
                     f.code,
@@ -308,7 +358,7 @@ def refine_lines(findings: Iterable[Finding]) -> list[Finding]:
                     origin=Origin(f.origin.file, line, f.origin.cluster, f.origin.item),
                     path=f.path,
                 )
-        out.append(f)
+                out[i] = f
     return out
 
 
