@@ -83,14 +83,15 @@ def _export_set(rule: DestinationRule) -> frozenset[str]:
     # its exportTo says; it is private to its namespace.
     if rule.workload_selector is not None:
         return frozenset({"."})
-    # An empty exportTo means the mesh default, which is "*".
-    return frozenset(rule.export_to) if rule.export_to else frozenset({"*"})
+    # Kept as written: an empty exportTo (the mesh default, all namespaces) is still a set
+    # different from {"*"} when pilot's enhanced merge compares two DRs' exportTo.
+    return frozenset(rule.export_to)
 
 
 def _is_exported(rule: DestinationRule) -> bool:
     """Whether a DR is visible outside its namespace at all (pilot's exportedByNamespace)."""
     export = _export_set(rule)
-    return bool(export - {".", rule.meta.ref.namespace, "~"})
+    return not export or bool(export - {".", rule.meta.ref.namespace, "~"})
 
 
 def consolidate(rules: list[DestinationRule]) -> list[ConsolidatedRule]:
