@@ -94,6 +94,12 @@ def _is_exported(rule: DestinationRule) -> bool:
     return not export or bool(export - {".", rule.meta.ref.namespace, "~"})
 
 
+def _is_local(rule: DestinationRule) -> bool:
+    """Whether clients of the DR's own namespace see it (pilot's namespaceLocal index)."""
+    export = _export_set(rule)
+    return not export or bool(export & {"*", ".", rule.meta.ref.namespace})
+
+
 def consolidate(rules: list[DestinationRule]) -> list[ConsolidatedRule]:
     """Merge the DRs of one namespace for one resolved host, as pilot's mergeDestinationRule."""
     # pilot's sortConfigBySelectorAndCreationTime: DRs with a workloadSelector come first, so a
@@ -195,12 +201,20 @@ class DestinationRuleIndex:
         return sorted({*self._exact, *self._wild})
 
     def _most_specific(self, namespace: str, host: str, exported: bool) -> list[ConsolidatedRule]:
+        # pilot indexes a namespace's DRs twice: those its own clients see and those it exports.
+        # The most specific host is picked within one index, so a DR the client cannot see
+        # never hides a less specific one it can.
+        visible = _is_exported if exported else _is_local
         exact = self._exact.get(namespace, {})
-        key = host if host in exact else None
+        key = host if any(visible(r) for r in exact.get(host, ())) else None
         if key is None:
             best = None
-            for pattern in self._wild.get(namespace, {}):
-                if matches(host, pattern) and (best is None or len(pattern) > len(best)):
+            for pattern, rules in self._wild.get(namespace, {}).items():
+                if (
+                    matches(host, pattern)
+                    and (best is None or len(pattern) > len(best))
+                    and any(visible(r) for r in rules)
+                ):
                     best = pattern
             key = best
         if key is None:
@@ -208,9 +222,7 @@ class DestinationRuleIndex:
         cached = self._cache.get((namespace, key, exported))
         if cached is None:
             rules = exact.get(key) or self._wild[namespace][key]
-            if exported:
-                rules = [r for r in rules if _is_exported(r)]
-            cached = consolidate(rules)
+            cached = consolidate([r for r in rules if visible(r)])
             self._cache[(namespace, key, exported)] = cached
         return cached
 
