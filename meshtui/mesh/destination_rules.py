@@ -100,6 +100,15 @@ def _is_local(rule: DestinationRule) -> bool:
     return not export or bool(export & {"*", ".", rule.meta.ref.namespace})
 
 
+# Which of a namespace's DRs a lookup considers: its own clients' view, what it exports, and
+# (for the root namespace's own clients) what it keeps private.
+_SCOPES = {
+    "local": _is_local,
+    "exported": _is_exported,
+    "private": lambda rule: not _is_exported(rule),
+}
+
+
 def consolidate(rules: list[DestinationRule]) -> list[ConsolidatedRule]:
     """Merge the DRs of one namespace for one resolved host, as pilot's mergeDestinationRule."""
     # pilot's sortConfigBySelectorAndCreationTime: DRs with a workloadSelector come first, so a
@@ -160,7 +169,7 @@ class DestinationRuleIndex:
         # namespace -> resolved host -> rules
         self._exact: dict[str, dict[str, list[DestinationRule]]] = defaultdict(dict)
         self._wild: dict[str, dict[str, list[DestinationRule]]] = defaultdict(dict)
-        self._cache: dict[tuple[str, str, bool], list[ConsolidatedRule]] = {}
+        self._cache: dict[tuple[str, str, str], list[ConsolidatedRule]] = {}
 
     def __len__(self) -> int:
         return len(self._rules)
@@ -194,17 +203,17 @@ class DestinationRuleIndex:
         return old
 
     def _invalidate(self, namespace: str, host: str) -> None:
-        self._cache.pop((namespace, host, False), None)
-        self._cache.pop((namespace, host, True), None)
+        for scope in _SCOPES:
+            self._cache.pop((namespace, host, scope), None)
 
     def namespaces(self) -> list[str]:
         return sorted({*self._exact, *self._wild})
 
-    def _most_specific(self, namespace: str, host: str, exported: bool) -> list[ConsolidatedRule]:
+    def _most_specific(self, namespace: str, host: str, scope: str) -> list[ConsolidatedRule]:
         # pilot indexes a namespace's DRs twice: those its own clients see and those it exports.
         # The most specific host is picked within one index, so a DR the client cannot see
         # never hides a less specific one it can.
-        visible = _is_exported if exported else _is_local
+        visible = _SCOPES[scope]
         exact = self._exact.get(namespace, {})
         key = host if any(visible(r) for r in exact.get(host, ())) else None
         if key is None:
@@ -219,11 +228,11 @@ class DestinationRuleIndex:
             key = best
         if key is None:
             return []
-        cached = self._cache.get((namespace, key, exported))
+        cached = self._cache.get((namespace, key, scope))
         if cached is None:
             rules = exact.get(key) or self._wild[namespace][key]
             cached = consolidate([r for r in rules if visible(r)])
-            self._cache[(namespace, key, exported)] = cached
+            self._cache[(namespace, key, scope)] = cached
         return cached
 
     def lookup(
@@ -231,15 +240,18 @@ class DestinationRuleIndex:
     ) -> ConsolidatedRule | None:
         """The merged DR a client in `client_namespace` applies to `host` (pilot's order)."""
         root = self.config.root_namespace
-        local = self._most_specific(client_namespace, host, exported=False)
+        # A client in the root namespace starts from the root's private DRs only; the root's
+        # exported DRs come last, after the service namespace's (PushContext.destinationRule).
+        scope = "private" if client_namespace == root else "local"
+        local = self._most_specific(client_namespace, host, scope)
         if local:
             return applicable(local)
         for owner in (service_namespace, root):
-            if owner is None or owner == client_namespace:
+            if owner is None or (owner == client_namespace and owner != root):
                 continue
             exported = [
                 e
-                for e in self._most_specific(owner, host, exported=True)
+                for e in self._most_specific(owner, host, "exported")
                 if e.visible_to(client_namespace, owner)
             ]
             if exported:
