@@ -9,6 +9,7 @@ looked up only for the few findings that point at one.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from collections import defaultdict
@@ -35,9 +36,31 @@ from meshtui.mesh.resources import Path as FieldPath
 from meshtui.sources import Source
 
 try:
-    _Loader: Any = yaml.CSafeLoader
+    _Base: Any = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - PyYAML built without libyaml
-    _Loader = yaml.SafeLoader
+    _Base = yaml.SafeLoader
+
+
+class _Loader(_Base):
+    """YAML read as Kubernetes reads it: as JSON values (sigs.k8s.io/yaml converts YAML to JSON).
+
+    Timestamps and !!binary stay the strings they are written as, a !!set is a mapping, and
+    NaN or an infinity is an error, so every value can be printed as JSON.
+    """
+
+    def construct_finite_float(self, node: yaml.ScalarNode) -> float:
+        value = self.construct_yaml_float(node)
+        if not math.isfinite(value):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{node.value} is not a number JSON can hold", node.start_mark
+            )
+        return value
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Base.construct_yaml_str)
+_Loader.add_constructor("tag:yaml.org,2002:binary", _Base.construct_yaml_str)
+_Loader.add_constructor("tag:yaml.org,2002:set", _Base.construct_yaml_map)
+_Loader.add_constructor("tag:yaml.org,2002:float", _Loader.construct_finite_float)
 
 SUFFIXES = (".yaml", ".yml", ".json")
 # A document that expands (through aliases) to more nodes than this is refused, so an alias
@@ -136,7 +159,12 @@ def load_file(path: Path, result: LoadResult) -> None:
         return
     if name.endswith(".json") or data.lstrip()[:1] in (b"{", b"["):
         try:
-            doc = json.loads(data)
+            doc = json.loads(data, parse_constant=_not_finite, parse_float=_finite_float)
+        except _NotFinite as err:
+            line = data.count(b"\n", 0, max(data.find(str(err).encode()), 0)) + 1
+            message = f"{name}:{line}: {err} is not a number JSON can hold"
+            result.findings.append(_error(Code.PARSE_ERROR, name, line, message))
+            return
         except RecursionError:
             result.findings.append(_error(Code.PARSE_ERROR, name, 1, f"{name}: nesting too deep"))
             return
@@ -149,6 +177,21 @@ def load_file(path: Path, result: LoadResult) -> None:
         doc = _parse_chunk(chunk, name, line, result)
         if doc is not None:
             _add_document(doc, name, line, result)
+
+
+class _NotFinite(ValueError):
+    pass
+
+
+def _not_finite(token: str) -> float:
+    raise _NotFinite(token)  # NaN, Infinity: Python's json accepts them, JSON does not
+
+
+def _finite_float(token: str) -> float:
+    value = float(token)
+    if not math.isfinite(value):
+        raise _NotFinite(token)
+    return value
 
 
 def split_documents(data: bytes) -> Iterator[tuple[int, bytes]]:
