@@ -45,8 +45,26 @@ class _Loader(_Base):
     """YAML read as Kubernetes reads it: as JSON values (sigs.k8s.io/yaml converts YAML to JSON).
 
     Timestamps and !!binary stay the strings they are written as, a !!set is a mapping, and
-    NaN or an infinity is an error, so every value can be printed as JSON.
+    NaN or an infinity is an error, so every value can be printed as JSON. A key written twice
+    in one mapping is an error too, as kubectl reports it, not a silent last-one-wins.
     """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        own = node.value  # flatten_mapping deletes merge keys (<<) from this very list
+        mapping = super().construct_mapping(node, deep)
+        if len(mapping) < len(node.value):  # a key repeated, or one a merge provides overridden
+            seen: set[tuple[type, Any]] = set()
+            for key_node, _ in own:
+                key = self.construct_object(key_node)
+                if (type(key), key) in seen:
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping",
+                        node.start_mark,
+                        f"found duplicate key {key!r}",
+                        key_node.start_mark,
+                    )
+                seen.add((type(key), key))
+        return mapping
 
     def construct_finite_float(self, node: yaml.ScalarNode) -> float:
         value = self.construct_yaml_float(node)
