@@ -273,8 +273,13 @@ def _check_aliases(chunk: bytes) -> None:
     def size(n: yaml.Node) -> int:
         key = id(n)
         if key in sizes:
+            if sizes[key] == 0:  # still being counted: the node contains itself
+                raise yaml.MarkedYAMLError(
+                    problem="an alias refers to the node that contains it (a recursive structure)",
+                    problem_mark=n.start_mark,
+                )
             return sizes[key]
-        sizes[key] = 1  # a cycle counts once
+        sizes[key] = 0
         total = 1
         if isinstance(n, yaml.MappingNode):
             total += sum(size(k) + size(v) for k, v in n.value)
