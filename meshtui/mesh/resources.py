@@ -313,7 +313,8 @@ def _percentage(value: object, path: Path) -> int:
     number = p["value"]
     if isinstance(number, bool) or not isinstance(number, int | float):
         raise _Invalid((*path, "value"), f"must be a number, not {_describe(number)}")
-    return round(number)
+    # An explicit 0 mirrors nothing; any share above 0 mirrors some traffic, so it stays >= 1.
+    return max(1, round(number)) if number > 0 else 0
 
 
 def _match_summary(kind: str, matches: list[Any]) -> str:

@@ -37,7 +37,9 @@ class RouteRef:
 
     @property
     def carries_traffic(self) -> bool:
-        return self.weight > 0 or self.kind == "mirror"
+        # A mirror with an explicit 0% sends nothing to the subset's cluster (pilot sets no
+        # request mirror policy for it), so it does not count either.
+        return self.weight > 0
 
     @property
     def mesh_bound(self) -> bool:
