@@ -174,6 +174,10 @@ class Mesh:
         """Add or replace one resource; returns the hosts whose analysis it changed."""
         old = self._resources.get(resource.meta.ref)
         affected = self._affected(old) if old is not None else set()
+        namespace = resource.meta.ref.namespace
+        if isinstance(resource, Workload) and not self.workloads.is_known(namespace):
+            # The namespace's first workload: every host there now has known workloads.
+            affected |= self._namespace_hosts(namespace)
         affected |= self._add(resource)
         affected |= self._affected(resource)
         self._invalidate(affected)
@@ -235,6 +239,13 @@ class Mesh:
 
     def _entry_hosts(self, entry: ServiceEntry) -> list[str]:
         return [resolve_host(h, entry.meta.ref.namespace, self.config.domain) for h in entry.hosts]
+
+    def _namespace_hosts(self, namespace: str) -> set[str]:
+        hosts = set(self._hosts.services_by_namespace.get(namespace, ()))
+        for host, entries in self._hosts.entries.items():
+            if any(e.meta.ref.namespace == namespace for e in entries):
+                hosts.add(host)
+        return hosts
 
     def _affected(self, resource: Resource) -> set[str]:
         ref = resource.meta.ref
