@@ -1,0 +1,359 @@
+"""The interactive inspector: `meshtui PATH` and `meshtui --context CTX` open it.
+
+Loading and analysis run in a worker thread, so the interface answers keys while a big mesh is
+read; a live source hands new analyses to :meth:`MeshApp.apply_analysis` (through
+`call_from_thread`) and the tree is rebuilt in place, keeping the cursor and what is open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
+from textual.widgets import Footer, Input, Tree
+from textual.worker import Worker, WorkerState
+
+from meshtui.mesh.analysis import Analysis
+from meshtui.mesh.findings import Finding
+from meshtui.mesh.resources import Meta
+from meshtui.sources import Source
+from meshtui.tui.commands import MeshCommands
+from meshtui.tui.detail import detail, involved, raw_yaml
+from meshtui.tui.model import MeshView, NodeRef, Sort, ViewOptions
+from meshtui.tui.screens.help import HelpScreen
+from meshtui.tui.text import MUTED, plural, safe
+from meshtui.tui.widgets.detail_pane import DetailPane
+from meshtui.tui.widgets.mesh_tree import MeshTree
+from meshtui.tui.widgets.summary import SummaryBar
+
+LOAD_GROUP = "load"
+YAML_GROUP = "yaml"
+
+
+class MeshApp(App[int]):
+    """Per-host trees of effective policy, routes and findings, driven by the keyboard."""
+
+    CSS_PATH = "meshtui.tcss"
+    TITLE = "meshtui"
+    COMMANDS: ClassVar = App.COMMANDS | {MeshCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("n", "next_finding", "Next finding"),
+        Binding("N", "previous_finding", "Prev finding"),
+        Binding("f", "toggle_findings_only", "Findings only"),
+        Binding("s", "toggle_sort", "Sort"),
+        Binding("y", "toggle_yaml", "YAML"),
+        Binding("r", "reload", "Reload"),
+        Binding("tab", "switch_pane", "Switch pane", show=False),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    status: reactive[str] = reactive("")
+    """A live source's connection (live, reconnecting, stale); the header shows it."""
+
+    def __init__(self, source: Source) -> None:
+        super().__init__()
+        self.source = source
+        self.mesh_view: MeshView | None = None
+        self.options = ViewOptions()
+        self.show_yaml = False
+        self.busy = False
+        self.load_error = ""
+        self._located: dict[Finding, Finding] = {}
+
+    # -- layout ----------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield SummaryBar(id="summary")
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield MeshTree(id="tree")
+                yield Input(
+                    placeholder="filter: host, subset, label or pod", id="filter", disabled=True
+                )
+            yield DetailPane(id="detail")
+        yield Footer()
+
+    @property
+    def tree(self) -> MeshTree:
+        return self.query_one(MeshTree)
+
+    @property
+    def detail_pane(self) -> DetailPane:
+        return self.query_one(DetailPane)
+
+    @property
+    def filter_input(self) -> Input:
+        return self.query_one("#filter", Input)
+
+    def on_mount(self) -> None:
+        self.tree.focus()
+        self.detail_pane.show(Text(f"Reading {safe(self.source.label)} …", style=MUTED))
+        self._titles()
+        self.action_reload()
+
+    # -- loading ---------------------------------------------------------------------------------
+
+    def action_reload(self) -> None:
+        """Read the source again in a worker thread; the current tree stays until it is done."""
+        self.busy = True
+        self.tree.loading = self.mesh_view is None
+        self._summary()
+        self.run_worker(
+            self._load,
+            name=LOAD_GROUP,
+            group=LOAD_GROUP,
+            thread=True,
+            exclusive=True,
+            exit_on_error=False,
+        )
+
+    def _load(self) -> tuple[list[Analysis], list[list[Finding]]]:
+        meshes = self.source.load()
+        analyses = [mesh.analyze() for mesh in meshes]
+        refined = [self.source.refine(a.findings) for a in analyses]
+        return analyses, refined
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker.group == LOAD_GROUP:
+            if event.state is WorkerState.SUCCESS and worker.result is not None:
+                analyses, refined = worker.result
+                self.load_error = ""
+                self.apply_analysis(analyses, refined)
+            elif event.state is WorkerState.ERROR:
+                self._load_failed(worker.error)
+        elif worker.group == YAML_GROUP and event.state is WorkerState.SUCCESS:
+            ref, documents = worker.result
+            if self.show_yaml and ref == self._cursor_ref():
+                self.detail_pane.show(raw_yaml(documents))
+
+    def _load_failed(self, error: BaseException | None) -> None:
+        self.busy = False
+        self.tree.loading = False
+        self.load_error = safe(f"{type(error).__name__}: {error}" if error else "unknown error")
+        self._summary()
+        if self.mesh_view is None:
+            self.detail_pane.show(
+                Text.assemble(("✖ could not read the source\n", "bold red"), self.load_error)
+            )
+        self.notify(self.load_error, title="Reload failed", severity="error", markup=False)
+
+    def apply_analysis(
+        self,
+        analyses: Sequence[Analysis],
+        refined: Sequence[Sequence[Finding]] | None = None,
+    ) -> None:
+        """Show new analyses (a reload, or a live update), keeping cursor and open nodes.
+
+        `refined` are the findings the source located more precisely (per analysis, as
+        `Source.refine` returns them); without them findings are located on demand.
+        """
+        first = self.mesh_view is None
+        self.mesh_view = MeshView(analyses)
+        self._located = {}
+        if refined is not None:
+            for analysis, located in zip(analyses, refined, strict=False):
+                found = analysis.findings
+                if len(found) == len(located):
+                    self._located.update(zip(found, located, strict=True))
+        self.busy = False
+        self.tree.loading = False
+        self._rebuild()
+        if first:  # the loading indicator took the focus away from the tree
+            self.tree.focus()
+
+    def locate(self, finding: Finding) -> Finding:
+        """The finding with the most precise location the source knows (cached)."""
+        if finding not in self._located:
+            try:
+                self._located[finding] = self.source.refine([finding])[0]
+            except (OSError, IndexError, ValueError):
+                self._located[finding] = finding
+        return self._located[finding]
+
+    # -- rendering -------------------------------------------------------------------------------
+
+    def _rebuild(self) -> None:
+        if self.mesh_view is None:
+            return
+        self.tree.show(self.mesh_view, self.options)
+        self._summary()
+        self._titles()
+        self._show_detail()
+
+    def _summary(self) -> None:
+        self.query_one(SummaryBar).summarize(
+            self.source.label, self.mesh_view, self.status, self.busy
+        )
+
+    def watch_status(self) -> None:
+        if self.is_mounted:
+            self._summary()
+
+    def _titles(self) -> None:
+        tree = self.tree
+        shown = tree.positions.groups if tree.positions else []
+        count = sum(c.host_count for c in shown)
+        parts = [plural(count, "host")]
+        if self.options.query:
+            parts.append(f"filter “{safe(self.options.query)}”")
+        if self.options.findings_only:
+            parts.append("findings only")
+        tree.border_title = Text(" · ".join(parts))
+        tree.border_subtitle = Text(f"sort: {self.options.sort.value}")
+        self.detail_pane.border_title = Text("raw YAML" if self.show_yaml else "detail")
+
+    def _cursor_ref(self) -> NodeRef | None:
+        node = self.tree.cursor_node
+        return node.data if node is not None else None
+
+    def _show_detail(self) -> None:
+        if self.mesh_view is None:
+            return
+        ref = self._cursor_ref()
+        if self.show_yaml:
+            metas = involved(self.mesh_view, ref) if ref is not None else []
+            self.detail_pane.show(Text("Reading YAML …", style=MUTED))
+            self.run_worker(
+                lambda: (ref, self._documents(metas)),
+                name=YAML_GROUP,
+                group=YAML_GROUP,
+                thread=True,
+                exclusive=True,
+                exit_on_error=False,
+            )
+        else:
+            self.detail_pane.show(detail(self.mesh_view, ref, self.locate))
+
+    def _documents(self, metas: Sequence[Meta]) -> list[tuple[Meta, str | None]]:
+        out = []
+        for meta in metas:
+            try:
+                text = self.source.document_text(meta)
+            except OSError:
+                text = None
+            out.append((meta, text))
+        return out
+
+    @on(Tree.NodeHighlighted)
+    def _highlighted(self) -> None:
+        self._show_detail()
+
+    # -- actions ---------------------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        """Open the filter line and type into it."""
+        box = self.filter_input
+        box.disabled = False
+        box.add_class("-visible")
+        box.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        query = event.value.strip()
+        if query != self.options.query:
+            self.options = replace(self.options, query=query)
+            self._rebuild()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self) -> None:
+        self.tree.focus()
+        if not self.options.query:
+            self._hide_filter()
+
+    def _hide_filter(self) -> None:
+        box = self.filter_input
+        box.remove_class("-visible")
+        box.disabled = True
+
+    def action_clear_filter(self) -> None:
+        """Empty the filter and show every host again."""
+        box = self.filter_input
+        self._hide_filter()
+        self.tree.focus()
+        if box.value or self.options.query:
+            with box.prevent(Input.Changed):
+                box.value = ""
+            self.options = replace(self.options, query="")
+            self._rebuild()
+
+    def action_next_finding(self) -> None:
+        self._go_to_finding(backwards=False)
+
+    def action_previous_finding(self) -> None:
+        self._go_to_finding(backwards=True)
+
+    def _go_to_finding(self, *, backwards: bool) -> None:
+        tree = self.tree
+        positions = tree.positions
+        target = positions.next_target(self._cursor_ref(), backwards) if positions else None
+        if target is None:
+            self.notify("No findings in this view.", timeout=3)
+            return
+        tree.focus()
+        tree.reveal(target)
+        self._show_detail()
+
+    def action_toggle_findings_only(self) -> None:
+        self.options = replace(self.options, findings_only=not self.options.findings_only)
+        self._rebuild()
+
+    def action_toggle_sort(self) -> None:
+        sort = Sort.NAME if self.options.sort is Sort.FINDINGS else Sort.FINDINGS
+        self.options = replace(self.options, sort=sort)
+        self._rebuild()
+
+    def action_toggle_yaml(self) -> None:
+        self.show_yaml = not self.show_yaml
+        self._titles()
+        self._show_detail()
+
+    def action_expand(self) -> None:
+        self.tree.action_expand()
+
+    def action_collapse(self) -> None:
+        self.tree.action_collapse()
+
+    def action_switch_pane(self) -> None:
+        if self.tree.has_focus:
+            self.detail_pane.focus()
+        else:
+            self.tree.focus()
+
+    def action_help(self) -> None:
+        self.push_screen(
+            HelpScreen(
+                [
+                    ("Tree", MeshTree.BINDINGS),
+                    ("Inspector", self.BINDINGS),
+                    ("Detail pane (tab to focus)", DetailPane.BINDINGS),
+                    (
+                        "Anywhere",
+                        [
+                            Binding(
+                                self.COMMAND_PALETTE_BINDING,
+                                "command_palette",
+                                "Command palette: every action by name",
+                            )
+                        ],
+                    ),
+                ]
+            )
+        )
+
+
+def run_app(source: Source) -> int:
+    """Run the inspector on a source until the person quits; the exit status."""
+    app = MeshApp(source)
+    app.run()
+    return app.return_code or 0

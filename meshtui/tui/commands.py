@@ -1,0 +1,49 @@
+"""The command palette (ctrl+p): every action of the inspector, searchable by name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, cast
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+if TYPE_CHECKING:
+    from meshtui.tui.app import MeshApp
+
+# (command, action of MeshApp, help)
+COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("Filter hosts, subsets, labels and pods", "filter", "Type to narrow the tree (key /)"),
+    ("Clear the filter", "clear_filter", "Show every host again (key esc)"),
+    ("Next finding", "next_finding", "Select the next node with a finding (key n)"),
+    ("Previous finding", "previous_finding", "Select the previous node with a finding (key N)"),
+    ("Show only hosts with findings", "toggle_findings_only", "Toggle (key f)"),
+    ("Sort hosts: findings first or alphabetical", "toggle_sort", "Toggle (key s)"),
+    ("Toggle raw YAML", "toggle_yaml", "The YAML of the resources behind the node (key y)"),
+    ("Expand node", "expand", "Open the selected node (keys enter l →)"),
+    ("Collapse node", "collapse", "Close the selected node (keys h ←)"),
+    ("Reload", "reload", "Read the source again (key r)"),
+    ("Help: every key", "help", "Show the keys (key ?)"),
+    ("Quit", "quit", "Leave meshtui (key q)"),
+)
+
+
+class MeshCommands(Provider):
+    """Commands for every key of the inspector."""
+
+    def _commands(self) -> list[tuple[str, Callable[[], object], str]]:
+        app = cast("MeshApp", self.app)
+        return [
+            (name, getattr(app, f"action_{action}"), help_text)
+            for name, action, help_text in COMMANDS
+        ]
+
+    async def discover(self) -> Hits:
+        for name, callback, help_text in self._commands():
+            yield DiscoveryHit(name, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, callback, help_text in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=help_text)

@@ -1,0 +1,613 @@
+"""The detail of a selected node, as Rich renderables built from `Text` (never markup).
+
+Shows what the core computed: the effective policy per port with each field's origin, the
+routes that reach the node, the findings with their explanation and fixes, and where the
+resources are. A subset whose own policy is never applied shows that policy struck through,
+and the host's policy, which is the one in force.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import yaml
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.padding import Padding
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.text import Text
+
+from meshtui.check.report import ICON, workload_name
+from meshtui.mesh.analysis import HostAnalysis, SubsetAnalysis
+from meshtui.mesh.findings import EXPLANATION, Finding, Severity
+from meshtui.mesh.policy import PORT_LEVEL_FIELDS, EffectiveField, EffectivePolicy, Level
+from meshtui.mesh.resources import Meta, ObjectRef, Origin, ServicePort, Workload
+from meshtui.mesh.routes import RouteRef
+from meshtui.tui.fixes import Fix, fixes_for
+from meshtui.tui.model import Kind, MeshView, NodeRef, node_workloads
+from meshtui.tui.text import (
+    MUTED,
+    NEVER_APPLIED,
+    SELECTS_NOTHING,
+    counts_badge,
+    finding_counts,
+    finding_where,
+    plural,
+    routing_badge,
+    safe,
+    severity_word,
+    where,
+    workload_status,
+)
+
+Locate = Callable[[Finding], Finding]
+NEVER_APPLIED_WHY = "never applied: no route names this subset"
+SECTION = "bold underline"
+
+
+def _same(f: Finding) -> Finding:
+    return f
+
+
+def compact(value: Any) -> str:
+    """A policy value as one line of flow-style YAML."""
+    text = yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=1_000_000)
+    text = text.strip()
+    if text.endswith("\n..."):
+        text = text[: -len("\n...")]
+    return safe(text.replace("\n", " "))
+
+
+def yaml_block(text: str) -> Text:
+    """YAML shown as highlighted text; each line made inert first (control characters escaped)."""
+    code = "\n".join(safe(line.expandtabs(2)) for line in text.rstrip("\n").split("\n"))
+    highlighted = Syntax(code, "yaml", theme="ansi_dark").highlight(code)
+    highlighted.rstrip()
+    highlighted.no_wrap = False
+    highlighted.overflow = "fold"
+    return highlighted
+
+
+def section(title: str, *extra: Text | str) -> Text:
+    out = Text.assemble("\n", (title, SECTION))
+    for e in extra:
+        if e:
+            out.append("  ")
+            out.append(e)
+    return out
+
+
+def _origin(f: EffectiveField, port: int | None, subset: str) -> str:
+    if f.level is Level.HOST:
+        return "host"
+    if f.level is Level.HOST_PORT:
+        return f"host port {port}"
+    if f.level is Level.SUBSET:
+        return f"subset {safe(subset)}"
+    if f.level is Level.SUBSET_PORT:
+        return f"subset {safe(subset)} port {port}"
+    return "Istio default"
+
+
+def _shown(policy: EffectivePolicy) -> list[EffectiveField]:
+    """The port-level fields always (a default there often surprises), others when set."""
+    return [f for f in policy.fields if f.name in PORT_LEVEL_FIELDS or not f.is_default]
+
+
+class FieldRows:
+    """field · value · origin rows: a table when there is room, stacked lines when narrow."""
+
+    WIDE = 60
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[Text, Text, Text]] = []
+
+    def add_row(self, name: Text, value: Text, origin: Text) -> None:
+        self.rows.append((name, value, origin))
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if options.max_width >= self.WIDE:
+            table = Table.grid(padding=(0, 2), expand=True)
+            table.add_column(no_wrap=True)
+            table.add_column(overflow="fold", ratio=3, min_width=12)
+            table.add_column(overflow="fold", ratio=2, min_width=10)
+            for row in self.rows:
+                table.add_row(*row)
+            yield table
+            return
+        for name, value, origin in self.rows:
+            yield Text.assemble(name, "  ", value)
+            if origin:
+                yield Padding(origin, (0, 0, 0, 2))
+
+
+def policy_table(
+    policy: EffectivePolicy,
+    port: int | None,
+    subset: str = "",
+    host_policy: EffectivePolicy | None = None,
+) -> FieldRows:
+    """field · value · origin; a default that hides a host value says so."""
+    table = FieldRows()
+    for f in _shown(policy):
+        if f.is_default:
+            value = Text("Istio default", style="italic " + MUTED)
+            origin = Text("")
+            hidden = host_policy.get(f.name) if host_policy is not None else None
+            if hidden is not None and not hidden.is_default and port is not None:
+                origin = Text(f"port {port} settings replace the host's", style=MUTED)
+        else:
+            value = Text(compact(f.value))
+            origin = Text(_origin(f, port, subset), style=MUTED)
+        table.add_row(Text(f.name, style="bold"), value, origin)
+    return table
+
+
+def _port_name(port: int, ports: Sequence[ServicePort]) -> str:
+    for p in ports:
+        if p.number == port and p.name:
+            return f"port {port} ({safe(p.name)})"
+    return f"port {port}"
+
+
+def policy_by_port(
+    policy: EffectivePolicy,
+    ports: Mapping[int, EffectivePolicy],
+    service_ports: Sequence[ServicePort],
+    subset: str = "",
+) -> list[RenderableType]:
+    """The effective policy of every port (or of the host when no port is known)."""
+    if not ports:
+        return [
+            Text("all ports", style="italic"),
+            Padding(policy_table(policy, None, subset), (0, 0, 0, 2)),
+        ]
+    out: list[RenderableType] = []
+    for port, pol in sorted(ports.items()):
+        out.append(Text(_port_name(port, service_ports), style="italic"))
+        out.append(Padding(policy_table(pol, port, subset, host_policy=policy), (0, 0, 0, 2)))
+    return out
+
+
+def never_applied_table(s: SubsetAnalysis) -> FieldRows:
+    """The fields the subset's own policy sets, struck through: they never reach traffic."""
+    table = FieldRows()
+    struck = "strike " + MUTED
+    rows: list[tuple[EffectiveField, int | None]] = [
+        (f, None) for f in s.policy.fields if f.level is Level.SUBSET
+    ]
+    for port, pol in sorted(s.ports.items()):
+        rows += [(f, port) for f in pol.fields if f.level is Level.SUBSET_PORT]
+    for f, port in rows:
+        table.add_row(
+            Text(f.name, style="bold " + struck),
+            Text(compact(f.value), style=struck),
+            Text(_origin(f, port, s.name), style=MUTED),
+        )
+    return table
+
+
+def route_line(r: RouteRef) -> Text:
+    name = f" {safe(r.route_name)!r}" if r.route_name else ""
+    share = f"mirror {r.weight}%" if r.kind == "mirror" else f"weight {r.weight}%"
+    target = f" → subset {safe(r.subset)}" if r.subset else ""
+    port = f" port {r.port}" if r.port is not None else ""
+    line = Text.assemble(
+        ("→ ", "green"),
+        ("VirtualService ", MUTED),
+        (safe(r.virtual_service.namespaced_name), "bold"),
+        f"  {r.kind}[{r.route_index}]{name}{target}{port}",
+    )
+    details = Text.assemble(
+        "    ",
+        (share, "green" if r.carries_traffic else MUTED),
+        ("  gateways ", MUTED),
+        safe(", ".join(r.gateways)),
+        ("  match ", MUTED),
+        safe(r.match),
+    )
+    if not r.carries_traffic:
+        details.append("  (weight 0 beside other destinations: no traffic)", style=MUTED)
+    lines = [line, details]
+    if r.delegate is not None:
+        lines.append(Text.assemble(("    delegate ", MUTED), safe(r.delegate.namespaced_name)))
+    lines.append(Text.assemble("    ", (safe(str(r.origin)), MUTED)))
+    return Text("\n").join(lines)
+
+
+def routes_section(routes: Sequence[RouteRef], empty: str) -> list[RenderableType]:
+    out: list[RenderableType] = [section("Routes", routing_badge(routes))]
+    if not routes:
+        out.append(Text(empty, style=MUTED))
+    out += [route_line(r) for r in routes]
+    return out
+
+
+def fix_block(n: int, total: int, fix: Fix) -> list[RenderableType]:
+    title = f"Fix {n}: " if total > 1 else "Fix: "
+    out: list[RenderableType] = [Text.assemble((title, "bold green"), (fix.title, "bold"))]
+    out += [Padding(Text(f"# {safe(note)}", style=MUTED), (0, 0, 0, 2)) for note in fix.notes]
+    out.append(Padding(yaml_block(fix.yaml), (0, 0, 0, 2)))
+    return out
+
+
+def finding_block(
+    f: Finding, host: HostAnalysis | None, locate: Locate = _same
+) -> list[RenderableType]:
+    located = locate(f)
+    head = Text.assemble(severity_word(f.severity), "  ", (f.code.value, "bold"))
+    where_line = Text.assemble(("where  ", MUTED), finding_where(located))
+    if located.field:
+        where_line.append(f"  {safe(located.field)}", style=MUTED)
+    out: list[RenderableType] = [
+        head,
+        Text(safe(f.message)),
+        Text.assemble(("why    ", MUTED), EXPLANATION[f.code]),
+        where_line,
+    ]
+    fixes = fixes_for(f, host)
+    for i, fix in enumerate(fixes, 1):
+        out += fix_block(i, len(fixes), fix)
+    return out
+
+
+def findings_section(
+    findings: Sequence[Finding], host: HostAnalysis | None, locate: Locate
+) -> list[RenderableType]:
+    if not findings:
+        return []
+    out: list[RenderableType] = [section("Findings", counts_badge(finding_counts(findings)))]
+    for i, f in enumerate(findings):
+        if i:
+            out.append(Text(""))
+        out += finding_block(f, host, locate)
+    return out
+
+
+def _meta(ref: ObjectRef, origin: Origin) -> Meta:
+    return Meta(ref=ref, origin=origin)
+
+
+def route_metas(routes: Iterable[RouteRef]) -> list[Meta]:
+    """The VirtualServices (or delegates) routes were written in, once each."""
+    seen: dict[ObjectRef, Meta] = {}
+    for r in routes:
+        ref = r.delegate or r.virtual_service
+        if ref not in seen:
+            seen[ref] = _meta(ref, r.origin)
+    return list(seen.values())
+
+
+def involved(view: MeshView, ref: NodeRef) -> list[Meta]:
+    """The resources a node is made of: what `y` shows and the Source section lists."""
+    if ref.kind is Kind.LOAD_FINDING:
+        f = view.load_finding(ref)
+        if f is None or f.origin is None:
+            return []
+        return [_meta(f.resource or ObjectRef("", "", f.file or ""), f.origin)]
+    host = view.host(ref)
+    if host is None:
+        return []
+    if ref.kind is Kind.WORKLOAD:
+        w = view.workload(ref)
+        return [w.meta] if w else []
+    service = [host.service.meta] if host.service is not None else []
+    rules = [r.meta for r in host.destination_rules]
+    if ref.kind is Kind.HOST:
+        return service + rules + route_metas(host.routes)
+    if ref.kind is Kind.DEFAULT:
+        return service + rules + route_metas(host.default_routes)
+    if ref.kind is Kind.SUBSET:
+        s = host.subset(ref.subset)
+        if s is None:
+            return []
+        return [s.destination_rule.meta, *route_metas(s.routes)]
+    if ref.kind is Kind.UNDEFINED:
+        return rules + route_metas(r for r in host.routes if r.subset == ref.subset)
+    return []
+
+
+def source_section(metas: Sequence[Meta]) -> list[RenderableType]:
+    if not metas:
+        return []
+    out: list[RenderableType] = [section("Source", Text("y: raw YAML", style=MUTED))]
+    for m in metas:
+        out.append(
+            Text.assemble(
+                (f"{m.ref.kind} ", MUTED),
+                (safe(m.ref.namespaced_name), "bold"),
+                "  ",
+                (where(m), MUTED),
+            )
+        )
+    return out
+
+
+def workloads_section(workloads: Sequence[Workload] | None) -> list[RenderableType]:
+    if workloads is None:
+        return [section("Workloads"), Text("not known (no workloads were read)", style=MUTED)]
+    out: list[RenderableType] = [section("Workloads", Text(str(len(workloads)), style=MUTED))]
+    if not workloads:
+        out.append(Text("none", style=MUTED))
+    for w in workloads:
+        out.append(Text.assemble(safe(workload_name(w)), "  ", (safe(workload_status(w)), MUTED)))
+    return out
+
+
+def labels_text(labels: Mapping[str, str]) -> Text:
+    if not labels:
+        return Text("(none: every workload of the service)", style=MUTED)
+    return Text(", ".join(f"{safe(k)}={safe(v)}" for k, v in labels.items()))
+
+
+def title(*parts: tuple[str, str] | str) -> Text:
+    return Text.assemble(*parts)
+
+
+# -- per kind --------------------------------------------------------------------------------
+
+
+def host_detail(view: MeshView, ref: NodeRef, locate: Locate) -> list[RenderableType]:
+    h = view.host(ref)
+    if h is None:
+        return [Text("This host is no longer in the analysis.", style=MUTED)]
+    out: list[RenderableType] = [title(("host ", MUTED), (safe(h.host), "bold"))]
+    if h.service is not None:
+        ports = ", ".join(f"{p.number}" + (f"/{safe(p.name)}" if p.name else "") for p in h.ports)
+        out.append(
+            Text.assemble(
+                (f"{h.service.meta.ref.kind} ", MUTED),
+                safe(h.service.meta.ref.namespaced_name),
+                (f"  ports {ports}" if ports else "", MUTED),
+            )
+        )
+    counts = counts_badge(finding_counts(h.findings))
+    if counts:
+        out.append(counts)
+    out += findings_section(view.findings_on(ref), h, locate)
+    if h.subsets or h.undefined_subsets:
+        out.append(section("Subsets"))
+        for s in h.subsets:
+            badges = []
+            if s.policy_never_applied:
+                badges.append(
+                    Text(f"{ICON[Severity.WARNING]} {NEVER_APPLIED}", style="bold yellow")
+                )
+            if s.selects_nothing:
+                badges.append(
+                    Text(f"{ICON[Severity.WARNING]} {SELECTS_NOTHING}", style="bold yellow")
+                )
+            badges.append(routing_badge(s.routes) or Text("no route", style=MUTED))
+            out.append(
+                Text.assemble((safe(s.name), "bold"), "  ", labels_text(s.labels), "  ")
+                + Text("  ").join(badges)
+            )
+        for u in h.undefined_subsets:
+            out.append(Text(f"{ICON[Severity.ERROR]} undefined subset {safe(u)}", style="bold red"))
+    out.append(section("Policy for traffic without a subset"))
+    out += policy_by_port(h.policy, h.port_policies, h.ports)
+    if h.other_rules:
+        out.append(section("Other DestinationRules"))
+        out.append(
+            Text(
+                "clients in other namespaces may see: "
+                + ", ".join(safe(r.meta.ref.namespaced_name) for r in h.other_rules),
+                style=MUTED,
+            )
+        )
+    out += routes_section(h.routes, "No VirtualService routes to this host: default routing.")
+    out += source_section(involved(view, ref))
+    return out
+
+
+def default_detail(view: MeshView, ref: NodeRef) -> list[RenderableType]:
+    h = view.host(ref)
+    if h is None:
+        return []
+    out: list[RenderableType] = [
+        title(("(no subset) ", "italic"), ("of ", MUTED), (safe(h.host), "bold")),
+        Text("Traffic to the whole service: the host-level policy applies.", style=MUTED),
+        section("Effective policy"),
+    ]
+    out += policy_by_port(h.policy, h.port_policies, h.ports)
+    empty = (
+        "No VirtualService routes to this host: default routing sends traffic here."
+        if not h.routes
+        else "No route sends traffic to the host without a subset."
+    )
+    out += routes_section(h.default_routes, empty)
+    out += workloads_section(h.workloads)
+    out += source_section(involved(view, ref))
+    return out
+
+
+def subset_detail(view: MeshView, ref: NodeRef, locate: Locate) -> list[RenderableType]:
+    h = view.host(ref)
+    s = view.subset(ref)
+    if h is None or s is None:
+        return []
+    out: list[RenderableType] = [
+        title(("subset ", MUTED), (safe(s.name), "bold"), (" of ", MUTED), (safe(h.host), "bold")),
+        Text.assemble(("labels ", MUTED), labels_text(s.labels)),
+    ]
+    if s.policy_never_applied:
+        out.append(
+            Text(
+                f"{ICON[Severity.WARNING]} {NEVER_APPLIED}: no route names this subset",
+                style="bold yellow",
+            )
+        )
+    elif s.routed:
+        out.append(Text.assemble(("✔ routed  ", "bold green"), routing_badge(s.routes)))
+    if s.selects_nothing:
+        out.append(Text(f"{ICON[Severity.WARNING]} {SELECTS_NOTHING}", style="bold yellow"))
+    if s.policy_never_applied:
+        out.append(section("Subset policy", Text(NEVER_APPLIED_WHY, style="bold yellow")))
+        out.append(Padding(never_applied_table(s), (0, 0, 0, 2)))
+        out.append(
+            section(
+                "Policy in force",
+                Text("the host's: traffic goes to the whole service", style=MUTED),
+            )
+        )
+        out += policy_by_port(h.policy, h.port_policies, h.ports)
+    else:
+        note = "" if s.has_own_policy else "no policy of its own: the host's applies"
+        out.append(section("Effective policy", Text(note, style=MUTED)))
+        out += policy_by_port(s.policy, s.ports, h.ports, s.name)
+    out += findings_section(view.findings_on(ref), h, locate)
+    out += routes_section(s.routes, "No VirtualService route names this subset.")
+    out += workloads_section(s.workloads)
+    out += source_section(involved(view, ref))
+    return out
+
+
+def undefined_detail(view: MeshView, ref: NodeRef, locate: Locate) -> list[RenderableType]:
+    h = view.host(ref)
+    if h is None:
+        return []
+    out: list[RenderableType] = [
+        Text.assemble(
+            (f"{ICON[Severity.ERROR]} undefined subset ", "bold red"),
+            (safe(ref.subset), "bold red"),
+            (" of ", MUTED),
+            (safe(h.host), "bold"),
+        ),
+        Text(
+            "Defined subsets: " + (", ".join(safe(s.name) for s in h.subsets) or "none"),
+            style=MUTED,
+        ),
+    ]
+    out += findings_section(view.findings_on(ref), h, locate)
+    out += routes_section([r for r in h.routes if r.subset == ref.subset], "")
+    out += source_section(involved(view, ref))
+    return out
+
+
+def workload_detail(view: MeshView, ref: NodeRef) -> list[RenderableType]:
+    w = view.workload(ref)
+    h = view.host(ref)
+    if w is None or h is None:
+        return []
+    out: list[RenderableType] = [
+        title((f"{w.meta.ref.kind} ", MUTED), (safe(w.meta.ref.namespaced_name), "bold")),
+        Text.assemble(("status ", MUTED), safe(workload_status(w))),
+        Text.assemble(("labels ", MUTED), labels_text(w.labels)),
+    ]
+    for label, value in (("node", w.node), ("pod IP", w.pod_ip), ("owner", w.owner)):
+        if value:
+            out.append(Text.assemble((f"{label} ", MUTED), safe(value)))
+    subsets = [s.name for s in h.subsets if s.workloads and w in s.workloads]
+    out.append(
+        Text.assemble(
+            ("in subsets ", MUTED), safe(", ".join(subsets)) if subsets else ("none", MUTED)
+        )
+    )
+    out += source_section([w.meta])
+    return out
+
+
+def namespace_detail(view: MeshView, ref: NodeRef) -> list[RenderableType]:
+    entries = [e for e in view.entries[ref.cluster] if e.namespace == ref.namespace]
+    findings = [f for e in entries for f in e.analysis.findings]
+    out: list[RenderableType] = [
+        title(("namespace ", MUTED), (safe(ref.namespace), "bold")),
+        Text(plural(len(entries), "host"), style=MUTED),
+    ]
+    counts = counts_badge(finding_counts(findings))
+    out.append(counts if counts else Text("no findings", style=MUTED))
+    for e in sorted(entries, key=lambda e: (-e.rank, e.host)):
+        if e.rank:
+            out.append(
+                Text.assemble(
+                    (safe(e.host), "bold"), "  ", counts_badge(finding_counts(e.analysis.findings))
+                )
+            )
+    return out
+
+
+def cluster_detail(view: MeshView, ref: NodeRef) -> list[RenderableType]:
+    a = view.analyses[ref.cluster]
+    out: list[RenderableType] = [
+        title(("cluster ", MUTED), (safe(view.cluster_name(ref.cluster)), "bold")),
+        Text(
+            f"{plural(len(a.hosts), 'host')} · {plural(a.subset_count, 'subset')} · "
+            f"{plural(a.workload_count, 'workload')}",
+            style=MUTED,
+        ),
+    ]
+    counts = counts_badge(a.counts())
+    out.append(counts if counts else Text("no findings", style=MUTED))
+    return out
+
+
+def input_detail(view: MeshView, ref: NodeRef, locate: Locate) -> list[RenderableType]:
+    findings = view.findings_on(ref)
+    out: list[RenderableType] = [
+        Text("input files", style="bold"),
+        Text("Documents that could not be read as Kubernetes resources.", style=MUTED),
+    ]
+    out += findings_section(findings, None, locate)
+    return out
+
+
+def load_finding_detail(view: MeshView, ref: NodeRef, locate: Locate) -> list[RenderableType]:
+    findings = view.findings_on(ref)
+    out: list[RenderableType] = [Text("input file", style="bold")]
+    out += findings_section(findings, None, locate)
+    out += source_section(involved(view, ref))
+    return out
+
+
+def detail(view: MeshView, ref: NodeRef | None, locate: Locate = _same) -> RenderableType:
+    """What the detail pane shows for a node."""
+    if ref is None:
+        return Text("Nothing selected.", style=MUTED)
+    if ref.kind is Kind.HOST:
+        parts = host_detail(view, ref, locate)
+    elif ref.kind is Kind.DEFAULT:
+        parts = default_detail(view, ref)
+    elif ref.kind is Kind.SUBSET:
+        parts = subset_detail(view, ref, locate)
+    elif ref.kind is Kind.UNDEFINED:
+        parts = undefined_detail(view, ref, locate)
+    elif ref.kind is Kind.WORKLOAD:
+        parts = workload_detail(view, ref)
+    elif ref.kind is Kind.NAMESPACE:
+        parts = namespace_detail(view, ref)
+    elif ref.kind is Kind.CLUSTER:
+        parts = cluster_detail(view, ref)
+    elif ref.kind is Kind.INPUT:
+        parts = input_detail(view, ref, locate)
+    else:
+        parts = load_finding_detail(view, ref, locate)
+    if not parts:
+        parts = [Text("This node is no longer in the analysis.", style=MUTED)]
+    return Group(*parts)
+
+
+def raw_yaml(documents: Sequence[tuple[Meta, str | None]]) -> RenderableType:
+    """The raw YAML of the resources involved, each under a comment naming it."""
+    if not documents:
+        return Text("No resources behind this node.", style=MUTED)
+    parts: list[RenderableType] = [
+        Text.assemble(("Raw YAML", SECTION), ("  y: back to the analysis", MUTED))
+    ]
+    for meta, text in documents:
+        parts.append(
+            Text.assemble(
+                "\n# ",
+                (f"{meta.ref.kind} " if meta.ref.kind else "", "bold"),
+                (safe(meta.ref.namespaced_name) if meta.ref.kind else "", "bold"),
+                ("  " + where(meta), MUTED),
+            )
+        )
+        if text is None:
+            parts.append(Text("(the source cannot show this resource)", style=MUTED))
+        else:
+            parts.append(yaml_block(text))
+    return Group(*parts)
+
+
+__all__ = ["detail", "involved", "node_workloads", "raw_yaml"]

@@ -1,0 +1,426 @@
+"""What the inspector shows, indexed once per analysis: plain classes, no Textual.
+
+The tree, the filter, the finding navigation (n/N) and the header all read a :class:`MeshView`
+built from the core's immutable :class:`~meshtui.mesh.analysis.Analysis` snapshots. Nothing
+here decides Istio semantics: it groups, orders and searches what the core computed.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from meshtui.mesh.analysis import Analysis, HostAnalysis, SubsetAnalysis
+from meshtui.mesh.findings import Code, Finding, Severity
+from meshtui.mesh.resources import ObjectRef, Workload
+
+NO_NAMESPACE = "(no namespace)"
+
+
+class Kind(StrEnum):
+    """What a node of the tree stands for."""
+
+    CLUSTER = "cluster"
+    INPUT = "input"  # the findings of loading (files that could not be read)
+    LOAD_FINDING = "load-finding"
+    NAMESPACE = "namespace"
+    HOST = "host"
+    DEFAULT = "default"  # traffic to the host without a subset
+    SUBSET = "subset"
+    UNDEFINED = "undefined"  # a subset that routes name but no DestinationRule defines
+    WORKLOAD = "workload"
+
+
+class Sort(StrEnum):
+    FINDINGS = "findings first"
+    NAME = "alphabetical"
+
+
+@dataclass(frozen=True, slots=True)
+class NodeRef:
+    """The identity of a tree node: stable across reloads, so cursor and expansion survive."""
+
+    kind: Kind
+    cluster: int = 0
+    namespace: str = ""
+    host: str = ""
+    subset: str = ""
+    workload: ObjectRef | None = None
+    finding: int = -1  # index into the cluster's load findings
+
+
+@dataclass(slots=True)
+class HostEntry:
+    """One host of one cluster, with what sorting and searching need precomputed."""
+
+    analysis: HostAnalysis
+    cluster: int
+    namespace: str
+    rank: int  # the worst finding's severity rank, 0 without findings
+    _blob: str | None = None
+
+    @property
+    def host(self) -> str:
+        return self.analysis.host
+
+    @property
+    def ref(self) -> NodeRef:
+        return NodeRef(Kind.HOST, self.cluster, self.namespace, self.host)
+
+    def blob(self) -> str:
+        """Lower-case text the filter searches: host, subsets, labels and workloads."""
+        if self._blob is None:
+            self._blob = "\n".join(_search_terms(self.analysis)).lower()
+        return self._blob
+
+
+def _labels(labels: Iterable[tuple[str, str]]) -> list[str]:
+    return [f"{k}={v}" for k, v in labels]
+
+
+def _workload_terms(workloads: Sequence[Workload] | None) -> list[str]:
+    out: list[str] = []
+    for w in workloads or ():
+        out.append(f"{w.meta.ref.kind} {w.meta.ref.namespaced_name}")
+        out += _labels(w.labels.items())
+    return out
+
+
+def _search_terms(h: HostAnalysis) -> list[str]:
+    terms = [h.host]
+    if h.service is not None:
+        terms.append(h.service.meta.ref.name)
+    for s in h.subsets:
+        terms.append(s.name)
+        terms += _labels(s.labels.items())
+    terms += h.undefined_subsets
+    terms += _workload_terms(h.workloads)
+    return terms
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """Why a host passed the filter: which of its subsets and workloads hold the text."""
+
+    host: bool
+    subsets: frozenset[str] = frozenset()
+    workloads: frozenset[ObjectRef] = frozenset()
+
+
+def match_host(entry: HostEntry, query: str) -> Match | None:
+    """Whether the host, one of its subsets, their labels or its workloads contain `query`."""
+    q = query.lower()
+    if not q:
+        return Match(host=True)
+    if q not in entry.blob():
+        return None
+    h = entry.analysis
+    name = h.service.meta.ref.name.lower() if h.service is not None else ""
+    workloads = frozenset(
+        w.meta.ref for w in h.workloads or () if any(q in t.lower() for t in _workload_terms([w]))
+    )
+    subsets = {
+        s.name
+        for s in h.subsets
+        if q in s.name.lower()
+        or any(q in t.lower() for t in _labels(s.labels.items()))
+        or any(w.meta.ref in workloads for w in s.workloads or ())
+    }
+    subsets |= {u for u in h.undefined_subsets if q in u.lower()}
+    return Match(q in h.host.lower() or q in name, frozenset(subsets), workloads)
+
+
+@dataclass(slots=True)
+class NamespaceGroup:
+    name: str
+    hosts: list[HostEntry]
+    matches: dict[str, Match] = field(default_factory=dict)
+
+    @property
+    def rank(self) -> int:
+        return max((h.rank for h in self.hosts), default=0)
+
+    def counts(self) -> dict[Severity, int]:
+        counts = dict.fromkeys(Severity, 0)
+        for h in self.hosts:
+            for f in h.analysis.findings:
+                counts[f.severity] += 1
+        return counts
+
+
+@dataclass(slots=True)
+class ClusterGroup:
+    index: int
+    name: str
+    load_findings: list[Finding]
+    namespaces: list[NamespaceGroup]
+
+    @property
+    def host_count(self) -> int:
+        return sum(len(n.hosts) for n in self.namespaces)
+
+
+@dataclass(frozen=True, slots=True)
+class ViewOptions:
+    query: str = ""
+    findings_only: bool = False
+    sort: Sort = Sort.FINDINGS
+
+
+def _worst(findings: Iterable[Finding]) -> int:
+    return max((f.severity.rank for f in findings), default=0)
+
+
+class MeshView:
+    """The analyses of one source, grouped by cluster and namespace for display."""
+
+    def __init__(self, analyses: Sequence[Analysis]) -> None:
+        self.analyses = list(analyses)
+        self.entries: list[list[HostEntry]] = []
+        self._by_host: list[dict[str, HostEntry]] = []
+        for i, analysis in enumerate(self.analyses):
+            entries = [
+                HostEntry(h, i, h.namespace or NO_NAMESPACE, _worst(h.findings))
+                for h in analysis.hosts.values()
+            ]
+            self.entries.append(entries)
+            self._by_host.append({e.host: e for e in entries})
+        self.multi = len(self.analyses) > 1
+
+    # -- counts for the header -----------------------------------------------------------
+
+    @property
+    def host_count(self) -> int:
+        return sum(len(a.hosts) for a in self.analyses)
+
+    @property
+    def subset_count(self) -> int:
+        return sum(a.subset_count for a in self.analyses)
+
+    @property
+    def workload_count(self) -> int:
+        return sum(a.workload_count for a in self.analyses)
+
+    def counts(self) -> dict[Severity, int]:
+        total = dict.fromkeys(Severity, 0)
+        for a in self.analyses:
+            for severity, n in a.counts().items():
+                total[severity] += n
+        return total
+
+    # -- lookups -------------------------------------------------------------------------
+
+    def cluster_name(self, index: int) -> str:
+        return self.analyses[index].cluster or f"cluster {index + 1}"
+
+    def entry(self, ref: NodeRef) -> HostEntry | None:
+        if not 0 <= ref.cluster < len(self._by_host):
+            return None
+        return self._by_host[ref.cluster].get(ref.host)
+
+    def host(self, ref: NodeRef) -> HostAnalysis | None:
+        entry = self.entry(ref)
+        return entry.analysis if entry else None
+
+    def subset(self, ref: NodeRef) -> SubsetAnalysis | None:
+        host = self.host(ref)
+        return host.subset(ref.subset) if host else None
+
+    def workload(self, ref: NodeRef) -> Workload | None:
+        host = self.host(ref)
+        if host is None:
+            return None
+        for w in host.workloads or ():
+            if w.meta.ref == ref.workload:
+                return w
+        return None
+
+    def load_finding(self, ref: NodeRef) -> Finding | None:
+        if not 0 <= ref.cluster < len(self.analyses):
+            return None
+        findings = self.analyses[ref.cluster].load_findings
+        return findings[ref.finding] if 0 <= ref.finding < len(findings) else None
+
+    def findings_on(self, ref: NodeRef) -> list[Finding]:
+        """The findings a node carries (a host carries only those not on a subset)."""
+        if ref.kind is Kind.LOAD_FINDING:
+            f = self.load_finding(ref)
+            return [f] if f else []
+        if ref.kind is Kind.INPUT:
+            return list(self.analyses[ref.cluster].load_findings)
+        host = self.host(ref)
+        if host is None:
+            return []
+        if ref.kind is Kind.HOST:
+            nodes = {s.name for s in host.subsets} | set(host.undefined_subsets)
+            return [f for f in host.findings if not f.subset or f.subset not in nodes]
+        if ref.kind is Kind.SUBSET:
+            return [
+                f
+                for f in host.findings
+                if f.subset == ref.subset and f.code is not Code.UNDEFINED_SUBSET
+            ]
+        if ref.kind is Kind.UNDEFINED:
+            return [
+                f
+                for f in host.findings
+                if f.subset == ref.subset and f.code is Code.UNDEFINED_SUBSET
+            ]
+        return []
+
+    # -- what is shown -------------------------------------------------------------------
+
+    def groups(self, options: ViewOptions) -> list[ClusterGroup]:
+        """Clusters → namespaces → hosts that pass the filter, in display order."""
+        out = []
+        for i, entries in enumerate(self.entries):
+            by_ns: dict[str, NamespaceGroup] = {}
+            for entry in entries:
+                if options.findings_only and not entry.rank:
+                    continue
+                match = match_host(entry, options.query)
+                if match is None:
+                    continue
+                group = by_ns.get(entry.namespace)
+                if group is None:
+                    group = by_ns[entry.namespace] = NamespaceGroup(entry.namespace, [])
+                group.hosts.append(entry)
+                if options.query:
+                    group.matches[entry.host] = match
+            namespaces = list(by_ns.values())
+            if options.sort is Sort.FINDINGS:
+                for ns in namespaces:
+                    ns.hosts.sort(key=lambda e: (-e.rank, e.host))
+                namespaces.sort(key=lambda n: (-n.rank, n.name == NO_NAMESPACE, n.name))
+            else:
+                for ns in namespaces:
+                    ns.hosts.sort(key=lambda e: e.host)
+                namespaces.sort(key=lambda n: (n.name == NO_NAMESPACE, n.name))
+            load = list(self.analyses[i].load_findings)
+            if options.query:
+                q = options.query.lower()
+                load = [f for f in load if q in f.message.lower() or q in (f.file or "").lower()]
+            out.append(ClusterGroup(i, self.cluster_name(i), load, namespaces))
+        return out
+
+
+def host_children(h: HostAnalysis, cluster: int, namespace: str) -> list[NodeRef]:
+    """A host's children in display order: `(no subset)`, its subsets, undefined subsets."""
+    base = NodeRef(Kind.DEFAULT, cluster, namespace, h.host)
+    out = [base]
+    out += [NodeRef(Kind.SUBSET, cluster, namespace, h.host, s.name) for s in h.subsets]
+    out += [NodeRef(Kind.UNDEFINED, cluster, namespace, h.host, u) for u in h.undefined_subsets]
+    return out
+
+
+def node_workloads(view: MeshView, ref: NodeRef) -> tuple[Workload, ...] | None:
+    """The workloads under a `(no subset)` or subset node (None: not known)."""
+    host = view.host(ref)
+    if host is None:
+        return None
+    if ref.kind is Kind.DEFAULT:
+        return host.workloads
+    if ref.kind is Kind.SUBSET:
+        subset = host.subset(ref.subset)
+        return subset.workloads if subset else None
+    return None
+
+
+def finding_targets(view: MeshView, groups: Sequence[ClusterGroup]) -> list[NodeRef]:
+    """Every node that carries a finding, in the order the tree shows them."""
+    out: list[NodeRef] = []
+    for cluster in groups:
+        for j, f in enumerate(view.analyses[cluster.index].load_findings):
+            if f in cluster.load_findings:
+                out.append(NodeRef(Kind.LOAD_FINDING, cluster.index, finding=j))
+        for ns in cluster.namespaces:
+            for entry in ns.hosts:
+                if not entry.rank:
+                    continue
+                h = entry.analysis
+                if view.findings_on(entry.ref):
+                    out.append(entry.ref)
+                for child in host_children(h, entry.cluster, entry.namespace)[1:]:
+                    if view.findings_on(child):
+                        out.append(child)
+    return out
+
+
+class Layout:
+    """Where every node sits in display order, for n/N and for restoring the cursor."""
+
+    def __init__(self, view: MeshView, groups: Sequence[ClusterGroup]) -> None:
+        self.view = view
+        self.groups = list(groups)
+        self._namespaces: dict[tuple[int, str], int] = {}
+        self._hosts: dict[tuple[int, str], int] = {}
+        for cluster in self.groups:
+            for i, ns in enumerate(cluster.namespaces):
+                self._namespaces[(cluster.index, ns.name)] = i
+                for j, entry in enumerate(ns.hosts):
+                    self._hosts[(cluster.index, entry.host)] = j
+        self.targets = finding_targets(view, self.groups)
+        self._target_keys = [self.key(t) for t in self.targets]
+
+    def shows(self, ref: NodeRef) -> bool:
+        """Whether the node is part of this layout (its host passed the filter)."""
+        if ref.kind in (Kind.CLUSTER, Kind.INPUT, Kind.LOAD_FINDING):
+            return 0 <= ref.cluster < len(self.view.analyses)
+        if ref.kind is Kind.NAMESPACE:
+            return (ref.cluster, ref.namespace) in self._namespaces
+        return (ref.cluster, ref.host) in self._hosts
+
+    def key(self, ref: NodeRef) -> tuple[int, ...]:
+        c = ref.cluster
+        if ref.kind is Kind.CLUSTER:
+            return (c,)
+        if ref.kind is Kind.INPUT:
+            return (c, 0)
+        if ref.kind is Kind.LOAD_FINDING:
+            return (c, 0, ref.finding)
+        ns = self._namespaces.get((c, ref.namespace), -1)
+        if ref.kind is Kind.NAMESPACE:
+            return (c, 1, ns)
+        base = (c, 1, ns, self._hosts.get((c, ref.host), -1))
+        if ref.kind is Kind.HOST:
+            return base
+        host = self.view.host(ref)
+        if host is None:
+            return base
+        names = [s.name for s in host.subsets]
+        if ref.kind is Kind.WORKLOAD:
+            parent = names.index(ref.subset) + 1 if ref.subset in names else 0
+            workloads = node_workloads(
+                self.view,
+                NodeRef(
+                    Kind.SUBSET if ref.subset else Kind.DEFAULT,
+                    c,
+                    ref.namespace,
+                    ref.host,
+                    ref.subset,
+                ),
+            )
+            refs = [w.meta.ref for w in workloads or ()]
+            return (*base, parent, refs.index(ref.workload) if ref.workload in refs else 0)
+        if ref.kind is Kind.SUBSET:
+            return (*base, names.index(ref.subset) + 1 if ref.subset in names else 0)
+        if ref.kind is Kind.UNDEFINED:
+            undefined = list(host.undefined_subsets)
+            index = undefined.index(ref.subset) if ref.subset in undefined else 0
+            return (*base, len(names) + 1 + index)
+        return (*base, 0)
+
+    def next_target(self, ref: NodeRef | None, backwards: bool = False) -> NodeRef | None:
+        """The next (or previous) node with a finding after `ref`, wrapping around."""
+        if not self.targets:
+            return None
+        if ref is None:
+            return self.targets[-1 if backwards else 0]
+        key = self.key(ref)
+        if backwards:
+            i = bisect_left(self._target_keys, key) - 1
+            return self.targets[i]  # -1 wraps to the last
+        i = bisect_right(self._target_keys, key)
+        return self.targets[i % len(self.targets)]

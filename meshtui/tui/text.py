@@ -1,0 +1,219 @@
+"""Rich `Text` for labels and badges: every name from a resource goes through `printable()`.
+
+Nothing here builds markup strings: values are appended as plain text with a style, so a
+resource called `[bold]x` or holding `\\x1b[31m` shows literally. Severity is always an icon
+and a word, never a colour alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from rich.text import Text
+
+from meshtui.check.report import ICON, printable, workload_name
+from meshtui.mesh.analysis import HostAnalysis, SubsetAnalysis
+from meshtui.mesh.findings import Code, Finding, Severity
+from meshtui.mesh.resources import Meta, Workload
+from meshtui.mesh.routes import RouteRef
+from meshtui.tui.model import ClusterGroup, HostEntry, Match, NamespaceGroup
+
+SEVERITY_STYLE = {
+    Severity.ERROR: "bold red",
+    Severity.WARNING: "bold yellow",
+    Severity.INFO: "bold cyan",
+}
+MUTED = "dim"
+ROUTE_STYLE = "green"
+GATEWAY_STYLE = "magenta"
+MATCH_STYLE = "reverse"
+
+
+def safe(value: object) -> str:
+    """A resource's text made inert: control characters shown as escapes."""
+    return printable(str(value))
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (words or word + 's')}"
+
+
+def severity_word(severity: Severity, n: int | None = None) -> Text:
+    """`⚠ warning` or `⚠ 2 warnings`: icon and word in the severity's style."""
+    word = severity.value if n is None else plural(n, severity.value)
+    return Text(f"{ICON[severity]} {word}", style=SEVERITY_STYLE[severity])
+
+
+def counts_badge(counts: Mapping[Severity, int]) -> Text:
+    parts = [severity_word(s, n) for s, n in counts.items() if n]
+    return Text("  ").join(parts)
+
+
+def finding_counts(findings: Iterable[Finding]) -> dict[Severity, int]:
+    counts = dict.fromkeys(Severity, 0)
+    for f in findings:
+        counts[f.severity] += 1
+    return counts
+
+
+def _with_badges(name: Text, badges: Sequence[Text]) -> Text:
+    out = name
+    for badge in badges:
+        if badge:
+            out = Text.assemble(out, "  ", badge)
+    return out
+
+
+def highlight(text: Text, query: str) -> Text:
+    if query:
+        text.highlight_words([query], style=MATCH_STYLE, case_sensitive=False)
+    return text
+
+
+def cluster_label(group: ClusterGroup) -> Text:
+    counts: dict[Severity, int] = finding_counts(group.load_findings)
+    for ns in group.namespaces:
+        for s, n in ns.counts().items():
+            counts[s] += n
+    return _with_badges(
+        Text.assemble(("cluster ", MUTED), (safe(group.name), "bold")),
+        [Text(plural(group.host_count, "host"), style=MUTED), counts_badge(counts)],
+    )
+
+
+def input_label(findings: Sequence[Finding]) -> Text:
+    return _with_badges(Text("input files", style="bold"), [counts_badge(finding_counts(findings))])
+
+
+def load_finding_label(f: Finding) -> Text:
+    where = f"{f.file}:{f.line}" if f.file and f.line else (f.file or "")
+    return Text.assemble(
+        severity_word(f.severity), " ", (f.code.value, "bold"), "  ", (safe(where), MUTED)
+    )
+
+
+def namespace_label(group: NamespaceGroup) -> Text:
+    return _with_badges(
+        Text.assemble(("namespace ", MUTED), (safe(group.name), "bold")),
+        [Text(plural(len(group.hosts), "host"), style=MUTED), counts_badge(group.counts())],
+    )
+
+
+def host_name(h: HostAnalysis) -> str:
+    """A Service's name (its host is `name.namespace.svc.<domain>`); other hosts in full."""
+    if h.service is not None and h.service.meta.ref.kind == "Service":
+        return h.service.meta.ref.name
+    return h.host
+
+
+def host_label(entry: HostEntry, match: Match | None = None, query: str = "") -> Text:
+    h = entry.analysis
+    name = highlight(Text(safe(host_name(h)), style="bold"), query if match else "")
+    badges = [counts_badge(finding_counts(h.findings))]
+    if h.service is None:
+        badges.append(Text("no Service", style=MUTED))
+    elif h.service.meta.ref.kind != "Service":
+        badges.append(Text(h.service.meta.ref.kind, style=MUTED))
+    if h.rule is None:
+        badges.append(Text("no DestinationRule", style=MUTED))
+    return _with_badges(name, badges)
+
+
+def routing_badge(routes: Sequence[RouteRef]) -> Text:
+    """`90%`, `mirror`, `gateway only`: how routes send traffic to a host or subset."""
+    carrying = [r for r in routes if r.carries_traffic]
+    if not carrying:
+        return Text("weight 0 only" if routes else "", style=MUTED)
+    parts: list[Text] = []
+    weights = list(dict.fromkeys(r.weight for r in carrying if r.kind != "mirror"))
+    if weights:
+        shown = ", ".join(f"{w}%" for w in weights[:3]) + (" …" if len(weights) > 3 else "")
+        parts.append(Text(shown, style=ROUTE_STYLE))
+    mirrors = list(dict.fromkeys(r.weight for r in carrying if r.kind == "mirror"))
+    if mirrors:
+        share = "" if mirrors == [100] else " " + ", ".join(f"{w}%" for w in mirrors[:3])
+        parts.append(Text(f"mirror{share}", style=ROUTE_STYLE))
+    if not any(r.mesh_bound for r in carrying):
+        parts.append(Text("gateway only", style=GATEWAY_STYLE))
+    return Text(" ").join(parts)
+
+
+def default_label(h: HostAnalysis) -> Text:
+    routes = h.default_routes
+    if routes:
+        badge = routing_badge(routes)
+    elif not h.routes:
+        badge = Text("default routing", style=MUTED)
+    else:
+        badge = Text("no route", style=MUTED)
+    return _with_badges(Text("(no subset)", style="italic"), [badge])
+
+
+NEVER_APPLIED = "policy never applied"
+SELECTS_NOTHING = "selects nothing"
+
+
+def subset_problems(s: SubsetAnalysis) -> list[Text]:
+    """The highlighted badges of a subset: icon and words."""
+    out = []
+    if s.policy_never_applied:
+        out.append(Text(f"{ICON[Severity.WARNING]} {NEVER_APPLIED}", style="bold yellow"))
+    if s.selects_nothing:
+        out.append(Text(f"{ICON[Severity.WARNING]} {SELECTS_NOTHING}", style="bold yellow"))
+    for f in s.findings:
+        if f.code not in (Code.SUBSET_POLICY_NEVER_APPLIED, Code.SUBSET_SELECTS_NOTHING):
+            out.append(severity_word(f.severity) + Text(f" {f.code.value}"))
+    return out
+
+
+def subset_label(s: SubsetAnalysis, query: str = "") -> Text:
+    name = highlight(Text(safe(s.name), style="bold"), query)
+    problems = subset_problems(s)
+    badges = [*problems, routing_badge(s.routes)]
+    if not s.routes and not s.policy_never_applied:
+        badges.append(Text("no route", style=MUTED))
+    return _with_badges(name, badges)
+
+
+def undefined_label(name: str, query: str = "") -> Text:
+    return highlight(
+        Text.assemble(
+            (f"{ICON[Severity.ERROR]} undefined subset ", "bold red"), (safe(name), "bold red")
+        ),
+        query,
+    )
+
+
+def workload_status(w: Workload) -> str:
+    if w.meta.ref.kind == "Pod":
+        ready = {None: "", 1: "ready", 0: "not ready"}.get(w.ready, f"{w.ready} ready")
+        return " ".join(p for p in (w.phase, ready) if p)
+    if w.replicas is None:
+        return "one per node"
+    if w.ready is not None:
+        return f"{w.ready}/{w.replicas} ready"
+    return plural(w.replicas, "replica")
+
+
+def workload_label(w: Workload, query: str = "") -> Text:
+    return highlight(
+        Text.assemble(safe(workload_name(w)), "  ", (safe(workload_status(w)), MUTED)), query
+    )
+
+
+def where(meta: Meta) -> str:
+    """file:line offline; namespace/name and context live."""
+    origin = meta.origin
+    if origin.file:
+        return safe(str(origin))
+    cluster = f" (context {origin.cluster})" if origin.cluster else ""
+    return safe(f"{meta.ref.namespaced_name}{cluster}")
+
+
+def finding_where(f: Finding) -> str:
+    if f.file:
+        return safe(f"{f.file}:{f.line}" if f.line else f.file)
+    if f.resource is not None:
+        cluster = f" (context {f.origin.cluster})" if f.origin and f.origin.cluster else ""
+        return safe(f"{f.resource.namespaced_name}{cluster}")
+    return ""

@@ -1,0 +1,299 @@
+"""The tree of hosts: cluster → namespace → host → `(no subset)`/subsets → workloads.
+
+Nodes are built lazily: a rebuild adds only namespace nodes (and the hosts of the namespaces
+it opens); a host's subsets and a subset's workloads are added the first time they are
+expanded. Labels are Rich `Text` built in :mod:`meshtui.tui.text`, never markup.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.binding import Binding, BindingType
+from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
+
+from meshtui.tui import text
+from meshtui.tui.model import (
+    HostEntry,
+    Kind,
+    Layout,
+    Match,
+    MeshView,
+    NamespaceGroup,
+    NodeRef,
+    ViewOptions,
+    host_children,
+    node_workloads,
+)
+
+# Open every namespace when the view has at most this many hosts, else only the first one.
+AUTO_EXPAND_HOSTS = 400
+# While filtering, open the hosts whose subsets or workloads match, up to this many hosts.
+AUTO_EXPAND_MATCHES = 40
+
+Node = TreeNode[NodeRef]
+
+
+class MeshTree(Tree[NodeRef]):
+    """Hosts grouped by namespace (and cluster), with badges; children built on expand."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j,down", "cursor_down", "Move down", show=False),
+        Binding("k,up", "cursor_up", "Move up", show=False),
+        Binding("l,right,enter", "expand", "Expand", show=False),
+        Binding("h,left", "collapse", "Collapse", show=False),
+        Binding("space", "toggle_node", "Expand or collapse", show=False),
+        Binding("g,home", "scroll_home", "First node", show=False),
+        Binding("G,end", "scroll_end", "Last node", show=False),
+        Binding("pagedown,ctrl+d", "page_down", "Page down", show=False),
+        Binding("pageup,ctrl+u", "page_up", "Page up", show=False),
+    ]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("mesh", NodeRef(Kind.CLUSTER, -1), id=id)
+        self.show_root = False
+        self.guide_depth = 3
+        self.auto_expand = False
+        self.view: MeshView | None = None
+        self.options = ViewOptions()
+        self.positions: Layout | None = None
+        self._by_ref: dict[NodeRef, Node] = {}
+        self._ns_groups: dict[NodeRef, NamespaceGroup] = {}
+        self._built: set[NodeRef] = set()
+
+    # -- cheap measuring: the label width without rendering it ---------------------------------
+
+    def get_label_width(self, node: Node) -> int:
+        return node.label.cell_len + (2 if node.allow_expand else 0)  # type: ignore[union-attr]
+
+    # -- building --------------------------------------------------------------------------------
+
+    def show(self, view: MeshView, options: ViewOptions, *, keep: bool = True) -> None:
+        """Rebuild for a new analysis or new view options, keeping cursor and expansion."""
+        cursor = self.cursor_node.data if self.cursor_node is not None else None
+        expanded = (
+            [ref for ref, node in self._by_ref.items() if node.is_expanded]
+            if keep and self.view is not None
+            else None
+        )
+        self.view = view
+        self.options = options
+        groups = view.groups(options)
+        self.positions = Layout(view, groups)
+        self.clear()
+        self._by_ref = {}
+        self._ns_groups = {}
+        self._built = set()
+        total = sum(c.host_count for c in groups)
+        for cluster in groups:
+            parent = self.root
+            if view.multi:
+                ref = NodeRef(Kind.CLUSTER, cluster.index)
+                parent = self._add(self.root, text.cluster_label(cluster), ref, expand=True)
+            if cluster.load_findings:
+                ref = NodeRef(Kind.INPUT, cluster.index)
+                inputs = self._add(parent, text.input_label(cluster.load_findings), ref)
+                findings = self.view.analyses[cluster.index].load_findings
+                for j, f in enumerate(findings):
+                    if f in cluster.load_findings:
+                        ref = NodeRef(Kind.LOAD_FINDING, cluster.index, finding=j)
+                        self._add(inputs, text.load_finding_label(f), ref, leaf=True)
+            for ns in cluster.namespaces:
+                ref = NodeRef(Kind.NAMESPACE, cluster.index, ns.name)
+                self._ns_groups[ref] = ns
+                self._add(parent, text.namespace_label(ns), ref)
+        if expanded is None or options.query:
+            self._expand_defaults(total)
+        else:
+            for ref in sorted(expanded, key=self.positions.key):
+                node = self.node_for(ref)
+                if node is not None:
+                    self.expand_node(node)
+        target = self._nearest(cursor) if cursor is not None else None
+        if target is None:
+            target = self._first_host()
+        if target is not None:
+            self.reveal(target)
+        elif self.root.children:
+            self.move_cursor(self.root.children[0])
+
+    def _expand_defaults(self, total: int) -> None:
+        namespaces = [ref for ref in self._by_ref if ref.kind is Kind.NAMESPACE]
+        if total > AUTO_EXPAND_HOSTS:
+            namespaces = namespaces[:1]
+        for ref in namespaces:
+            self.expand_node(self._by_ref[ref])
+        inputs = [ref for ref in self._by_ref if ref.kind is Kind.INPUT]
+        for ref in inputs:
+            self.expand_node(self._by_ref[ref])
+        if self.options.query and total <= AUTO_EXPAND_MATCHES:
+            for ns in self._ns_groups.values():
+                for entry in ns.hosts:
+                    match = ns.matches.get(entry.host)
+                    if match is not None and (match.subsets or match.workloads):
+                        node = self.node_for(entry.ref)
+                        if node is not None:
+                            self.expand_node(node)
+                            self._expand_matching_children(node, match)
+
+    def _expand_matching_children(self, host: Node, match: Match) -> None:
+        for child in host.children:
+            ref = child.data
+            if ref is None or not child.allow_expand:
+                continue
+            workloads = node_workloads(self.view, ref) if self.view else None
+            if any(w.meta.ref in match.workloads for w in workloads or ()):
+                self.expand_node(child)
+
+    def _add(
+        self,
+        parent: Node,
+        label: text.Text,
+        ref: NodeRef,
+        *,
+        expand: bool = False,
+        leaf: bool = False,
+    ) -> Node:
+        node = parent.add(label, ref, expand=expand, allow_expand=not leaf)
+        self._by_ref[ref] = node
+        return node
+
+    def _populate(self, node: Node) -> None:
+        """Add a node's children the first time it is opened."""
+        ref = node.data
+        if ref is None or ref in self._built or self.view is None:
+            return
+        self._built.add(ref)
+        if ref.kind is Kind.NAMESPACE:
+            group = self._ns_groups.get(ref)
+            if group is not None:
+                self._add_hosts(node, group)
+        elif ref.kind is Kind.HOST:
+            self._add_host_children(node, ref)
+        elif ref.kind in (Kind.DEFAULT, Kind.SUBSET):
+            for w in node_workloads(self.view, ref) or ():
+                child = NodeRef(
+                    Kind.WORKLOAD, ref.cluster, ref.namespace, ref.host, ref.subset, w.meta.ref
+                )
+                self._add(node, text.workload_label(w, self.options.query), child, leaf=True)
+
+    def _add_hosts(self, node: Node, group: NamespaceGroup) -> None:
+        query = self.options.query
+        for entry in group.hosts:
+            label = self._host_label(entry, group.matches.get(entry.host), query)
+            self._add(node, label, entry.ref)
+
+    @staticmethod
+    def _host_label(entry: HostEntry, match: Match | None, query: str) -> text.Text:
+        return text.host_label(entry, match if match and match.host else None, query)
+
+    def _add_host_children(self, node: Node, ref: NodeRef) -> None:
+        assert self.view is not None
+        host = self.view.host(ref)
+        if host is None:
+            return
+        query = self.options.query
+        for child in host_children(host, ref.cluster, ref.namespace):
+            if child.kind is Kind.DEFAULT:
+                label = text.default_label(host)
+                self._add(node, label, child, leaf=not host.workloads)
+            elif child.kind is Kind.SUBSET:
+                subset = host.subset(child.subset)
+                assert subset is not None
+                self._add(node, text.subset_label(subset, query), child, leaf=not subset.workloads)
+            else:
+                self._add(node, text.undefined_label(child.subset, query), child, leaf=True)
+
+    # -- finding nodes ---------------------------------------------------------------------------
+
+    def node_for(self, ref: NodeRef) -> Node | None:
+        """The node of `ref`, building its ancestors' children if they were never opened."""
+        node = self._by_ref.get(ref)
+        if node is not None or self.positions is None or not self.positions.shows(ref):
+            return node
+        parent: NodeRef | None = None
+        if ref.kind is Kind.HOST:
+            parent = NodeRef(Kind.NAMESPACE, ref.cluster, ref.namespace)
+        elif ref.kind in (Kind.DEFAULT, Kind.SUBSET, Kind.UNDEFINED):
+            parent = NodeRef(Kind.HOST, ref.cluster, ref.namespace, ref.host)
+        elif ref.kind is Kind.WORKLOAD:
+            kind = Kind.SUBSET if ref.subset else Kind.DEFAULT
+            parent = NodeRef(kind, ref.cluster, ref.namespace, ref.host, ref.subset)
+        if parent is None:
+            return None
+        parent_node = self.node_for(parent)
+        if parent_node is None:
+            return None
+        self._populate(parent_node)
+        return self._by_ref.get(ref)
+
+    def _nearest(self, ref: NodeRef) -> NodeRef | None:
+        """`ref` if still shown, else its closest shown ancestor."""
+        chain = [ref]
+        if ref.kind in (Kind.DEFAULT, Kind.SUBSET, Kind.UNDEFINED, Kind.WORKLOAD):
+            chain.append(NodeRef(Kind.HOST, ref.cluster, ref.namespace, ref.host))
+        if ref.kind is Kind.LOAD_FINDING:
+            chain.append(NodeRef(Kind.INPUT, ref.cluster))
+        if ref.kind not in (Kind.CLUSTER, Kind.INPUT, Kind.LOAD_FINDING):
+            chain.append(NodeRef(Kind.NAMESPACE, ref.cluster, ref.namespace))
+        for candidate in chain:
+            if self.node_for(candidate) is not None:
+                return candidate
+        return None
+
+    def _first_host(self) -> NodeRef | None:
+        for ref, node in self._by_ref.items():
+            if ref.kind is Kind.HOST and node.parent is not None and node.parent.is_expanded:
+                return ref
+        return None
+
+    def expand_node(self, node: Node) -> None:
+        self._populate(node)
+        if node.allow_expand and not node.is_expanded:
+            node.expand()
+
+    def reveal(self, ref: NodeRef) -> bool:
+        """Open the ancestors of `ref` and put the cursor on it."""
+        node = self.node_for(ref)
+        if node is None:
+            return False
+        parent = node.parent
+        while parent is not None and parent is not self.root:
+            self.expand_node(parent)
+            parent = parent.parent
+        _ = self.last_line  # lay out the opened nodes so the cursor lands on the right line
+        self.move_cursor(node)
+        self.scroll_to_node(node, animate=False)
+        return True
+
+    def expanded_refs(self) -> set[NodeRef]:
+        return {ref for ref, node in self._by_ref.items() if node.is_expanded}
+
+    # -- keys ------------------------------------------------------------------------------------
+
+    def on_tree_node_expanded(self, event: Tree.NodeExpanded[NodeRef]) -> None:
+        # Opened by the mouse or `space`: build the children now.
+        if event.node.data is not None and event.node.data not in self._built:
+            self._populate(event.node)
+
+    def action_expand(self) -> None:
+        """Open the node; on an open node, step into its first child."""
+        node = self.cursor_node
+        if node is None:
+            return
+        if node.allow_expand and not node.is_expanded:
+            self.expand_node(node)
+        elif node.is_expanded and node.children:
+            self.move_cursor(node.children[0])
+
+    def action_collapse(self) -> None:
+        """Close the node; on a closed node or a leaf, step out to its parent."""
+        node = self.cursor_node
+        if node is None:
+            return
+        if node.allow_expand and node.is_expanded:
+            node.collapse()
+        elif node.parent is not None and node.parent is not self.root:
+            self.move_cursor(node.parent)
+            self.scroll_to_node(node.parent, animate=False)

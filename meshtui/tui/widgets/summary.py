@@ -1,0 +1,39 @@
+"""The header line: the source, what it holds, and its findings by severity."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from meshtui.tui.model import MeshView
+from meshtui.tui.text import MUTED, counts_badge, plural, safe
+
+
+class SummaryBar(Static):
+    """`meshtui │ source │ 4 hosts · 8 subsets · 6 workloads │ ⚠ 1 warning │ status`."""
+
+    DEFAULT_CSS = """
+    SummaryBar {
+        dock: top;
+        height: 1;
+        padding: 0 1;
+    }
+    """
+
+    def summarize(self, label: str, view: MeshView | None, status: str, loading: bool) -> None:
+        sep = Text(" │ ", style=MUTED)
+        parts = [Text("meshtui", style="bold"), Text(safe(label) or "(no source)")]
+        if view is not None:
+            parts.append(
+                Text(
+                    f"{plural(view.host_count, 'host')} · {plural(view.subset_count, 'subset')}"
+                    f" · {plural(view.workload_count, 'workload')}"
+                )
+            )
+            counts = counts_badge(view.counts())
+            parts.append(counts if counts else Text("✔ no findings", style="bold green"))
+        if loading:
+            parts.append(Text("⟳ loading…", style="bold"))
+        if status:
+            parts.append(Text(safe(status), style="bold"))
+        self.update(sep.join(parts))
