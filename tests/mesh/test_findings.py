@@ -1,0 +1,310 @@
+"""Every finding code, with a case that raises it and one that must not."""
+
+from __future__ import annotations
+
+import pytest
+
+from meshtui.mesh.analysis import Mesh
+from meshtui.mesh.findings import SEVERITY, Code, Finding, Severity, reaches
+from meshtui.mesh.resources import Origin
+from tests.helpers import (
+    analyze,
+    deployment,
+    dest,
+    dr,
+    route,
+    service,
+    subset,
+    svc_host,
+    vs,
+)
+
+REVIEWS = svc_host("reviews")
+RANDOM = {"loadBalancer": {"simple": "RANDOM"}}
+
+
+def findings(analysis, code: Code):
+    return [f for f in analysis.findings if f.code is code]
+
+
+def test_severities_are_the_documented_ones():
+    assert SEVERITY == {
+        Code.SUBSET_POLICY_NEVER_APPLIED: Severity.WARNING,
+        Code.UNDEFINED_SUBSET: Severity.ERROR,
+        Code.SUBSET_SELECTS_NOTHING: Severity.WARNING,
+        Code.DUPLICATE_SUBSET: Severity.WARNING,
+        Code.MULTIPLE_DESTINATION_RULES: Severity.INFO,
+        Code.INVALID_RESOURCE: Severity.ERROR,
+        Code.PARSE_ERROR: Severity.ERROR,
+    }
+    assert reaches(Severity.ERROR, Severity.WARNING)
+    assert not reaches(Severity.INFO, Severity.WARNING)
+
+
+# -- SubsetPolicyNeverApplied --------------------------------------------------------------
+
+
+def test_subset_policy_without_route_is_never_applied():
+    analysis = analyze(
+        service("reviews"),
+        dr("reviews", "reviews", subsets=[subset("v1"), subset("v2", policy=RANDOM)]),
+    )
+    [finding] = findings(analysis, Code.SUBSET_POLICY_NEVER_APPLIED)
+    assert (finding.host, finding.subset) == (REVIEWS, "v2")
+    assert str(finding.resource) == "DestinationRule default/reviews"
+    assert finding.path == ("spec", "subsets", 1, "trafficPolicy")
+    assert finding.severity is Severity.WARNING
+    assert "no VirtualService route names it" in finding.message
+
+
+def test_default_route_to_the_service_does_not_apply_the_subset_policy():
+    analysis = analyze(
+        service("reviews"),
+        dr("reviews", "reviews", subsets=[subset("v2", policy=RANDOM)]),
+        vs("reviews", ["reviews"], http=[route(dest("reviews"))]),
+    )
+    assert [f.subset for f in findings(analysis, Code.SUBSET_POLICY_NEVER_APPLIED)] == ["v2"]
+
+
+def test_route_to_the_subset_applies_its_policy():
+    analysis = analyze(
+        service("reviews"),
+        dr("reviews", "reviews", subsets=[subset("v1"), subset("v2", policy=RANDOM)]),
+        vs("reviews", ["reviews"], http=[route(dest("reviews", "v2"))]),
+    )
+    assert findings(analysis, Code.SUBSET_POLICY_NEVER_APPLIED) == []
+
+
+def test_subset_without_own_policy_is_not_reported():
+    analysis = analyze(service("reviews"), dr("reviews", "reviews", subsets=[subset("v1")]))
+    assert findings(analysis, Code.SUBSET_POLICY_NEVER_APPLIED) == []
+
+
+def test_policy_at_host_level_is_not_reported():
+    analysis = analyze(
+        service("reviews"), dr("reviews", "reviews", policy=RANDOM, subsets=[subset("v2")])
+    )
+    assert findings(analysis, Code.SUBSET_POLICY_NEVER_APPLIED) == []
+
+
+def test_only_weight_zero_routes_say_so():
+    analysis = analyze(
+        service("reviews"),
+        dr("reviews", "reviews", subsets=[subset("v1"), subset("v2", policy=RANDOM)]),
+        vs(
+            "reviews",
+            ["reviews"],
+            http=[route(dest("reviews", "v1", weight=100), dest("reviews", "v2", weight=0))],
+        ),
+    )
+    [finding] = findings(analysis, Code.SUBSET_POLICY_NEVER_APPLIED)
+    assert "weight-0" in finding.message
+    assert "VirtualService default/reviews" in finding.message
+
+
+# -- UndefinedSubset -----------------------------------------------------------------------
+
+
+def test_route_to_a_subset_the_dr_does_not_define_is_an_error():
+    analysis = analyze(
+        service("reviews"),
+        dr("reviews", "reviews", subsets=[subset("v1")]),
+        vs("reviews", ["reviews"], http=[route(dest("reviews", "v9"))]),
+    )
+    [finding] = findings(analysis, Code.UNDEFINED_SUBSET)
+    assert (finding.host, finding.subset, finding.severity) == (REVIEWS, "v9", Severity.ERROR)
+    assert str(finding.resource) == "VirtualService default/reviews"
+    assert finding.path == ("spec", "http", 0, "route", 0)
+    assert analysis.hosts[REVIEWS].undefined_subsets == ("v9",)
+
+
+def test_route_to_a_subset_of_a_host_without_any_dr_is_an_error():
+    analysis = analyze(
+        service("reviews"), vs("r", ["reviews"], http=[route(dest("reviews", "v1"))])
+    )
+    assert [f.subset for f in findings(analysis, Code.UNDEFINED_SUBSET)] == ["v1"]
+
+
+def test_route_to_a_subset_of_a_host_that_does_not_exist_is_an_error():
+    analysis = analyze(vs("r", ["reviews"], http=[route(dest("reveiws", "v1"))]))
+    [finding] = findings(analysis, Code.UNDEFINED_SUBSET)
+    assert finding.host == svc_host("reveiws")
+
+
+def test_mirror_to_an_undefined_subset_is_an_error():
+    analysis = analyze(
+        service("reviews"),
+        dr("reviews", "reviews", subsets=[subset("v1")]),
+        vs(
+            "r",
+            ["reviews"],
+            http=[route(dest("reviews", "v1"), mirror={"host": "reviews", "subset": "v2"})],
+        ),
+    )
+    [finding] = findings(analysis, Code.UNDEFINED_SUBSET)
+    assert finding.path == ("spec", "http", 0, "mirror")
+
+
+def test_defined_subset_is_not_reported():
+    analysis = analyze(
+        service("reviews"),
+        dr("reviews", "reviews", subsets=[subset("v1")]),
+        vs("r", ["reviews"], http=[route(dest("reviews", "v1"))]),
+    )
+    assert findings(analysis, Code.UNDEFINED_SUBSET) == []
+
+
+def test_subset_defined_by_the_dr_the_route_clients_see_is_not_reported():
+    # Clients of the VS in `frontend` use frontend's DR for the host, which defines v9.
+    analysis = analyze(
+        service("reviews", namespace="bookinfo"),
+        dr("reviews", "reviews", namespace="bookinfo", subsets=[subset("v1")]),
+        dr("local", svc_host("reviews", "bookinfo"), namespace="frontend", subsets=[subset("v9")]),
+        vs(
+            "r",
+            [svc_host("reviews", "bookinfo")],
+            namespace="frontend",
+            http=[route(dest(svc_host("reviews", "bookinfo"), "v9"))],
+        ),
+    )
+    assert findings(analysis, Code.UNDEFINED_SUBSET) == []
+
+
+def test_gateway_in_root_namespace_uses_the_service_dr_not_an_exported_root_dr():
+    analysis = analyze(
+        service("reviews", namespace="bookinfo"),
+        dr("reviews", "reviews", namespace="bookinfo", subsets=[subset("v1")]),
+        dr(
+            "mesh",
+            svc_host("reviews", "bookinfo"),
+            namespace="istio-system",
+            subsets=[subset("v9")],
+        ),
+        vs(
+            "edge",
+            ["reviews.example.com"],
+            namespace="istio-system",
+            gateways=["ingress"],
+            http=[route(dest(svc_host("reviews", "bookinfo"), "v9"))],
+        ),
+    )
+    assert [f.subset for f in findings(analysis, Code.UNDEFINED_SUBSET)] == ["v9"]
+
+
+# -- SubsetSelectsNothing ------------------------------------------------------------------
+
+
+def test_subset_whose_labels_match_no_workload_selects_nothing():
+    analysis = analyze(
+        service("reviews", selector={"app": "reviews"}),
+        dr("reviews", "reviews", subsets=[subset("v1"), subset("v3")]),
+        deployment("reviews-v1", {"app": "reviews", "version": "v1"}),
+    )
+    [finding] = findings(analysis, Code.SUBSET_SELECTS_NOTHING)
+    assert (finding.subset, finding.severity) == ("v3", Severity.WARNING)
+    assert finding.path == ("spec", "subsets", 1, "labels")
+    assert "version=v3" in finding.message
+
+
+def test_subset_with_matching_workload_selects_something():
+    analysis = analyze(
+        service("reviews", selector={"app": "reviews"}),
+        dr("reviews", "reviews", subsets=[subset("v1")]),
+        deployment("reviews-v1", {"app": "reviews", "version": "v1"}),
+    )
+    assert findings(analysis, Code.SUBSET_SELECTS_NOTHING) == []
+
+
+def test_subset_is_not_reported_when_workloads_are_unknown():
+    analysis = analyze(
+        service("reviews", selector={"app": "reviews"}),
+        dr("reviews", "reviews", subsets=[subset("v3")]),
+    )
+    assert findings(analysis, Code.SUBSET_SELECTS_NOTHING) == []
+
+
+# -- DuplicateSubset and MultipleDestinationRules ------------------------------------------
+
+
+def test_merged_drs_defining_a_subset_twice_say_which_wins():
+    analysis = analyze(
+        service("reviews"),
+        dr("a", "reviews", subsets=[subset("v1")]),
+        dr("b", "reviews", subsets=[subset("v1", {"track": "canary"})]),
+    )
+    [finding] = findings(analysis, Code.DUPLICATE_SUBSET)
+    assert (finding.subset, finding.severity) == ("v1", Severity.WARNING)
+    assert str(finding.resource) == "DestinationRule default/b"
+    assert finding.path == ("spec", "subsets", 0)
+    assert "uses the one in default/a" in finding.message
+
+
+def test_distinct_subset_names_are_no_duplicate():
+    analysis = analyze(
+        service("reviews"),
+        dr("a", "reviews", subsets=[subset("v1")]),
+        dr("b", "reviews", subsets=[subset("v2")]),
+    )
+    assert findings(analysis, Code.DUPLICATE_SUBSET) == []
+
+
+def test_same_subset_name_in_drs_that_are_not_merged_is_no_duplicate():
+    analysis = analyze(
+        service("reviews"),
+        dr("a", "reviews", export_to=["."], subsets=[subset("v1")]),
+        dr("b", "reviews", export_to=["*"], subsets=[subset("v1")]),
+    )
+    assert findings(analysis, Code.DUPLICATE_SUBSET) == []
+
+
+def test_several_drs_for_one_host_are_reported_as_merged():
+    analysis = analyze(
+        service("reviews"),
+        dr("a", "reviews", subsets=[subset("v1")]),
+        dr("b", "reviews", policy=RANDOM),
+    )
+    [finding] = findings(analysis, Code.MULTIPLE_DESTINATION_RULES)
+    assert finding.severity is Severity.INFO
+    assert finding.host == REVIEWS
+    assert "default/a, default/b" in finding.message
+    assert "top-level trafficPolicy from default/b" in finding.message
+
+
+def test_one_dr_per_host_is_not_reported():
+    analysis = analyze(
+        service("reviews"),
+        service("ratings"),
+        dr("reviews", "reviews", subsets=[subset("v1")]),
+        dr("ratings", "ratings", subsets=[subset("v1")]),
+    )
+    assert findings(analysis, Code.MULTIPLE_DESTINATION_RULES) == []
+
+
+# -- the loading findings, as the core carries them ----------------------------------------
+
+
+@pytest.mark.parametrize("code", [Code.INVALID_RESOURCE, Code.PARSE_ERROR])
+def test_loading_findings_are_errors_with_their_file_and_line(code):
+    mesh = Mesh()
+    mesh.add_finding(Finding(code, "broken", origin=Origin(file="a.yaml", line=7)))
+    [finding] = mesh.analyze().findings
+    assert (finding.code, finding.severity, finding.file, finding.line) == (
+        code,
+        Severity.ERROR,
+        "a.yaml",
+        7,
+    )
+
+
+def test_findings_are_sorted_worst_first():
+    analysis = analyze(
+        service("reviews"),
+        dr("a", "reviews", subsets=[subset("v1", policy=RANDOM)]),
+        dr("b", "reviews", subsets=[subset("v2")]),
+        vs("r", ["reviews"], http=[route(dest("reviews", "v9"))]),
+    )
+    assert [f.severity for f in analysis.findings] == [
+        Severity.ERROR,
+        Severity.WARNING,
+        Severity.INFO,
+    ]
