@@ -484,11 +484,7 @@ class Mesh:
         names: list[str] = []
         findings = []
         for r in routes:
-            if not r.subset or r.subset in defined:
-                continue
-            # The route's own clients may see another DR (one in the VirtualService's namespace).
-            seen = self.destination_rules.lookup(host, r.virtual_service.namespace, namespace)
-            if seen is not None and any(s.name == r.subset for s, _ in seen.subsets):
+            if not r.subset or not self._subset_missing(host, namespace, defined, r):
                 continue
             if r.subset not in names:
                 names.append(r.subset)
@@ -505,6 +501,27 @@ class Mesh:
                 )
             )
         return tuple(names), findings
+
+    def _subset_missing(
+        self, host: str, namespace: str | None, defined: set[str], r: RouteRef
+    ) -> bool:
+        """Whether a client the route serves has no DR defining its subset (IST0101, a 503).
+
+        A mesh-bound route serves the VirtualService's own namespace, whose clients use that
+        namespace's DR for the host when it has one; exported further, it also serves clients
+        that use the service's DR. A gateway's namespace is not known offline: either view
+        defining the subset is enough there.
+        """
+        seen = self.destination_rules.lookup(host, r.virtual_service.namespace, namespace)
+        in_vs_namespace = seen is not None and any(s.name == r.subset for s, _ in seen.subsets)
+        if not r.mesh_bound:
+            return r.subset not in defined and not in_vs_namespace
+        vs = self.routes.get(r.virtual_service)
+        own = vs.meta.ref.namespace if vs else ""
+        export = set(vs.export_to) if vs and vs.export_to else {"*"}
+        serves_own = bool(export & {"*", ".", own})
+        serves_others = bool(export - {".", own, "~"})
+        return (serves_own and not in_vs_namespace) or (serves_others and r.subset not in defined)
 
 
 def _selector(service: Service | ServiceEntry | None) -> Mapping[str, str] | None:
