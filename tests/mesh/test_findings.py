@@ -154,19 +154,61 @@ def test_defined_subset_is_not_reported():
     assert findings(analysis, Code.UNDEFINED_SUBSET) == []
 
 
-def test_subset_defined_by_the_dr_the_route_clients_see_is_not_reported():
-    # Clients of the VS in `frontend` use frontend's DR for the host, which defines v9.
-    analysis = analyze(
+BOOKINFO_REVIEWS = svc_host("reviews", "bookinfo")
+
+
+def frontend_route_to(subset_name: str, *objs, export_to=None):
+    """reviews in bookinfo (DR with v1), a VS in frontend routing to `subset_name`."""
+    return analyze(
         service("reviews", namespace="bookinfo"),
         dr("reviews", "reviews", namespace="bookinfo", subsets=[subset("v1")]),
-        dr("local", svc_host("reviews", "bookinfo"), namespace="frontend", subsets=[subset("v9")]),
+        *objs,
         vs(
             "r",
-            [svc_host("reviews", "bookinfo")],
+            [BOOKINFO_REVIEWS],
             namespace="frontend",
-            http=[route(dest(svc_host("reviews", "bookinfo"), "v9"))],
+            export_to=export_to,
+            http=[route(dest(BOOKINFO_REVIEWS, subset_name))],
         ),
     )
+
+
+def test_subset_defined_by_the_dr_of_the_only_clients_of_the_route_is_not_reported():
+    # The VS is exported to frontend alone, whose clients use frontend's DR: it defines v9.
+    analysis = frontend_route_to(
+        "v9",
+        dr("local", BOOKINFO_REVIEWS, namespace="frontend", subsets=[subset("v9")]),
+        export_to=["."],
+    )
+    assert findings(analysis, Code.UNDEFINED_SUBSET) == []
+
+
+def test_exported_route_is_also_used_by_clients_that_see_the_service_dr():
+    # Exported everywhere, the VS also routes clients of other namespaces (bookinfo's own,
+    # say), whose DR is bookinfo's: it has no v9, so their requests fail.
+    analysis = frontend_route_to(
+        "v9", dr("local", BOOKINFO_REVIEWS, namespace="frontend", subsets=[subset("v9")])
+    )
+    [finding] = findings(analysis, Code.UNDEFINED_SUBSET)
+    assert (finding.host, finding.subset) == (BOOKINFO_REVIEWS, "v9")
+
+
+@pytest.mark.parametrize("export_to", [None, ["."]], ids=["exported", "private"])
+def test_client_namespace_dr_without_the_subset_shadows_the_service_dr(export_to):
+    # frontend's own DR for the host wins for frontend's clients, and it defines no v1: the
+    # subset the service's DR defines does not exist for them (istioctl IST0101).
+    analysis = frontend_route_to(
+        "v1",
+        dr("local", BOOKINFO_REVIEWS, namespace="frontend", policy={"tls": {"mode": "SIMPLE"}}),
+        export_to=export_to,
+    )
+    [finding] = findings(analysis, Code.UNDEFINED_SUBSET)
+    assert (finding.host, finding.subset) == (BOOKINFO_REVIEWS, "v1")
+    assert str(finding.resource) == "VirtualService frontend/r"
+
+
+def test_route_from_another_namespace_to_a_subset_of_the_service_dr_is_not_reported():
+    analysis = frontend_route_to("v1")
     assert findings(analysis, Code.UNDEFINED_SUBSET) == []
 
 
