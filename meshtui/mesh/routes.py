@@ -66,6 +66,14 @@ def visible_anywhere(vs: VirtualService) -> bool:
     return not vs.export_to or any(e != "~" for e in vs.export_to)
 
 
+def exported_to(vs: VirtualService, namespace: str) -> bool:
+    """Whether `namespace` sees `vs` (a delegate is used only by roots it is exported to)."""
+    own = vs.meta.ref.namespace
+    return not vs.export_to or any(
+        e == "*" or e == namespace or (e == "." and own == namespace) for e in vs.export_to
+    )
+
+
 def _route_gateways(route: Route, vs_gateways: tuple[str, ...]) -> tuple[str, ...]:
     if route.match_gateways:
         return tuple(dict.fromkeys(route.match_gateways))
@@ -203,7 +211,7 @@ class RouteIndex:
         refs = _refs(vs, gateways, self.config, vs, None)
         for route in vs.routes:
             child = self._services.get(route.delegate) if route.delegate else None
-            if child is not None and not child.hosts:
+            if child is not None and not child.hosts and exported_to(child, ref.namespace):
                 refs += _refs(
                     child, _route_gateways(route, gateways), self.config, vs, child.meta.ref
                 )
