@@ -319,3 +319,21 @@ def test_delegate_added_after_its_root_is_indexed_under_the_root():
     assert [r.virtual_service.name for r in index.routes_to(REVIEWS)] == ["root"]
     assert index.remove(child.meta.ref) == {REVIEWS}
     assert index.routes_to(REVIEWS) == []
+
+
+@pytest.mark.parametrize(
+    ("export_to", "counts"),
+    [(["."], False), (["default"], True), (["*"], True), (None, True)],
+    ids=["private-to-team", "exported-to-root-namespace", "star", "default"],
+)
+def test_delegate_counts_only_when_exported_to_the_root_namespace(export_to, counts):
+    # pilot merges a delegate into its root only when the delegate's exportTo covers the
+    # root's namespace.
+    child = vs("child", None, namespace="team", http=[route(dest(REVIEWS, "v1"))])
+    if export_to is not None:
+        child["spec"]["exportTo"] = export_to
+    analysis = reviews_mesh(
+        vs("root", ["reviews"], http=[{"delegate": {"name": "child", "namespace": "team"}}]),
+        child,
+    )
+    assert routed(analysis, "v1") is counts
