@@ -15,7 +15,7 @@ from typing import Any
 from meshtui.mesh.destination_rules import ConsolidatedRule, DestinationRuleIndex
 from meshtui.mesh.findings import Code, Finding, Severity
 from meshtui.mesh.hosts import MeshConfig, host_namespace, resolve_host, service_host
-from meshtui.mesh.policy import EffectivePolicy, effective_policy, policy_ports, sets_anything
+from meshtui.mesh.policy import EffectivePolicy, effective_policies, policy_ports, sets_anything
 from meshtui.mesh.resources import (
     DestinationRule,
     ObjectRef,
@@ -339,6 +339,7 @@ class Mesh:
         own = {r.meta.ref for r in (rule.rules if rule else ())}
         others = tuple(r for r in self.destination_rules.matching(host) if r.meta.ref not in own)
         findings.sort(key=Finding.sort_key)
+        policy, port_policies = effective_policies(host_policy, None, port_numbers)
         return HostAnalysis(
             host=host,
             namespace=namespace,
@@ -348,8 +349,8 @@ class Mesh:
             other_rules=tuple(
                 sorted(others, key=lambda r: (r.meta.ref.namespace, r.meta.ref.name))
             ),
-            policy=effective_policy(host_policy),
-            port_policies={p: effective_policy(host_policy, None, p) for p in port_numbers},
+            policy=policy,
+            port_policies=port_policies,
             subsets=subsets,
             routes=routes,
             workloads=workloads,
@@ -423,13 +424,14 @@ class Mesh:
                     path=(*subset.path, "labels") if subset.path else (),
                 )
             )
+        policy, port_policies = effective_policies(host_policy, own, port_numbers)
         return SubsetAnalysis(
             name=subset.name,
             labels=subset.labels,
             destination_rule=dr,
             own_policy=own,
-            policy=effective_policy(host_policy, own),
-            ports={p: effective_policy(host_policy, own, p) for p in port_numbers},
+            policy=policy,
+            ports=port_policies,
             routes=sub_routes,
             workloads=workloads,
             findings=tuple(findings),

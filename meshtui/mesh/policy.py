@@ -7,7 +7,7 @@ Istio's defaults (not to the enclosing level) for those it leaves out.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -113,6 +113,28 @@ def effective_policy(
             EffectiveField(name, _clean(value), level) for name, (value, level) in current.items()
         )
     )
+
+
+def effective_policies(
+    host_policy: Mapping[str, Any] | None,
+    subset_policy: Mapping[str, Any] | None,
+    ports: Iterable[int],
+) -> tuple[EffectivePolicy, dict[int, EffectivePolicy]]:
+    """The effective policy without a port, and on each of `ports`.
+
+    A port that neither level has port-level settings for gets the policy without a port (the
+    same value, merged once: a mesh has many ports and few port-level settings).
+    """
+    base = effective_policy(host_policy, subset_policy)
+    return base, {
+        port: (
+            base
+            if port_settings(host_policy, port) is None
+            and port_settings(subset_policy, port) is None
+            else effective_policy(host_policy, subset_policy, port)
+        )
+        for port in ports
+    }
 
 
 def _apply_port(
