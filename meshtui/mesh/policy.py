@@ -98,16 +98,22 @@ def effective_policy(
 ) -> EffectivePolicy:
     """Merge host policy, host port settings, subset policy and subset port settings."""
     current: dict[str, tuple[Any, Level]] = {name: (None, Level.DEFAULT) for name in POLICY_FIELDS}
-    if host_policy:
+    # On a port with an entry, pilot takes the entry alone as that level's policy
+    # (GetPortLevelTrafficPolicy): the level's top-level fields, tunnel, proxyProtocol and
+    # retryBudget included, are not in force on that port.
+    host_entry = port_settings(host_policy, port)
+    if host_policy and host_entry is None:
         for name in POLICY_FIELDS:
             if host_policy.get(name) is not None:
                 current[name] = (host_policy[name], Level.HOST)
-    _apply_port(current, port_settings(host_policy, port), Level.HOST_PORT)
+    _apply_port(current, host_entry, Level.HOST_PORT)
     if subset_policy:
-        for name in POLICY_FIELDS:
-            if subset_policy.get(name) is not None:
-                current[name] = (subset_policy[name], Level.SUBSET)
-        _apply_port(current, port_settings(subset_policy, port), Level.SUBSET_PORT)
+        subset_entry = port_settings(subset_policy, port)
+        if subset_entry is None:
+            for name in POLICY_FIELDS:
+                if subset_policy.get(name) is not None:
+                    current[name] = (subset_policy[name], Level.SUBSET)
+        _apply_port(current, subset_entry, Level.SUBSET_PORT)
     return EffectivePolicy(
         tuple(
             EffectiveField(name, _clean(value), level) for name, (value, level) in current.items()
