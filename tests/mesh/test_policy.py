@@ -180,3 +180,34 @@ def test_policy_ports_lists_every_port_named_in_port_level_settings():
     host = {"portLevelSettings": [port_policy(9080, loadBalancer=RANDOM)]}
     subset = {"portLevelSettings": [port_policy(15000, tls=ISTIO_MUTUAL)]}
     assert policy_ports(host, subset, None) == {9080, 15000}
+
+
+def test_port_level_settings_leave_the_other_host_fields_at_istio_defaults_on_that_port():
+    # On a port with an entry, pilot uses the entry alone as the level's policy
+    # (GetPortLevelTrafficPolicy copies only the four port-level fields): the host's tunnel,
+    # proxyProtocol and retryBudget are not in force on that port either.
+    host = {
+        "tunnel": {"targetHost": "a.example.com", "targetPort": 8443},
+        "proxyProtocol": {"version": "V2"},
+        "retryBudget": {"percent": 20},
+        "portLevelSettings": [port_policy(9080, loadBalancer=RANDOM)],
+    }
+    assert effective_policy(host, None, 9080).as_dict() == {"loadBalancer": RANDOM}
+    assert effective_policy(host, None, 8080).origins() == {
+        "tunnel": "host",
+        "proxyProtocol": "host",
+        "retryBudget": "host",
+    }
+
+
+def test_subset_port_level_settings_keep_the_inherited_tunnel_not_the_subset_one():
+    host = {"proxyProtocol": {"version": "V1"}}
+    subset = {
+        "proxyProtocol": {"version": "V2"},
+        "portLevelSettings": [port_policy(9080, tls=ISTIO_MUTUAL)],
+    }
+    on_port = effective_policy(host, subset, 9080)
+    assert on_port.as_dict() == {"proxyProtocol": {"version": "V1"}, "tls": ISTIO_MUTUAL}
+    assert on_port.origins() == {"proxyProtocol": "host", "tls": "subset-port"}
+    # Without a port entry the subset's own field wins as usual.
+    assert effective_policy(host, subset, 8080).get("proxyProtocol").level is Level.SUBSET
