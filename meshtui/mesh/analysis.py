@@ -307,7 +307,11 @@ class Mesh:
         service: Service | ServiceEntry | None = self._hosts.services.get(host)
         entries = self._hosts.entries.get(host)
         if service is None and entries:
-            service = min(entries, key=lambda e: (e.meta.creation_timestamp, e.meta.ref.name))
+            # pilot's sortConfigByCreationTime: creation time, then name, then namespace.
+            service = min(
+                entries,
+                key=lambda e: (e.meta.creation_timestamp, e.meta.ref.name, e.meta.ref.namespace),
+            )
         namespace = (
             service.meta.ref.namespace if service else host_namespace(host, self.config.domain)
         )
