@@ -396,9 +396,10 @@ class Mesh:
             )
         findings = []
         if sets_anything(own) and not any(r.carries_traffic for r in sub_routes):
-            zero = [r for r in sub_routes if not r.carries_traffic]
+            # Sorted, so the message does not depend on the order of files and documents.
+            zero = sorted({r.describe() for r in sub_routes if not r.carries_traffic})
             why = (
-                f"only weight-0 destinations name it ({', '.join(r.describe() for r in zero)})"
+                f"only weight-0 destinations name it ({', '.join(zero)})"
                 if zero
                 else "no VirtualService route names it"
             )
