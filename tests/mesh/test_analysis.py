@@ -210,6 +210,15 @@ def test_first_workload_of_a_namespace_makes_its_hosts_workloads_known():
     assert_same_as_fresh(mesh, [*objs, new])
 
 
+def test_added_and_removed_service_entry_return_its_hosts():
+    mesh = warmed()
+    entry = service_entry("ext", ["api.example.com", "auth.example.com"])
+    assert mesh.add(parse(entry)) == {"api.example.com", "auth.example.com"}
+    assert_same_as_fresh(mesh, [*BASE, entry])
+    assert mesh.remove(parse(entry).meta.ref) == {"api.example.com", "auth.example.com"}
+    assert_same_as_fresh(mesh, BASE)
+
+
 def test_removing_an_unknown_resource_changes_nothing():
     mesh = warmed()
     assert mesh.remove(parse(dr("nope", "nope")).meta.ref) == set()
