@@ -7,6 +7,7 @@ sees the small frozen values defined here. A wrong field type is reported as an
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -246,6 +247,21 @@ def _str_list(value: object, path: Path) -> tuple[str, ...]:
 
 
 _POLICY_FIELDS = ("loadBalancer", "connectionPool", "outlierDetection", "tls")
+# TrafficPolicy's schema is some eight levels deep; the policy is kept as written and merged
+# and printed recursively later, so a deeper (or self-containing) value is refused here.
+MAX_POLICY_DEPTH = 32
+
+
+def _bounded_depth(value: object, path: Path, limit: int = MAX_POLICY_DEPTH) -> None:
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            raise _Invalid(path, f"is nested deeper than {limit} levels")
+        if isinstance(item, Mapping):
+            stack += [(v, depth + 1) for v in item.values()]
+        elif isinstance(item, list):
+            stack += [(v, depth + 1) for v in item]
 
 
 def _traffic_policy(value: object, path: Path) -> Mapping[str, Any] | None:
@@ -253,6 +269,7 @@ def _traffic_policy(value: object, path: Path) -> Mapping[str, Any] | None:
     policy = _mapping(value, path)
     if policy is None:
         return None
+    _bounded_depth(policy, path)
     for key, sub in policy.items():
         if key == "portLevelSettings":
             for i, entry in enumerate(_list(sub, (*path, key))):
@@ -313,6 +330,8 @@ def _percentage(value: object, path: Path) -> int:
     number = p["value"]
     if isinstance(number, bool) or not isinstance(number, int | float):
         raise _Invalid((*path, "value"), f"must be a number, not {_describe(number)}")
+    if not math.isfinite(number):
+        raise _Invalid((*path, "value"), f"must be a finite number, not {number}")
     # An explicit 0 mirrors nothing; any share above 0 mirrors some traffic, so it stays >= 1.
     return max(1, round(number)) if number > 0 else 0
 
@@ -577,6 +596,10 @@ def parse_object(
         return _parse_workload(meta, obj, spec)
     except _Invalid as err:
         return InvalidField(ObjectRef(kind, namespace, name), origin, err.path, err.message)
+    except RecursionError:  # str() of a value nested past Python's recursion limit
+        return InvalidField(
+            ObjectRef(kind, namespace, name), origin, (), "holds a value nested too deeply to read"
+        )
 
 
 def format_path(path: Path) -> str:
