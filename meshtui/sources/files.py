@@ -321,7 +321,8 @@ def _add_object(obj: Any, origin: Origin, result: LoadResult) -> None:
         result.findings.append(
             Finding(
                 Code.INVALID_RESOURCE,
-                f"{parsed.ref} is ignored: {format_path(parsed.path)} {parsed.message}",
+                f"{parsed.ref} is ignored: "
+                + " ".join(p for p in (format_path(parsed.path), parsed.message) if p),
                 resource=parsed.ref,
                 origin=origin,
                 path=parsed.path,
