@@ -9,7 +9,7 @@ root's gateways. A weight-0 destination beside others gets no traffic (pilot dro
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from meshtui.mesh.hosts import MeshConfig, resolve_host
 from meshtui.mesh.resources import Destination, ObjectRef, Origin, Path, Route, VirtualService
@@ -215,6 +215,10 @@ class RouteIndex:
                 refs += _refs(
                     child, _route_gateways(route, gateways), self.config, vs, child.meta.ref
                 )
+                # pilot's mergeHTTPRoute: a delegate route without a mirror takes the root's.
+                if route.mirrors and any(not r.mirrors for r in child.routes if r.kind == "http"):
+                    inherited = replace(route, destinations=(), delegate=None)
+                    refs += _refs(replace(vs, routes=(inherited,)), gateways, self.config, vs, None)
         self._refs[ref] = refs
         for r in refs:
             self._by_host[r.host].append(r)
