@@ -337,3 +337,30 @@ def test_delegate_counts_only_when_exported_to_the_root_namespace(export_to, cou
         child,
     )
     assert routed(analysis, "v1") is counts
+
+
+def test_mirror_on_a_delegating_route_is_inherited_by_the_delegate_routes():
+    # pilot's mergeHTTPRoute: a delegate route without a mirror takes the root route's.
+    analysis = reviews_mesh(
+        vs(
+            "root",
+            ["reviews"],
+            http=[{"delegate": {"name": "child"}, "mirror": {"host": "reviews", "subset": "v2"}}],
+        ),
+        vs("child", None, http=[route(dest("reviews", "v1"))]),
+    )
+    assert [
+        (r.kind, r.virtual_service.name) for r in subset_of(analysis, REVIEWS, "v2").routes
+    ] == [("mirror", "root")]
+    assert routed(analysis, "v2")
+
+
+def test_mirror_on_a_delegating_route_without_its_delegate_does_not_count():
+    analysis = reviews_mesh(
+        vs(
+            "root",
+            ["reviews"],
+            http=[{"delegate": {"name": "gone"}, "mirror": {"host": "reviews", "subset": "v2"}}],
+        )
+    )
+    assert not routed(analysis, "v2")
