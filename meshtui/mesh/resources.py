@@ -383,7 +383,11 @@ def _route(kind: str, index: int, value: object, path: Path, namespace: str) -> 
     if kind == "http":
         if r.get("mirror") is not None:
             dest = _destination(r["mirror"], (*path, "mirror"))
-            percent = _percentage(r.get("mirrorPercentage"), (*path, "mirrorPercentage"))
+            share = r.get("mirrorPercentage")
+            if share is None and r.get("mirrorPercent") is not None:
+                # The deprecated integer form counts when the new one is absent (as in pilot).
+                share = {"value": r["mirrorPercent"]}
+            percent = _percentage(share, (*path, "mirrorPercentage"))
             mirrors.append(Destination(dest.host, dest.subset, dest.port, percent, dest.path))
         for i, raw in enumerate(_list(r.get("mirrors"), (*path, "mirrors"))):
             m = _mapping(raw, (*path, "mirrors", i), required=True)
