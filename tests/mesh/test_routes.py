@@ -364,3 +364,22 @@ def test_mirror_on_a_delegating_route_without_its_delegate_does_not_count():
         )
     )
     assert not routed(analysis, "v2")
+
+
+@pytest.mark.parametrize(("percent", "counts"), [(0, False), (5, True)])
+def test_deprecated_mirror_percent_is_read_when_mirror_percentage_is_absent(percent, counts):
+    analysis = reviews_mesh(
+        vs(
+            "r",
+            ["reviews"],
+            api_version="networking.istio.io/v1alpha3",
+            http=[
+                route(
+                    dest("reviews", "v1"),
+                    mirror={"host": "reviews", "subset": "v2"},
+                    mirrorPercent=percent,
+                )
+            ],
+        )
+    )
+    assert routed(analysis, "v2") is counts
