@@ -30,7 +30,7 @@ from meshtui.tui.model import MeshView, NodeRef, Sort, ViewOptions
 from meshtui.tui.screens.help import HelpScreen
 from meshtui.tui.text import MUTED, plural, safe
 from meshtui.tui.widgets.detail_pane import DetailPane
-from meshtui.tui.widgets.mesh_tree import MeshTree
+from meshtui.tui.widgets.mesh_tree import MeshTree, cached_label
 from meshtui.tui.widgets.summary import SummaryBar
 
 LOAD_GROUP = "load"
@@ -69,34 +69,26 @@ class MeshApp(App[int]):
         self.busy = False
         self.load_error = ""
         self._located: dict[Finding, Finding] = {}
+        self.summary = SummaryBar(id="summary")
+        self.host_tree = MeshTree(id="tree")
+        self.filter_input = Input(
+            placeholder="filter: host, subset, label or pod", id="filter", disabled=True
+        )
+        self.detail_pane = DetailPane(id="detail")
 
     # -- layout ----------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield SummaryBar(id="summary")
+        yield self.summary
         with Horizontal(id="main"):
             with Vertical(id="left"):
-                yield MeshTree(id="tree")
-                yield Input(
-                    placeholder="filter: host, subset, label or pod", id="filter", disabled=True
-                )
-            yield DetailPane(id="detail")
+                yield self.host_tree
+                yield self.filter_input
+            yield self.detail_pane
         yield Footer()
 
-    @property
-    def tree(self) -> MeshTree:
-        return self.query_one(MeshTree)
-
-    @property
-    def detail_pane(self) -> DetailPane:
-        return self.query_one(DetailPane)
-
-    @property
-    def filter_input(self) -> Input:
-        return self.query_one("#filter", Input)
-
     def on_mount(self) -> None:
-        self.tree.focus()
+        self.host_tree.focus()
         self.detail_pane.show(Text(f"Reading {safe(self.source.label)} …", style=MUTED))
         self._titles()
         self.action_reload()
@@ -106,7 +98,7 @@ class MeshApp(App[int]):
     def action_reload(self) -> None:
         """Read the source again in a worker thread; the current tree stays until it is done."""
         self.busy = True
-        self.tree.loading = self.mesh_view is None
+        self.host_tree.loading = self.mesh_view is None
         self._summary()
         self.run_worker(
             self._load,
@@ -117,19 +109,25 @@ class MeshApp(App[int]):
             exit_on_error=False,
         )
 
-    def _load(self) -> tuple[list[Analysis], list[list[Finding]]]:
+    def _load(self) -> tuple[MeshView, list[list[Finding]]]:
+        """In the worker thread: read, analyse, and index for display (labels included)."""
         meshes = self.source.load()
         analyses = [mesh.analyze() for mesh in meshes]
         refined = [self.source.refine(a.findings) for a in analyses]
-        return analyses, refined
+        view = MeshView(analyses)
+        for entries in view.entries:
+            for entry in entries:
+                cached_label(entry)
+        view.layout(self.options)
+        return view, refined
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
         if worker.group == LOAD_GROUP:
             if event.state is WorkerState.SUCCESS and worker.result is not None:
-                analyses, refined = worker.result
+                view, refined = worker.result
                 self.load_error = ""
-                self.apply_analysis(analyses, refined)
+                self._apply_view(view, refined)
             elif event.state is WorkerState.ERROR:
                 self._load_failed(worker.error)
         elif worker.group == YAML_GROUP and event.state is WorkerState.SUCCESS:
@@ -139,7 +137,7 @@ class MeshApp(App[int]):
 
     def _load_failed(self, error: BaseException | None) -> None:
         self.busy = False
-        self.tree.loading = False
+        self.host_tree.loading = False
         self.load_error = safe(f"{type(error).__name__}: {error}" if error else "unknown error")
         self._summary()
         if self.mesh_view is None:
@@ -158,19 +156,24 @@ class MeshApp(App[int]):
         `refined` are the findings the source located more precisely (per analysis, as
         `Source.refine` returns them); without them findings are located on demand.
         """
+        self._apply_view(MeshView(analyses), refined)
+
+    def _apply_view(
+        self, view: MeshView, refined: Sequence[Sequence[Finding]] | None = None
+    ) -> None:
         first = self.mesh_view is None
-        self.mesh_view = MeshView(analyses)
+        self.mesh_view = view
         self._located = {}
         if refined is not None:
-            for analysis, located in zip(analyses, refined, strict=False):
+            for analysis, located in zip(view.analyses, refined, strict=False):
                 found = analysis.findings
                 if len(found) == len(located):
                     self._located.update(zip(found, located, strict=True))
         self.busy = False
-        self.tree.loading = False
+        self.host_tree.loading = False
         self._rebuild()
         if first:  # the loading indicator took the focus away from the tree
-            self.tree.focus()
+            self.host_tree.focus()
 
     def locate(self, finding: Finding) -> Finding:
         """The finding with the most precise location the source knows (cached)."""
@@ -186,22 +189,20 @@ class MeshApp(App[int]):
     def _rebuild(self) -> None:
         if self.mesh_view is None:
             return
-        self.tree.show(self.mesh_view, self.options)
+        self.host_tree.show(self.mesh_view, self.options)
         self._summary()
         self._titles()
         self._show_detail()
 
     def _summary(self) -> None:
-        self.query_one(SummaryBar).summarize(
-            self.source.label, self.mesh_view, self.status, self.busy
-        )
+        self.summary.summarize(self.source.label, self.mesh_view, self.status, self.busy)
 
     def watch_status(self) -> None:
         if self.is_mounted:
             self._summary()
 
     def _titles(self) -> None:
-        tree = self.tree
+        tree = self.host_tree
         shown = tree.positions.groups if tree.positions else []
         count = sum(c.host_count for c in shown)
         parts = [plural(count, "host")]
@@ -214,7 +215,7 @@ class MeshApp(App[int]):
         self.detail_pane.border_title = Text("raw YAML" if self.show_yaml else "detail")
 
     def _cursor_ref(self) -> NodeRef | None:
-        node = self.tree.cursor_node
+        node = self.host_tree.cursor_node
         return node.data if node is not None else None
 
     def _show_detail(self) -> None:
@@ -233,7 +234,8 @@ class MeshApp(App[int]):
                 exit_on_error=False,
             )
         else:
-            self.detail_pane.show(detail(self.mesh_view, ref, self.locate))
+            view = self.mesh_view
+            self.detail_pane.show(lambda width: detail(view, ref, self.locate, width))
 
     def _documents(self, metas: Sequence[Meta]) -> list[tuple[Meta, str | None]]:
         out = []
@@ -247,7 +249,8 @@ class MeshApp(App[int]):
 
     @on(Tree.NodeHighlighted)
     def _highlighted(self) -> None:
-        self._show_detail()
+        if self.host_tree.is_attached:  # not once the app is closing
+            self._show_detail()
 
     # -- actions ---------------------------------------------------------------------------------
 
@@ -267,7 +270,7 @@ class MeshApp(App[int]):
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self) -> None:
-        self.tree.focus()
+        self.host_tree.focus()
         if not self.options.query:
             self._hide_filter()
 
@@ -280,7 +283,7 @@ class MeshApp(App[int]):
         """Empty the filter and show every host again."""
         box = self.filter_input
         self._hide_filter()
-        self.tree.focus()
+        self.host_tree.focus()
         if box.value or self.options.query:
             with box.prevent(Input.Changed):
                 box.value = ""
@@ -294,7 +297,7 @@ class MeshApp(App[int]):
         self._go_to_finding(backwards=True)
 
     def _go_to_finding(self, *, backwards: bool) -> None:
-        tree = self.tree
+        tree = self.host_tree
         positions = tree.positions
         target = positions.next_target(self._cursor_ref(), backwards) if positions else None
         if target is None:
@@ -319,16 +322,16 @@ class MeshApp(App[int]):
         self._show_detail()
 
     def action_expand(self) -> None:
-        self.tree.action_expand()
+        self.host_tree.action_expand()
 
     def action_collapse(self) -> None:
-        self.tree.action_collapse()
+        self.host_tree.action_collapse()
 
     def action_switch_pane(self) -> None:
-        if self.tree.has_focus:
+        if self.host_tree.has_focus:
             self.detail_pane.focus()
         else:
-            self.tree.focus()
+            self.host_tree.focus()
 
     def action_help(self) -> None:
         self.push_screen(

@@ -12,10 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import yaml
-from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
-from rich.padding import Padding
 from rich.syntax import Syntax
-from rich.table import Table
 from rich.text import Text
 
 from meshtui.check.report import ICON, workload_name
@@ -25,7 +22,7 @@ from meshtui.mesh.policy import PORT_LEVEL_FIELDS, EffectiveField, EffectivePoli
 from meshtui.mesh.resources import Meta, ObjectRef, Origin, ServicePort, Workload
 from meshtui.mesh.routes import RouteRef
 from meshtui.tui.fixes import Fix, fixes_for
-from meshtui.tui.model import Kind, MeshView, NodeRef, node_workloads
+from meshtui.tui.model import Kind, MeshView, NodeRef
 from meshtui.tui.text import (
     MUTED,
     NEVER_APPLIED,
@@ -43,6 +40,7 @@ from meshtui.tui.text import (
 
 Locate = Callable[[Finding], Finding]
 NEVER_APPLIED_WHY = "never applied: no route names this subset"
+DEFAULT_WIDTH = 80
 SECTION = "bold underline"
 
 
@@ -95,41 +93,42 @@ def _shown(policy: EffectivePolicy) -> list[EffectiveField]:
     return [f for f in policy.fields if f.name in PORT_LEVEL_FIELDS or not f.is_default]
 
 
-class FieldRows:
-    """field · value · origin rows: a table when there is room, stacked lines when narrow."""
+def indent(text: Text, n: int = 2) -> Text:
+    """Every line of `text` shifted right by `n` columns."""
+    pad = " " * n
+    return Text("\n").join(Text.assemble(pad, line) for line in text.split("\n"))
 
-    WIDE = 60
 
-    def __init__(self) -> None:
-        self.rows: list[tuple[Text, Text, Text]] = []
-
-    def add_row(self, name: Text, value: Text, origin: Text) -> None:
-        self.rows.append((name, value, origin))
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        if options.max_width >= self.WIDE:
-            table = Table.grid(padding=(0, 2), expand=True)
-            table.add_column(no_wrap=True)
-            table.add_column(overflow="fold", ratio=3, min_width=12)
-            table.add_column(overflow="fold", ratio=2, min_width=10)
-            for row in self.rows:
-                table.add_row(*row)
-            yield table
-            return
-        for name, value, origin in self.rows:
-            yield Text.assemble(name, "  ", value)
+def field_rows(rows: Sequence[tuple[Text, Text, Text]], width: int) -> Text:
+    """field · value · origin in aligned columns; an origin that does not fit goes below."""
+    if not rows:
+        return Text("")
+    name_w = max(r[0].cell_len for r in rows)
+    value_w = min(max(r[1].cell_len for r in rows), max(width - name_w - 2, 1))
+    lines = []
+    for name, value, origin in rows:
+        line = Text.assemble(name, " " * (name_w - name.cell_len + 2), value)
+        fits = name_w + 2 + value_w + 2 + origin.cell_len <= width
+        if origin and value.cell_len <= value_w and fits:
+            line.append(" " * (value_w - value.cell_len + 2))
+            line.append_text(origin)
+            lines.append(line)
+        else:
+            lines.append(line)
             if origin:
-                yield Padding(origin, (0, 0, 0, 2))
+                lines.append(Text.assemble(" " * (name_w + 2), origin))
+    return Text("\n").join(lines)
 
 
-def policy_table(
+def policy_rows(
     policy: EffectivePolicy,
     port: int | None,
+    width: int,
     subset: str = "",
     host_policy: EffectivePolicy | None = None,
-) -> FieldRows:
+) -> Text:
     """field · value · origin; a default that hides a host value says so."""
-    table = FieldRows()
+    rows = []
     for f in _shown(policy):
         if f.is_default:
             value = Text("Istio default", style="italic " + MUTED)
@@ -140,8 +139,8 @@ def policy_table(
         else:
             value = Text(compact(f.value))
             origin = Text(_origin(f, port, subset), style=MUTED)
-        table.add_row(Text(f.name, style="bold"), value, origin)
-    return table
+        rows.append((Text(f.name, style="bold"), value, origin))
+    return field_rows(rows, width)
 
 
 def _port_name(port: int, ports: Sequence[ServicePort]) -> str:
@@ -155,37 +154,39 @@ def policy_by_port(
     policy: EffectivePolicy,
     ports: Mapping[int, EffectivePolicy],
     service_ports: Sequence[ServicePort],
+    width: int,
     subset: str = "",
-) -> list[RenderableType]:
+) -> list[Text]:
     """The effective policy of every port (or of the host when no port is known)."""
     if not ports:
         return [
             Text("all ports", style="italic"),
-            Padding(policy_table(policy, None, subset), (0, 0, 0, 2)),
+            indent(policy_rows(policy, None, width - 2, subset)),
         ]
-    out: list[RenderableType] = []
+    out: list[Text] = []
     for port, pol in sorted(ports.items()):
         out.append(Text(_port_name(port, service_ports), style="italic"))
-        out.append(Padding(policy_table(pol, port, subset, host_policy=policy), (0, 0, 0, 2)))
+        out.append(indent(policy_rows(pol, port, width - 2, subset, host_policy=policy)))
     return out
 
 
-def never_applied_table(s: SubsetAnalysis) -> FieldRows:
+def never_applied_rows(s: SubsetAnalysis, width: int) -> Text:
     """The fields the subset's own policy sets, struck through: they never reach traffic."""
-    table = FieldRows()
     struck = "strike " + MUTED
-    rows: list[tuple[EffectiveField, int | None]] = [
+    fields: list[tuple[EffectiveField, int | None]] = [
         (f, None) for f in s.policy.fields if f.level is Level.SUBSET
     ]
     for port, pol in sorted(s.ports.items()):
-        rows += [(f, port) for f in pol.fields if f.level is Level.SUBSET_PORT]
-    for f, port in rows:
-        table.add_row(
+        fields += [(f, port) for f in pol.fields if f.level is Level.SUBSET_PORT]
+    rows = [
+        (
             Text(f.name, style="bold " + struck),
             Text(compact(f.value), style=struck),
-            Text(_origin(f, port, s.name), style=MUTED),
+            Text(f"{_origin(f, port, s.name)} · never applied", style=MUTED),
         )
-    return table
+        for f, port in fields
+    ]
+    return field_rows(rows, width)
 
 
 def route_line(r: RouteRef) -> Text:
@@ -216,31 +217,29 @@ def route_line(r: RouteRef) -> Text:
     return Text("\n").join(lines)
 
 
-def routes_section(routes: Sequence[RouteRef], empty: str) -> list[RenderableType]:
-    out: list[RenderableType] = [section("Routes", routing_badge(routes))]
+def routes_section(routes: Sequence[RouteRef], empty: str) -> list[Text]:
+    out: list[Text] = [section("Routes", routing_badge(routes))]
     if not routes:
         out.append(Text(empty, style=MUTED))
     out += [route_line(r) for r in routes]
     return out
 
 
-def fix_block(n: int, total: int, fix: Fix) -> list[RenderableType]:
+def fix_block(n: int, total: int, fix: Fix) -> list[Text]:
     title = f"Fix {n}: " if total > 1 else "Fix: "
-    out: list[RenderableType] = [Text.assemble((title, "bold green"), (fix.title, "bold"))]
-    out += [Padding(Text(f"# {safe(note)}", style=MUTED), (0, 0, 0, 2)) for note in fix.notes]
-    out.append(Padding(yaml_block(fix.yaml), (0, 0, 0, 2)))
+    out: list[Text] = [Text.assemble((title, "bold green"), (fix.title, "bold"))]
+    out += [indent(Text(f"# {safe(note)}", style=MUTED)) for note in fix.notes]
+    out.append(indent(yaml_block(fix.yaml)))
     return out
 
 
-def finding_block(
-    f: Finding, host: HostAnalysis | None, locate: Locate = _same
-) -> list[RenderableType]:
+def finding_block(f: Finding, host: HostAnalysis | None, locate: Locate = _same) -> list[Text]:
     located = locate(f)
     head = Text.assemble(severity_word(f.severity), "  ", (f.code.value, "bold"))
     where_line = Text.assemble(("where  ", MUTED), finding_where(located))
     if located.field:
         where_line.append(f"  {safe(located.field)}", style=MUTED)
-    out: list[RenderableType] = [
+    out: list[Text] = [
         head,
         Text(safe(f.message)),
         Text.assemble(("why    ", MUTED), EXPLANATION[f.code]),
@@ -254,10 +253,10 @@ def finding_block(
 
 def findings_section(
     findings: Sequence[Finding], host: HostAnalysis | None, locate: Locate
-) -> list[RenderableType]:
+) -> list[Text]:
     if not findings:
         return []
-    out: list[RenderableType] = [section("Findings", counts_badge(finding_counts(findings)))]
+    out: list[Text] = [section("Findings", counts_badge(finding_counts(findings)))]
     for i, f in enumerate(findings):
         if i:
             out.append(Text(""))
@@ -308,10 +307,10 @@ def involved(view: MeshView, ref: NodeRef) -> list[Meta]:
     return []
 
 
-def source_section(metas: Sequence[Meta]) -> list[RenderableType]:
+def source_section(metas: Sequence[Meta]) -> list[Text]:
     if not metas:
         return []
-    out: list[RenderableType] = [section("Source", Text("y: raw YAML", style=MUTED))]
+    out: list[Text] = [section("Source", Text("y: raw YAML", style=MUTED))]
     for m in metas:
         out.append(
             Text.assemble(
@@ -324,10 +323,10 @@ def source_section(metas: Sequence[Meta]) -> list[RenderableType]:
     return out
 
 
-def workloads_section(workloads: Sequence[Workload] | None) -> list[RenderableType]:
+def workloads_section(workloads: Sequence[Workload] | None) -> list[Text]:
     if workloads is None:
         return [section("Workloads"), Text("not known (no workloads were read)", style=MUTED)]
-    out: list[RenderableType] = [section("Workloads", Text(str(len(workloads)), style=MUTED))]
+    out: list[Text] = [section("Workloads", Text(str(len(workloads)), style=MUTED))]
     if not workloads:
         out.append(Text("none", style=MUTED))
     for w in workloads:
@@ -348,11 +347,11 @@ def title(*parts: tuple[str, str] | str) -> Text:
 # -- per kind --------------------------------------------------------------------------------
 
 
-def host_detail(view: MeshView, ref: NodeRef, locate: Locate) -> list[RenderableType]:
+def host_detail(view: MeshView, ref: NodeRef, locate: Locate, width: int) -> list[Text]:
     h = view.host(ref)
     if h is None:
         return [Text("This host is no longer in the analysis.", style=MUTED)]
-    out: list[RenderableType] = [title(("host ", MUTED), (safe(h.host), "bold"))]
+    out: list[Text] = [title(("host ", MUTED), (safe(h.host), "bold"))]
     if h.service is not None:
         ports = ", ".join(f"{p.number}" + (f"/{safe(p.name)}" if p.name else "") for p in h.ports)
         out.append(
@@ -386,7 +385,7 @@ def host_detail(view: MeshView, ref: NodeRef, locate: Locate) -> list[Renderable
         for u in h.undefined_subsets:
             out.append(Text(f"{ICON[Severity.ERROR]} undefined subset {safe(u)}", style="bold red"))
     out.append(section("Policy for traffic without a subset"))
-    out += policy_by_port(h.policy, h.port_policies, h.ports)
+    out += policy_by_port(h.policy, h.port_policies, h.ports, width)
     if h.other_rules:
         out.append(section("Other DestinationRules"))
         out.append(
@@ -401,16 +400,16 @@ def host_detail(view: MeshView, ref: NodeRef, locate: Locate) -> list[Renderable
     return out
 
 
-def default_detail(view: MeshView, ref: NodeRef) -> list[RenderableType]:
+def default_detail(view: MeshView, ref: NodeRef, width: int) -> list[Text]:
     h = view.host(ref)
     if h is None:
         return []
-    out: list[RenderableType] = [
+    out: list[Text] = [
         title(("(no subset) ", "italic"), ("of ", MUTED), (safe(h.host), "bold")),
         Text("Traffic to the whole service: the host-level policy applies.", style=MUTED),
         section("Effective policy"),
     ]
-    out += policy_by_port(h.policy, h.port_policies, h.ports)
+    out += policy_by_port(h.policy, h.port_policies, h.ports, width)
     empty = (
         "No VirtualService routes to this host: default routing sends traffic here."
         if not h.routes
@@ -422,12 +421,12 @@ def default_detail(view: MeshView, ref: NodeRef) -> list[RenderableType]:
     return out
 
 
-def subset_detail(view: MeshView, ref: NodeRef, locate: Locate) -> list[RenderableType]:
+def subset_detail(view: MeshView, ref: NodeRef, locate: Locate, width: int) -> list[Text]:
     h = view.host(ref)
     s = view.subset(ref)
     if h is None or s is None:
         return []
-    out: list[RenderableType] = [
+    out: list[Text] = [
         title(("subset ", MUTED), (safe(s.name), "bold"), (" of ", MUTED), (safe(h.host), "bold")),
         Text.assemble(("labels ", MUTED), labels_text(s.labels)),
     ]
@@ -444,18 +443,18 @@ def subset_detail(view: MeshView, ref: NodeRef, locate: Locate) -> list[Renderab
         out.append(Text(f"{ICON[Severity.WARNING]} {SELECTS_NOTHING}", style="bold yellow"))
     if s.policy_never_applied:
         out.append(section("Subset policy", Text(NEVER_APPLIED_WHY, style="bold yellow")))
-        out.append(Padding(never_applied_table(s), (0, 0, 0, 2)))
+        out.append(indent(never_applied_rows(s, width - 2)))
         out.append(
             section(
                 "Policy in force",
                 Text("the host's: traffic goes to the whole service", style=MUTED),
             )
         )
-        out += policy_by_port(h.policy, h.port_policies, h.ports)
+        out += policy_by_port(h.policy, h.port_policies, h.ports, width)
     else:
         note = "" if s.has_own_policy else "no policy of its own: the host's applies"
         out.append(section("Effective policy", Text(note, style=MUTED)))
-        out += policy_by_port(s.policy, s.ports, h.ports, s.name)
+        out += policy_by_port(s.policy, s.ports, h.ports, width, s.name)
     out += findings_section(view.findings_on(ref), h, locate)
     out += routes_section(s.routes, "No VirtualService route names this subset.")
     out += workloads_section(s.workloads)
@@ -463,11 +462,11 @@ def subset_detail(view: MeshView, ref: NodeRef, locate: Locate) -> list[Renderab
     return out
 
 
-def undefined_detail(view: MeshView, ref: NodeRef, locate: Locate) -> list[RenderableType]:
+def undefined_detail(view: MeshView, ref: NodeRef, locate: Locate) -> list[Text]:
     h = view.host(ref)
     if h is None:
         return []
-    out: list[RenderableType] = [
+    out: list[Text] = [
         Text.assemble(
             (f"{ICON[Severity.ERROR]} undefined subset ", "bold red"),
             (safe(ref.subset), "bold red"),
@@ -485,12 +484,12 @@ def undefined_detail(view: MeshView, ref: NodeRef, locate: Locate) -> list[Rende
     return out
 
 
-def workload_detail(view: MeshView, ref: NodeRef) -> list[RenderableType]:
+def workload_detail(view: MeshView, ref: NodeRef) -> list[Text]:
     w = view.workload(ref)
     h = view.host(ref)
     if w is None or h is None:
         return []
-    out: list[RenderableType] = [
+    out: list[Text] = [
         title((f"{w.meta.ref.kind} ", MUTED), (safe(w.meta.ref.namespaced_name), "bold")),
         Text.assemble(("status ", MUTED), safe(workload_status(w))),
         Text.assemble(("labels ", MUTED), labels_text(w.labels)),
@@ -508,10 +507,10 @@ def workload_detail(view: MeshView, ref: NodeRef) -> list[RenderableType]:
     return out
 
 
-def namespace_detail(view: MeshView, ref: NodeRef) -> list[RenderableType]:
+def namespace_detail(view: MeshView, ref: NodeRef) -> list[Text]:
     entries = [e for e in view.entries[ref.cluster] if e.namespace == ref.namespace]
     findings = [f for e in entries for f in e.analysis.findings]
-    out: list[RenderableType] = [
+    out: list[Text] = [
         title(("namespace ", MUTED), (safe(ref.namespace), "bold")),
         Text(plural(len(entries), "host"), style=MUTED),
     ]
@@ -527,9 +526,9 @@ def namespace_detail(view: MeshView, ref: NodeRef) -> list[RenderableType]:
     return out
 
 
-def cluster_detail(view: MeshView, ref: NodeRef) -> list[RenderableType]:
+def cluster_detail(view: MeshView, ref: NodeRef) -> list[Text]:
     a = view.analyses[ref.cluster]
-    out: list[RenderableType] = [
+    out: list[Text] = [
         title(("cluster ", MUTED), (safe(view.cluster_name(ref.cluster)), "bold")),
         Text(
             f"{plural(len(a.hosts), 'host')} · {plural(a.subset_count, 'subset')} · "
@@ -542,9 +541,9 @@ def cluster_detail(view: MeshView, ref: NodeRef) -> list[RenderableType]:
     return out
 
 
-def input_detail(view: MeshView, ref: NodeRef, locate: Locate) -> list[RenderableType]:
+def input_detail(view: MeshView, ref: NodeRef, locate: Locate) -> list[Text]:
     findings = view.findings_on(ref)
-    out: list[RenderableType] = [
+    out: list[Text] = [
         Text("input files", style="bold"),
         Text("Documents that could not be read as Kubernetes resources.", style=MUTED),
     ]
@@ -552,24 +551,26 @@ def input_detail(view: MeshView, ref: NodeRef, locate: Locate) -> list[Renderabl
     return out
 
 
-def load_finding_detail(view: MeshView, ref: NodeRef, locate: Locate) -> list[RenderableType]:
+def load_finding_detail(view: MeshView, ref: NodeRef, locate: Locate) -> list[Text]:
     findings = view.findings_on(ref)
-    out: list[RenderableType] = [Text("input file", style="bold")]
+    out: list[Text] = [Text("input file", style="bold")]
     out += findings_section(findings, None, locate)
     out += source_section(involved(view, ref))
     return out
 
 
-def detail(view: MeshView, ref: NodeRef | None, locate: Locate = _same) -> RenderableType:
+def detail(
+    view: MeshView, ref: NodeRef | None, locate: Locate = _same, width: int = DEFAULT_WIDTH
+) -> Text:
     """What the detail pane shows for a node."""
     if ref is None:
         return Text("Nothing selected.", style=MUTED)
     if ref.kind is Kind.HOST:
-        parts = host_detail(view, ref, locate)
+        parts = host_detail(view, ref, locate, width)
     elif ref.kind is Kind.DEFAULT:
-        parts = default_detail(view, ref)
+        parts = default_detail(view, ref, width)
     elif ref.kind is Kind.SUBSET:
-        parts = subset_detail(view, ref, locate)
+        parts = subset_detail(view, ref, locate, width)
     elif ref.kind is Kind.UNDEFINED:
         parts = undefined_detail(view, ref, locate)
     elif ref.kind is Kind.WORKLOAD:
@@ -584,16 +585,14 @@ def detail(view: MeshView, ref: NodeRef | None, locate: Locate = _same) -> Rende
         parts = load_finding_detail(view, ref, locate)
     if not parts:
         parts = [Text("This node is no longer in the analysis.", style=MUTED)]
-    return Group(*parts)
+    return Text("\n").join(parts)
 
 
-def raw_yaml(documents: Sequence[tuple[Meta, str | None]]) -> RenderableType:
+def raw_yaml(documents: Sequence[tuple[Meta, str | None]]) -> Text:
     """The raw YAML of the resources involved, each under a comment naming it."""
     if not documents:
         return Text("No resources behind this node.", style=MUTED)
-    parts: list[RenderableType] = [
-        Text.assemble(("Raw YAML", SECTION), ("  y: back to the analysis", MUTED))
-    ]
+    parts: list[Text] = [Text.assemble(("Raw YAML", SECTION), ("  y: back to the analysis", MUTED))]
     for meta, text in documents:
         parts.append(
             Text.assemble(
@@ -607,7 +606,4 @@ def raw_yaml(documents: Sequence[tuple[Meta, str | None]]) -> RenderableType:
             parts.append(Text("(the source cannot show this resource)", style=MUTED))
         else:
             parts.append(yaml_block(text))
-    return Group(*parts)
-
-
-__all__ = ["detail", "involved", "node_workloads", "raw_yaml"]
+    return Text("\n").join(parts)

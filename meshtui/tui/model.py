@@ -11,12 +11,14 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from meshtui.mesh.analysis import Analysis, HostAnalysis, SubsetAnalysis
 from meshtui.mesh.findings import Code, Finding, Severity
 from meshtui.mesh.resources import ObjectRef, Workload
 
 NO_NAMESPACE = "(no namespace)"
+LAYOUTS_KEPT = 4
 
 
 class Kind(StrEnum):
@@ -59,6 +61,7 @@ class HostEntry:
     cluster: int
     namespace: str
     rank: int  # the worst finding's severity rank, 0 without findings
+    label: Any = None  # the tree label, cached by the widget (a rich Text)
     _blob: str | None = None
 
     @property
@@ -188,6 +191,7 @@ class MeshView:
             self.entries.append(entries)
             self._by_host.append({e.host: e for e in entries})
         self.multi = len(self.analyses) > 1
+        self._layouts: dict[ViewOptions, Layout] = {}
 
     # -- counts for the header -----------------------------------------------------------
 
@@ -271,6 +275,16 @@ class MeshView:
         return []
 
     # -- what is shown -------------------------------------------------------------------
+
+    def layout(self, options: ViewOptions) -> Layout:
+        """The grouped, ordered view for these options (the last few are kept)."""
+        layout = self._layouts.get(options)
+        if layout is None:
+            layout = Layout(self, self.groups(options))
+            if len(self._layouts) >= LAYOUTS_KEPT:
+                self._layouts.pop(next(iter(self._layouts)))
+            self._layouts[options] = layout
+        return layout
 
     def groups(self, options: ViewOptions) -> list[ClusterGroup]:
         """Clusters → namespaces → hosts that pass the filter, in display order."""

@@ -14,7 +14,7 @@ from rich.text import Text
 from meshtui.check.report import ICON, printable, workload_name
 from meshtui.mesh.analysis import HostAnalysis, SubsetAnalysis
 from meshtui.mesh.findings import Code, Finding, Severity
-from meshtui.mesh.resources import Meta, Workload
+from meshtui.mesh.resources import Meta, Service, Workload
 from meshtui.mesh.routes import RouteRef
 from meshtui.tui.model import ClusterGroup, HostEntry, Match, NamespaceGroup
 
@@ -109,6 +109,8 @@ def host_name(h: HostAnalysis) -> str:
 def host_label(entry: HostEntry, match: Match | None = None, query: str = "") -> Text:
     h = entry.analysis
     name = highlight(Text(safe(host_name(h)), style="bold"), query if match else "")
+    if not h.findings and h.rule is not None and isinstance(h.service, Service):
+        return name  # the common case, kept cheap: thousands of these are built at once
     badges = [counts_badge(finding_counts(h.findings))]
     if h.service is None:
         badges.append(Text("no Service", style=MUTED))

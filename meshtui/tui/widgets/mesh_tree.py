@@ -7,6 +7,8 @@ expanded. Labels are Rich `Text` built in :mod:`meshtui.tui.text`, never markup.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import ClassVar
 
 from textual.binding import Binding, BindingType
@@ -35,6 +37,13 @@ AUTO_EXPAND_MATCHES = 40
 Node = TreeNode[NodeRef]
 
 
+def cached_label(entry: HostEntry) -> text.Text:
+    """The host's label, built once per analysis (a worker may build them all beforehand)."""
+    if entry.label is None:
+        entry.label = text.host_label(entry)
+    return entry.label
+
+
 class MeshTree(Tree[NodeRef]):
     """Hosts grouped by namespace (and cluster), with badges; children built on expand."""
 
@@ -50,6 +59,9 @@ class MeshTree(Tree[NodeRef]):
         Binding("pageup,ctrl+u", "page_up", "Page up", show=False),
     ]
 
+    _batching = False
+    _batch_dirty = False
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("mesh", NodeRef(Kind.CLUSTER, -1), id=id)
         self.show_root = False
@@ -62,10 +74,33 @@ class MeshTree(Tree[NodeRef]):
         self._ns_groups: dict[NodeRef, NamespaceGroup] = {}
         self._built: set[NodeRef] = set()
 
-    # -- cheap measuring: the label width without rendering it ---------------------------------
+    # -- cheap building and measuring (10,000 hosts in one namespace must open at once) ----------
+
+    def process_label(self, label: str | text.Text) -> text.Text:
+        # Labels are built as one-line Text by meshtui.tui.text: never parse them as markup.
+        return label if isinstance(label, text.Text) else text.Text(label)
 
     def get_label_width(self, node: Node) -> int:
         return node.label.cell_len + (2 if node.allow_expand else 0)  # type: ignore[union-attr]
+
+    def _invalidate(self) -> None:
+        # Adding a node invalidates the whole tree; while adding many, do it once at the end.
+        if self._batching:
+            self._batch_dirty = True
+            return
+        super()._invalidate()
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Add many nodes with one invalidation of the tree's lines."""
+        self._batching = True
+        try:
+            yield
+        finally:
+            self._batching = False
+            if self._batch_dirty:
+                self._batch_dirty = False
+                super()._invalidate()
 
     # -- building --------------------------------------------------------------------------------
 
@@ -79,8 +114,8 @@ class MeshTree(Tree[NodeRef]):
         )
         self.view = view
         self.options = options
-        groups = view.groups(options)
-        self.positions = Layout(view, groups)
+        self.positions = view.layout(options)
+        groups = self.positions.groups
         self.clear()
         self._by_ref = {}
         self._ns_groups = {}
@@ -180,13 +215,16 @@ class MeshTree(Tree[NodeRef]):
 
     def _add_hosts(self, node: Node, group: NamespaceGroup) -> None:
         query = self.options.query
-        for entry in group.hosts:
-            label = self._host_label(entry, group.matches.get(entry.host), query)
-            self._add(node, label, entry.ref)
+        with self.batch():
+            for entry in group.hosts:
+                label = self._host_label(entry, group.matches.get(entry.host), query)
+                self._add(node, label, entry.ref)
 
     @staticmethod
     def _host_label(entry: HostEntry, match: Match | None, query: str) -> text.Text:
-        return text.host_label(entry, match if match and match.host else None, query)
+        if match is not None and match.host and query:
+            return text.host_label(entry, match, query)  # highlighted: not cached
+        return cached_label(entry)
 
     def _add_host_children(self, node: Node, ref: NodeRef) -> None:
         assert self.view is not None
