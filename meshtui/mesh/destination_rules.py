@@ -169,6 +169,8 @@ class DestinationRuleIndex:
         # namespace -> resolved host -> rules
         self._exact: dict[str, dict[str, list[DestinationRule]]] = defaultdict(dict)
         self._wild: dict[str, dict[str, list[DestinationRule]]] = defaultdict(dict)
+        # resolved host or wildcard -> the namespaces with DRs for it (for `matching`)
+        self._namespaces_of: dict[str, set[str]] = defaultdict(set)
         self._cache: dict[tuple[str, str, str], list[ConsolidatedRule]] = {}
 
     def __len__(self) -> int:
@@ -186,6 +188,7 @@ class DestinationRuleIndex:
         self._rules[rule.meta.ref] = rule
         table = self._wild if is_wildcard(host) else self._exact
         table[rule.meta.ref.namespace].setdefault(host, []).append(rule)
+        self._namespaces_of[host].add(rule.meta.ref.namespace)
         self._invalidate(rule.meta.ref.namespace, host)
         return old
 
@@ -199,6 +202,9 @@ class DestinationRuleIndex:
         rules[:] = [r for r in rules if r.meta.ref != ref]
         if not rules:
             table[ref.namespace].pop(host, None)
+            self._namespaces_of[host].discard(ref.namespace)
+            if not self._namespaces_of[host]:
+                del self._namespaces_of[host]
         self._invalidate(ref.namespace, host)
         return old
 
@@ -260,12 +266,17 @@ class DestinationRuleIndex:
 
     def matching(self, host: str) -> list[DestinationRule]:
         """Every DR in any namespace whose host covers `host` (for "seen elsewhere" notes)."""
+        if is_wildcard(host):
+            keys = [k for k in self._namespaces_of if is_wildcard(k) and matches(host, k)]
+        else:
+            # The wildcards that cover a plain host are `*` followed by one of its suffixes:
+            # look those up instead of scanning every namespace for every host.
+            keys = [host, *("*" + host[i:] for i in range(len(host) + 1))]
         out: list[DestinationRule] = []
-        for namespace in {*self._exact, *self._wild}:
-            out += self._exact.get(namespace, {}).get(host, [])
-            for pattern, rules in self._wild.get(namespace, {}).items():
-                if matches(host, pattern):
-                    out += rules
+        for key in keys:
+            table = self._wild if is_wildcard(key) else self._exact
+            for namespace in self._namespaces_of.get(key, ()):
+                out += table[namespace].get(key, [])
         return out
 
     def exact_hosts(self) -> set[str]:
