@@ -12,6 +12,7 @@ import json
 import math
 import os
 import re
+import stat
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -136,7 +137,15 @@ def _walk(root: Path, seen: set[tuple[int, int]]) -> list[Path]:
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
             if name.endswith(SUFFIXES) and not name.startswith("."):
-                found.append(Path(folder) / name)
+                path = Path(folder) / name
+                # A FIFO named x.yaml blocks the read forever, a link to /dev/zero never ends:
+                # in a folder only regular files are read (and broken links, to report them).
+                try:
+                    if not stat.S_ISREG(os.stat(path).st_mode):
+                        continue
+                except OSError:
+                    pass
+                found.append(path)
     return found
 
 
