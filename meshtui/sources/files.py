@@ -203,7 +203,7 @@ def load_file(path: Path, result: LoadResult) -> None:
     for line, chunk in split_documents(data):
         doc = _parse_chunk(chunk, name, line, result)
         if doc is not None:
-            _add_document(doc, name, line, result)
+            _add_document(doc, name, content_line(line, chunk), result)
 
 
 class _NotFinite(ValueError):
@@ -232,6 +232,23 @@ def split_documents(data: bytes) -> Iterator[tuple[int, bytes]]:
         chunk = data[start:end]
         yield line, chunk
         line += chunk.count(b"\n")
+
+
+def content_line(start: int, chunk: bytes) -> int:
+    """The line a person would point at for a document: its first line that is not the
+    `---` marker, a comment or blank (the chunk's own first line if there is none)."""
+    for i, raw in enumerate(chunk.split(b"\n")):
+        text = raw.strip()
+        if i == 0 and _DOC_MARKER.match(raw) and text[3:].strip()[:1] not in (b"", b"#"):
+            return start  # `--- !tag` or `--- |`: the document starts on the marker line
+        if text and not text.startswith(b"#") and not (i == 0 and _DOC_MARKER.match(raw)):
+            return start + i
+    return start
+
+
+def _documents(data: bytes) -> dict[int, tuple[int, bytes]]:
+    """Documents by the line their origin names: content line -> (first line, bytes)."""
+    return {content_line(line, chunk): (line, chunk) for line, chunk in split_documents(data)}
 
 
 def _parse_chunk(chunk: bytes, file: str, line: int, result: LoadResult) -> Any:
@@ -346,10 +363,8 @@ def _add_object(obj: Any, origin: Origin, result: LoadResult) -> None:
 
 def _document_node(origin: Origin, data: bytes) -> tuple[yaml.Node, int] | None:
     """The composed node of the document that starts at `origin.line`, and its line offset."""
-    for line, chunk in split_documents(data):
-        if line == origin.line:
-            return _compose(chunk, line)
-    return None
+    found = _documents(data).get(origin.line or 0)
+    return _compose(found[1], found[0]) if found else None
 
 
 def _compose(chunk: bytes, line: int) -> tuple[yaml.Node, int] | None:
@@ -409,17 +424,17 @@ def refine_lines(findings: Iterable[Finding]) -> list[Finding]:
     for i, f in enumerate(out):
         if f.path and f.origin is not None and f.origin.file is not None and f.origin.line:
             documents[(f.origin.file, f.origin.line)].append(i)
-    chunks: dict[int, bytes] = {}
+    chunks: dict[int, tuple[int, bytes]] = {}
     current = None
     for (file, at), indices in sorted(documents.items()):
         if file != current:
             current = file
             try:
-                chunks = dict(split_documents(Path(file).read_bytes()))
+                chunks = _documents(Path(file).read_bytes())
             except OSError:
                 chunks = {}
-        chunk = chunks.get(at)
-        found = _compose(chunk, at) if chunk is not None else None
+        document = chunks.get(at)
+        found = _compose(document[1], document[0]) if document is not None else None
         for i in indices:
             f = out[i]
             assert f.origin is not None
@@ -446,16 +461,16 @@ def document_text(origin: Origin) -> str | None:
         data = Path(origin.file).read_bytes()
     except OSError:
         return None
-    for line, chunk in split_documents(data):
-        if line == origin.line:
-            text = chunk.decode("utf-8", errors="replace")
-            if origin.item is None:
-                return text.removeprefix("---").lstrip("\n")
-            try:
-                doc = yaml.load(chunk, Loader=_Loader)
-                return yaml.safe_dump(doc["items"][origin.item], sort_keys=False)
-            except (yaml.YAMLError, LookupError, TypeError):
-                return None
+    document = _documents(data).get(origin.line)
+    if document is not None:
+        chunk = document[1]
+        if origin.item is None:
+            return chunk.decode("utf-8", errors="replace").removeprefix("---").lstrip("\n")
+        try:
+            doc = yaml.load(chunk, Loader=_Loader)
+            return yaml.safe_dump(doc["items"][origin.item], sort_keys=False)
+        except (yaml.YAMLError, LookupError, TypeError):
+            return None
     if origin.line == 1 and origin.file.endswith(".json"):
         return data.decode("utf-8", errors="replace")
     return None

@@ -57,11 +57,12 @@ def test_every_document_of_a_multi_document_file_is_read_with_its_line():
     result = load([MESH / "services.yaml"])
     origins = [(str(r.meta.ref), r.meta.origin.line) for r in result.resources]
     text = (MESH / "services.yaml").read_text().splitlines()
-    markers = [i for i, line in enumerate(text, 1) if line == "---"]
+    # A document's line is its first content line: not the `---` marker, not a comment.
+    starts = [i for i, line in enumerate(text, 1) if line.startswith("apiVersion:")]
     assert origins == [
-        ("Service shop/reviews", 1),
-        ("Deployment shop/reviews-v1", markers[0]),
-        ("Deployment shop/reviews-v2", markers[1]),
+        ("Service shop/reviews", starts[0]),
+        ("Deployment shop/reviews-v1", starts[1]),
+        ("Deployment shop/reviews-v2", starts[2]),
     ]
     replicas = {
         r.meta.ref.name: r.replicas for r in result.resources if r.meta.ref.kind != "Service"
@@ -180,14 +181,16 @@ def test_subset_policy_never_applied_points_at_the_subset_traffic_policy_line():
     analysis = mesh.analyze()
     [finding] = [f for f in analysis.findings if f.code is Code.SUBSET_POLICY_NEVER_APPLIED]
     dr_file = MESH / "rules" / "destination-rule.yaml"
-    assert (finding.file, finding.line) == (str(dr_file), 1)
+    # Before refinement: the DestinationRule's own first line.
+    assert (finding.file, finding.line) == (str(dr_file), line_of(dr_file, "apiVersion:"))
     [refined] = source.refine([finding])
     assert refined.subset == "v2"
     assert (refined.file, refined.line) == (str(dr_file), line_of(dr_file, "# v2-policy"))
 
 
 def test_field_lines_are_found_inside_list_items():
-    finding_origin = Origin(file=str(MESH / "ratings-list.yaml"), line=1, item=1)
+    list_line = line_of(MESH / "ratings-list.yaml", "kind: List") - 1  # its apiVersion line
+    finding_origin = Origin(file=str(MESH / "ratings-list.yaml"), line=list_line, item=1)
     line = locate(finding_origin, ("spec", "subsets", 0))
     assert line == line_of(MESH / "ratings-list.yaml", "- name: v1")
 
