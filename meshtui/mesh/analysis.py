@@ -317,6 +317,15 @@ class Mesh:
         )
         client = namespace or self.config.root_namespace
         rule = self.destination_rules.lookup(host, client, namespace)
+        if rule is None and service is None:
+            # No Service or ServiceEntry (an external host, or one outside the input): show
+            # the rule as the clients of the first namespace whose own DRs name the host see it.
+            for owner in sorted(
+                {r.meta.ref.namespace for r in self.destination_rules.matching(host)}
+            ):
+                rule = self.destination_rules.lookup(host, owner, namespace)
+                if rule is not None:
+                    break
         routes = tuple(self.routes.routes_to(host))
         if service is None and rule is None and not routes:
             return None

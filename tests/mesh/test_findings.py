@@ -57,6 +57,18 @@ def test_subset_policy_without_route_is_never_applied():
     assert "no VirtualService route names it" in finding.message
 
 
+def test_dormant_subset_policy_of_an_external_host_without_service_entry_is_reported():
+    # No Service or ServiceEntry names api.example.com: the DR is still shown, as its own
+    # namespace's clients see it, and its unrouted subset policy is still dead config.
+    analysis = analyze(
+        dr("ext", "api.example.com", namespace="shop", subsets=[subset("a", policy=RANDOM)]),
+    )
+    assert "api.example.com" in analysis.hosts
+    [finding] = findings(analysis, Code.SUBSET_POLICY_NEVER_APPLIED)
+    assert (finding.host, finding.subset) == ("api.example.com", "a")
+    assert str(finding.resource) == "DestinationRule shop/ext"
+
+
 def test_default_route_to_the_service_does_not_apply_the_subset_policy():
     analysis = analyze(
         service("reviews"),
