@@ -12,6 +12,7 @@ from typing import Any
 
 from meshtui import __version__
 from meshtui.mesh.analysis import Analysis, HostAnalysis, SubsetAnalysis
+from meshtui.mesh.batch import collector_paused
 from meshtui.mesh.findings import EXPLANATION, SEVERITY, Code, Finding, Severity
 from meshtui.mesh.policy import EffectivePolicy
 from meshtui.mesh.resources import Workload
@@ -134,10 +135,11 @@ def to_json(
     multi = len(analyses) > 1
     hosts: list[dict[str, Any]] = []
     all_findings: list[dict[str, Any]] = []
-    for analysis, fs in zip(analyses, findings, strict=True):
-        cluster = analysis.cluster if multi else None
-        hosts += [host_json(h, cluster) for h in analysis.hosts.values()]
-        all_findings += [finding_json(f, cluster) for f in fs]
+    with collector_paused():
+        for analysis, fs in zip(analyses, findings, strict=True):
+            cluster = analysis.cluster if multi else None
+            hosts += [host_json(h, cluster) for h in analysis.hosts.values()]
+            all_findings += [finding_json(f, cluster) for f in fs]
     counts = {s.value: 0 for s in Severity}
     for f in all_findings:
         counts[f["severity"]] += 1

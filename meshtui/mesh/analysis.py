@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from meshtui.mesh.batch import collector_paused
 from meshtui.mesh.destination_rules import ConsolidatedRule, DestinationRuleIndex
 from meshtui.mesh.findings import Code, Finding, Severity
 from meshtui.mesh.hosts import MeshConfig, host_namespace, resolve_host, service_host
@@ -285,10 +286,11 @@ class Mesh:
 
     def analyze(self) -> Analysis:
         hosts: dict[str, HostAnalysis] = {}
-        for host in self.hosts():
-            result = self.analyze_host(host)
-            if result is not None:
-                hosts[host] = result
+        with collector_paused():
+            for host in self.hosts():
+                result = self.analyze_host(host)
+                if result is not None:
+                    hosts[host] = result
         return Analysis(
             hosts=hosts,
             load_findings=tuple(self._load_findings),

@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from meshtui.mesh.analysis import Mesh
+from meshtui.mesh.batch import collector_paused
 from meshtui.mesh.findings import Code, Finding
 from meshtui.mesh.hosts import MeshConfig
 from meshtui.mesh.resources import (
@@ -157,9 +158,10 @@ def _walk(root: Path, seen: set[tuple[int, int]]) -> list[Path]:
 def load(paths: Iterable[str | os.PathLike[str]]) -> LoadResult:
     """Read every file; unreadable or broken input becomes error findings, never an exception."""
     result = LoadResult()
-    for path in discover(paths):
-        result.files += 1
-        load_file(path, result)
+    with collector_paused():
+        for path in discover(paths):
+            result.files += 1
+            load_file(path, result)
     return result
 
 
@@ -429,7 +431,11 @@ def refine_lines(findings: Iterable[Finding]) -> list[Finding]:
     Each file is read and split once, and each document composed once for all its findings
     (a finding per subset of a 10,000-document file must not re-read the file each time).
     """
-    out = list(findings)
+    with collector_paused():
+        return _refine_lines(list(findings))
+
+
+def _refine_lines(out: list[Finding]) -> list[Finding]:
     documents: dict[tuple[str, int], list[int]] = defaultdict(list)
     for i, f in enumerate(out):
         if f.path and f.origin is not None and f.origin.file is not None and f.origin.line:
