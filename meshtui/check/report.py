@@ -167,10 +167,22 @@ def _indented_json(document: Any) -> str:
     """Exactly `json.dumps(document, indent=2, ensure_ascii=True)` for plain JSON values.
 
     The standard library encodes with an indent in pure Python through nested generators;
-    building the parts directly is about 3x faster on a 10,000-host report.
+    building the parts directly is about 3x faster on a 10,000-host report. Parts are joined
+    into chunks as they pile up, and the few distinct keys escaped once, so the peak memory is
+    about twice the output rather than an object per token.
     """
+    chunks: list[str] = []
     parts: list[str] = []
     append = parts.append
+    keys: dict[str, str] = {}
+
+    def key(k: Any) -> str:
+        if type(k) is not str:
+            raise _NotPlain
+        escaped = keys.get(k)
+        if escaped is None:
+            escaped = keys[k] = _escape(k) + ": "
+        return escaped
 
     def value(o: Any, pad: str) -> None:
         cls = type(o)
@@ -182,15 +194,15 @@ def _indented_json(document: Any) -> str:
                 return
             inner = pad + "  "
             sep = ",\n" + inner
-            start = len(parts)
-            for k, v in o.items():
-                if type(k) is not str:
-                    raise _NotPlain
+            items = iter(o.items())
+            k, v = next(items)
+            append("{\n" + inner)
+            append(key(k))
+            value(v, inner)
+            for k, v in items:
                 append(sep)
-                append(_escape(k))
-                append(": ")
+                append(key(k))
                 value(v, inner)
-            parts[start] = "{\n" + inner
             append("\n" + pad + "}")
         elif cls is list or cls is tuple:
             if not o:
@@ -198,11 +210,14 @@ def _indented_json(document: Any) -> str:
                 return
             inner = pad + "  "
             sep = ",\n" + inner
-            start = len(parts)
-            for v in o:
+            append("[\n" + inner)
+            value(o[0], inner)
+            for v in o[1:]:
                 append(sep)
                 value(v, inner)
-            parts[start] = "[\n" + inner
+                if len(parts) > 50_000:
+                    chunks.append("".join(parts))
+                    parts.clear()
             append("\n" + pad + "]")
         elif o is None:
             append("null")
@@ -218,7 +233,8 @@ def _indented_json(document: Any) -> str:
             raise _NotPlain
 
     value(document, "")
-    return "".join(parts)
+    chunks.append("".join(parts))
+    return "".join(chunks)
 
 
 # -- text -----------------------------------------------------------------------------------
