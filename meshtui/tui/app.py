@@ -17,6 +17,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
+from textual.widget import Widget
 from textual.widgets import Footer, Input, Tree
 from textual.worker import Worker, WorkerState
 
@@ -44,7 +45,9 @@ class MeshApp(App[int]):
     TITLE = "meshtui"
     COMMANDS: ClassVar = App.COMMANDS | {MeshCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "filter", "Filter", key_display="/"),
+        # A priority binding runs as the key arrives, not after the tree's queued keys: what is
+        # typed right after `/` goes to the filter (see check_action for text fields).
+        Binding("slash", "filter", "Filter", key_display="/", priority=True),
         Binding("escape", "clear_filter", "Clear filter", show=False),
         Binding("n", "next_finding", "Next finding"),
         Binding("N", "previous_finding", "Prev finding"),
@@ -88,7 +91,7 @@ class MeshApp(App[int]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.host_tree.focus()
+        self._focus(self.host_tree)
         self.detail_pane.show(Text(f"Reading {safe(self.source.label)} …", style=MUTED))
         self._titles()
         self.action_reload()
@@ -173,7 +176,7 @@ class MeshApp(App[int]):
         self.host_tree.loading = False
         self._rebuild()
         if first:  # the loading indicator took the focus away from the tree
-            self.host_tree.focus()
+            self._focus(self.host_tree)
 
     def locate(self, finding: Finding) -> Finding:
         """The finding with the most precise location the source knows (cached)."""
@@ -254,12 +257,24 @@ class MeshApp(App[int]):
 
     # -- actions ---------------------------------------------------------------------------------
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "filter":
+            # `/` typed into a text field (the filter, the palette) is a character.
+            return self.screen is self.host_tree.screen and not isinstance(self.focused, Input)
+        return True
+
+    @staticmethod
+    def _focus(widget: Widget) -> None:
+        # Focus now, not on the next turn of the message loop (Widget.focus): keys typed right
+        # after `/` (or enter) are already queued and must reach the widget they were meant for.
+        widget.screen.set_focus(widget)
+
     def action_filter(self) -> None:
         """Open the filter line and type into it."""
         box = self.filter_input
         box.disabled = False
         box.add_class("-visible")
-        box.focus()
+        self._focus(box)
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -270,7 +285,7 @@ class MeshApp(App[int]):
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self) -> None:
-        self.host_tree.focus()
+        self._focus(self.host_tree)
         if not self.options.query:
             self._hide_filter()
 
@@ -283,7 +298,7 @@ class MeshApp(App[int]):
         """Empty the filter and show every host again."""
         box = self.filter_input
         self._hide_filter()
-        self.host_tree.focus()
+        self._focus(self.host_tree)
         if box.value or self.options.query:
             with box.prevent(Input.Changed):
                 box.value = ""
@@ -303,7 +318,7 @@ class MeshApp(App[int]):
         if target is None:
             self.notify("No findings in this view.", timeout=3)
             return
-        tree.focus()
+        self._focus(tree)
         tree.reveal(target)
         self._show_detail()
 
@@ -329,9 +344,9 @@ class MeshApp(App[int]):
 
     def action_switch_pane(self) -> None:
         if self.host_tree.has_focus:
-            self.detail_pane.focus()
+            self._focus(self.detail_pane)
         else:
-            self.host_tree.focus()
+            self._focus(self.host_tree)
 
     def action_help(self) -> None:
         self.push_screen(

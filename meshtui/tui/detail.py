@@ -8,10 +8,12 @@ and the host's policy, which is the one in force.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import yaml
+from rich.console import Console
 from rich.syntax import Syntax
 from rich.text import Text
 
@@ -99,25 +101,37 @@ def indent(text: Text, n: int = 2) -> Text:
     return Text("\n").join(Text.assemble(pad, line) for line in text.split("\n"))
 
 
+_MEASURE = Console(width=1000, color_system=None, force_terminal=False)
+
+
 def field_rows(rows: Sequence[tuple[Text, Text, Text]], width: int) -> Text:
-    """field · value · origin in aligned columns; an origin that does not fit goes below."""
+    """field · value · origin in aligned columns; long values wrap under their column and an
+    origin that does not fit after its value goes below it."""
     if not rows:
         return Text("")
     name_w = max(r[0].cell_len for r in rows)
-    value_w = min(max(r[1].cell_len for r in rows), max(width - name_w - 2, 1))
+    room = max(width - name_w - 2, 12)
+    value_w = min(max(r[1].cell_len for r in rows), room)
+    pad = " " * (name_w + 2)
     lines = []
     for name, value, origin in rows:
-        line = Text.assemble(name, " " * (name_w - name.cell_len + 2), value)
-        fits = name_w + 2 + value_w + 2 + origin.cell_len <= width
-        if origin and value.cell_len <= value_w and fits:
-            line.append(" " * (value_w - value.cell_len + 2))
-            line.append_text(origin)
-            lines.append(line)
+        parts = _wrap(value, room)
+        first = Text.assemble(name, " " * (name_w - name.cell_len + 2), parts[0])
+        lines.append(first)
+        lines += [Text.assemble(pad, part) for part in parts[1:]]
+        if not origin:
+            continue
+        last = lines[-1]
+        if len(parts) == 1 and name_w + 2 + value_w + 2 + origin.cell_len <= width:
+            last.append(" " * (value_w - value.cell_len + 2))
+            last.append_text(origin)
         else:
-            lines.append(line)
-            if origin:
-                lines.append(Text.assemble(" " * (name_w + 2), origin))
+            lines += [Text.assemble(pad, part) for part in _wrap(origin, room)]
     return Text("\n").join(lines)
+
+
+def _wrap(text: Text, width: int) -> list[Text]:
+    return list(text.wrap(_MEASURE, width, overflow="fold")) if text.cell_len > width else [text]
 
 
 def policy_rows(
@@ -190,30 +204,34 @@ def never_applied_rows(s: SubsetAnalysis, width: int) -> Text:
 
 
 def route_line(r: RouteRef) -> Text:
+    """Which VirtualService route, how much of its traffic, to what, through which gateways."""
     name = f" {safe(r.route_name)!r}" if r.route_name else ""
-    share = f"mirror {r.weight}%" if r.kind == "mirror" else f"weight {r.weight}%"
-    target = f" → subset {safe(r.subset)}" if r.subset else ""
+    share = f"mirror {r.weight}%" if r.kind == "mirror" else f"{r.weight}%"
+    target = f"subset {safe(r.subset)}" if r.subset else "the host"
     port = f" port {r.port}" if r.port is not None else ""
-    line = Text.assemble(
+    head = Text.assemble(
         ("→ ", "green"),
         ("VirtualService ", MUTED),
         (safe(r.virtual_service.namespaced_name), "bold"),
-        f"  {r.kind}[{r.route_index}]{name}{target}{port}",
+        f"  {r.kind}[{r.route_index}]{name}",
     )
-    details = Text.assemble(
-        "    ",
-        (share, "green" if r.carries_traffic else MUTED),
-        ("  gateways ", MUTED),
+    what = Text.assemble(
+        "  ",
+        (share, "bold green" if r.carries_traffic else MUTED),
+        f" to {target}{port}",
+        ("  via ", MUTED),
         safe(", ".join(r.gateways)),
         ("  match ", MUTED),
         safe(r.match),
     )
     if not r.carries_traffic:
-        details.append("  (weight 0 beside other destinations: no traffic)", style=MUTED)
-    lines = [line, details]
+        what.append("  (weight 0 beside other destinations: no traffic)", style=MUTED)
+    lines = [head, what]
     if r.delegate is not None:
-        lines.append(Text.assemble(("    delegate ", MUTED), safe(r.delegate.namespaced_name)))
-    lines.append(Text.assemble("    ", (safe(str(r.origin)), MUTED)))
+        lines.append(
+            Text.assemble(("  written in delegate ", MUTED), safe(r.delegate.namespaced_name))
+        )
+    lines.append(Text.assemble("  ", (safe(str(r.origin)), MUTED)))
     return Text("\n").join(lines)
 
 
@@ -225,15 +243,20 @@ def routes_section(routes: Sequence[RouteRef], empty: str) -> list[Text]:
     return out
 
 
-def fix_block(n: int, total: int, fix: Fix) -> list[Text]:
+def fix_block(n: int, total: int, fix: Fix, width: int) -> list[Text]:
     title = f"Fix {n}: " if total > 1 else "Fix: "
-    out: list[Text] = [Text.assemble((title, "bold green"), (fix.title, "bold"))]
-    out += [indent(Text(f"# {safe(note)}", style=MUTED)) for note in fix.notes]
+    out: list[Text] = [Text.assemble((title, "bold green"), (safe(fix.title), "bold"))]
+    for note in fix.notes:
+        # Wrapped here, so every line of a note stays a YAML comment at the block's indent.
+        for line in textwrap.wrap(safe(note), max(width - 4, 20)):
+            out.append(Text(f"  # {line}", style=MUTED))
     out.append(indent(yaml_block(fix.yaml)))
     return out
 
 
-def finding_block(f: Finding, host: HostAnalysis | None, locate: Locate = _same) -> list[Text]:
+def finding_block(
+    f: Finding, host: HostAnalysis | None, locate: Locate = _same, width: int = DEFAULT_WIDTH
+) -> list[Text]:
     located = locate(f)
     head = Text.assemble(severity_word(f.severity), "  ", (f.code.value, "bold"))
     where_line = Text.assemble(("where  ", MUTED), finding_where(located))
@@ -247,12 +270,12 @@ def finding_block(f: Finding, host: HostAnalysis | None, locate: Locate = _same)
     ]
     fixes = fixes_for(f, host)
     for i, fix in enumerate(fixes, 1):
-        out += fix_block(i, len(fixes), fix)
+        out += fix_block(i, len(fixes), fix, width)
     return out
 
 
 def findings_section(
-    findings: Sequence[Finding], host: HostAnalysis | None, locate: Locate
+    findings: Sequence[Finding], host: HostAnalysis | None, locate: Locate, width: int
 ) -> list[Text]:
     if not findings:
         return []
@@ -260,7 +283,7 @@ def findings_section(
     for i, f in enumerate(findings):
         if i:
             out.append(Text(""))
-        out += finding_block(f, host, locate)
+        out += finding_block(f, host, locate, width)
     return out
 
 
@@ -364,7 +387,7 @@ def host_detail(view: MeshView, ref: NodeRef, locate: Locate, width: int) -> lis
     counts = counts_badge(finding_counts(h.findings))
     if counts:
         out.append(counts)
-    out += findings_section(view.findings_on(ref), h, locate)
+    out += findings_section(view.findings_on(ref), h, locate, width)
     if h.subsets or h.undefined_subsets:
         out.append(section("Subsets"))
         for s in h.subsets:
@@ -400,7 +423,7 @@ def host_detail(view: MeshView, ref: NodeRef, locate: Locate, width: int) -> lis
     return out
 
 
-def default_detail(view: MeshView, ref: NodeRef, width: int) -> list[Text]:
+def default_detail(view: MeshView, ref: NodeRef, locate: Locate, width: int) -> list[Text]:
     h = view.host(ref)
     if h is None:
         return []
@@ -455,14 +478,14 @@ def subset_detail(view: MeshView, ref: NodeRef, locate: Locate, width: int) -> l
         note = "" if s.has_own_policy else "no policy of its own: the host's applies"
         out.append(section("Effective policy", Text(note, style=MUTED)))
         out += policy_by_port(s.policy, s.ports, h.ports, width, s.name)
-    out += findings_section(view.findings_on(ref), h, locate)
+    out += findings_section(view.findings_on(ref), h, locate, width)
     out += routes_section(s.routes, "No VirtualService route names this subset.")
     out += workloads_section(s.workloads)
     out += source_section(involved(view, ref))
     return out
 
 
-def undefined_detail(view: MeshView, ref: NodeRef, locate: Locate) -> list[Text]:
+def undefined_detail(view: MeshView, ref: NodeRef, locate: Locate, width: int) -> list[Text]:
     h = view.host(ref)
     if h is None:
         return []
@@ -478,13 +501,13 @@ def undefined_detail(view: MeshView, ref: NodeRef, locate: Locate) -> list[Text]
             style=MUTED,
         ),
     ]
-    out += findings_section(view.findings_on(ref), h, locate)
+    out += findings_section(view.findings_on(ref), h, locate, width)
     out += routes_section([r for r in h.routes if r.subset == ref.subset], "")
     out += source_section(involved(view, ref))
     return out
 
 
-def workload_detail(view: MeshView, ref: NodeRef) -> list[Text]:
+def workload_detail(view: MeshView, ref: NodeRef, locate: Locate, width: int) -> list[Text]:
     w = view.workload(ref)
     h = view.host(ref)
     if w is None or h is None:
@@ -507,7 +530,7 @@ def workload_detail(view: MeshView, ref: NodeRef) -> list[Text]:
     return out
 
 
-def namespace_detail(view: MeshView, ref: NodeRef) -> list[Text]:
+def namespace_detail(view: MeshView, ref: NodeRef, locate: Locate, width: int) -> list[Text]:
     entries = [e for e in view.entries[ref.cluster] if e.namespace == ref.namespace]
     findings = [f for e in entries for f in e.analysis.findings]
     out: list[Text] = [
@@ -526,7 +549,7 @@ def namespace_detail(view: MeshView, ref: NodeRef) -> list[Text]:
     return out
 
 
-def cluster_detail(view: MeshView, ref: NodeRef) -> list[Text]:
+def cluster_detail(view: MeshView, ref: NodeRef, locate: Locate, width: int) -> list[Text]:
     a = view.analyses[ref.cluster]
     out: list[Text] = [
         title(("cluster ", MUTED), (safe(view.cluster_name(ref.cluster)), "bold")),
@@ -541,22 +564,35 @@ def cluster_detail(view: MeshView, ref: NodeRef) -> list[Text]:
     return out
 
 
-def input_detail(view: MeshView, ref: NodeRef, locate: Locate) -> list[Text]:
+def input_detail(view: MeshView, ref: NodeRef, locate: Locate, width: int) -> list[Text]:
     findings = view.findings_on(ref)
     out: list[Text] = [
         Text("input files", style="bold"),
         Text("Documents that could not be read as Kubernetes resources.", style=MUTED),
     ]
-    out += findings_section(findings, None, locate)
+    out += findings_section(findings, None, locate, width)
     return out
 
 
-def load_finding_detail(view: MeshView, ref: NodeRef, locate: Locate) -> list[Text]:
+def load_finding_detail(view: MeshView, ref: NodeRef, locate: Locate, width: int) -> list[Text]:
     findings = view.findings_on(ref)
     out: list[Text] = [Text("input file", style="bold")]
-    out += findings_section(findings, None, locate)
+    out += findings_section(findings, None, locate, width)
     out += source_section(involved(view, ref))
     return out
+
+
+DETAIL: dict[Kind, Callable[[MeshView, NodeRef, Locate, int], list[Text]]] = {
+    Kind.HOST: host_detail,
+    Kind.DEFAULT: default_detail,
+    Kind.SUBSET: subset_detail,
+    Kind.UNDEFINED: undefined_detail,
+    Kind.WORKLOAD: workload_detail,
+    Kind.NAMESPACE: namespace_detail,
+    Kind.CLUSTER: cluster_detail,
+    Kind.INPUT: input_detail,
+    Kind.LOAD_FINDING: load_finding_detail,
+}
 
 
 def detail(
@@ -565,24 +601,7 @@ def detail(
     """What the detail pane shows for a node."""
     if ref is None:
         return Text("Nothing selected.", style=MUTED)
-    if ref.kind is Kind.HOST:
-        parts = host_detail(view, ref, locate, width)
-    elif ref.kind is Kind.DEFAULT:
-        parts = default_detail(view, ref, width)
-    elif ref.kind is Kind.SUBSET:
-        parts = subset_detail(view, ref, locate, width)
-    elif ref.kind is Kind.UNDEFINED:
-        parts = undefined_detail(view, ref, locate)
-    elif ref.kind is Kind.WORKLOAD:
-        parts = workload_detail(view, ref)
-    elif ref.kind is Kind.NAMESPACE:
-        parts = namespace_detail(view, ref)
-    elif ref.kind is Kind.CLUSTER:
-        parts = cluster_detail(view, ref)
-    elif ref.kind is Kind.INPUT:
-        parts = input_detail(view, ref, locate)
-    else:
-        parts = load_finding_detail(view, ref, locate)
+    parts = DETAIL[ref.kind](view, ref, locate, width)
     if not parts:
         parts = [Text("This node is no longer in the analysis.", style=MUTED)]
     return Text("\n").join(parts)

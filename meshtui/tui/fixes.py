@@ -102,8 +102,8 @@ def move_to_host_level(host: HostAnalysis, subset: SubsetAnalysis) -> Fix:
         for s in host.subsets
         if s.name != subset.name and not any((s.own_policy or {}).get(k) is not None for k in moved)
     ]
-    subsets = f"{'subset' if len(inherit) == 1 else 'subsets'} {', '.join(inherit)} and to "
-    notes.append(f"then also applies to {subsets if inherit else ''}traffic without a subset")
+    others = f"{'subset' if len(inherit) == 1 else 'subsets'} {', '.join(inherit)} and to "
+    notes.append(f"then also applies to {others if inherit else ''}traffic without a subset")
     policy_rule = host.rule.policy_rule if host.rule else None
     if policy_rule is not None and policy_rule.meta.ref != dr.meta.ref:
         notes.append(

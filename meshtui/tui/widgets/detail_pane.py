@@ -19,10 +19,10 @@ class DetailPane(VerticalScroll):
     """Shows `Text` (never markup) laid out for the pane's width, rebuilt when it changes."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j", "scroll_down", "Scroll down", show=False),
-        Binding("k", "scroll_up", "Scroll up", show=False),
-        Binding("g", "scroll_home", "Top", show=False),
-        Binding("G", "scroll_end", "Bottom", show=False),
+        Binding("j,down", "lines(1)", "Scroll down", show=False),
+        Binding("k,up", "lines(-1)", "Scroll up", show=False),
+        Binding("g,home", "to_top", "Top", show=False),
+        Binding("G,end", "to_bottom", "Bottom", show=False),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -50,6 +50,16 @@ class DetailPane(VerticalScroll):
         self.body.update(self._build(self._width))
         if self.scroll_y:
             self.scroll_home(animate=False)
+
+    # Like less: the text moves at once, without a scrolling animation.
+    def action_lines(self, lines: int) -> None:
+        self.scroll_relative(y=lines, animate=False)
+
+    def action_to_top(self) -> None:
+        self.scroll_home(animate=False)
+
+    def action_to_bottom(self) -> None:
+        self.scroll_end(animate=False)
 
     def on_resize(self, event: events.Resize) -> None:
         if self.text_width != self._width:

@@ -31,7 +31,8 @@ from meshtui.tui.model import (
 
 # Open every namespace when the view has at most this many hosts, else only the first one.
 AUTO_EXPAND_HOSTS = 400
-# While filtering, open the hosts whose subsets or workloads match, up to this many hosts.
+# In a view of at most this many hosts, open the hosts with findings (or, while filtering, the
+# hosts whose subsets or workloads match).
 AUTO_EXPAND_MATCHES = 40
 
 Node = TreeNode[NodeRef]
@@ -162,6 +163,14 @@ class MeshTree(Tree[NodeRef]):
         inputs = [ref for ref in self._by_ref if ref.kind is Kind.INPUT]
         for ref in inputs:
             self.expand_node(self._by_ref[ref])
+        if not self.options.query and total <= AUTO_EXPAND_MATCHES:
+            # A small mesh opens on its problems: hosts with findings show their subsets.
+            for ns in self._ns_groups.values():
+                for entry in ns.hosts:
+                    if entry.rank:
+                        node = self.node_for(entry.ref)
+                        if node is not None:
+                            self.expand_node(node)
         if self.options.query and total <= AUTO_EXPAND_MATCHES:
             for ns in self._ns_groups.values():
                 for entry in ns.hosts:

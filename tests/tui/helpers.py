@@ -1,0 +1,62 @@
+"""Helpers for driving the inspector in tests and reading what it shows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.geometry import Region
+from textual.pilot import Pilot
+from textual.widget import Widget
+
+from meshtui.sources.files import FileSource
+from meshtui.tui.app import MeshApp
+
+ROOT = Path(__file__).resolve().parents[2]
+# Copies of the examples (examples/ may change under the README's feet; these do not), and a
+# resource full of markup and terminal escapes. Paths are relative to ROOT, as shown on screen.
+BOOKINFO = "tests/tui/fixtures/bookinfo"
+DORMANT = "tests/tui/fixtures/dormant-policy"
+HOSTILE = "tests/tui/fixtures/hostile"
+
+
+def make_app(*paths: str) -> MeshApp:
+    return MeshApp(FileSource(paths))
+
+
+async def settle(pilot: Pilot) -> None:
+    """Wait for loading (and raw YAML) workers, then for the screen to catch up."""
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def press(pilot: Pilot, *keys: str) -> None:
+    """Press keys one by one; after a key that started a worker (r, y), wait for it."""
+    for key in keys:
+        await pilot.press(key)
+        if any(w.is_running for w in pilot.app.workers):
+            await settle(pilot)
+
+
+def widget_text(widget: Widget) -> str:
+    """The text a widget renders over its whole size (all of a scrollable body)."""
+    region = Region(0, 0, widget.size.width, widget.size.height)
+    return "\n".join(strip.text for strip in widget.render_lines(region))
+
+
+def screen_text(app: MeshApp) -> str:
+    """What the terminal shows right now."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+def detail_text(app: MeshApp) -> str:
+    """The whole detail pane, as laid out (scrolling reaches all of it)."""
+    return widget_text(app.detail_pane.body)
+
+
+def tree_text(app: MeshApp) -> str:
+    return widget_text(app.host_tree)
+
+
+def cursor_label(app: MeshApp) -> str:
+    node = app.host_tree.cursor_node
+    return node.label.plain if node is not None else ""  # type: ignore[union-attr]

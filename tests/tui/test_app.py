@@ -1,0 +1,187 @@
+"""The inspector beyond single keys: loading in a worker, live updates, hostile text, colour."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+from meshtui.mesh.analysis import Mesh
+from meshtui.sources import Source
+from meshtui.sources.files import FileSource
+from meshtui.tui.app import MeshApp
+from meshtui.tui.screens.help import HelpScreen
+from tests.tui.helpers import (
+    BOOKINFO,
+    DORMANT,
+    HOSTILE,
+    cursor_label,
+    detail_text,
+    make_app,
+    press,
+    screen_text,
+    settle,
+    tree_text,
+)
+
+SIZE = (120, 40)
+
+ROUTE_V2 = """\
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: checkout, namespace: shop}
+spec:
+  hosts: [checkout]
+  http:
+  - route:
+    - destination: {host: checkout, subset: v2}
+"""
+
+
+class SlowSource(Source):
+    """A folder that takes until `release` is set to read: the UI must answer meanwhile."""
+
+    def __init__(self, path: str) -> None:
+        self.files = FileSource([path])
+        self.label = self.files.label
+        self.release = threading.Event()
+
+    def load(self) -> list[Mesh]:
+        self.release.wait(10)
+        return self.files.load()
+
+
+async def test_loading_runs_in_a_worker_with_an_indicator_and_keys_still_work():
+    source = SlowSource(DORMANT)
+    app = MeshApp(source)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert "⟳ loading…" in screen_text(app).splitlines()[0]
+        assert app.host_tree.loading
+        await pilot.press("question_mark")  # the UI answers while the source is read
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        source.release.set()
+        await settle(pilot)
+        assert "loading" not in screen_text(app).splitlines()[0]
+        assert "checkout" in tree_text(app)
+        assert app.focused is app.host_tree
+
+
+async def test_apply_analysis_from_another_thread_keeps_cursor_and_open_nodes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """What the live source does: new analyses from its watch thread, tree refreshed in place."""
+    folder = tmp_path / "mesh"
+    shutil.copytree(DORMANT, folder)
+    monkeypatch.chdir(tmp_path)
+    async with make_app("mesh").run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app = pilot.app
+        await press(pilot, "j", "j", "l")  # subset v1, opened on its workloads
+        assert cursor_label(app) == "v1  no route"
+        assert "Deployment shop/checkout-v1" in tree_text(app)
+        (folder / "virtual-service.yaml").write_text(ROUTE_V2)
+        analyses = [mesh.analyze() for mesh in FileSource(["mesh"]).load()]
+
+        await asyncio.to_thread(app.call_from_thread, app.apply_analysis, analyses)
+        await settle(pilot)
+
+        assert cursor_label(app) == "v1  no route"
+        tree = tree_text(app)
+        assert "Deployment shop/checkout-v1" in tree
+        assert "v2  100%" in tree
+        assert "policy never applied" not in tree
+        assert "✔ no findings" in screen_text(app).splitlines()[0]
+        assert "subset v1 of checkout.shop.svc.cluster.local" in detail_text(app)
+
+
+async def test_status_of_a_live_source_shows_in_the_header():
+    async with make_app(BOOKINFO).run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app = pilot.app
+        app.status = "● reconnecting"
+        await pilot.pause()
+        assert "● reconnecting" in screen_text(app).splitlines()[0]
+
+
+async def test_several_clusters_are_grouped_by_cluster():
+    bookinfo = FileSource([BOOKINFO]).load()[0]
+    dormant = FileSource([DORMANT]).load()[0]
+    bookinfo.cluster, dormant.cluster = "east", "west"
+    app = make_app(BOOKINFO)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.apply_analysis([bookinfo.analyze(), dormant.analyze()])
+        await pilot.pause()
+        tree = tree_text(app)
+        assert "▼ cluster east  4 hosts  ⚠ 1 warning" in tree
+        assert "cluster west  1 host  ⚠ 1 warning" in tree
+        assert "5 hosts · 8 subsets · 8 workloads" in screen_text(app).splitlines()[0]
+        await press(pilot, "n", "n")
+        assert cursor_label(app).startswith("v2  ⚠ policy never applied")
+
+
+async def test_unreadable_input_is_a_finding_under_input_files(tmp_path: Path):
+    folder = tmp_path / "mesh"
+    shutil.copytree(DORMANT, folder)
+    (folder / "broken.yaml").write_text("kind: [unclosed\n")
+    async with make_app(str(folder)).run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app = pilot.app
+        assert "input files  ✖ 1 error" in tree_text(app)
+        await press(pilot, "g")
+        await press(pilot, "n")
+        assert cursor_label(app).startswith("✖ error ParseError")
+        text = detail_text(app)
+        assert "ParseError" in text and "broken.yaml:" in text
+        assert "The file could not be read as YAML or JSON." in text
+
+
+async def test_markup_and_escapes_in_resources_are_shown_as_text_never_run():
+    async with make_app(HOSTILE).run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        app = pilot.app
+        for keys in ([], ["n"], ["n"], ["y"], ["y", "g"]):
+            await press(pilot, *keys)
+            shown = screen_text(app) + detail_text(app)
+            assert "\x1b" not in shown and "\x07" not in shown
+        await press(pilot, "g", "j", "j", "j")  # namespace, host, (no subset), subset [bold]v1
+        assert cursor_label(app) == "[bold]v1  50%"
+        shown = screen_text(app) + detail_text(app)
+        assert "namespace ns-\\x1b[31mred" in shown
+        assert "[bold]evil[/bold]  ✖ 1 error" in shown
+        assert "labels version=v1\\x1b]0;pwned\\x07" in shown
+        svg = app.export_screenshot()
+        assert "\x1b" not in svg and "\x07" not in svg
+        assert "[bold]evil[/bold]" in svg.replace("&#160;", " ")
+
+
+async def test_raw_yaml_of_a_hostile_resource_is_inert():
+    async with make_app(HOSTILE).run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        app = pilot.app
+        await press(pilot, "y")
+        text = detail_text(app)
+        assert "# Service ns-\\x1b[31mred/[bold]evil[/bold]" in text
+        assert 'name: "[bold]evil[/bold]"' in text
+        assert "\x1b" not in text
+
+
+async def test_findings_read_without_colour(monkeypatch: pytest.MonkeyPatch):
+    """NO_COLOR: every finding still has its icon and words."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = make_app(BOOKINFO)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.no_color
+        shown = screen_text(app)
+        assert "⚠ 1 warning" in shown
+        assert "v3  ⚠ policy never applied" in shown
+        await press(pilot, "n")
+        assert "⚠ policy never applied: no route names this subset" in screen_text(app)
+        svg = app.export_screenshot()
+        assert "policy&#160;never&#160;applied" in svg

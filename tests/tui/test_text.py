@@ -1,0 +1,49 @@
+"""Labels and badges are Rich Text built from inert strings: never markup, never escapes."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.text import Text
+
+from meshtui.mesh.resources import ObjectRef, Origin
+from meshtui.mesh.routes import RouteRef
+from meshtui.sources.files import FileSource
+from meshtui.tui.model import MeshView
+from meshtui.tui.text import host_label, routing_badge, subset_label, undefined_label
+from tests.tui.helpers import HOSTILE
+
+
+def route(weight: int, kind: str = "http", gateways: tuple[str, ...] = ("mesh",)) -> RouteRef:
+    ref = ObjectRef("VirtualService", "ns", "vs")
+    return RouteRef(ref, kind, 0, "", "h", "v1", None, weight, gateways, "any", Origin(), ())
+
+
+def test_routing_badges_read_as_words():
+    assert routing_badge([route(90)]).plain == "90%"
+    assert routing_badge([route(90), route(100)]).plain == "90%, 100%"
+    assert routing_badge([route(100, kind="mirror")]).plain == "mirror"
+    assert routing_badge([route(25, kind="mirror")]).plain == "mirror 25%"
+    assert routing_badge([route(100, gateways=("gw",))]).plain == "100% gateway only"
+    assert routing_badge([route(0)]).plain == "weight 0 only"
+    assert routing_badge([]).plain == ""
+
+
+def test_hostile_names_stay_text():
+    [entry] = MeshView([m.analyze() for m in FileSource([HOSTILE]).load()]).entries[0]
+    h = entry.analysis
+    labels = [host_label(entry)]
+    labels += [subset_label(s) for s in h.subsets]
+    labels += [undefined_label(u) for u in h.undefined_subsets]
+    plain = [label.plain for label in labels]
+    assert plain[0].startswith("[bold]evil[/bold]")
+    assert plain[1].startswith("[bold]v1")
+    assert plain[2].startswith("v2[/]  ⚠ policy never applied  ⚠ selects nothing")
+    assert plain[3] == "✖ undefined subset ghost\\x1b[5m"
+    console = Console(force_terminal=True, color_system=None, width=200)
+    with console.capture() as capture:
+        for label in labels:
+            assert isinstance(label, Text)
+            console.print(label)
+    printed = capture.get()
+    assert "\x1b" not in printed  # no colour system: any escape would come from a name
+    assert "[bold]evil[/bold]" in printed
