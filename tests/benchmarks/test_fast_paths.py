@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from enum import IntEnum, StrEnum
 
+import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
 from meshtui.check.report import render_json
+from meshtui.sources.files import _Base, _Loader
 
 
 class Color(StrEnum):
@@ -51,3 +53,74 @@ def test_render_json_is_byte_identical_to_json_dumps_with_indent(document: objec
 def test_render_json_escapes_control_characters_and_non_ascii() -> None:
     document = {"name": "\x1b]8;;http://x\x07é\u2028", "nested": {"empty": {}, "list": []}}
     assert render_json(document) == _reference(document)
+
+
+# -- the YAML loader's direct construction and remembered tags -------------------------------
+
+
+class _Reference(_Loader):
+    """The loader without its fast paths: tags resolved and documents constructed as PyYAML
+    does (with the loader's own constructors, duplicate-key check and all)."""
+
+    resolve = _Base.resolve
+    construct_document = _Base.construct_document
+
+
+def _outcome(text: str, loader: type) -> tuple[str, object]:
+    try:
+        return "value", list(yaml.load_all(text, Loader=loader))
+    except (yaml.YAMLError, RecursionError) as err:
+        return type(err).__name__, str(err)
+
+
+_words = st.sampled_from(
+    ["name", "v1", "yes", "no", "on", "off", "null", "~", "true", "False", "1", "0x1f", "0o17",
+     "1_000", "1:30", "-2", "3.5", ".nan", ".inf", "-.Inf", "1e3", "2024-01-01",
+     "2024-01-01T10:00:00Z", "", "a b", "<<", "=", "'q'", '"d"', "#c", "é", "10s"]
+)  # fmt: skip
+_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8) | _words,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(_words | st.text(max_size=5) | st.integers(), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+# Fragments the dumper never writes: aliases, merge keys, duplicate keys, explicit tags.
+_fragments = st.sampled_from(
+    [
+        "a: &x {k: v}\nb: *x\n",
+        "a: &x [1, 2]\nb: [*x, *x]\n",
+        "base: &b {p: 1}\nm:\n  <<: *b\n  q: 2\n",
+        "m: {<<: {p: 1}, p: 2}\n",
+        "k: 1\nk: 2\n",
+        "m: {a: 1, a: 1}\n",
+        "t: !!str 123\n",
+        "t: !!int '7'\n",
+        "t: !!float '1.5'\n",
+        "t: !!binary aGVsbG8=\n",
+        "t: !!set {a, b}\n",
+        "t: !!omap [{a: 1}]\n",
+        "t: !custom x\n",
+        "t: .nan\n",
+        "? [1, 2]\n: v\n",
+        "1: int key\n",
+        "yes: bool key\n",
+        "null: null key\n",
+        "=: value key\n",
+        "s: 2001-12-14t21:59:43.10-05:00\n",
+        "d: {x: [a, {y: z}], e: [], f: {}}\n",
+    ]
+)
+
+
+@given(st.lists(_values | _fragments, min_size=1, max_size=4), st.booleans())
+def test_the_loader_builds_what_pyyaml_builds(parts: list[object], flow: bool) -> None:
+    docs = [p if isinstance(p, str) else yaml.safe_dump(p, default_flow_style=flow) for p in parts]
+    text = "---\n".join(docs)
+    assert _outcome(text, _Loader) == _outcome(text, _Reference)
+
+
+def test_the_loader_keeps_an_aliased_node_one_object() -> None:
+    doc = yaml.load("a: &x {k: v}\nb: *x\n", Loader=_Loader)
+    assert doc["a"] is doc["b"]
