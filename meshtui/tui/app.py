@@ -31,7 +31,7 @@ from meshtui.tui.model import MeshView, NodeRef, Sort, ViewOptions
 from meshtui.tui.screens.help import HelpScreen
 from meshtui.tui.text import MUTED, plural, safe
 from meshtui.tui.widgets.detail_pane import DetailPane
-from meshtui.tui.widgets.mesh_tree import MeshTree, cached_label
+from meshtui.tui.widgets.mesh_tree import MeshTree
 from meshtui.tui.widgets.summary import SummaryBar
 
 LOAD_GROUP = "load"
@@ -113,14 +113,11 @@ class MeshApp(App[int]):
         )
 
     def _load(self) -> tuple[MeshView, list[list[Finding]]]:
-        """In the worker thread: read, analyse, and index for display (labels included)."""
+        """In the worker thread: read, analyse, and index for display."""
         meshes = self.source.load()
         analyses = [mesh.analyze() for mesh in meshes]
         refined = [self.source.refine(a.findings) for a in analyses]
         view = MeshView(analyses)
-        for entries in view.entries:
-            for entry in entries:
-                cached_label(entry)
         view.layout(self.options)
         return view, refined
 

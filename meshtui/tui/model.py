@@ -11,11 +11,14 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING
 
 from meshtui.mesh.analysis import Analysis, HostAnalysis, SubsetAnalysis
 from meshtui.mesh.findings import Code, Finding, Severity
 from meshtui.mesh.resources import ObjectRef, Workload
+
+if TYPE_CHECKING:
+    from rich.text import Text
 
 NO_NAMESPACE = "(no namespace)"
 LAYOUTS_KEPT = 4
@@ -61,7 +64,7 @@ class HostEntry:
     cluster: int
     namespace: str
     rank: int  # the worst finding's severity rank, 0 without findings
-    label: Any = None  # the tree label, cached by the widget (a rich Text)
+    label: Text | None = None  # the tree label, cached by the widget
     _blob: str | None = None
 
     @property
@@ -294,14 +297,14 @@ class MeshView:
             for entry in entries:
                 if options.findings_only and not entry.rank:
                     continue
-                match = match_host(entry, options.query)
-                if match is None:
+                match = match_host(entry, options.query) if options.query else None
+                if options.query and match is None:
                     continue
                 group = by_ns.get(entry.namespace)
                 if group is None:
                     group = by_ns[entry.namespace] = NamespaceGroup(entry.namespace, [])
                 group.hosts.append(entry)
-                if options.query:
+                if match is not None:
                     group.matches[entry.host] = match
             namespaces = list(by_ns.values())
             if options.sort is Sort.FINDINGS:
@@ -375,8 +378,16 @@ class Layout:
                 self._namespaces[(cluster.index, ns.name)] = i
                 for j, entry in enumerate(ns.hosts):
                     self._hosts[(cluster.index, entry.host)] = j
-        self.targets = finding_targets(view, self.groups)
-        self._target_keys = [self.key(t) for t in self.targets]
+        self._targets: list[NodeRef] | None = None
+        self._target_keys: list[tuple[int, ...]] = []
+
+    @property
+    def targets(self) -> list[NodeRef]:
+        """The nodes with findings in display order (worked out on the first n/N)."""
+        if self._targets is None:
+            self._targets = finding_targets(self.view, self.groups)
+            self._target_keys = [self.key(t) for t in self._targets]
+        return self._targets
 
     def shows(self, ref: NodeRef) -> bool:
         """Whether the node is part of this layout (its host passed the filter)."""

@@ -39,7 +39,7 @@ Node = TreeNode[NodeRef]
 
 
 def cached_label(entry: HostEntry) -> text.Text:
-    """The host's label, built once per analysis (a worker may build them all beforehand)."""
+    """The host's label, built once per analysis, when its namespace is first opened."""
     if entry.label is None:
         entry.label = text.host_label(entry)
     return entry.label
@@ -313,9 +313,6 @@ class MeshTree(Tree[NodeRef]):
         self.move_cursor(node)
         self.scroll_to_node(node, animate=False)
         return True
-
-    def expanded_refs(self) -> set[NodeRef]:
-        return {ref for ref, node in self._by_ref.items() if node.is_expanded}
 
     # -- keys ------------------------------------------------------------------------------------
 
