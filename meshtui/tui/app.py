@@ -17,6 +17,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
+from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Tree
 from textual.worker import Worker, WorkerState
@@ -35,6 +36,9 @@ from meshtui.tui.widgets.mesh_tree import MeshTree
 from meshtui.tui.widgets.summary import SummaryBar
 
 LOAD_GROUP = "load"
+# Above this many hosts, the filter waits for a pause in the typing before it rebuilds the tree.
+DEBOUNCE_HOSTS = 2_000
+DEBOUNCE_SECONDS = 0.2
 YAML_GROUP = "yaml"
 
 
@@ -72,6 +76,7 @@ class MeshApp(App[int]):
         self.busy = False
         self.load_error = ""
         self._located: dict[Finding, Finding] = {}
+        self._filter_timer: Timer | None = None
         self.summary = SummaryBar(id="summary")
         self.host_tree = MeshTree(id="tree")
         self.filter_input = Input(
@@ -275,13 +280,27 @@ class MeshApp(App[int]):
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        query = event.value.strip()
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+            self._filter_timer = None
+        big = self.mesh_view is not None and self.mesh_view.host_count > DEBOUNCE_HOSTS
+        if big:  # rebuilding thousands of hosts per keystroke would lag behind the typing
+            self._filter_timer = self.set_timer(DEBOUNCE_SECONDS, self._apply_filter)
+        else:
+            self._apply_filter()
+
+    def _apply_filter(self) -> None:
+        self._filter_timer = None
+        query = self.filter_input.value.strip()
         if query != self.options.query:
             self.options = replace(self.options, query=query)
             self._rebuild()
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self) -> None:
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+            self._apply_filter()
         self._focus(self.host_tree)
         if not self.options.query:
             self._hide_filter()
@@ -296,6 +315,9 @@ class MeshApp(App[int]):
         box = self.filter_input
         self._hide_filter()
         self._focus(self.host_tree)
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+            self._filter_timer = None
         if box.value or self.options.query:
             with box.prevent(Input.Changed):
                 box.value = ""

@@ -43,6 +43,7 @@ from meshtui.tui.text import (
 Locate = Callable[[Finding], Finding]
 NEVER_APPLIED_WHY = "never applied: no route names this subset"
 DEFAULT_WIDTH = 80
+LISTED = 25  # a namespace or the input files list this many entries, not thousands
 SECTION = "bold underline"
 
 
@@ -539,13 +540,14 @@ def namespace_detail(view: MeshView, ref: NodeRef, locate: Locate, width: int) -
     ]
     counts = counts_badge(finding_counts(findings))
     out.append(counts if counts else Text("no findings", style=MUTED))
-    for e in sorted(entries, key=lambda e: (-e.rank, e.host)):
-        if e.rank:
-            out.append(
-                Text.assemble(
-                    (safe(e.host), "bold"), "  ", counts_badge(finding_counts(e.analysis.findings))
-                )
-            )
+    flagged = sorted((e for e in entries if e.rank), key=lambda e: (-e.rank, e.host))
+    if flagged:
+        out.append(section("Hosts with findings", Text("n: next finding", style=MUTED)))
+    for e in flagged[:LISTED]:
+        badge = counts_badge(finding_counts(e.analysis.findings))
+        out.append(Text.assemble((safe(e.host), "bold"), "  ", badge))
+    if len(flagged) > LISTED:
+        out.append(Text(f"… and {len(flagged) - LISTED} more", style=MUTED))
     return out
 
 
@@ -570,7 +572,9 @@ def input_detail(view: MeshView, ref: NodeRef, locate: Locate, width: int) -> li
         Text("input files", style="bold"),
         Text("Documents that could not be read as Kubernetes resources.", style=MUTED),
     ]
-    out += findings_section(findings, None, locate, width)
+    out += findings_section(findings[:LISTED], None, locate, width)
+    if len(findings) > LISTED:
+        out.append(Text(f"\n… and {len(findings) - LISTED} more (n: next finding)", style=MUTED))
     return out
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from meshtui.tui import app as app_module
 from meshtui.tui.app import MeshApp
 from meshtui.tui.commands import COMMANDS
 from meshtui.tui.screens.help import HelpScreen, key_text
@@ -163,6 +164,22 @@ async def test_filter_matches_labels_and_workloads_and_opens_them():
         assert app.focused is app.host_tree  # enter keeps the filter, back to the tree
         await press(pilot, "escape", "slash", *"gs-v1")
         assert "Deployment bookinfo/ratings-v1" in tree_text(app)
+
+
+async def test_on_a_big_mesh_the_filter_waits_for_a_pause_in_the_typing(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    monkeypatch.setattr(app_module, "DEBOUNCE_HOSTS", 3)  # bookinfo's 4 hosts count as big
+    async with make_app(BOOKINFO).run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app = pilot.app
+        await pilot.press("slash", "r", "a")
+        assert app.options.query == ""  # typing: the tree is not rebuilt per key
+        await pilot.pause(app_module.DEBOUNCE_SECONDS + 0.1)
+        assert app.options.query == "ra"
+        assert "reviews" not in tree_text(app)
+        await pilot.press("t", "enter")  # enter applies at once
+        assert app.options.query == "rat"
 
 
 async def test_slash_typed_in_the_filter_or_the_palette_is_a_character():

@@ -65,6 +65,7 @@ class MeshTree(Tree[NodeRef]):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("mesh", NodeRef(Kind.CLUSTER, -1), id=id)
+        self._widths: dict[int, int] = {}  # label widths by node id
         self.show_root = False
         self.guide_depth = 3
         self.auto_expand = False
@@ -82,7 +83,13 @@ class MeshTree(Tree[NodeRef]):
         return label if isinstance(label, text.Text) else text.Text(label)
 
     def get_label_width(self, node: Node) -> int:
-        return node.label.cell_len + (2 if node.allow_expand else 0)  # type: ignore[union-attr]
+        # Called for every line on every rebuild of the lines (a resize, an expand): measured
+        # once per node, as labels never change once added.
+        width = self._widths.get(node.id)
+        if width is None:
+            label = node.label
+            width = self._widths[node.id] = label.cell_len if isinstance(label, text.Text) else 0
+        return width + (2 if node.allow_expand else 0)
 
     def _invalidate(self) -> None:
         # Adding a node invalidates the whole tree; while adding many, do it once at the end.
@@ -118,6 +125,7 @@ class MeshTree(Tree[NodeRef]):
         self.positions = view.layout(options)
         groups = self.positions.groups
         self.clear()
+        self._widths = {}
         self._by_ref = {}
         self._ns_groups = {}
         self._built = set()
