@@ -1,0 +1,298 @@
+"""Semantics under transformation: invariants of the core over generated meshes.
+
+Each property builds a small mesh (namespaces, Services, Deployments and Pods, DestinationRules
+with subsets and policies, VirtualServices) as raw objects, runs it through `parse_object` and
+`Mesh`, transforms the input and checks what Istio's rules say must (and must not) change.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from meshtui.check.report import render_json, to_json
+from meshtui.mesh.policy import OTHER_FIELDS, PORT_LEVEL_FIELDS
+from tests.hardening.hostile import run_json
+from tests.hardening.meshgen import (
+    NAMESPACES,
+    Obj,
+    analyze,
+    build_mesh,
+    canonical,
+    deeply_nested,
+    destination,
+    destination_rule,
+    dump,
+    finding_set,
+    fqdn,
+    get_path,
+    json_values,
+    meshes,
+    mutated,
+    never_applied,
+    paths,
+    pod,
+    replace_strings,
+    report,
+    service,
+    virtual_service,
+)
+
+PROPERTY = settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+# -- (a) a route to a subset makes its policy apply ------------------------------------------
+
+
+@PROPERTY
+@given(meshes(), st.data())
+def test_adding_a_route_to_a_subset_clears_its_subset_policy_never_applied(objs, data):
+    before = analyze(objs)
+    dormant = sorted(never_applied(before))
+    assume(dormant)
+    host, subset = data.draw(st.sampled_from(dormant))
+    namespace = before.hosts[host].namespace
+    assert namespace is not None
+    route = {"route": [destination(host, subset)]}
+    objs = [*objs, virtual_service("added-route", namespace, [host], http=[route])]
+    after = analyze(objs)
+    assert never_applied(after) == never_applied(before) - {(host, subset)}
+    assert not after.hosts[host].subset(subset).policy_never_applied
+
+
+# -- (b) the policy moved to the host level applies to every route ---------------------------
+
+
+def _dormant_subsets_of_policyless_rules(objs: list[Obj]) -> list[tuple[int, int]]:
+    """(object index, subset index) of subsets with a policy in DRs without a host policy."""
+    out = []
+    for i, obj in enumerate(objs):
+        if obj["kind"] != "DestinationRule" or "trafficPolicy" in obj["spec"]:
+            continue
+        for j, s in enumerate(obj["spec"].get("subsets", [])):
+            if s.get("trafficPolicy"):
+                out.append((i, j))
+    return out
+
+
+def _expected_field(host_policy: Obj, own: Obj | None, field: str, port: int | None):
+    """Istio's rule, written out independently of meshtui's merge: (value, level)."""
+    own = own or {}
+
+    def port_entry(policy: Obj) -> Obj | None:
+        if port is None:
+            return None
+        for e in policy.get("portLevelSettings", []):
+            if e["port"]["number"] == port:
+                return e
+        return None
+
+    host_entry, own_entry = port_entry(host_policy), port_entry(own)
+    if own_entry is not None and field in PORT_LEVEL_FIELDS:
+        return own_entry.get(field)
+    if field in own:
+        return own[field]
+    if host_entry is not None and field in PORT_LEVEL_FIELDS:
+        return host_entry.get(field)
+    return host_policy.get(field)
+
+
+@PROPERTY
+@given(meshes(), st.data())
+def test_moving_a_subset_policy_to_the_host_level_applies_it_to_all_traffic(objs, data):
+    candidates = _dormant_subsets_of_policyless_rules(objs)
+    assume(candidates)
+    i, j = data.draw(st.sampled_from(candidates))
+    dr = objs[i]
+    name = dr["spec"]["subsets"][j]["name"]
+    before = analyze(objs)
+    # The hosts whose merged rule takes its top-level policy from this DR once it has one.
+    ref = f"{dr['metadata']['namespace']}/{dr['metadata']['name']}"
+    hosts = [
+        h.host
+        for h in before.hosts.values()
+        if h.rule is not None
+        and h.rule.traffic_policy is None
+        and ref in (r.meta.ref.namespaced_name for r in h.rule.rules)
+    ]
+    assume(hosts)
+    moved = mutated(dr, ("spec", "subsets", j), {k: v for k, v in dr["spec"]["subsets"][j].items()})
+    policy = moved["spec"]["subsets"][j].pop("trafficPolicy")
+    moved["spec"]["trafficPolicy"] = policy
+    after = analyze([*objs[:i], moved, *objs[i + 1 :]])
+
+    for host in hosts:
+        h = after.hosts[host]
+        s = h.subset(name)
+        assert s is not None
+        if s.destination_rule.meta.ref.namespaced_name == ref:  # not a same-named earlier one
+            assert not s.policy_never_applied
+        fields = (*PORT_LEVEL_FIELDS, *OTHER_FIELDS)
+        # No-subset traffic: the moved policy, on every port.
+        for port, effective in [(None, h.policy), *h.port_policies.items()]:
+            for field in fields:
+                expected = _expected_field(policy, None, field, port)
+                assert effective.get(field).value == expected, (host, port, field)
+        # Every subset: the moved policy, except in the fields the subset sets itself.
+        for s in h.subsets:
+            own = dict(s.own_policy) if s.own_policy else None
+            for port, effective in [(None, s.policy), *s.ports.items()]:
+                for field in fields:
+                    expected = _expected_field(policy, own, field, port)
+                    assert effective.get(field).value == expected, (host, s.name, port, field)
+
+
+# -- (c) order never matters -----------------------------------------------------------------
+
+
+@PROPERTY
+@given(meshes(), st.randoms(use_true_random=False))
+def test_shuffling_resources_never_changes_the_verdicts(objs, rnd):
+    before = analyze(objs)
+    order = list(range(len(objs)))
+    rnd.shuffle(order)
+    # Each object keeps its own origin (line), wherever it now sits in the input.
+    after = analyze([objs[i] for i in order], [i + 1 for i in order])
+    assert finding_set(after) == finding_set(before)
+    assert canonical(report(after)) == canonical(report(before))
+
+
+@settings(PROPERTY, max_examples=30, suppress_health_check=list(HealthCheck))
+@given(meshes(), st.randoms(use_true_random=False))
+def test_spreading_documents_over_files_in_any_order_never_changes_the_report(
+    tmp_path_factory, objs, rnd
+):
+    """The same through the real loader and `check -o json`: only file and line may change."""
+    one = tmp_path_factory.mktemp("one")
+    (one / "mesh.yaml").write_text("---\n".join(dump(o) for o in objs))
+    many = tmp_path_factory.mktemp("many")
+    shuffled = list(objs)
+    rnd.shuffle(shuffled)
+    files = rnd.randint(1, len(shuffled))
+    for k in range(files):
+        part = shuffled[k::files]
+        path = many / rnd.choice(["a", "b", "sub/c", "z"]) / f"{rnd.randrange(100):02d}-{k}.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("---\n".join(dump(o) for o in part))
+    drop = frozenset({"source", "file", "line"})
+    rc_one, report_one, _ = run_json(one)
+    rc_many, report_many, _ = run_json(many)
+    assert rc_one == rc_many
+    assert canonical(report_many, drop) == canonical(report_one, drop)
+
+
+# -- (d) a namespace's name is only a name ---------------------------------------------------
+
+
+@PROPERTY
+@given(meshes(), st.sampled_from(NAMESPACES))
+def test_renaming_a_namespace_renames_its_hosts_and_changes_nothing_else(objs, namespace):
+    # The new name sorts where the old one did: pilot breaks creation-time ties between
+    # ServiceEntries by name, then namespace, so the order of names is part of the input.
+    new = f"{namespace}renamed"
+    before = report(analyze(objs))
+    after = report(analyze([replace_strings(o, namespace, new) for o in objs]))
+    assert canonical(after) == canonical(replace_strings(before, namespace, new))
+    hosts_before = {h["host"] for h in before["hosts"]}
+    hosts_after = {h["host"] for h in after["hosts"]}
+    renamed = {h for h in hosts_before if f".{namespace}." in h}
+    assert hosts_after == (hosts_before - renamed) | {
+        h.replace(f".{namespace}.", f".{new}.") for h in renamed
+    }
+
+
+# -- (e) nothing makes the core raise --------------------------------------------------------
+
+
+def _run_core(objs: list[Obj]) -> None:
+    mesh, _ = build_mesh(objs)
+    analysis = mesh.analyze()
+    render_json(to_json([analysis], [analysis.findings], "mesh"))
+    for host in analysis.hosts:
+        mesh.analyze_host(host)
+
+
+@PROPERTY
+@given(meshes(), st.data())
+def test_no_value_in_any_field_makes_the_core_raise(objs, data):
+    objs = list(objs)
+    for _ in range(data.draw(st.integers(1, 6))):
+        i = data.draw(st.integers(0, len(objs) - 1))
+        where = list(paths(objs[i]))
+        path = data.draw(st.sampled_from(where))
+        objs[i] = mutated(objs[i], path, data.draw(json_values))
+    _run_core(objs)
+
+
+@pytest.mark.parametrize("depth", [40, 400, 5000])
+@pytest.mark.parametrize(
+    ("kind", "field"),
+    [
+        ("DestinationRule", ("spec", "trafficPolicy", "loadBalancer")),
+        ("DestinationRule", ("spec", "subsets", 0, "trafficPolicy", "tls")),
+        ("VirtualService", ("spec", "http", 0, "match", 0, "port")),
+        ("Service", ("metadata", "creationTimestamp")),
+        ("Pod", ("status", "phase")),
+    ],
+)
+def test_deeply_nested_values_do_not_make_the_core_raise(kind, field, depth):
+    objs = {
+        "DestinationRule": destination_rule(
+            "r", "nsq0", "alpha", [{"name": "v1", "trafficPolicy": {}}], {}
+        ),
+        "VirtualService": virtual_service(
+            "v", "nsq0", ["alpha"], http=[{"match": [{}], "route": [destination("alpha")]}]
+        ),
+        "Service": service("alpha", "nsq0"),
+        "Pod": pod("p", "nsq0", {"app": "alpha"}),
+    }
+    obj = mutated(objs[kind], field, deeply_nested(depth))
+    _run_core([obj, service("alpha", "nsq0")])
+
+
+@PROPERTY
+@given(st.lists(json_values, min_size=1, max_size=10), st.sampled_from(["metadata", "spec"]))
+def test_arbitrary_objects_of_known_kinds_do_not_make_the_core_raise(values, where):
+    kinds = [
+        ("v1", "Service"),
+        ("v1", "Pod"),
+        ("apps/v1", "Deployment"),
+        ("batch/v1", "Job"),
+        ("networking.istio.io/v1", "DestinationRule"),
+        ("networking.istio.io/v1beta1", "VirtualService"),
+        ("networking.istio.io/v1alpha3", "ServiceEntry"),
+    ]
+    objs = []
+    for n, value in enumerate(values):
+        api, kind = kinds[n % len(kinds)]
+        obj: Obj = {"apiVersion": api, "kind": kind, "metadata": {"name": f"o{n}"}}
+        obj[where] = value
+        objs.append(obj)
+    _run_core(objs)
+
+
+def test_a_self_containing_policy_from_a_live_object_does_not_make_the_core_raise():
+    policy: Obj = {}
+    policy["loadBalancer"] = policy
+    rule = {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "DestinationRule",
+        "metadata": {"name": "r", "namespace": "nsq0"},
+        "spec": {"host": "alpha", "trafficPolicy": policy},
+    }
+    _run_core([rule])
+
+
+def test_renaming_helper_only_touches_the_namespace():
+    obj = virtual_service("route0", "nsq1", [fqdn("alpha", "nsq1")])
+    renamed = replace_strings(obj, "nsq1", "zrenamed")
+    assert get_path(renamed, ("metadata", "namespace")) == "zrenamed"
+    assert renamed["spec"]["hosts"] == ["alpha.zrenamed.svc.cluster.local"]
+    assert json.dumps(renamed).count("zrenamed") == 2
