@@ -36,10 +36,11 @@ from meshtui.tui.widgets.mesh_tree import MeshTree
 from meshtui.tui.widgets.summary import SummaryBar
 
 LOAD_GROUP = "load"
+YAML_GROUP = "yaml"
+EXIT_UNREADABLE = 2
 # Above this many hosts, the filter waits for a pause in the typing before it rebuilds the tree.
 DEBOUNCE_HOSTS = 2_000
 DEBOUNCE_SECONDS = 0.2
-YAML_GROUP = "yaml"
 
 
 class MeshApp(App[int]):
@@ -143,12 +144,12 @@ class MeshApp(App[int]):
     def _load_failed(self, error: BaseException | None) -> None:
         self.busy = False
         self.host_tree.loading = False
-        self.load_error = safe(f"{type(error).__name__}: {error}" if error else "unknown error")
+        self.load_error = safe(str(error) if error else "unknown error")
         self._summary()
         if self.mesh_view is None:
-            self.detail_pane.show(
-                Text.assemble(("✖ could not read the source\n", "bold red"), self.load_error)
-            )
+            # Nothing was ever read (no such path, no cluster): say so and exit 2, as `check`.
+            self.exit(return_code=EXIT_UNREADABLE, message=Text(f"meshtui: {self.load_error}"))
+            return
         self.notify(self.load_error, title="Reload failed", severity="error", markup=False)
 
     def apply_analysis(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.widget import Widget
+from textual.worker import WorkerFailed
 
 from meshtui.sources.files import FileSource
 from meshtui.tui.app import MeshApp
@@ -25,7 +27,8 @@ def make_app(*paths: str) -> MeshApp:
 
 async def settle(pilot: Pilot) -> None:
     """Wait for loading (and raw YAML) workers, then for the screen to catch up."""
-    await pilot.app.workers.wait_for_complete()
+    with contextlib.suppress(WorkerFailed):  # a failed load is the app's to report
+        await pilot.app.workers.wait_for_complete()
     await pilot.pause()
 
 

@@ -99,6 +99,15 @@ async def test_apply_analysis_from_another_thread_keeps_cursor_and_open_nodes(
         assert "subset v1 of checkout.shop.svc.cluster.local" in detail_text(app)
 
 
+async def test_a_source_that_cannot_be_read_at_all_exits_2_with_the_reason():
+    app = make_app("tests/tui/fixtures/no-such-folder")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert not app.is_running
+    assert app.return_code == 2
+    assert "no-such-folder: no such file or directory" in app.load_error
+
+
 async def test_status_of_a_live_source_shows_in_the_header():
     async with make_app(BOOKINFO).run_test(size=SIZE) as pilot:
         await settle(pilot)
