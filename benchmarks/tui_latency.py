@@ -123,6 +123,7 @@ class MemorySource(Source):
     """
 
     def __init__(self, hosts: int, namespaces: int, seed: int = 7) -> None:
+        super().__init__()
         self.label = f"generated mesh ({hosts} hosts)"
         self.objects = _objects(hosts, namespaces, seed)
         self.meshes: list[Mesh] = []

@@ -16,6 +16,7 @@ from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.reactive import reactive
 from textual.timer import Timer
 from textual.widget import Widget
@@ -36,11 +37,22 @@ from meshtui.tui.widgets.mesh_tree import MeshTree
 from meshtui.tui.widgets.summary import SummaryBar
 
 LOAD_GROUP = "load"
+LIVE_GROUP = "live"
 YAML_GROUP = "yaml"
+LIVE_REFRESH_SECONDS = 0.25  # changes of a live source are gathered this long, then shown
+STATUS_POLL_SECONDS = 1.0
 EXIT_UNREADABLE = 2
 # Above this many hosts, the filter waits for a pause in the typing before it rebuilds the tree.
 DEBOUNCE_HOSTS = 2_000
 DEBOUNCE_SECONDS = 0.2
+
+
+class SourceChanged(Message):
+    """A live source saw changes to these hosts (posted from its watch threads)."""
+
+    def __init__(self, hosts: set[str]) -> None:
+        super().__init__()
+        self.hosts = hosts
 
 
 class MeshApp(App[int]):
@@ -78,6 +90,9 @@ class MeshApp(App[int]):
         self.load_error = ""
         self._located: dict[Finding, Finding] = {}
         self._filter_timer: Timer | None = None
+        self._live_timer: Timer | None = None
+        self._changed_hosts: set[str] = set()
+        self._warned: set[str] = set()
         self.summary = SummaryBar(id="summary")
         self.host_tree = MeshTree(id="tree")
         self.filter_input = Input(
@@ -100,6 +115,8 @@ class MeshApp(App[int]):
         self._focus(self.host_tree)
         self.detail_pane.show(Text(f"Reading {safe(self.source.label)} …", style=MUTED))
         self._titles()
+        if self.source.live:
+            self.set_interval(STATUS_POLL_SECONDS, self._poll_status)
         self.action_reload()
 
     # -- loading ---------------------------------------------------------------------------------
@@ -121,11 +138,19 @@ class MeshApp(App[int]):
     def _load(self) -> tuple[MeshView, list[list[Finding]]]:
         """In the worker thread: read, analyse, and index for display."""
         meshes = self.source.load()
-        analyses = [mesh.analyze() for mesh in meshes]
+        with self.source.lock:  # a live source's watch threads change its meshes
+            analyses = [mesh.analyze() for mesh in meshes]
         refined = [self.source.refine(a.findings) for a in analyses]
         view = MeshView(analyses)
         view.layout(self.options)
         return view, refined
+
+    def _snapshot(self) -> MeshView:
+        """In a worker thread: the live source's current analysis (changed hosts only are
+        re-analysed: the core caches the others)."""
+        view = MeshView(self.source.snapshot())
+        view.layout(self.options)
+        return view
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
@@ -134,12 +159,61 @@ class MeshApp(App[int]):
                 view, refined = worker.result
                 self.load_error = ""
                 self._apply_view(view, refined)
+                self._loaded()
             elif event.state is WorkerState.ERROR:
                 self._load_failed(worker.error)
+        elif worker.group == LIVE_GROUP and event.state is WorkerState.SUCCESS:
+            if not self.busy:  # a reload under way brings newer data
+                self._apply_view(worker.result)
+                self._poll_status()
         elif worker.group == YAML_GROUP and event.state is WorkerState.SUCCESS:
             ref, documents = worker.result
             if self.show_yaml and ref == self._cursor_ref():
                 self.detail_pane.show(raw_yaml(documents))
+
+    def _loaded(self) -> None:
+        """After a (re)load: say what the source could not see, and follow a live one."""
+        for warning in self.source.warnings:
+            if warning not in self._warned:
+                self._warned.add(warning)
+                self.notify(
+                    safe(warning),
+                    title="Not everything could be read",
+                    severity="warning",
+                    timeout=10,
+                    markup=False,
+                )
+        if self.source.live:
+            self.source.watch(self._source_changed)
+            self._poll_status()
+
+    def _source_changed(self, hosts: set[str]) -> None:
+        """Called by the live source from its watch threads: hand over to the UI thread."""
+        self.post_message(SourceChanged(set(hosts)))
+
+    @on(SourceChanged)
+    def _schedule_refresh(self, event: SourceChanged) -> None:
+        # Changes come in bursts (a rollout touches many pods): refresh once per burst.
+        self._changed_hosts |= event.hosts
+        if self._live_timer is None:
+            self._live_timer = self.set_timer(LIVE_REFRESH_SECONDS, self._refresh_live)
+
+    def _refresh_live(self) -> None:
+        self._live_timer = None
+        self._changed_hosts = set()
+        if self.busy:
+            return
+        self.run_worker(
+            self._snapshot,
+            name=LIVE_GROUP,
+            group=LIVE_GROUP,
+            thread=True,
+            exclusive=True,
+            exit_on_error=False,
+        )
+
+    def _poll_status(self) -> None:
+        self.status = self.source.status
 
     def _load_failed(self, error: BaseException | None) -> None:
         self.busy = False
@@ -393,5 +467,8 @@ class MeshApp(App[int]):
 def run_app(source: Source) -> int:
     """Run the inspector on a source until the person quits; the exit status."""
     app = MeshApp(source)
-    app.run()
+    try:
+        app.run()
+    finally:
+        source.stop()  # a live source's watch threads
     return app.return_code or 0

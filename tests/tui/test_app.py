@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import shutil
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 
 from meshtui.mesh.analysis import Mesh
+from meshtui.mesh.resources import Origin, parse_object
 from meshtui.sources import Source
 from meshtui.sources.files import FileSource
 from meshtui.tui.app import MeshApp
@@ -45,6 +48,7 @@ class SlowSource(Source):
     """A folder that takes until `release` is set to read: the UI must answer meanwhile."""
 
     def __init__(self, path: str) -> None:
+        super().__init__()
         self.files = FileSource([path])
         self.label = self.files.label
         self.release = threading.Event()
@@ -108,13 +112,67 @@ async def test_a_source_that_cannot_be_read_at_all_exits_2_with_the_reason():
     assert "no-such-folder: no such file or directory" in app.load_error
 
 
+class FakeLiveSource(Source):
+    """A live source without a cluster: the test changes its mesh and calls `notify`."""
+
+    live = True
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.files = FileSource([path])
+        self.label = "context fake (all namespaces)"
+        self.notify: Callable[[set[str]], None] | None = None
+        self.state = "live"
+
+    def load(self) -> list[Mesh]:
+        meshes = self.files.load()
+        with self.lock:
+            self.meshes = meshes
+            self.warnings = ["pods: 403 forbidden cluster-wide; read namespace shop only"]
+        return meshes
+
+    def watch(self, notify: Callable[[set[str]], None]) -> None:
+        self.notify = notify
+
+    @property
+    def status(self) -> str:
+        return self.state
+
+
+async def test_a_live_source_is_followed_its_changes_shown_in_place():
+    source = FakeLiveSource(DORMANT)
+    app = MeshApp(source)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        assert "● live" in screen_text(app).splitlines()[0]
+        assert any("403 forbidden" in str(n.message) for n in app._notifications)
+        assert source.notify is not None
+        await press(pilot, "j", "j")  # subset v1
+        assert cursor_label(app) == "v1  no route"
+
+        route = parse_object(yaml.safe_load(ROUTE_V2), Origin(cluster="fake"))
+        with source.lock:
+            hosts = source.meshes[0].add(route)
+        source.state = "stale since 10:42"
+        notify = source.notify
+        await asyncio.to_thread(notify, hosts)  # from another thread, as a watch does
+        await pilot.pause(0.5)
+        await settle(pilot)
+
+        assert cursor_label(app) == "v1  no route"
+        assert "v2  100%" in tree_text(app)
+        header = screen_text(app).splitlines()[0]
+        assert "✔ no findings" in header
+        assert "⚠ stale since 10:42" in header
+
+
 async def test_status_of_a_live_source_shows_in_the_header():
     async with make_app(BOOKINFO).run_test(size=SIZE) as pilot:
         await settle(pilot)
         app = pilot.app
-        app.status = "● reconnecting"
+        app.status = "reconnecting"
         await pilot.pause()
-        assert "● reconnecting" in screen_text(app).splitlines()[0]
+        assert "⟳ reconnecting" in screen_text(app).splitlines()[0]
 
 
 async def test_several_clusters_are_grouped_by_cluster():

@@ -9,6 +9,17 @@ from meshtui.tui.model import MeshView
 from meshtui.tui.text import MUTED, counts_badge, plural, safe
 
 
+def status_text(status: str) -> Text:
+    """A live source's status, with an icon: `● live`, `⟳ reconnecting`, `⚠ stale since …`."""
+    if status == "live":
+        return Text("● live", style="bold green")
+    if status == "reconnecting":
+        return Text("⟳ reconnecting", style="bold yellow")
+    if status.startswith("stale"):
+        return Text(f"⚠ {safe(status)}", style="bold red")
+    return Text(safe(status), style="bold")
+
+
 class SummaryBar(Static):
     """`meshtui │ source │ 4 hosts · 8 subsets · 6 workloads │ ⚠ 1 warning │ status`."""
 
@@ -35,5 +46,5 @@ class SummaryBar(Static):
         if loading:
             parts.append(Text("⟳ loading…", style="bold"))
         if status:
-            parts.append(Text(safe(status), style="bold"))
+            parts.append(status_text(status))
         self.update(sep.join(parts))

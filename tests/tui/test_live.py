@@ -1,0 +1,59 @@
+"""The inspector on the live cluster source, against the Kubernetes API server on loopback."""
+
+from __future__ import annotations
+
+import pytest
+
+from meshtui.tui.app import MeshApp
+from tests.kubeapi import objects as k
+from tests.tui.helpers import cursor_label, detail_text, press, screen_text, settle, tree_text
+
+cluster = pytest.importorskip("meshtui.sources.cluster")
+
+SIZE = (120, 40)
+DORMANT_SUBSETS = [
+    {"name": "v1", "labels": {"version": "v1"}},
+    {
+        "name": "v2",
+        "labels": {"version": "v2"},
+        "trafficPolicy": {"loadBalancer": {"simple": "RANDOM"}},
+    },
+]
+
+
+def seed(server) -> None:
+    server.store.add_many(
+        [
+            k.service("shop", "checkout", port=8080),
+            k.pod("shop", "checkout-v1-7d9f", {"app": "checkout", "version": "v1"}),
+            k.pod("shop", "checkout-v2-5c4b", {"app": "checkout", "version": "v2"}, ip="10.0.0.2"),
+            k.destination_rule("shop", "checkout", "checkout", subsets=DORMANT_SUBSETS),
+        ]
+    )
+
+
+async def test_live_pods_and_a_watched_change_show_in_place(kube_api):
+    seed(kube_api)
+    source = cluster.ClusterSource(contexts=["alpha"], kubeconfig=str(kube_api.kubeconfig))
+    app = MeshApp(source)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            assert "● live" in screen_text(app).splitlines()[0]
+            assert "v2  ⚠ policy never applied" in tree_text(app)
+            await press(pilot, "n", "l", "l")  # subset v2, open, onto its pod
+            assert cursor_label(app).startswith("Pod shop/checkout-v2-5c4b  Running ready")
+            text = detail_text(app)
+            assert "pod IP 10.0.0.2" in text and "node node-1" in text
+
+            route = {"route": [{"destination": {"host": "checkout", "subset": "v2"}}]}
+            kube_api.store.add(k.virtual_service("shop", "checkout", ["checkout"], http=[route]))
+            for _ in range(50):  # the watch event, then the gathered refresh
+                await pilot.pause(0.1)
+                if "v2  100%" in tree_text(app):
+                    break
+            assert "v2  100%" in tree_text(app)
+            assert cursor_label(app).startswith("Pod shop/checkout-v2-5c4b")
+            assert "✔ no findings" in screen_text(app).splitlines()[0]
+    finally:
+        source.stop()
