@@ -1,5 +1,6 @@
-"""The detail of a selected node, as Rich renderables built from `Text` (never markup).
+"""The detail of a selected node, as one Rich `Text` laid out for the pane's width.
 
+Every value from a resource is appended as plain text (never markup) after `printable()`.
 Shows what the core computed: the effective policy per port with each field's origin, the
 routes that reach the node, the findings with their explanation and fixes, and where the
 resources are. A subset whose own policy is never applied shows that policy struck through,
