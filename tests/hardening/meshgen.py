@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -408,16 +407,6 @@ def strict_json(text: str) -> Any:
         raise ValueError(f"{token} is not JSON")
 
     return json.loads(text, parse_constant=refuse)
-
-
-def is_finite_json(value: Any) -> bool:
-    if isinstance(value, float):
-        return math.isfinite(value)
-    if isinstance(value, Mapping):
-        return all(is_finite_json(v) for v in value.values())
-    if isinstance(value, list):
-        return all(is_finite_json(v) for v in value)
-    return True
 
 
 def dump(obj: Any) -> str:

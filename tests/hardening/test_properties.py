@@ -212,11 +212,8 @@ def test_renaming_a_namespace_renames_its_hosts_and_changes_nothing_else(objs, n
 
 
 def _run_core(objs: list[Obj]) -> None:
-    mesh, _ = build_mesh(objs)
-    analysis = mesh.analyze()
+    analysis = build_mesh(objs)[0].analyze()
     render_json(to_json([analysis], [analysis.findings], "mesh"))
-    for host in analysis.hosts:
-        mesh.analyze_host(host)
 
 
 @PROPERTY
