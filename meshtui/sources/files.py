@@ -29,6 +29,7 @@ from meshtui.mesh.hosts import MeshConfig
 from meshtui.mesh.resources import (
     InvalidField,
     Meta,
+    ObjectRef,
     Origin,
     Resource,
     Workload,
@@ -576,6 +577,27 @@ def without_owned(resources: list[Resource]) -> list[Resource]:
     ]
 
 
+def first_definitions(resources: list[Resource], findings: list[Finding]) -> list[Resource]:
+    """Keep the first definition of each kind/namespace/name (files are read in path order);
+    a cluster holds one object per name, so a second one is reported and ignored."""
+    first: dict[ObjectRef, Resource] = {}
+    for r in resources:
+        ref = r.meta.ref
+        if ref not in first:
+            first[ref] = r
+            continue
+        findings.append(
+            Finding(
+                Code.INVALID_RESOURCE,
+                f"{ref} is defined more than once; the definition at {first[ref].meta.origin} "
+                f"is used and this one is ignored",
+                resource=ref,
+                origin=r.meta.origin,
+            )
+        )
+    return list(first.values())
+
+
 class FileSource(Source):
     """Files and folders given on the command line."""
 
@@ -593,7 +615,7 @@ class FileSource(Source):
         mesh.workloads.mark_known(
             r.meta.ref.namespace for r in result.resources if isinstance(r, Workload)
         )
-        mesh.load(without_owned(result.resources))
+        mesh.load(without_owned(first_definitions(result.resources, result.findings)))
         for finding in result.findings:
             mesh.add_finding(finding)
         with self.lock:

@@ -226,3 +226,21 @@ def test_document_text_of_a_list_item_is_that_item():
     assert "kind: DestinationRule" in text
     assert "kind: Service" not in text
     assert FileSource([MESH]).document_text(rule.meta) == text
+
+
+def test_a_resource_defined_twice_is_reported_and_the_first_definition_is_used(tmp_path):
+    first = (
+        "apiVersion: networking.istio.io/v1\nkind: DestinationRule\n"
+        "metadata: {name: reviews, namespace: shop}\n"
+        "spec:\n  host: reviews\n  trafficPolicy: {loadBalancer: {simple: RANDOM}}\n"
+    )
+    (tmp_path / "a.yaml").write_text(first)
+    (tmp_path / "b.yaml").write_text(first.replace("RANDOM", "LEAST_REQUEST"))
+    [mesh] = FileSource([tmp_path]).load()
+    analysis = mesh.analyze()
+    [finding] = [f for f in analysis.findings if f.code is Code.INVALID_RESOURCE]
+    assert str(finding.resource) == "DestinationRule shop/reviews"
+    assert (finding.file, finding.line) == (str(tmp_path / "b.yaml"), 1)
+    assert f"{tmp_path / 'a.yaml'}:1 is used" in finding.message
+    policy = analysis.hosts["reviews.shop.svc.cluster.local"].policy.as_dict()
+    assert policy == {"loadBalancer": {"simple": "RANDOM"}}
