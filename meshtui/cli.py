@@ -107,7 +107,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if check:
             from meshtui.check import run_check
 
-            return run_check(source, args.output, Severity(args.failure_threshold))
+            status = run_check(source, args.output, Severity(args.failure_threshold))
+            for warning in source.warnings:  # what a live source could not see, e.g. a 403
+                print(f"meshtui: warning: {warning}", file=sys.stderr)
+            return status
         from meshtui.tui.app import run_app
 
         return run_app(source)

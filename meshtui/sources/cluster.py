@@ -8,14 +8,18 @@ costs far more than the analysis itself.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import os
+import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from meshtui.mesh.analysis import Mesh
 from meshtui.mesh.findings import Code, Finding
@@ -26,6 +30,7 @@ from meshtui.mesh.resources import (
     InvalidField,
     ObjectRef,
     Origin,
+    Resource,
     format_path,
     parse_object,
 )
@@ -36,6 +41,8 @@ PAGE_SIZE = 500
 WATCH_SECONDS = 240  # server-side timeout of one watch request; it is then resumed
 BACKOFF = (0.5, 1, 2, 4, 8, 15, 30)
 STALE_AFTER = 10.0  # seconds of failed reconnects before the view is called stale
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,9 +143,16 @@ class Reader:
     def __init__(self, api_client: Any, timeout: float) -> None:
         self.api_client = api_client
         self.timeout = timeout
+        self._streams: set[Any] = set()  # open watch responses, for interrupt()
+        self._streams_lock = threading.Lock()
+
+    @property
+    def host(self) -> str:
+        return str(getattr(self.api_client.configuration, "host", "") or "")
 
     def _request(self, path: str, query: list[tuple[str, Any]], timeout: Any) -> Any:
         import urllib3
+        from kubernetes.client.exceptions import ApiException
 
         method, url, headers, _body, _post = self.api_client.param_serialize(
             method="GET",
@@ -151,43 +165,78 @@ class Reader:
             response = self.api_client.call_api(
                 method, url, header_params=headers, _request_timeout=timeout
             )
-        except urllib3.exceptions.HTTPError as err:
-            raise ClusterError(0, f"cannot reach the API server: {_reason(err)}") from err
+        except (urllib3.exceptions.HTTPError, ApiException) as err:
+            # ApiException: the client turns some TLS failures into one, with status 0.
+            raise ClusterError(
+                0, f"cannot reach the API server at {self.host}: {_reason(err, self.timeout)}"
+            ) from err
         if response.status >= 400:
             data = response.read()
             raise _status_error(response.status, data, path)
         return response
 
-    def get(self, path: str, query: list[tuple[str, Any]] | None = None) -> Any:
-        response = self._request(path, query or [], self.timeout)
+    def _read(self, path: str, query: list[tuple[str, Any]]) -> bytes:
         import urllib3
 
+        response = self._request(path, query, self.timeout)
         try:
-            return json.loads(response.read())
+            return response.read()
         except urllib3.exceptions.HTTPError as err:
-            raise ClusterError(0, f"connection lost reading {path}: {_reason(err)}") from err
-        except ValueError as err:
-            raise ClusterError(500, f"{path}: the API server sent invalid JSON") from err
+            raise ClusterError(
+                0, f"connection lost reading {path}: {_reason(err, self.timeout)}"
+            ) from err
 
-    def list(self, path: str) -> tuple[list[Any], str, str]:
-        """Every item of a list (paginated), its resourceVersion and the items' apiVersion."""
-        items: list[Any] = []
-        token = ""
-        while True:
-            query: list[tuple[str, Any]] = [("limit", PAGE_SIZE)]
-            if token:
-                query.append(("continue", token))
-            page = self.get(path, query)
-            items += page.get("items") or []
-            meta = page.get("metadata") or {}
-            token = meta.get("continue") or ""
-            if not token:
-                return items, str(meta.get("resourceVersion") or ""), page.get("apiVersion", "")
+    def get(self, path: str, query: list[tuple[str, Any]] | None = None) -> Any:
+        return _decode(self._read(path, query or []), path)
+
+    def list(self, path: str, convert: Callable[[Any], T | None]) -> tuple[list[T], str]:
+        """Every item of a list, paginated, as `convert` makes it (None: dropped), and the
+        list's resourceVersion. Pages are converted as they arrive, so only the kept form of
+        the items is held; the next page is fetched while this one is decoded. A continue
+        token that expired (410) restarts the list, as client-go's pager does."""
+        for attempt in range(3):
+            try:
+                return self._list_pages(path, convert)
+            except ClusterError as err:
+                if err.status != 410 or attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _list_pages(self, path: str, convert: Callable[[Any], T | None]) -> tuple[list[T], str]:
+        out: list[T] = []
+        prefetch: ThreadPoolExecutor | None = None
+        try:
+            data = self._read(path, [("limit", PAGE_SIZE)])
+            while True:
+                ahead = _continue_token(data)
+                upcoming = None
+                if ahead:
+                    prefetch = prefetch or ThreadPoolExecutor(1, thread_name_prefix="page")
+                    upcoming = prefetch.submit(self._read, path, _page_query(ahead))
+                page = _decode(data, path)
+                del data
+                if not isinstance(page, Mapping):
+                    raise ClusterError(500, f"{path}: the API server sent no list")
+                for item in page.get("items") or ():
+                    kept = convert(item)
+                    if kept is not None:
+                        out.append(kept)
+                meta = page.get("metadata") if isinstance(page.get("metadata"), Mapping) else {}
+                token = str(meta.get("continue") or "")
+                if not token:
+                    return out, str(meta.get("resourceVersion") or "")
+                del page
+                if upcoming is not None and token == ahead:
+                    data = upcoming.result()
+                else:
+                    data = self._read(path, _page_query(token))
+        finally:
+            if prefetch is not None:
+                prefetch.shutdown(wait=False, cancel_futures=True)
 
     def watch(self, path: str, resource_version: str, stop: threading.Event) -> Iterator[Any]:
-        """Events of one watch request, until the server ends it or the connection drops."""
-        import urllib3
-
+        """Open one watch request (its answer bounded by the request timeout) and return its
+        events, which run until the server ends the watch or the connection drops."""
         query: list[tuple[str, Any]] = [
             ("watch", "true"),
             ("allowWatchBookmarks", "true"),
@@ -195,10 +244,23 @@ class Reader:
         ]
         if resource_version:
             query.append(("resourceVersion", resource_version))
-        response = self._request(path, query, (self.timeout, WATCH_SECONDS + self.timeout))
+        raw = self._request(path, query, (self.timeout, self.timeout)).response
+        # The answer came in time; between events the stream may stay quiet up to the end of
+        # the watch, so reads of the body wait that long.
+        sock = getattr(getattr(raw, "connection", None), "sock", None)
+        if sock is not None:
+            sock.settimeout(WATCH_SECONDS + self.timeout)
+        with self._streams_lock:
+            self._streams.add(raw)
+        return self._events(path, raw, stop)
+
+    def _events(self, path: str, raw: Any, stop: threading.Event) -> Iterator[Any]:
+        import urllib3
+
         buffer = b""
+        complete = False
         try:
-            for chunk in response.response.stream(65536, decode_content=True):
+            for chunk in raw.stream(65536, decode_content=True):
                 if stop.is_set():
                     return
                 buffer += chunk
@@ -206,17 +268,113 @@ class Reader:
                 for line in lines:
                     if line.strip():
                         yield json.loads(line)
+            complete = True
+        except urllib3.exceptions.ReadTimeoutError:
+            complete = False  # quiet for longer than the watch lasts: resume it
         except urllib3.exceptions.HTTPError as err:
-            raise ClusterError(0, f"watch of {path} dropped: {_reason(err)}") from err
+            raise ClusterError(0, f"watch of {path} dropped: {_reason(err, self.timeout)}") from err
         except ValueError as err:
             raise ClusterError(500, f"watch of {path}: invalid event") from err
         finally:
-            response.response.release_conn()
+            with self._streams_lock:
+                self._streams.discard(raw)
+            if not complete:
+                raw.close()  # never hand a half-read stream back to the connection pool
+            raw.release_conn()
+
+    def interrupt(self) -> None:
+        """Cut every open watch stream (from another thread), so its reader returns now."""
+        with self._streams_lock:
+            streams = list(self._streams)
+        for raw in streams:
+            try:
+                raw.shutdown()
+            except (AttributeError, ValueError, OSError):
+                sock = getattr(getattr(raw, "connection", None), "sock", None)
+                with contextlib.suppress(OSError, AttributeError):
+                    sock.shutdown(socket.SHUT_RDWR)
 
 
-def _reason(err: BaseException) -> str:
-    reason = getattr(err, "reason", None)
-    return str(reason or err)
+_gc_pauses = 0
+_gc_was_enabled = False
+_gc_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while lists are decoded (nestable, thread-safe).
+
+    Decoding 50,000 pods allocates millions of dicts and lists, none of them in a cycle, and
+    the allocations keep triggering collections that rescan everything kept so far: with the
+    collector on, the pods took four times as long (benchmarks/README.md, "Live load")."""
+    global _gc_pauses, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pauses == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pauses += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pauses -= 1
+            if _gc_pauses == 0 and _gc_was_enabled:
+                gc.enable()
+
+
+def _page_query(token: str) -> list[tuple[str, Any]]:
+    return [("limit", PAGE_SIZE), ("continue", token)]
+
+
+_DECODER = json.JSONDecoder()
+
+
+def _continue_token(data: bytes) -> str:
+    """The continue token of a list page, read from the list's metadata without decoding the
+    items (the API server writes metadata before items); "" when it is not found there."""
+    start = data.find(b'"metadata"', 0, 4096)
+    if start < 0 or 0 <= data.find(b'"items"', 0, start) < start:
+        return ""
+    colon = data.find(b":", start + 10, start + 64)
+    if colon < 0:
+        return ""
+    try:
+        text = data[colon + 1 : colon + 1 + 16384].decode("utf-8", "replace").lstrip()
+        meta, _ = _DECODER.raw_decode(text)
+    except ValueError:
+        return ""
+    return str(meta.get("continue") or "") if isinstance(meta, dict) else ""
+
+
+def _decode(data: bytes, path: str) -> Any:
+    try:
+        return json.loads(data)
+    except ValueError as err:
+        raise ClusterError(500, f"{path}: the API server sent invalid JSON") from err
+
+
+def _reason(err: BaseException, timeout: float) -> str:
+    """A short, readable cause: urllib3 wraps the socket error in a long repr."""
+    import urllib3
+
+    seen = err
+    for _ in range(4):
+        inner = getattr(seen, "reason", None)
+        if not isinstance(inner, BaseException):
+            break
+        seen = inner
+    # NewConnectionError derives from ConnectTimeoutError, but "refused" is no timeout.
+    timed_out = isinstance(seen, urllib3.exceptions.TimeoutError | TimeoutError)
+    if timed_out and not isinstance(seen, urllib3.exceptions.NewConnectionError):
+        return f"no answer within {timeout:g} s (--request-timeout)"
+    if isinstance(seen, urllib3.exceptions.SSLError | ssl.SSLError):
+        return f"TLS error: {seen}"
+    protocol = isinstance(seen, urllib3.exceptions.ProtocolError) and seen.args
+    text = str(seen.args[0] if protocol else seen)
+    for marker in ("Failed to establish a new connection: ", "Failed to resolve "):
+        if marker in text:
+            text = text.split(marker, 1)[1]
+    return text.replace("[Errno 111] ", "").replace("[Errno -2] ", "") or type(seen).__name__
 
 
 def _status_error(status: int, data: bytes, path: str) -> ClusterError:
@@ -243,40 +401,74 @@ def _status_error(status: int, data: bytes, path: str) -> ClusterError:
 
 
 def kube_client(context: str | None, kubeconfig: str | None) -> tuple[Any, str]:
-    """An ApiClient for `context` (default: the current one) and the context's name."""
+    """An ApiClient for `context` (default: the current one) and the context's name.
+
+    The kubeconfig is read as kubectl reads it: `kubeconfig` (--kubeconfig), else every file
+    of KUBECONFIG merged (read now, not when the client library was imported), else
+    ~/.kube/config; in a pod without one, the service account."""
+    import urllib3
     from kubernetes import client, config
 
-    paths = kubeconfig or os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
-    has_file = any(os.path.exists(p) for p in paths.split(os.pathsep) if p)
+    paths = kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config"
+    files = [os.path.expanduser(p) for p in paths.split(os.pathsep) if p]
+    has_file = any(os.path.exists(p) for p in files)
     if not has_file and context is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
         configuration = client.Configuration()
         config.load_incluster_config(client_configuration=configuration)
-        return client.ApiClient(configuration), "in-cluster"
+        return _api_client(configuration), "in-cluster"
     if not has_file:
         raise LoadError(f"no kubeconfig found at {paths}")
     try:
-        contexts, current = config.list_kube_config_contexts(config_file=kubeconfig)
-    except config.ConfigException as err:
+        contexts, current = config.list_kube_config_contexts(config_file=paths)
+    except (config.ConfigException, OSError, ValueError) as err:
         raise LoadError(f"cannot read kubeconfig {paths}: {err}") from err
     names = [c["name"] for c in contexts or []]
     if context is not None and context not in names:
         raise LoadError(
             f"context {context!r} not found in kubeconfig; contexts: {', '.join(names) or 'none'}"
         )
-    name = context or (current or {}).get("name")
+    name = context or _first_current_context(files) or (current or {}).get("name")
     if not name:
         raise LoadError("the kubeconfig has no current context: give --context")
     configuration = client.Configuration()
     try:
         config.load_kube_config(
-            config_file=kubeconfig,
+            config_file=paths,
             context=name,
             client_configuration=configuration,
             persist_config=False,
         )
-    except (config.ConfigException, OSError, ValueError) as err:
+    except (config.ConfigException, OSError, ValueError, urllib3.exceptions.HTTPError) as err:
         raise LoadError(f"context {name!r}: {err}") from err
-    return client.ApiClient(configuration), name
+    return _api_client(configuration), name
+
+
+def _first_current_context(files: list[str]) -> str | None:
+    """kubectl takes current-context from the first file that sets it; the client library,
+    merging KUBECONFIG, from the last."""
+    import yaml
+
+    for path in files:
+        try:
+            with open(path) as fh:
+                data = yaml.safe_load(fh)
+        except (OSError, yaml.YAMLError):
+            continue
+        current = data.get("current-context") if isinstance(data, dict) else None
+        if current:
+            return str(current)
+    return None
+
+
+def _api_client(configuration: Any) -> Any:
+    import urllib3
+    from kubernetes import client
+
+    # urllib3 retries a GET three times by default, a timed-out read included: one request
+    # could then take four times --request-timeout. A failed request fails at once; the
+    # watches reconnect with backoff on their own.
+    configuration.retries = urllib3.Retry(total=0, redirect=0)
+    return client.ApiClient(configuration)
 
 
 # -- one cluster ----------------------------------------------------------------------------
@@ -291,7 +483,10 @@ class _Stream:
     api_version: str
     namespace: str | None
     resource_version: str = ""
-    refs: set[ObjectRef] = field(default_factory=set)
+    versions: dict[ObjectRef, str] = field(default_factory=dict)  # what the mesh holds
+
+
+_Item = tuple[ObjectRef, str, Resource | InvalidField]
 
 
 class Cluster:
@@ -315,6 +510,7 @@ class Cluster:
         self.istio_version: str | None = None
         self.failing: dict[str, float] = {}
         self.last_error = ""
+        self.invalid: dict[ObjectRef, Finding] = {}
 
     def discover(self) -> None:
         """Check the server answers, and find the served version of networking.istio.io."""
@@ -336,10 +532,8 @@ class Cluster:
 
     def _path(self, kind: Kind, namespace: str | None) -> tuple[str, str]:
         if kind.istio:
-            base, api_version = (
-                f"/apis/{kind.group}/{self.istio_version}",
-                (f"{kind.group}/{self.istio_version}"),
-            )
+            base = f"/apis/{kind.group}/{self.istio_version}"
+            api_version = f"{kind.group}/{self.istio_version}"
         else:
             base, api_version = "/api/v1", "v1"
         scope = f"/namespaces/{namespace}" if namespace else ""
@@ -349,29 +543,61 @@ class Cluster:
         path, api_version = self._path(kind, namespace)
         return _Stream(kind, path, api_version, namespace)
 
-    def _list(self, stream: _Stream) -> None:
-        items, version, list_api_version = self.reader.list(stream.path)
-        stream.resource_version = version
-        api_version = stream.api_version if stream.kind.istio else list_api_version or "v1"
-        parsed = []
-        findings = []
-        for item in items:
-            if not isinstance(item, Mapping):
-                continue
-            obj = trim(item, stream.kind, api_version)
-            result = parse_object(obj, Origin(cluster=self.name))
-            if isinstance(result, InvalidField):
-                findings.append(_invalid(result))
-            elif result is not None:
-                parsed.append(result)
-        with self.lock:
-            for ref in stream.refs - {r.meta.ref for r in parsed}:
-                self.mesh.remove(ref)
-            stream.refs = {r.meta.ref for r in parsed}
-            for resource in parsed:
-                self.mesh.add(resource)
-            for finding in findings:
-                self.mesh.add_finding(finding)
+    def _parse(self, stream: _Stream, item: Any) -> _Item | None:
+        if not isinstance(item, Mapping):
+            return None
+        obj = trim(item, stream.kind, stream.api_version)
+        result = parse_object(obj, Origin(cluster=self.name))
+        if result is None:
+            return None
+        ref = result.ref if isinstance(result, InvalidField) else result.meta.ref
+        meta = obj.get("metadata")
+        version = meta.get("resourceVersion") if isinstance(meta, Mapping) else None
+        return ref, str(version or ""), result
+
+    def _list(self, stream: _Stream, *, initial: bool = False) -> set[str]:
+        """(Re)list one stream into the mesh; the hosts whose analysis changed. The first
+        list feeds the mesh in bulk; a relist (after 410 Gone) changes only what differs."""
+        with _gc_paused():
+            items, version = self.reader.list(stream.path, lambda i: self._parse(stream, i))
+        with self.lock, _gc_paused():
+            stream.resource_version = version
+            affected: set[str] = set()
+            if initial:
+                resources = []
+                for ref, _, result in items:
+                    if isinstance(result, InvalidField):
+                        self.invalid[ref] = _invalid(result)
+                    else:
+                        resources.append(result)
+                self.mesh.load(resources)
+            else:
+                seen = {ref for ref, _, _ in items}
+                for ref in [r for r in stream.versions if r not in seen]:
+                    affected |= self._forget(ref)
+                for ref, rv, result in items:
+                    if not rv or stream.versions.get(ref) != rv:
+                        affected |= self._put(result)
+            stream.versions = {ref: rv for ref, rv, _ in items}
+            self._sync_findings()
+        return affected
+
+    def _put(self, result: Resource | InvalidField) -> set[str]:
+        if isinstance(result, InvalidField):
+            # Istio ignores a resource it cannot read: what the old version did is gone too.
+            self.invalid[result.ref] = _invalid(result)
+            return self.mesh.remove(result.ref)
+        self.invalid.pop(result.meta.ref, None)
+        return self.mesh.add(result)
+
+    def _forget(self, ref: ObjectRef) -> set[str]:
+        self.invalid.pop(ref, None)
+        return self.mesh.remove(ref)
+
+    def _sync_findings(self) -> None:
+        self.mesh.clear_findings()
+        for finding in self.invalid.values():
+            self.mesh.add_finding(finding)
 
     def load(self) -> None:
         """List every kind (in parallel, paginated); 403 on a cluster-wide list of pods or
@@ -382,12 +608,17 @@ class Cluster:
         core = [self._stream(k, ns) for k in CORE_KINDS for ns in scopes]
         streams = (istio if self.istio_version else []) + core
         forbidden: list[_Stream] = []
-        with ThreadPoolExecutor(max_workers=5) as pool:
+        with ThreadPoolExecutor(max_workers=5, thread_name_prefix="list") as pool:
             for stream, error in zip(streams, pool.map(self._try_list, streams), strict=True):
                 if error is None:
                     self.streams.append(stream)
                 elif error.status == 403:
                     forbidden.append(stream)
+                elif error.status == 404:
+                    self.warnings.append(
+                        f"{self.name}: this cluster does not serve {stream.kind.plural} "
+                        f"({stream.path}: 404)"
+                    )
                 else:
                     raise error
         self._fall_back(forbidden)
@@ -401,7 +632,7 @@ class Cluster:
 
     def _try_list(self, stream: _Stream) -> ClusterError | None:
         try:
-            self._list(stream)
+            self._list(stream, initial=True)
         except ClusterError as err:
             return err
         return None
@@ -443,79 +674,98 @@ class Cluster:
     def follow(
         self, stream: _Stream, stop: threading.Event, notify: Callable[[set[str]], None]
     ) -> None:
-        """Watch one stream until `stop`: reconnect with backoff, relist on 410 Gone."""
+        """Watch one stream until `stop`: reconnect with backoff, relist on 410 Gone.
+
+        `notify(hosts)` gets the hosts whose analysis changed; an empty set when only the
+        findings of loading changed (a resource became readable or unreadable)."""
         attempt = 0
         while not stop.is_set():
             try:
-                for event in self.reader.watch(stream.path, stream.resource_version, stop):
-                    attempt = 0
-                    self.failing.pop(stream.path, None)
-                    hosts = self._apply(stream, event)
-                    if hosts:
-                        notify(hosts)
-                self.failing.pop(stream.path, None)
+                events = self.reader.watch(stream.path, stream.resource_version, stop)
+                self._recovered(stream)
+                attempt = 0
+                opened, count = time.monotonic(), 0
+                with contextlib.closing(events):
+                    for count, event in enumerate(events, 1):  # noqa: B007
+                        changed = self._apply(stream, event)
+                        if changed is not None:
+                            notify(changed)
+                # The server ended the watch (timeoutSeconds): resume it, at once unless it
+                # ends them as soon as they start.
+                quick = count == 0 and time.monotonic() - opened < 1
+                if stop.wait(BACKOFF[0] if quick else 0):
+                    return
+                continue
             except _Gone:
-                try:
-                    before = self.mesh.hosts()
-                    self._list(stream)
-                    notify(set(before) | set(self.mesh.hosts()))
-                    continue
-                except ClusterError as err:
-                    self._failed(stream, err)
+                error = self._relist(stream, notify)
             except ClusterError as err:
-                if err.status == 410:
-                    try:
-                        self._list(stream)
-                        notify(set(self.mesh.hosts()))
-                        continue
-                    except ClusterError as again:
-                        err = again
-                self._failed(stream, err)
-            if stop.wait(
-                BACKOFF[min(attempt, len(BACKOFF) - 1)] if stream.path in self.failing else 0
-            ):
+                error = self._relist(stream, notify) if err.status == 410 else err
+            if stop.is_set():
+                return
+            if error is None:
+                continue
+            self._failed(stream, error)
+            if stop.wait(BACKOFF[min(attempt, len(BACKOFF) - 1)]):
                 return
             attempt += 1
+
+    def _relist(self, stream: _Stream, notify: Callable[[set[str]], None]) -> ClusterError | None:
+        try:
+            changed = self._list(stream)
+        except ClusterError as err:
+            return err
+        self._recovered(stream)
+        notify(changed)
+        return None
+
+    def _recovered(self, stream: _Stream) -> None:
+        self.failing.pop(stream.path, None)
 
     def _failed(self, stream: _Stream, err: ClusterError) -> None:
         self.failing.setdefault(stream.path, time.time())
         self.last_error = str(err)
 
-    def _apply(self, stream: _Stream, event: Mapping[str, Any]) -> set[str]:
+    def _apply(self, stream: _Stream, event: Mapping[str, Any]) -> set[str] | None:
+        """Apply one watch event; the hosts it changed, or None when nothing visible did."""
         kind = event.get("type")
         obj = event.get("object")
         if not isinstance(obj, Mapping):
-            return set()
+            return None
         if kind == "ERROR":
             if obj.get("code") == 410:
                 raise _Gone()
             raise ClusterError(
                 int(obj.get("code") or 500), str(obj.get("message") or "watch error")
             )
-        version = (obj.get("metadata") or {}).get("resourceVersion")
+        meta = obj.get("metadata")
+        version = meta.get("resourceVersion") if isinstance(meta, Mapping) else None
         if version:
             stream.resource_version = str(version)
-        if kind == "BOOKMARK":
-            return set()
-        trimmed = trim(obj, stream.kind, stream.api_version if stream.kind.istio else "v1")
-        result = parse_object(trimmed, Origin(cluster=self.name))
-        if result is None:
-            return set()
+        if kind not in ("ADDED", "MODIFIED", "DELETED"):
+            return None  # BOOKMARK: only the resourceVersion moves on
+        item = self._parse(stream, obj)
+        if item is None:
+            return None
+        ref, rv, result = item
         with self.lock:
-            if isinstance(result, InvalidField):
-                self.mesh.add_finding(_invalid(result))
-                return set()
-            ref = result.meta.ref
+            invalid_before = set(self.invalid)
             if kind == "DELETED":
-                stream.refs.discard(ref)
-                return self.mesh.remove(ref)
-            stream.refs.add(ref)
-            return self.mesh.add(result)
+                stream.versions.pop(ref, None)
+                changed = self._forget(ref)
+            else:
+                stream.versions[ref] = rv
+                changed = self._put(result)
+            if set(self.invalid) != invalid_before or isinstance(result, InvalidField):
+                self._sync_findings()
+            elif not changed:
+                return None
+        return changed
 
     def status(self) -> str:
-        if not self.failing:
+        failing = list(self.failing.values())
+        if not failing:
             return "live"
-        since = min(self.failing.values())
+        since = min(failing)
         if time.time() - since < STALE_AFTER:
             return "reconnecting"
         return "stale since " + time.strftime("%H:%M:%S", time.localtime(since))
@@ -593,9 +843,11 @@ class ClusterSource(Source):
         self.clusters = []
         self._stop = threading.Event()
         clusters = self._connect()
-        for cluster in clusters:
+        with ThreadPoolExecutor(max_workers=len(clusters), thread_name_prefix="cluster") as pool:
+            futures = [pool.submit(cluster.load) for cluster in clusters]
+        for cluster, future in zip(clusters, futures, strict=True):
             try:
-                cluster.load()
+                future.result()
             except ClusterError as err:
                 raise LoadError(f"context {cluster.name}: {err}") from err
         with self.lock:
@@ -617,6 +869,8 @@ class ClusterSource(Source):
 
     def stop(self) -> None:
         self._stop.set()
+        for cluster in self.clusters:
+            cluster.reader.interrupt()
         for thread in self._threads:
             thread.join(timeout=1)
         self._threads = []
@@ -629,3 +883,10 @@ class ClusterSource(Source):
         worst = next((s for s in states if s.startswith("stale")), None)
         worst = worst or next((s for s in states if s == "reconnecting"), None)
         return worst or "live"
+
+    @property
+    def problem(self) -> str:
+        """What is wrong while the status is not live (for a banner), else ""."""
+        return "; ".join(
+            f"context {c.name}: {c.last_error}" for c in self.clusters if c.failing and c.last_error
+        )
