@@ -49,6 +49,11 @@ class Source(ABC):
         return None
 
     @property
+    def problem(self) -> str:
+        """What is wrong while the status is not `live` (shown as a banner), else ""."""
+        return ""
+
+    @property
     def status(self) -> str:
         """`live`, `reconnecting`, `stale since T`, or empty for a source that does not follow."""
         return ""

@@ -111,6 +111,8 @@ class MeshApp(App[int]):
             yield self.detail_pane
         yield Footer()
 
+    _problem = ""
+
     def on_mount(self) -> None:
         self._focus(self.host_tree)
         self.detail_pane.show(Text(f"Reading {safe(self.source.label)} …", style=MUTED))
@@ -214,6 +216,16 @@ class MeshApp(App[int]):
 
     def _poll_status(self) -> None:
         self.status = self.source.status
+        # A live source failing after start-up says why, once per new problem, and says so
+        # again when it is back.
+        problem = safe(self.source.problem) if self.status not in ("", "live") else ""
+        if problem and problem != self._problem:
+            self.notify(
+                problem, title=f"cluster {self.status}", severity="error", timeout=15, markup=False
+            )
+        elif not problem and self._problem and self.status == "live":
+            self.notify("connection restored: the view is live again", title="cluster live")
+        self._problem = problem
 
     def _load_failed(self, error: BaseException | None) -> None:
         self.busy = False

@@ -57,3 +57,35 @@ async def test_live_pods_and_a_watched_change_show_in_place(kube_api):
             assert "✔ no findings" in screen_text(app).splitlines()[0]
     finally:
         source.stop()
+
+
+async def test_a_cluster_lost_after_start_up_is_said_on_screen_then_restored(kube_api, monkeypatch):
+    monkeypatch.setattr(cluster, "BACKOFF", (0.05, 0.1, 0.2))
+    monkeypatch.setattr(cluster, "STALE_AFTER", 0.5)
+    seed(kube_api)
+    source = cluster.ClusterSource(
+        contexts=["alpha"], kubeconfig=str(kube_api.kubeconfig), request_timeout=2
+    )
+    app = MeshApp(source)
+    try:
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await settle(pilot)
+            assert "● live" in screen_text(app).splitlines()[0]
+            kube_api.stop()  # the API server goes away: open watches drop, reconnects fail
+            seen = ""
+            for _ in range(80):
+                await pilot.pause(0.1)
+                seen = screen_text(app)
+                if "context alpha:" in seen:
+                    break
+            assert "context alpha:" in seen  # the banner says which cluster and why
+            assert "reconnecting" in seen.splitlines()[0] or "stale" in seen.splitlines()[0]
+            kube_api.start()  # back on the same port
+            for _ in range(100):
+                await pilot.pause(0.1)
+                if "● live" in screen_text(app).splitlines()[0]:
+                    break
+            assert "● live" in screen_text(app).splitlines()[0]
+            assert "connection restored" in screen_text(app)
+    finally:
+        source.stop()
