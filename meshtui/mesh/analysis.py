@@ -167,8 +167,9 @@ class Mesh:
 
     def load(self, resources: Iterable[Resource]) -> None:
         """Add many resources at once, without tracking which hosts they touch."""
-        for resource in resources:
-            self._add(resource)
+        with collector_paused():
+            for resource in resources:
+                self._add(resource)
         self._cache.clear()
 
     def add(self, resource: Resource) -> set[str]:

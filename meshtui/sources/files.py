@@ -609,13 +609,14 @@ class FileSource(Source):
         self.files = 0
 
     def load(self) -> list[Mesh]:
-        result = load(self.paths)
-        self.files = result.files
-        mesh = Mesh(self.config)
-        mesh.workloads.mark_known(
-            r.meta.ref.namespace for r in result.resources if isinstance(r, Workload)
-        )
-        mesh.load(without_owned(first_definitions(result.resources, result.findings)))
+        with collector_paused():  # one batch from the files to the indexed mesh
+            result = load(self.paths)
+            self.files = result.files
+            mesh = Mesh(self.config)
+            mesh.workloads.mark_known(
+                r.meta.ref.namespace for r in result.resources if isinstance(r, Workload)
+            )
+            mesh.load(without_owned(first_definitions(result.resources, result.findings)))
         for finding in result.findings:
             mesh.add_finding(finding)
         with self.lock:
