@@ -63,9 +63,20 @@ class Source(ABC):
         return list(findings)
 
     def document_text(self, meta: Meta) -> str | None:
-        """The resource as YAML, for the raw view."""
-        if meta.raw is None:
+        """The resource as YAML, for the raw view (looked up by reference when `meta` is only
+        a reference, e.g. the VirtualService a route was written in)."""
+        raw = meta.raw
+        if raw is None:
+            with self.lock:
+                for mesh in self.meshes:
+                    if meta.origin.cluster not in (None, mesh.cluster):
+                        continue
+                    found = mesh.get(meta.ref)
+                    if found is not None and found.meta.raw is not None:
+                        raw = found.meta.raw
+                        break
+        if raw is None:
             return None
         import yaml
 
-        return yaml.safe_dump(dict(meta.raw), sort_keys=False)
+        return yaml.safe_dump(dict(raw), sort_keys=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from meshtui.mesh.findings import Code
+from meshtui.mesh.resources import Meta, ObjectRef, Origin
 from meshtui.sources.cluster import PAGE_SIZE, ClusterSource, _continue_token
 from meshtui.sources.files import LoadError
 from tests.kubeapi import KubeAPIServer
@@ -192,3 +193,17 @@ def test_a_server_error_while_listing_stops_the_load_with_the_context_named(kube
 
     with pytest.raises(LoadError, match=r"^context alpha: .*destinationrules: 500"):
         source(kube_api).load()
+
+
+def test_raw_yaml_of_a_routes_virtual_service_is_found_by_its_reference(kube_api):
+    # The inspector knows a route's VirtualService only by reference; live, the source
+    # answers with the object it read (trimmed), as YAML.
+    load_bookinfo(kube_api)
+    src = source(kube_api)
+    src.load()
+    [route] = [r for r in src.snapshot()[0].hosts[REVIEWS].routes if r.subset == "v1"]
+    text = src.document_text(Meta(ref=route.virtual_service, origin=route.origin))
+    assert text is not None
+    assert "kind: VirtualService" in text and "subset: v1" in text
+    missing = Meta(ref=ObjectRef("VirtualService", "nowhere", "x"), origin=Origin(cluster="alpha"))
+    assert src.document_text(missing) is None
