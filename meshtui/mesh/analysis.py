@@ -407,6 +407,19 @@ class Mesh:
                 )
             )
         findings = []
+
+        def finding(code: Code, message: str, field: str) -> Finding:
+            """A finding on this subset, pointing at one of its fields in the DR."""
+            return Finding(
+                code,
+                message,
+                host=host,
+                subset=subset.name,
+                resource=dr.meta.ref,
+                origin=dr.meta.origin,
+                path=(*subset.path, field) if subset.path else (),
+            )
+
         if sets_anything(own) and not any(r.carries_traffic for r in sub_routes):
             # Sorted, so the message does not depend on the order of files and documents.
             zero = sorted({r.describe() for r in sub_routes if not r.carries_traffic})
@@ -416,29 +429,21 @@ class Mesh:
                 else "no VirtualService route names it"
             )
             findings.append(
-                Finding(
+                finding(
                     Code.SUBSET_POLICY_NEVER_APPLIED,
                     f"subset {subset.name!r} of {host} has its own trafficPolicy, but {why}: "
                     f"traffic goes to the whole service with the host-level policy",
-                    host=host,
-                    subset=subset.name,
-                    resource=dr.meta.ref,
-                    origin=dr.meta.origin,
-                    path=(*subset.path, "trafficPolicy") if subset.path else (),
+                    "trafficPolicy",
                 )
             )
         if workloads is not None and host_workloads and not workloads:
             labels = ", ".join(f"{k}={v}" for k, v in subset.labels.items())
             findings.append(
-                Finding(
+                finding(
                     Code.SUBSET_SELECTS_NOTHING,
                     f"subset {subset.name!r} of {host} selects no workload: none of the "
                     f"{len(host_workloads)} workload(s) of the service has labels {labels}",
-                    host=host,
-                    subset=subset.name,
-                    resource=dr.meta.ref,
-                    origin=dr.meta.origin,
-                    path=(*subset.path, "labels") if subset.path else (),
+                    "labels",
                 )
             )
         policy, port_policies = effective_policies(host_policy, own, port_numbers)

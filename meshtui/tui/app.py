@@ -7,7 +7,7 @@ read; a live source hands new analyses to :meth:`MeshApp.apply_analysis` (throug
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import ClassVar
 
@@ -123,19 +123,19 @@ class MeshApp(App[int]):
 
     # -- loading ---------------------------------------------------------------------------------
 
+    def _in_thread(self, work: Callable[[], object], group: str) -> None:
+        """Run blocking work in a thread worker; a newer run of the same group replaces it, and
+        a failure is the worker's state to report (on_worker_state_changed), not a crash."""
+        self.run_worker(
+            work, name=group, group=group, thread=True, exclusive=True, exit_on_error=False
+        )
+
     def action_reload(self) -> None:
         """Read the source again in a worker thread; the current tree stays until it is done."""
         self.busy = True
         self.host_tree.loading = self.mesh_view is None
         self._summary()
-        self.run_worker(
-            self._load,
-            name=LOAD_GROUP,
-            group=LOAD_GROUP,
-            thread=True,
-            exclusive=True,
-            exit_on_error=False,
-        )
+        self._in_thread(self._load, LOAD_GROUP)
 
     def _load(self) -> tuple[MeshView, list[list[Finding]]]:
         """In the worker thread: read, analyse, and index for display."""
@@ -205,14 +205,7 @@ class MeshApp(App[int]):
         self._changed_hosts = set()
         if self.busy:
             return
-        self.run_worker(
-            self._snapshot,
-            name=LIVE_GROUP,
-            group=LIVE_GROUP,
-            thread=True,
-            exclusive=True,
-            exit_on_error=False,
-        )
+        self._in_thread(self._snapshot, LIVE_GROUP)
 
     def _poll_status(self) -> None:
         self.status = self.source.status
@@ -317,14 +310,7 @@ class MeshApp(App[int]):
         if self.show_yaml:
             metas = involved(self.mesh_view, ref) if ref is not None else []
             self.detail_pane.show(Text("Reading YAML …", style=MUTED))
-            self.run_worker(
-                lambda: (ref, self._documents(metas)),
-                name=YAML_GROUP,
-                group=YAML_GROUP,
-                thread=True,
-                exclusive=True,
-                exit_on_error=False,
-            )
+            self._in_thread(lambda: (ref, self._documents(metas)), YAML_GROUP)
         else:
             view = self.mesh_view
             self.detail_pane.show(lambda width: detail(view, ref, self.locate, width))
