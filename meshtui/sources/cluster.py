@@ -369,8 +369,14 @@ def _reason(err: BaseException, timeout: float) -> str:
         return f"no answer within {timeout:g} s (--request-timeout)"
     if isinstance(seen, urllib3.exceptions.SSLError | ssl.SSLError):
         return f"TLS error: {seen}"
-    protocol = isinstance(seen, urllib3.exceptions.ProtocolError) and seen.args
-    text = str(seen.args[0] if protocol else seen)
+    text = str(seen)
+    if isinstance(seen, urllib3.exceptions.ProtocolError) and seen.args:
+        # ("Connection aborted.", RemoteDisconnected("Remote end closed connection ...")): the
+        # second part is the one that says what happened.
+        cause = seen.args[1] if len(seen.args) > 1 else None
+        text = str(seen.args[0]).rstrip(".")
+        if isinstance(cause, BaseException) and str(cause):
+            text = f"{text}: {cause}"
     for marker in ("Failed to establish a new connection: ", "Failed to resolve "):
         if marker in text:
             text = text.split(marker, 1)[1]
@@ -461,14 +467,31 @@ def _first_current_context(files: list[str]) -> str | None:
 
 
 def _api_client(configuration: Any) -> Any:
-    import urllib3
     from kubernetes import client
 
-    # urllib3 retries a GET three times by default, a timed-out read included: one request
-    # could then take four times --request-timeout. A failed request fails at once; the
-    # watches reconnect with backoff on their own.
-    configuration.retries = urllib3.Retry(total=0, redirect=0)
+    configuration.retries = _stale_connection_retry()
     return client.ApiClient(configuration)
+
+
+def _stale_connection_retry() -> Any:
+    """urllib3's retry policy for meshtui's GETs: one more try when the connection broke
+    before an answer came, nothing else.
+
+    urllib3 retries a GET three times by default, a timed-out read included: one request could
+    then take four times --request-timeout. But a kept-alive connection that the server (or a
+    load balancer) closed while it sat in the pool only fails once the request is on it
+    ("Remote end closed connection without response"); client-go retries such a GET, and so
+    does meshtui, once, on a new connection. A timeout, a refused connection or an error
+    status fails at once; the watches reconnect with backoff on their own.
+    """
+    import urllib3
+
+    class StaleConnectionRetry(urllib3.Retry):
+        def _is_read_error(self, err: Exception) -> bool:
+            # A read timeout then counts as an "other" error, of which none are retried.
+            return isinstance(err, urllib3.exceptions.ProtocolError)
+
+    return StaleConnectionRetry(total=1, connect=0, read=1, status=0, other=0, redirect=0)
 
 
 # -- one cluster ----------------------------------------------------------------------------

@@ -141,7 +141,7 @@ Match = str | Callable[[RequestRecord], bool] | None
 
 @dataclass
 class _Fault:
-    kind: str  # "fail" | "hang" | "drop"
+    kind: str  # "fail" | "hang" | "close" | "drop"
     match: Match
     remaining: int | None  # None: until `until`
     until: float | None
@@ -578,6 +578,11 @@ class KubeAPIServer:
         """Hold the next `count` (matching) requests for `seconds` before answering them."""
         self._add_fault(_Fault("hang", match, count, None, seconds=seconds))
 
+    def close_next(self, count: int = 1, match: Match = None) -> None:
+        """Close the connection of the next `count` (matching) requests without an answer, as
+        a server or load balancer does to a kept-alive connection it timed out (after auth)."""
+        self._add_fault(_Fault("close", match, count, None))
+
     def drop_watch_after(self, events: int, count: int = 1, match: Match = None) -> None:
         """Cut the next `count` (matching) watch streams after `events` events (bookmarks
         included): the TCP connection closes with the chunked response unfinished."""
@@ -678,6 +683,8 @@ class KubeAPIServer:
         hang = self._take_fault("hang", record)
         if hang is not None:
             self._stopping.wait(hang.seconds)
+        if self._take_fault("close", record) is not None:
+            reply.abort()
         fail = self._take_fault("fail", record)
         if fail is not None:
             return reply.error(

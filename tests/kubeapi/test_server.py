@@ -663,6 +663,17 @@ def test_hang_exceeds_the_request_timeout(kube_api, api):
     assert client.CoreV1Api(api).list_namespace(_request_timeout=2).items
 
 
+def test_close_drops_the_connection_without_an_answer(kube_api, api):
+    kube_api.close_next(1, match="/pods")
+    raw = urllib3.PoolManager(retries=False, ca_certs=str(kube_api.tls.ca_cert))
+    headers = {"Authorization": "Bearer alpha-token"}
+    with pytest.raises(urllib3.exceptions.ProtocolError, match="without response"):
+        raw.request("GET", f"{kube_api.url}/api/v1/pods", headers=headers)
+    # The fault was taken once, by the matching request, which the log still records.
+    assert raw.request("GET", f"{kube_api.url}/api/v1/pods", headers=headers).status == 200
+    assert [r.path for r in kube_api.requests].count("/api/v1/pods") == 2
+
+
 # ---------------------------------------------------------------------------------------------
 # the request log
 

@@ -195,6 +195,27 @@ def test_a_server_error_while_listing_stops_the_load_with_the_context_named(kube
         source(kube_api).load()
 
 
+def test_a_connection_closed_without_an_answer_is_tried_again_once(kube_api):
+    # A kept-alive connection the server (or a load balancer) closed while it sat in the pool
+    # fails only once a request is on it; the GET is sent again on a new connection.
+    load_bookinfo(kube_api)
+    kube_api.close_next(1, match="/destinationrules")
+
+    (analysis,) = [m.analyze() for m in source(kube_api).load()]
+
+    assert [s.name for s in analysis.hosts[REVIEWS].subsets] == ["v1", "v2", "v3"]
+    assert len(lists_of(kube_api, "destinationrules")) == 2
+
+
+def test_a_connection_closed_twice_stops_the_load_with_the_context_named(kube_api):
+    load_bookinfo(kube_api)
+    kube_api.close_next(2, match="/destinationrules")
+
+    with pytest.raises(LoadError, match=r"^context alpha: .*without response"):
+        source(kube_api).load()
+    assert len(lists_of(kube_api, "destinationrules")) == 2
+
+
 def test_raw_yaml_of_a_routes_virtual_service_is_found_by_its_reference(kube_api):
     # The inspector knows a route's VirtualService only by reference; live, the source
     # answers with the object it read (trimmed), as YAML.
