@@ -39,6 +39,11 @@ from meshtui.sources.files import LoadError
 
 PAGE_SIZE = 500
 WATCH_SECONDS = 240  # server-side timeout of one watch request; it is then resumed
+# A watch that asked for bookmarks hears from the API server about once a minute even when
+# nothing changes. One silent for longer (plus --request-timeout) is taken for a connection
+# that died without a word (a network cut, a server that hung) and opened again: if the server
+# is gone, that fails, and the view says so, instead of staying "live" until WATCH_SECONDS.
+WATCH_QUIET_SECONDS = 90
 BACKOFF = (0.5, 1, 2, 4, 8, 15, 30)
 STALE_AFTER = 10.0  # seconds of failed reconnects before the view is called stale
 
@@ -245,11 +250,11 @@ class Reader:
         if resource_version:
             query.append(("resourceVersion", resource_version))
         raw = self._request(path, query, (self.timeout, self.timeout)).response
-        # The answer came in time; between events the stream may stay quiet up to the end of
-        # the watch, so reads of the body wait that long.
+        # The answer came in time; between events (and bookmarks) the stream may stay quiet
+        # for a while, so reads of the body wait that long.
         sock = getattr(getattr(raw, "connection", None), "sock", None)
         if sock is not None:
-            sock.settimeout(WATCH_SECONDS + self.timeout)
+            sock.settimeout(min(WATCH_SECONDS, WATCH_QUIET_SECONDS) + self.timeout)
         with self._streams_lock:
             self._streams.add(raw)
         return self._events(path, raw, stop)

@@ -141,7 +141,7 @@ Match = str | Callable[[RequestRecord], bool] | None
 
 @dataclass
 class _Fault:
-    kind: str  # "fail" | "hang" | "close" | "drop"
+    kind: str  # "fail" | "hang" | "close" | "stall" | "drop"
     match: Match
     remaining: int | None  # None: until `until`
     until: float | None
@@ -583,6 +583,15 @@ class KubeAPIServer:
         a server or load balancer does to a kept-alive connection it timed out (after auth)."""
         self._add_fault(_Fault("close", match, count, None))
 
+    def stall(self, match: Match = None) -> None:
+        """Stop answering (matching) requests until `clear_faults()`, as a hung server or a cut
+        network does: open watch streams send nothing more, not even bookmarks or their end,
+        and new requests get no answer; every connection stays open."""
+        self._add_fault(_Fault("stall", match, None, None))
+
+    def _stalled(self, record: RequestRecord) -> bool:
+        return self._take_fault("stall", record) is not None
+
     def drop_watch_after(self, events: int, count: int = 1, match: Match = None) -> None:
         """Cut the next `count` (matching) watch streams after `events` events (bookmarks
         included): the TCP connection closes with the chunked response unfinished."""
@@ -680,6 +689,8 @@ class KubeAPIServer:
             )
         if self.latency:
             self._stopping.wait(self.latency)
+        while self._stalled(record) and not self._stopping.wait(0.05):
+            pass
         hang = self._take_fault("hang", record)
         if hang is not None:
             self._stopping.wait(hang.seconds)
@@ -1026,6 +1037,10 @@ class KubeAPIServer:
         next_bookmark = time.monotonic() + self.bookmark_interval
         conn = reply.handler.connection
         while not self._stopping.is_set():
+            if self._stalled(record):  # silent, but the connection stays open
+                if select.select([conn], [], [], 0.05)[0]:
+                    return None  # the client gave up on it
+                continue
             now = time.monotonic()
             if deadline is not None and now >= deadline:
                 break

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import shutil
 import threading
@@ -672,6 +673,27 @@ def test_close_drops_the_connection_without_an_answer(kube_api, api):
     # The fault was taken once, by the matching request, which the log still records.
     assert raw.request("GET", f"{kube_api.url}/api/v1/pods", headers=headers).status == 200
     assert [r.path for r in kube_api.requests].count("/api/v1/pods") == 2
+
+
+def test_stall_silences_open_watches_and_leaves_new_requests_unanswered(kube_api, api):
+    kube_api.bookmark_interval = 0.1
+    raw = urllib3.PoolManager(retries=False, ca_certs=str(kube_api.tls.ca_cert))
+    headers = {"Authorization": "Bearer alpha-token"}
+    url = f"{kube_api.url}/api/v1/pods?watch=true&allowWatchBookmarks=true"
+    timeout = urllib3.Timeout(connect=2, read=0.5)
+    stream = raw.request("GET", url, headers=headers, preload_content=False, timeout=timeout)
+    lines = stream.stream(1)
+    assert b"BOOKMARK" in b"".join(itertools.takewhile(lambda c: c != b"\n", lines))
+
+    kube_api.stall()
+    with pytest.raises(urllib3.exceptions.ReadTimeoutError):
+        for _ in lines:  # what was sent before the stall, then silence
+            pass
+    with pytest.raises((urllib3.exceptions.MaxRetryError, urllib3.exceptions.ReadTimeoutError)):
+        client.CoreV1Api(api).list_namespace(_request_timeout=(2, 0.3))
+
+    kube_api.clear_faults()
+    assert client.CoreV1Api(api).list_namespace(_request_timeout=2).items
 
 
 # ---------------------------------------------------------------------------------------------

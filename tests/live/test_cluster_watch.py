@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from meshtui.mesh.findings import Code
+from meshtui.sources import cluster
 from meshtui.sources.cluster import ClusterSource
 from tests.kubeapi import KubeAPIServer
 from tests.kubeapi.objects import destination_rule, pod
@@ -233,6 +234,46 @@ def test_a_watch_request_that_hangs_is_bounded_by_the_request_timeout(kube_api, 
     eventually(lambda: src.status == "live", 3, "live again")
     kube_api.delete("networking.istio.io/v1/DestinationRule", "bookinfo", "reviews")
     eventually(lambda: reviews(src).subsets == (), what="the deletion seen")
+
+
+@pytest.fixture
+def long_watches(monkeypatch: pytest.MonkeyPatch, kube_api: KubeAPIServer) -> None:
+    """Watches the server would end only after a minute, bookmarks every 0.1 s, and a watch
+    silent for 1 s taken for a dead one."""
+    monkeypatch.setattr(cluster, "WATCH_SECONDS", 60)
+    monkeypatch.setattr(cluster, "WATCH_QUIET_SECONDS", 1)
+    kube_api.bookmark_interval = 0.1
+
+
+def test_a_server_gone_silent_is_noticed_without_waiting_for_the_watch_to_end(
+    kube_api, watched, long_watches
+):
+    src, notes = watched
+    src.clusters[0].reader.timeout = 0.3
+    start(src, notes)
+    eventually(lambda: len({r.path for r in kube_api.requests if r.verb == "watch"}) == 5)
+
+    kube_api.stall()  # connections stay open, nothing comes: a hung server, a cut network
+    began = time.monotonic()
+    eventually(lambda: src.status == "reconnecting", 5, "reconnecting")
+    assert time.monotonic() - began < 3  # not the 60 s until the server would end the watch
+    assert "no answer within 0.3 s" in src.problem
+
+    kube_api.clear_faults()
+    eventually(lambda: src.status == "live", 5, "live again")
+    kube_api.delete("networking.istio.io/v1/DestinationRule", "bookinfo", "reviews")
+    eventually(lambda: reviews(src).subsets == (), what="the deletion seen")
+
+
+def test_quiet_watches_kept_alive_by_bookmarks_are_not_reopened(kube_api, watched, long_watches):
+    src, notes = watched
+    start(src, notes)
+    eventually(lambda: len({r.path for r in kube_api.requests if r.verb == "watch"}) == 5)
+
+    time.sleep(2.5)  # nothing changes; only bookmarks come, more often than 1 s
+
+    assert len([r for r in kube_api.requests if r.verb == "watch"]) == 5
+    assert src.status == "live"
 
 
 def test_a_revoked_token_is_said_and_the_view_recovers_with_new_credentials(kube_api, watched):
