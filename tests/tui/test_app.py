@@ -17,10 +17,12 @@ from meshtui.sources import Source
 from meshtui.sources.files import FileSource
 from meshtui.tui.app import MeshApp
 from meshtui.tui.screens.help import HelpScreen
+from meshtui.tui.screenshot import screenshot
 from tests.tui.helpers import (
     BOOKINFO,
     DORMANT,
     HOSTILE,
+    ROOT,
     cursor_label,
     detail_text,
     make_app,
@@ -252,3 +254,14 @@ async def test_findings_read_without_colour(monkeypatch: pytest.MonkeyPatch):
         assert "⚠ policy never applied: no route names this subset" in screen_text(app)
         svg = app.export_screenshot()
         assert "policy&#160;never&#160;applied" in svg
+
+
+async def test_the_readme_screenshot_is_current(monkeypatch: pytest.MonkeyPatch):
+    """docs/screenshot.svg is what the app shows today on the bookinfo example."""
+    monkeypatch.chdir(ROOT)  # the path is shown as given
+    svg = await screenshot(["examples/bookinfo"])
+    readme_svg = (ROOT / "docs" / "screenshot.svg").read_text(encoding="utf-8")
+    assert svg == readme_svg, (
+        "the README's screenshot is out of date: run "
+        "`python -m meshtui.tui.screenshot examples/bookinfo docs/screenshot.svg`"
+    )
