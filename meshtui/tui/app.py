@@ -211,14 +211,17 @@ class MeshApp(App[int]):
         self.status = self.source.status
         # A live source failing after start-up says why, once per new problem, and says so
         # again when it is back.
+        # Status and problem are read one after the other while watch threads change them:
+        # a problem announced stays announced until the status itself says live.
         problem = safe(self.source.problem) if self.status not in ("", "live") else ""
         if problem and problem != self._problem:
             self.notify(
                 problem, title=f"cluster {self.status}", severity="error", timeout=15, markup=False
             )
-        elif not problem and self._problem and self.status == "live":
+            self._problem = problem
+        elif self.status == "live" and self._problem:
             self.notify("connection restored: the view is live again", title="cluster live")
-        self._problem = problem
+            self._problem = ""
 
     def _load_failed(self, error: BaseException | None) -> None:
         self.busy = False
