@@ -255,8 +255,8 @@ def test_a_server_gone_silent_is_noticed_without_waiting_for_the_watch_to_end(
 
     kube_api.stall()  # connections stay open, nothing comes: a hung server, a cut network
     began = time.monotonic()
-    eventually(lambda: src.status == "reconnecting", 5, "reconnecting")
-    assert time.monotonic() - began < 3  # not the 60 s until the server would end the watch
+    eventually(lambda: src.status == "reconnecting", 10, "reconnecting")
+    assert time.monotonic() - began < 10  # not the 60 s until the server would end the watch
     assert "no answer within 0.3 s" in src.problem
 
     kube_api.clear_faults()
