@@ -185,7 +185,9 @@ class FrameClock:
         raise TimeoutError("no frame")
 
 
-async def measure(hosts: int, namespaces: int, presses: int) -> dict[str, float]:
+async def measure(
+    hosts: int, namespaces: int, presses: int, updates_count: int = 10
+) -> dict[str, float]:
     source = MemorySource(hosts, namespaces)
     analysis_time = source.prepare()
     app = MeshApp(source)
@@ -193,9 +195,13 @@ async def measure(hosts: int, namespaces: int, presses: int) -> dict[str, float]
     shown: list[float] = []  # when the tree of the new analysis is built
     original_apply = app._apply_view
 
+    blocked: list[float] = []  # how long each view handover held the UI thread
+
     def apply(*args: Any, **kwargs: Any) -> None:
+        t = time.perf_counter()
         original_apply(*args, **kwargs)
         shown.append(time.perf_counter())
+        blocked.append(shown[-1] - t)
 
     app._apply_view = apply  # type: ignore[method-assign]
     async with app.run_test(size=(120, 40)) as pilot:
@@ -228,9 +234,38 @@ async def measure(hosts: int, namespaces: int, presses: int) -> dict[str, float]
             await pilot.pause()
             shown = [t for t in detail_updates if t > t0]
             settled.append(await clock.first_after(shown[-1]) - t0 if shown else 0.0)
+        # Live updates: one DestinationRule changes (as a watch event would bring it); the
+        # app re-analyses in a worker and rebuilds the visible tree, keeping cursor and open
+        # nodes. Measured: change to first frame of the new tree, and the UI thread's share.
+        updates, held = [], []
+        mesh = source.meshes[0]
+        rules = [o for o in source.objects if o["kind"] == "DestinationRule"]
+        for i in range(updates_count):
+            rule = rules[(i * 97) % len(rules)]
+            lb = "RANDOM" if i % 2 == 0 else "ROUND_ROBIN"
+            changed = {
+                **rule,
+                "spec": {**rule["spec"], "trafficPolicy": {"loadBalancer": {"simple": lb}}},
+            }
+            t0 = time.perf_counter()
+            with source.lock:
+                mesh.add(parse_object(changed, Origin(file="generated.yaml", line=1)))
+            before = len(shown)
+            app._refresh_live()
+            while len(shown) == before:
+                await asyncio.sleep(0.001)
+            updates.append(await clock.first_after(shown[-1]) - t0)
+            held.append(blocked[-1])
+            await pilot.pause()
     first_repaint.sort()
     settled.sort()
+    updates.sort()
+    held.sort()
     return {
+        "update_median": statistics.median(updates),
+        "update_max": updates[-1],
+        "held_median": statistics.median(held),
+        "held_max": held[-1],
         "load_and_analysis": analysis_time,
         "first_frame": first - source.ready[0],
         "median": statistics.median(first_repaint),
@@ -266,6 +301,11 @@ def main() -> int:
     print(
         f"key to detail pane updated:     {r['settled_median'] * 1000:7.1f} ms median, "
         f"{r['settled_p95'] * 1000:.1f} ms p95"
+    )
+    print(
+        f"live update to new tree shown:  {r['update_median'] * 1000:7.1f} ms median, "
+        f"{r['update_max'] * 1000:.1f} ms max; UI thread held {r['held_median'] * 1000:.1f} ms "
+        f"median, {r['held_max'] * 1000:.1f} ms max"
     )
     return 0
 

@@ -223,9 +223,12 @@ class MeshView:
         return self.analyses[index].cluster or f"cluster {index + 1}"
 
     def entry(self, ref: NodeRef) -> HostEntry | None:
-        if not 0 <= ref.cluster < len(self._by_host):
+        return self.entry_for(ref.cluster, ref.host)
+
+    def entry_for(self, cluster: int, host: str) -> HostEntry | None:
+        if not 0 <= cluster < len(self._by_host):
             return None
-        return self._by_host[ref.cluster].get(ref.host)
+        return self._by_host[cluster].get(host)
 
     def host(self, ref: NodeRef) -> HostAnalysis | None:
         entry = self.entry(ref)
@@ -373,11 +376,20 @@ class Layout:
         self.groups = list(groups)
         self._namespaces: dict[tuple[int, str], int] = {}
         self._hosts: dict[tuple[int, str], int] = {}
+        shape = []
         for cluster in self.groups:
+            namespaces = []
             for i, ns in enumerate(cluster.namespaces):
                 self._namespaces[(cluster.index, ns.name)] = i
+                hosts = []
                 for j, entry in enumerate(ns.hosts):
                     self._hosts[(cluster.index, entry.host)] = j
+                    hosts.append(entry.host)
+                namespaces.append((ns.name, tuple(hosts)))
+            shape.append((cluster.index, cluster.name, tuple(cluster.load_findings), *namespaces))
+        # Clusters, their load findings, namespaces and hosts in display order: a new analysis
+        # of the same shape can update the tree in place.
+        self.shape = tuple(shape)
         self._targets: list[NodeRef] | None = None
         self._target_keys: list[tuple[int, ...]] = []
 

@@ -16,6 +16,7 @@ from meshtui.mesh.resources import Origin, parse_object
 from meshtui.sources import Source
 from meshtui.sources.files import FileSource
 from meshtui.tui.app import MeshApp
+from meshtui.tui.model import Kind, NodeRef
 from meshtui.tui.screens.help import HelpScreen
 from meshtui.tui.screenshot import screenshot
 from tests.tui.helpers import (
@@ -103,6 +104,52 @@ async def test_apply_analysis_from_another_thread_keeps_cursor_and_open_nodes(
         assert "policy never applied" not in tree
         assert "✔ no findings" in screen_text(app).splitlines()[0]
         assert "subset v1 of checkout.shop.svc.cluster.local" in detail_text(app)
+
+
+async def test_a_change_above_the_cursor_updates_in_place_and_the_cursor_stays_put(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """A live change to an open host above the cursor adds a line there: the cursor must stay
+    on its node, other open nodes stay open, and only the changed host is rebuilt."""
+    folder = tmp_path / "mesh"
+    shutil.copytree(BOOKINFO, folder)
+    monkeypatch.chdir(tmp_path)
+    async with make_app("mesh").run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app = pilot.app
+        tree = app.host_tree
+        await press(pilot, "s")  # by name: details, productpage, ratings, reviews
+        details = next(n for n in tree.root.children[0].children if "details" in str(n.label))
+        tree.expand_node(details)
+        reviews = next(n for n in tree.root.children[0].children if "reviews" in str(n.label))
+        tree.reveal(NodeRef(Kind.SUBSET, 0, "bookinfo", "reviews.bookinfo.svc.cluster.local", "v2"))
+        await press(pilot, "l")  # open v2 on its workload
+        await settle(pilot)
+        assert cursor_label(app) == "v2  10%"
+        rules = folder / "destination-rules.yaml"
+        details_subsets = (
+            "  host: details\n  trafficPolicy:\n    tls: {mode: ISTIO_MUTUAL}\n  subsets:\n"
+        )
+        assert details_subsets in rules.read_text()
+        rules.write_text(
+            rules.read_text().replace(
+                details_subsets, details_subsets + "  - name: v9\n    labels: {version: v9}\n"
+            )
+        )
+        analyses = [mesh.analyze() for mesh in FileSource(["mesh"]).load()]
+
+        await asyncio.to_thread(app.call_from_thread, app.apply_analysis, analyses)
+        await settle(pilot)
+
+        assert cursor_label(app) == "v2  10%"
+        assert "subset v2 of reviews.bookinfo.svc.cluster.local" in detail_text(app)
+        shown = tree_text(app)
+        assert "v9  ⚠ selects nothing" in shown  # the changed host, rebuilt while open
+        assert "Deployment bookinfo/reviews-v2" in shown  # v2 still open
+        # In place: the unchanged host's node is the same node, not a rebuilt copy.
+        assert (
+            next(n for n in tree.root.children[0].children if "reviews" in str(n.label)) is reviews
+        )
 
 
 async def test_a_source_that_cannot_be_read_at_all_exits_2_with_the_reason():

@@ -113,7 +113,16 @@ class MeshTree(Tree[NodeRef]):
     # -- building --------------------------------------------------------------------------------
 
     def show(self, view: MeshView, options: ViewOptions, *, keep: bool = True) -> None:
-        """Rebuild for a new analysis or new view options, keeping cursor and expansion."""
+        """Rebuild for a new analysis or new view options, keeping cursor and expansion.
+
+        A new analysis with the same options and the same hosts in the same places (a live
+        change, a reload of an unchanged folder) updates the tree in place instead: only the
+        hosts whose analysis changed get new labels and children."""
+        layout = view.layout(options)
+        same_shape = keep and self.view is not None and options == self.options
+        if same_shape and self.positions is not None and layout.shape == self.positions.shape:
+            self._update(view, layout)
+            return
         cursor = self.cursor_node.data if self.cursor_node is not None else None
         expanded = (
             [ref for ref, node in self._by_ref.items() if node.is_expanded]
@@ -122,7 +131,7 @@ class MeshTree(Tree[NodeRef]):
         )
         self.view = view
         self.options = options
-        self.positions = view.layout(options)
+        self.positions = layout
         groups = self.positions.groups
         self.clear()
         self._widths = {}
@@ -161,6 +170,75 @@ class MeshTree(Tree[NodeRef]):
             self.reveal(target)
         elif self.root.children:
             self.move_cursor(self.root.children[0])
+
+    def _update(self, view: MeshView, layout: Layout) -> None:
+        """Take a new analysis of the same shape: relabel what changed, rebuild changed hosts'
+        children (keeping which of them were open), leave every other node as it is."""
+        old = self.view
+        assert old is not None
+        cursor = self.cursor_node.data if self.cursor_node is not None else None
+        self.view = view
+        self.positions = layout
+        query = self.options.query
+        changed: list[Node] = []
+        for cluster in layout.groups:
+            node = self._by_ref.get(NodeRef(Kind.CLUSTER, cluster.index))
+            if node is not None and view.multi:
+                self._relabel(node, text.cluster_label(cluster))
+            for ns in cluster.namespaces:
+                ref = NodeRef(Kind.NAMESPACE, cluster.index, ns.name)
+                self._ns_groups[ref] = ns
+                node = self._by_ref.get(ref)
+                if node is None:
+                    continue
+                self._relabel(node, text.namespace_label(ns))
+                if ref not in self._built:
+                    continue  # its hosts are labelled from the new analysis when opened
+                for entry in ns.hosts:
+                    before = old.entry_for(entry.cluster, entry.host)
+                    if before is not None and before.analysis is entry.analysis:
+                        entry.label = before.label  # same analysis: same label
+                        continue
+                    node = self._by_ref.get(entry.ref)
+                    if node is not None:
+                        self._relabel(
+                            node, self._host_label(entry, ns.matches.get(entry.host), query)
+                        )
+                        changed.append(node)
+        rebuilt = [self._rebuild_children(node) for node in changed]
+        # The cursor is a line number: lines added or removed above it would move it to
+        # another node, so it is put back on its node (or the closest one still shown).
+        if any(rebuilt) and cursor is not None:
+            target = self._nearest(cursor)
+            if target is not None:
+                self.reveal(target)
+
+    def _relabel(self, node: Node, label: text.Text) -> None:
+        if node.label != label:
+            self._widths.pop(node.id, None)
+            node.set_label(label)
+
+    def _rebuild_children(self, node: Node) -> bool:
+        """A host whose analysis changed: its subsets and workloads are built anew, lazily.
+        Whether it had any built."""
+        ref = node.data
+        if ref is None or ref not in self._built:
+            return False
+        opened = [c.data for c in _descendants(node) if c.is_expanded and c.data is not None]
+        for child in _descendants(node):
+            if child.data is not None:
+                self._by_ref.pop(child.data, None)
+                self._built.discard(child.data)
+            self._widths.pop(child.id, None)
+        self._built.discard(ref)
+        node.remove_children()
+        if node.is_expanded:
+            self._populate(node)
+            for child_ref in opened:
+                child = self._by_ref.get(child_ref)
+                if child is not None:
+                    self.expand_node(child)
+        return True
 
     def _expand_defaults(self, total: int) -> None:
         namespaces = [ref for ref in self._by_ref if ref.kind is Kind.NAMESPACE]
@@ -349,3 +427,9 @@ class MeshTree(Tree[NodeRef]):
         elif node.parent is not None and node.parent is not self.root:
             self.move_cursor(node.parent)
             self.scroll_to_node(node.parent, animate=False)
+
+
+def _descendants(node: Node) -> Iterator[Node]:
+    for child in node.children:
+        yield child
+        yield from _descendants(child)
