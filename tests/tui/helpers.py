@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import shutil
 from pathlib import Path
 
+import pytest
 from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.widget import Widget
@@ -19,6 +21,18 @@ ROOT = Path(__file__).resolve().parents[2]
 BOOKINFO = "tests/tui/fixtures/bookinfo"
 DORMANT = "tests/tui/fixtures/dormant-policy"
 HOSTILE = "tests/tui/fixtures/hostile"
+
+
+def editable_copy(
+    fixture: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch | None = None
+) -> Path:
+    """A copy of a fixture folder, `mesh` under tmp_path, for a test to change. With
+    `monkeypatch`, the test runs in tmp_path, so the app shows the folder as `mesh`."""
+    folder = tmp_path / "mesh"
+    shutil.copytree(ROOT / fixture, folder)
+    if monkeypatch is not None:
+        monkeypatch.chdir(tmp_path)
+    return folder
 
 
 def make_app(*paths: str) -> MeshApp:

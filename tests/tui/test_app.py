@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +25,7 @@ from tests.tui.helpers import (
     ROOT,
     cursor_label,
     detail_text,
+    editable_copy,
     make_app,
     press,
     screen_text,
@@ -82,9 +82,7 @@ async def test_apply_analysis_from_another_thread_keeps_cursor_and_open_nodes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     """What the live source does: new analyses from its watch thread, tree refreshed in place."""
-    folder = tmp_path / "mesh"
-    shutil.copytree(DORMANT, folder)
-    monkeypatch.chdir(tmp_path)
+    folder = editable_copy(DORMANT, tmp_path, monkeypatch)
     async with make_app("mesh").run_test(size=SIZE) as pilot:
         await settle(pilot)
         app = pilot.app
@@ -111,9 +109,7 @@ async def test_a_change_above_the_cursor_updates_in_place_and_the_cursor_stays_p
 ):
     """A live change to an open host above the cursor adds a line there: the cursor must stay
     on its node, other open nodes stay open, and only the changed host is rebuilt."""
-    folder = tmp_path / "mesh"
-    shutil.copytree(BOOKINFO, folder)
-    monkeypatch.chdir(tmp_path)
+    folder = editable_copy(BOOKINFO, tmp_path, monkeypatch)
     async with make_app("mesh").run_test(size=SIZE) as pilot:
         await settle(pilot)
         app = pilot.app
@@ -242,8 +238,7 @@ async def test_several_clusters_are_grouped_by_cluster():
 
 
 async def test_unreadable_input_is_a_finding_under_input_files(tmp_path: Path):
-    folder = tmp_path / "mesh"
-    shutil.copytree(DORMANT, folder)
+    folder = editable_copy(DORMANT, tmp_path)
     (folder / "broken.yaml").write_text("kind: [unclosed\n")
     async with make_app(str(folder)).run_test(size=SIZE) as pilot:
         await settle(pilot)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import yaml
@@ -10,7 +9,7 @@ import yaml
 from meshtui.mesh.findings import Code
 from meshtui.sources.files import FileSource
 from meshtui.tui.fixes import fixes_for, move_to_host_level, route_to_subset
-from tests.tui.helpers import BOOKINFO, DORMANT, HOSTILE
+from tests.tui.helpers import BOOKINFO, DORMANT, HOSTILE, editable_copy
 
 
 def analyse(path: Path | str):
@@ -34,8 +33,7 @@ def test_dormant_policy_gets_both_documented_fixes():
 
 
 def test_moving_the_policy_to_the_host_level_clears_the_finding(tmp_path: Path):
-    folder = tmp_path / "mesh"
-    shutil.copytree(DORMANT, folder)
+    folder = editable_copy(DORMANT, tmp_path)
     analysis = analyse(folder)
     finding = dormant_finding(analysis)
     host = analysis.hosts[finding.host]
@@ -49,8 +47,7 @@ def test_moving_the_policy_to_the_host_level_clears_the_finding(tmp_path: Path):
 
 
 def test_routing_to_the_subset_clears_the_finding(tmp_path: Path):
-    folder = tmp_path / "mesh"
-    shutil.copytree(DORMANT, folder)
+    folder = editable_copy(DORMANT, tmp_path)
     analysis = analyse(folder)
     finding = dormant_finding(analysis)
     host = analysis.hosts[finding.host]

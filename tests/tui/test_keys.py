@@ -19,6 +19,7 @@ from tests.tui.helpers import (
     DORMANT,
     cursor_label,
     detail_text,
+    editable_copy,
     make_app,
     press,
     screen_text,
@@ -292,9 +293,7 @@ async def test_y_toggles_the_raw_yaml_of_the_resources_involved():
 async def test_r_reloads_the_source_keeping_the_cursor(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    folder = tmp_path / "mesh"
-    shutil.copytree(DORMANT, folder)
-    monkeypatch.chdir(tmp_path)
+    folder = editable_copy(DORMANT, tmp_path, monkeypatch)
     async with make_app("mesh").run_test(size=SIZE) as pilot:
         await settle(pilot)
         app = pilot.app
@@ -317,8 +316,7 @@ async def test_r_reloads_the_source_keeping_the_cursor(
 
 
 async def test_reload_of_a_vanished_folder_keeps_the_last_analysis(tmp_path: Path):
-    folder = tmp_path / "mesh"
-    shutil.copytree(DORMANT, folder)
+    folder = editable_copy(DORMANT, tmp_path)
     async with make_app(str(folder)).run_test(size=SIZE, notifications=True) as pilot:
         await settle(pilot)
         app = pilot.app
