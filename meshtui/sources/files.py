@@ -239,10 +239,24 @@ def _error(code: Code, file: str, line: int, message: str, item: int | None = No
     return Finding(code, message, origin=Origin(file=file, line=line, item=item))
 
 
+def read(path: str | os.PathLike[str]) -> bytes:
+    """A file's bytes with lone CR line breaks (old Mac style) made LF.
+
+    libyaml counts a lone CR as a line break; splitting documents and numbering lines here
+    count LF. YAML reads either break as the same LF, so the documents do not change."""
+    data = Path(path).read_bytes()
+    if b"\r" in data:
+        data = _LONE_CR.sub(b"\n", data)
+    return data
+
+
+_LONE_CR = re.compile(rb"\r(?!\n)")
+
+
 def load_file(path: Path, result: LoadResult) -> None:
     name = str(path)
     try:
-        data = path.read_bytes()
+        data = read(path)
     except OSError as err:
         result.findings.append(
             _error(Code.PARSE_ERROR, name, 1, f"cannot read {name}: {err.strerror or err}")
@@ -463,7 +477,7 @@ def locate(origin: Origin, path: FieldPath, data: bytes | None = None) -> int | 
         return None
     if data is None:
         try:
-            data = Path(origin.file).read_bytes()
+            data = read(origin.file)
         except OSError:
             return None
     return _field_line(_document_node(origin, data), origin, path)
@@ -516,7 +530,7 @@ def _refine_lines(out: list[Finding]) -> list[Finding]:
         if file != current:
             current = file
             try:
-                chunks = _documents(Path(file).read_bytes())
+                chunks = _documents(read(file))
             except OSError:
                 chunks = {}
         document = chunks.get(at)
@@ -544,14 +558,15 @@ def document_text(origin: Origin) -> str | None:
     if origin.file is None or origin.line is None:
         return None
     try:
-        data = Path(origin.file).read_bytes()
+        data = read(origin.file)
     except OSError:
         return None
     document = _documents(data).get(origin.line)
     if document is not None:
         chunk = document[1]
         if origin.item is None:
-            return chunk.decode("utf-8", errors="replace").removeprefix("---").lstrip("\n")
+            text = chunk.decode("utf-8", errors="replace").replace("\r\n", "\n")
+            return text.removeprefix("---").lstrip("\n")
         try:
             doc = yaml.load(chunk, Loader=_Loader)
             return yaml.safe_dump(doc["items"][origin.item], sort_keys=False)

@@ -188,6 +188,24 @@ def test_subset_policy_never_applied_points_at_the_subset_traffic_policy_line():
     assert (refined.file, refined.line) == (str(dr_file), line_of(dr_file, "# v2-policy"))
 
 
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"], ids=["LF", "CRLF", "CR"])
+def test_lines_are_right_whatever_the_line_breaks(tmp_path: Path, newline: str):
+    original = MESH / "rules" / "destination-rule.yaml"
+    text = "apiVersion: v1\nkind: Service\nmetadata: {name: reviews, namespace: shop}\n---\n"
+    copy = tmp_path / "rules.yaml"
+    copy.write_bytes((text + original.read_text()).replace("\n", newline).encode())
+    source = FileSource([copy])
+    [mesh] = source.load()
+    analysis = mesh.analyze()
+    [finding] = [f for f in analysis.findings if f.code is Code.SUBSET_POLICY_NEVER_APPLIED]
+    offset = text.count("\n")
+    assert finding.line == offset + line_of(original, "apiVersion:")
+    assert source.refine([finding])[0].line == offset + line_of(original, "# v2-policy")
+    # The raw YAML view shows the document as written, with plain line breaks.
+    written = document_text(finding.origin)
+    assert "    trafficPolicy:  # v2-policy\n" in written and "\r" not in written
+
+
 def test_field_lines_are_found_inside_list_items():
     list_line = line_of(MESH / "ratings-list.yaml", "kind: List") - 1  # its apiVersion line
     finding_origin = Origin(file=str(MESH / "ratings-list.yaml"), line=list_line, item=1)
