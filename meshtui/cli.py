@@ -16,7 +16,10 @@ EXIT_USAGE = 2
 
 def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "paths", nargs="*", metavar="PATH", help="YAML/JSON files or folders (read recursively)"
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="YAML/JSON files or folders (read recursively); - reads standard input (check only)",
     )
     live = parser.add_argument_group("live cluster (read-only)")
     live.add_argument(
@@ -77,13 +80,18 @@ def _parser(check: bool) -> argparse.ArgumentParser:
     return parser
 
 
-def build_source(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Source:
+def build_source(
+    args: argparse.Namespace, parser: argparse.ArgumentParser, check: bool = False
+) -> Source:
     live = bool(args.context or args.kubeconfig or args.namespace or args.all_namespaces)
     if args.paths and live:
         parser.error("give either PATHs or cluster options, not both")
     if args.paths:
-        from meshtui.sources.files import FileSource
+        from meshtui.sources.files import STDIN, FileSource
 
+        if STDIN in args.paths and not check:
+            # The inspector reads its keys from the terminal: stdin cannot bring YAML too.
+            parser.error("- (standard input) works with `meshtui check`; save it to a file first")
         return FileSource(args.paths)
     # No PATH: like kubectl and k9s, read the kubeconfig's current context.
     from meshtui.sources.cluster import ClusterSource
@@ -102,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser(check)
     args = parser.parse_args(argv[1:] if check else argv)
     try:
-        source = build_source(args, parser)
+        source = build_source(args, parser, check)
         source.preflight()
         if check:
             from meshtui.check import run_check

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -98,3 +99,38 @@ def test_check_does_not_import_textual():
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
     assert proc.stderr.strip().splitlines()[-1] == "1 []"
+
+
+def test_check_reads_standard_input_given_as_a_dash():
+    # `kustomize build . | meshtui check -`, as `kubectl apply -f -` reads it.
+    files = sorted((ROOT / "examples" / "bookinfo").glob("*.yaml"))
+    stream = "".join("---\n" + f.read_text() for f in files)
+    piped = subprocess.run(
+        [sys.executable, "-m", "meshtui", "check", "-", "-o", "json"],
+        cwd=ROOT,
+        input=stream,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    from_folder = run("check", "examples/bookinfo", "-o", "json")
+
+    assert piped.returncode == from_folder.returncode == 1
+    assert piped.stderr == ""
+    piped_json, folder_json = json.loads(piped.stdout), json.loads(from_folder.stdout)
+    assert piped_json["source"] == "<stdin>"
+    assert piped_json["hosts"] == folder_json["hosts"]
+    assert piped_json["summary"] == folder_json["summary"]
+    [finding] = piped_json["findings"]
+    assert finding["code"] == "SubsetPolicyNeverApplied"
+    assert finding["file"] == "<stdin>"
+    # The line in the stream of the subset's trafficPolicy, as in a file.
+    lines = stream.splitlines()
+    assert lines[finding["line"] - 1].strip().startswith("trafficPolicy:")
+    assert "name: v3" in lines[finding["line"] - 3]
+
+
+def test_the_inspector_refuses_standard_input_with_a_reason():
+    result = run("-")
+    assert result.returncode == 2
+    assert "works with `meshtui check`" in result.stderr

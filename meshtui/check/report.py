@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from json.encoder import encode_basestring_ascii as _escape
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from meshtui import __version__
 from meshtui.mesh.analysis import Analysis, HostAnalysis, SubsetAnalysis
@@ -301,9 +302,11 @@ _SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.I
 
 
 def _uri(file: str) -> str:
+    """A SARIF artifact URI: relative to the working directory where it can be (code-scanning
+    tools resolve it against the checkout), percent-encoded (spaces, <stdin>)."""
     path = Path(file)
     try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+        return quote(path.resolve().relative_to(Path.cwd().resolve()).as_posix())
     except ValueError:
         return path.resolve().as_uri()
 

@@ -13,6 +13,7 @@ import math
 import os
 import re
 import stat
+import sys
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -186,6 +187,9 @@ def discover(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     out: list[Path] = []
     seen: set[tuple[int, int]] = set()
     for raw in paths:
+        if str(raw) == STDIN:
+            out.append(Path(STDIN_NAME))
+            continue
         path = Path(raw)
         if not path.exists() and not path.is_symlink():
             raise LoadError(f"{raw}: no such file or directory")
@@ -243,14 +247,25 @@ def read(path: str | os.PathLike[str]) -> bytes:
     """A file's bytes with lone CR line breaks (old Mac style) made LF.
 
     libyaml counts a lone CR as a line break; splitting documents and numbering lines here
-    count LF. YAML reads either break as the same LF, so the documents do not change."""
-    data = Path(path).read_bytes()
+    count LF. YAML reads either break as the same LF, so the documents do not change.
+    Standard input (`-`) is read once and kept, so its lines can be looked up again later."""
+    if str(path) == STDIN_NAME:
+        if STDIN_NAME not in _kept:
+            _kept[STDIN_NAME] = sys.stdin.buffer.read()
+        data = _kept[STDIN_NAME]
+    else:
+        data = Path(path).read_bytes()
     if b"\r" in data:
         data = _LONE_CR.sub(b"\n", data)
     return data
 
 
 _LONE_CR = re.compile(rb"\r(?!\n)")
+# `meshtui check -` reads standard input, as `kubectl apply -f -` does; its documents are
+# named <stdin> in findings.
+STDIN = "-"
+STDIN_NAME = "<stdin>"
+_kept: dict[str, bytes] = {}
 
 
 def load_file(path: Path, result: LoadResult) -> None:
@@ -620,7 +635,7 @@ class FileSource(Source):
         super().__init__()
         self.paths = [str(p) for p in paths]
         self.config = config
-        self.label = " ".join(self.paths)
+        self.label = " ".join(STDIN_NAME if p == STDIN else p for p in self.paths)
         self.files = 0
 
     def load(self) -> list[Mesh]:

@@ -300,6 +300,18 @@ def test_sarif_is_valid_sarif_2_1_0(capsys):
     )
 
 
+def test_sarif_uris_are_percent_encoded(capsys, tmp_path, monkeypatch):
+    folder = tmp_path / "my manifests"
+    folder.mkdir()
+    (folder / "rule #1.yaml").write_text((DORMANT / "destination-rule.yaml").read_text())
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = check(capsys, "my manifests", "-o", "sarif")
+    assert code == 1
+    [result] = json.loads(out)["runs"][0]["results"]
+    uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+    assert uri == "my%20manifests/rule%20%231.yaml"
+
+
 def test_sarif_without_findings_has_an_empty_result_list(capsys):
     code, out, _ = check(capsys, "examples/dormant-policy/fix-route", "-o", "sarif")
     assert code == 0
