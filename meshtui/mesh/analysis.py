@@ -19,6 +19,7 @@ from meshtui.mesh.hosts import MeshConfig, host_namespace, resolve_host, service
 from meshtui.mesh.policy import EffectivePolicy, effective_policies, policy_ports, sets_anything
 from meshtui.mesh.resources import (
     DestinationRule,
+    Gateway,
     ObjectRef,
     Resource,
     Service,
@@ -146,6 +147,7 @@ class Mesh:
         self.destination_rules = DestinationRuleIndex(self.config)
         self.routes = RouteIndex(self.config)
         self.workloads = WorkloadIndex()
+        self.gateways: dict[ObjectRef, Gateway] = {}
         self._hosts = _Hosts()
         self._resources: dict[ObjectRef, Resource] = {}
         self._load_findings: list[Finding] = []
@@ -215,6 +217,8 @@ class Mesh:
         elif isinstance(resource, ServiceEntry):
             for host in self._entry_hosts(resource):
                 self._hosts.entries[host].append(resource)
+        elif isinstance(resource, Gateway):
+            self.gateways[ref] = resource
         return routed
 
     def _remove(self, resource: Resource) -> set[str]:
@@ -230,6 +234,8 @@ class Mesh:
             host = service_host(ref.name, ref.namespace, self.config.domain)
             self._hosts.services.pop(host, None)
             self._hosts.services_by_namespace[ref.namespace].discard(host)
+        elif isinstance(resource, Gateway):
+            self.gateways.pop(ref, None)
         elif isinstance(resource, ServiceEntry):
             for host in self._entry_hosts(resource):
                 entries = [e for e in self._hosts.entries.get(host, []) if e.meta.ref != ref]
@@ -259,6 +265,8 @@ class Mesh:
             return self.destination_rules.hosts_for(resource, set(self.hosts()))
         if isinstance(resource, VirtualService):
             return set()  # the route index reports what a VirtualService changes
+        if isinstance(resource, Gateway):
+            return self.routes.hosts_bound_to(ref)
         assert isinstance(resource, Workload)
         hosts = set()
         for host in self._hosts.services_by_namespace.get(ref.namespace, ()):

@@ -16,7 +16,7 @@ ISTIO_NETWORKING_GROUP = "networking.istio.io"
 ISTIO_NETWORKING_VERSIONS = ("v1", "v1beta1", "v1alpha3")
 
 WORKLOAD_KINDS = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job")
-ISTIO_KINDS = ("DestinationRule", "VirtualService", "ServiceEntry")
+ISTIO_KINDS = ("DestinationRule", "VirtualService", "ServiceEntry", "Gateway")
 KNOWN_KINDS = ("Service", *ISTIO_KINDS, *WORKLOAD_KINDS)
 
 Path = tuple[str | int, ...]
@@ -143,6 +143,8 @@ class Route:
     match_gateways: tuple[str, ...]
     match: str
     delegate: ObjectRef | None = None
+    # The `match` entries as written (mappings), for reachability and request traces.
+    matches: tuple[Mapping[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +156,25 @@ class VirtualService:
     routes: tuple[Route, ...]
 
 
-Resource = Service | ServiceEntry | Workload | DestinationRule | VirtualService
+@dataclass(frozen=True, slots=True)
+class GatewayServer:
+    """One `servers[]` entry of a Gateway: the hosts it accepts (`ns/host` as written)."""
+
+    hosts: tuple[str, ...]
+    port: int | None
+    path: Path = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Gateway:
+    """An Istio Gateway: VirtualServices bind to it by `namespace/name` (or a short name)."""
+
+    meta: Meta
+    servers: tuple[GatewayServer, ...]
+    selector: Mapping[str, str] | None
+
+
+Resource = Service | ServiceEntry | Workload | DestinationRule | VirtualService | Gateway
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,10 +386,12 @@ def _route(kind: str, index: int, value: object, path: Path, namespace: str) -> 
     assert r is not None
     matches = _list(r.get("match"), (*path, "match"))
     gateways: list[str] = []
+    written: list[Mapping[str, Any]] = []
     for i, m in enumerate(matches):
         mm = _mapping(m, (*path, "match", i), required=True)
         assert mm is not None
         gateways += _str_list(mm.get("gateways"), (*path, "match", i, "gateways"))
+        written.append(mm)
     destinations = []
     for i, raw in enumerate(_list(r.get("route"), (*path, "route"))):
         rd = _mapping(raw, (*path, "route", i), required=True)
@@ -413,6 +435,7 @@ def _route(kind: str, index: int, value: object, path: Path, namespace: str) -> 
         match_gateways=tuple(gateways),
         match=_match_summary(kind, matches),
         delegate=delegate,
+        matches=tuple(written),
     )
 
 
@@ -471,6 +494,28 @@ def _parse_service_entry(meta: Meta, spec: Mapping[str, Any]) -> ServiceEntry:
             else None
         ),
         export_to=_str_list(spec.get("exportTo"), ("spec", "exportTo")),
+    )
+
+
+def _parse_gateway(meta: Meta, spec: Mapping[str, Any]) -> Gateway:
+    servers = []
+    for i, raw in enumerate(_list(spec.get("servers"), ("spec", "servers"))):
+        path: Path = ("spec", "servers", i)
+        server = _mapping(raw, path, required=True)
+        assert server is not None
+        port = _mapping(server.get("port"), (*path, "port"))
+        servers.append(
+            GatewayServer(
+                hosts=_str_list(server.get("hosts"), (*path, "hosts")),
+                port=_int(port.get("number"), (*path, "port", "number")) if port else None,
+                path=path,
+            )
+        )
+    selector = spec.get("selector")
+    return Gateway(
+        meta=meta,
+        servers=tuple(servers),
+        selector=_labels(selector, ("spec", "selector")) if selector is not None else None,
     )
 
 
@@ -595,6 +640,8 @@ def parse_object(
             return _parse_virtual_service(meta, spec)
         if kind == "ServiceEntry":
             return _parse_service_entry(meta, spec)
+        if kind == "Gateway":
+            return _parse_gateway(meta, spec)
         if kind == "Service":
             return _parse_service(meta, spec)
         return _parse_workload(meta, obj, spec)

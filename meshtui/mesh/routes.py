@@ -17,6 +17,23 @@ from meshtui.mesh.resources import Destination, ObjectRef, Origin, Path, Route, 
 MESH_GATEWAY = "mesh"
 
 
+def gateway_ref(name: str, namespace: str) -> ObjectRef | None:
+    """The Gateway a VirtualService in `namespace` binds to by `name` (None for `mesh`).
+
+    pilot/pkg/model/virtualservice.go resolveGatewayName: `ns/name` (`./name` is the VS's own
+    namespace), a short name in the VS's namespace, or the legacy `name.ns[.svc...]` form.
+    """
+    if name == MESH_GATEWAY:
+        return None
+    if "/" in name:
+        ns, _, short = name.partition("/")
+        return ObjectRef("Gateway", namespace if ns == "." else ns, short)
+    if "." in name:
+        short, _, rest = name.partition(".")
+        return ObjectRef("Gateway", rest.split(".")[0], short)
+    return ObjectRef("Gateway", namespace, name)
+
+
 @dataclass(frozen=True, slots=True)
 class RouteRef:
     """One destination of one route, resolved: what reaches `host` (and `subset`)."""
@@ -158,6 +175,16 @@ class RouteIndex:
 
     def hosts(self) -> set[str]:
         return {h for h, refs in self._by_host.items() if refs}
+
+    def hosts_bound_to(self, gateway: ObjectRef) -> set[str]:
+        """Hosts with a route bound to `gateway` (`ns/name`, or a short name in the VS's ns)."""
+        out = set()
+        for host, refs in self._by_host.items():
+            for r in refs:
+                if any(gateway_ref(g, r.virtual_service.namespace) == gateway for g in r.gateways):
+                    out.add(host)
+                    break
+        return out
 
     def add(self, vs: VirtualService) -> set[str]:
         """Add or replace a VirtualService; returns the hosts whose routes changed."""

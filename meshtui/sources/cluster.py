@@ -67,6 +67,7 @@ ISTIO_KINDS = (
     Kind("DestinationRule", ISTIO_NETWORKING_GROUP, "destinationrules"),
     Kind("VirtualService", ISTIO_NETWORKING_GROUP, "virtualservices"),
     Kind("ServiceEntry", ISTIO_NETWORKING_GROUP, "serviceentries"),
+    Kind("Gateway", ISTIO_NETWORKING_GROUP, "gateways"),
 )
 CORE_KINDS = (Kind("Service", "", "services"), Kind("Pod", "", "pods"))
 
