@@ -37,7 +37,8 @@ def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="NS",
-        help="namespace to read; repeatable",
+        help="namespace to read; repeatable. With PATHs: the namespace of resources written "
+        "without one (as kubectl apply -n)",
     )
     live.add_argument(
         "-A", "--all-namespaces", action="store_true", help="read every namespace (default)"
@@ -83,16 +84,8 @@ def _parser(check: bool) -> argparse.ArgumentParser:
 def build_source(
     args: argparse.Namespace, parser: argparse.ArgumentParser, check: bool = False
 ) -> Source:
-    live = bool(args.context or args.kubeconfig or args.namespace or args.all_namespaces)
-    if args.paths and live:
-        parser.error("give either PATHs or cluster options, not both")
     if args.paths:
-        from meshtui.sources.files import STDIN, FileSource
-
-        if STDIN in args.paths and not check:
-            # The inspector reads its keys from the terminal: stdin cannot bring YAML too.
-            parser.error("- (standard input) works with `meshtui check`; save it to a file first")
-        return FileSource(args.paths)
+        return _path_source(args, parser, check)
     # No PATH: like kubectl and k9s, read the kubeconfig's current context.
     from meshtui.sources.cluster import ClusterSource
 
@@ -101,6 +94,40 @@ def build_source(
         kubeconfig=args.kubeconfig,
         namespaces=[] if args.all_namespaces else args.namespace,
         request_timeout=args.request_timeout,
+    )
+
+
+def _path_source(args: argparse.Namespace, parser: argparse.ArgumentParser, check: bool) -> Source:
+    """PATHs: read the files; `-n NS` is the namespace of resources written without one (as
+    `kubectl apply -n`); with `--context`, the files are laid over that cluster's resources."""
+    from meshtui.sources.files import STDIN, FileSource
+
+    if STDIN in args.paths and not check:
+        # The inspector reads its keys from the terminal: stdin cannot bring YAML too.
+        parser.error("- (standard input) works with `meshtui check`; save it to a file first")
+    if len(args.namespace) > 1:
+        parser.error("with PATHs, give one -n/--namespace: the namespace of resources without one")
+    overlay = bool(args.context or args.kubeconfig)
+    if args.all_namespaces and not overlay:
+        parser.error("-A/--all-namespaces reads a cluster; with PATHs alone give -n NS")
+    files = FileSource(
+        args.paths,
+        namespace=args.namespace[0] if args.namespace else None,
+        follow=not check,
+    )
+    if not overlay:
+        return files
+    from meshtui.sources.cluster import ClusterSource
+    from meshtui.sources.overlay import OverlaySource
+
+    return OverlaySource(
+        files,
+        ClusterSource(
+            contexts=args.context,
+            kubeconfig=args.kubeconfig,
+            namespaces=[] if args.all_namespaces else args.namespace,
+            request_timeout=args.request_timeout,
+        ),
     )
 
 

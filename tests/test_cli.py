@@ -48,9 +48,10 @@ def test_check_help_names_the_formats_and_exit_statuses(capsys):
     [
         ["check", "examples/bookinfo", "-o", "yaml"],
         ["check", "examples/bookinfo", "--failure-threshold", "critical"],
-        ["check", "examples/bookinfo", "--context", "prod"],
+        ["check", "examples/bookinfo", "-n", "shop", "-n", "payments"],
+        ["check", "examples/bookinfo", "-A"],
     ],
-    ids=["unknown-format", "unknown-threshold", "path-and-cluster"],
+    ids=["unknown-format", "unknown-threshold", "paths-and-two-namespaces", "paths-and-all"],
 )
 def test_usage_errors_exit_2(capsys, monkeypatch, args):
     monkeypatch.chdir(ROOT)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from meshtui.check.report import render_json, render_sarif, render_text, to_json
+from meshtui.check.report import printable, render_json, render_sarif, render_text, to_json
 from meshtui.mesh.findings import Severity, reaches
 from meshtui.sources import Source
 
@@ -25,11 +25,16 @@ def run_check(
     meshes = source.load()
     analyses = [mesh.analyze() for mesh in meshes]
     findings = [source.refine(a.findings) for a in analyses]
+    notes = source.notes  # how the input was read: an assumed namespace, files over a cluster
     if output == "json":
-        out.write(render_json(to_json(analyses, findings, source.label)))
+        document = to_json(analyses, findings, source.label)
+        if notes:
+            document["notes"] = list(notes)
+        out.write(render_json(document))
     elif output == "sarif":
-        out.write(render_sarif(analyses, findings))
+        out.write(render_sarif(analyses, findings, notes))
     else:
         out.write(render_text(analyses, findings, source.label))
+        out.writelines(f"note: {printable(note)}\n" for note in notes)
     failing = any(reaches(f.severity, threshold) for fs in findings for f in fs)
     return EXIT_FINDINGS if failing else EXIT_OK

@@ -311,7 +311,11 @@ def _uri(file: str) -> str:
         return path.resolve().as_uri()
 
 
-def render_sarif(analyses: Sequence[Analysis], findings: Iterable[Sequence[Finding]]) -> str:
+def render_sarif(
+    analyses: Sequence[Analysis],
+    findings: Iterable[Sequence[Finding]],
+    notes: Sequence[str] = (),
+) -> str:
     codes = list(Code)
     rules = [
         {
@@ -377,4 +381,13 @@ def render_sarif(analyses: Sequence[Analysis], findings: Iterable[Sequence[Findi
             }
         ],
     }
+    if notes:  # how the input was read (an assumed namespace, files over a cluster)
+        doc["runs"][0]["invocations"] = [
+            {
+                "executionSuccessful": True,
+                "toolExecutionNotifications": [
+                    {"level": "note", "message": {"text": note}} for note in notes
+                ],
+            }
+        ]
     return render_json(doc)

@@ -21,11 +21,16 @@ class Source(ABC):
 
     label: str = ""
     live: bool = False
+    settle: float = 0.25
+    """How long a burst of changes is gathered before it is shown (a rollout touches many
+    pods); a source whose notifications are already gathered says less."""
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.meshes: list[Mesh] = []
         self.warnings: list[str] = []
+        self.notes: list[str] = []
+        """How the input was read (an assumed namespace, a build), said in every report."""
 
     def preflight(self) -> None:
         """Fail fast (LoadError) before a UI starts, e.g. when a cluster is unreachable."""

@@ -23,13 +23,10 @@ from typing import Any
 
 import yaml
 
-from meshtui.mesh.analysis import Mesh
 from meshtui.mesh.batch import collector_paused
 from meshtui.mesh.findings import Code, Finding
-from meshtui.mesh.hosts import MeshConfig
 from meshtui.mesh.resources import (
     InvalidField,
-    Meta,
     ObjectRef,
     Origin,
     Resource,
@@ -38,7 +35,7 @@ from meshtui.mesh.resources import (
     parse_object,
 )
 from meshtui.mesh.resources import Path as FieldPath
-from meshtui.sources import Source
+from meshtui.sources import kustomize
 
 try:
     _Base: Any = yaml.CSafeLoader
@@ -177,15 +174,31 @@ class LoadError(Exception):
 
 @dataclass
 class LoadResult:
+    """What reading gave: resources, findings of reading, and how much was looked at.
+
+    `namespace` is given to resources written without one (`kubectl apply -n`); `objects`
+    counts Kubernetes objects (a mapping with a `kind`), whether meshtui models them or not,
+    so that input holding none can be told apart from a mesh with no hosts."""
+
     resources: list[Resource] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     files: int = 0
+    objects: int = 0
+    namespace: str = "default"
+    warnings: list[str] = field(default_factory=list)
 
 
-def discover(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
-    """The files to read: explicit files as given, folders searched for YAML and JSON."""
+def discover(
+    paths: Iterable[str | os.PathLike[str]], warnings: list[str] | None = None
+) -> list[Path]:
+    """The files to read: explicit files as given, folders searched for YAML and JSON.
+
+    A folder holding a kustomization file is itself one input (built, then read), when a tool
+    that builds it is installed; otherwise it is searched as any folder, and `warnings` says so.
+    """
     out: list[Path] = []
     seen: set[tuple[int, int]] = set()
+    builds = _Builds(warnings)
     for raw in paths:
         if str(raw) == STDIN:
             out.append(Path(STDIN_NAME))
@@ -194,13 +207,30 @@ def discover(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
         if not path.exists() and not path.is_symlink():
             raise LoadError(f"{raw}: no such file or directory")
         if path.is_dir():
-            out += _walk(path, seen)
+            out += _walk(path, seen, builds)
         else:
             out.append(path)
     return out
 
 
-def _walk(root: Path, seen: set[tuple[int, int]]) -> list[Path]:
+class _Builds:
+    """Whether kustomize folders are built here; the missing tool is said once."""
+
+    def __init__(self, warnings: list[str] | None) -> None:
+        self.warnings = warnings
+        self.command = kustomize.build_command()
+
+    def builds(self, folder: Path) -> bool:
+        if not kustomize.is_kustomization(folder):
+            return False
+        if self.command is None:
+            if self.warnings is not None and kustomize.NO_TOOL not in self.warnings:
+                self.warnings.append(kustomize.NO_TOOL)
+            return False
+        return True
+
+
+def _walk(root: Path, seen: set[tuple[int, int]], builds: _Builds) -> list[Path]:
     found: list[Path] = []
     # Follow links to folders, but never enter the same folder twice (symlink loops).
     for folder, dirs, files in os.walk(root, followlinks=True):
@@ -214,9 +244,13 @@ def _walk(root: Path, seen: set[tuple[int, int]]) -> list[Path]:
             dirs[:] = []
             continue
         seen.add(key)
+        if builds.builds(Path(folder)):
+            found.append(Path(folder))  # its files are the build's input, not the mesh
+            dirs[:] = []
+            continue
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
-            if name.endswith(SUFFIXES) and not name.startswith("."):
+            if is_input(name):
                 path = Path(folder) / name
                 # A FIFO named x.yaml blocks the read forever, a link to /dev/zero never ends:
                 # in a folder only regular files are read (and broken links, to report them).
@@ -229,11 +263,18 @@ def _walk(root: Path, seen: set[tuple[int, int]]) -> list[Path]:
     return found
 
 
-def load(paths: Iterable[str | os.PathLike[str]]) -> LoadResult:
-    """Read every file; unreadable or broken input becomes error findings, never an exception."""
-    result = LoadResult()
+def is_input(name: str) -> bool:
+    """Is a file of this name read when found in a folder?"""
+    return name.endswith(SUFFIXES) and not name.startswith(".")
+
+
+def load(paths: Iterable[str | os.PathLike[str]], namespace: str | None = None) -> LoadResult:
+    """Read every file; unreadable or broken input becomes error findings, never an exception.
+
+    `namespace` is that of resources written without one (default: `default`)."""
+    result = LoadResult(namespace=namespace or "default")
     with collector_paused():
-        for path in discover(paths):
+        for path in discover(paths, result.warnings):
             result.files += 1
             load_file(path, result)
     return result
@@ -248,13 +289,12 @@ def read(path: str | os.PathLike[str]) -> bytes:
 
     libyaml counts a lone CR as a line break; splitting documents and numbering lines here
     count LF. YAML reads either break as the same LF, so the documents do not change.
-    Standard input (`-`) is read once and kept, so its lines can be looked up again later."""
-    if str(path) == STDIN_NAME:
-        if STDIN_NAME not in _kept:
-            _kept[STDIN_NAME] = sys.stdin.buffer.read()
-        data = _kept[STDIN_NAME]
-    else:
-        data = Path(path).read_bytes()
+    Standard input (`-`) is read once and kept, so its lines can be looked up again later; so
+    is the output of a build (`kustomize build DIR`), under that name."""
+    name = str(path)
+    if name == STDIN_NAME and STDIN_NAME not in _kept:
+        _kept[STDIN_NAME] = sys.stdin.buffer.read()
+    data = _kept[name] if name in _kept else Path(path).read_bytes()
     if b"\r" in data:
         data = _LONE_CR.sub(b"\n", data)
     return data
@@ -268,10 +308,37 @@ STDIN_NAME = "<stdin>"
 _kept: dict[str, bytes] = {}
 
 
+def keep(name: str, data: bytes) -> None:
+    """Keep generated input (a build's output) under `name`, which findings then point at."""
+    _kept[name] = data
+
+
 def load_file(path: Path, result: LoadResult) -> None:
-    name = str(path)
+    """Read one input (a file, or a kustomize folder's build) into `result`."""
+    if path.is_dir():
+        _load_build(path, result)
+        return
+    _load_data(str(path), result)
+
+
+def _load_build(folder: Path, result: LoadResult) -> None:
+    """Build a kustomize folder and read the output, named `kustomize build DIR` in findings
+    (its lines are those of the output, which `kubectl kustomize DIR` prints again)."""
+    name = kustomize.build_name(folder)
+    command = kustomize.build_command()
+    built = kustomize.build(folder, command) if command else kustomize.Build(b"", "no tool")
+    if built.error:
+        source = str(kustomize.kustomization_file(folder))
+        message = f"{name} failed: {built.error}"
+        result.findings.append(_error(Code.PARSE_ERROR, source, 1, message))
+        return
+    keep(name, built.output)
+    _load_data(name, result)
+
+
+def _load_data(name: str, result: LoadResult) -> None:
     try:
-        data = read(path)
+        data = read(name)
     except OSError as err:
         result.findings.append(
             _error(Code.PARSE_ERROR, name, 1, f"cannot read {name}: {err.strerror or err}")
@@ -451,7 +518,9 @@ def _add_document(doc: Any, file: str, line: int, result: LoadResult) -> None:
 def _add_object(obj: Any, origin: Origin, result: LoadResult) -> None:
     if not isinstance(obj, Mapping):
         return
-    parsed = parse_object(obj, origin, keep_raw=False)
+    if isinstance(obj.get("kind"), str):
+        result.objects += 1
+    parsed = parse_object(obj, origin, default_namespace=result.namespace, keep_raw=False)
     if parsed is None:
         return
     if isinstance(parsed, InvalidField):
@@ -628,33 +697,10 @@ def first_definitions(resources: list[Resource], findings: list[Finding]) -> lis
     return list(first.values())
 
 
-class FileSource(Source):
-    """Files and folders given on the command line."""
+def __getattr__(name: str) -> Any:
+    """`FileSource` lives in folder.py (reading and following); it is importable from here."""
+    if name == "FileSource":
+        from meshtui.sources.folder import FileSource
 
-    def __init__(self, paths: Iterable[str | os.PathLike[str]], config: MeshConfig | None = None):
-        super().__init__()
-        self.paths = [str(p) for p in paths]
-        self.config = config
-        self.label = " ".join(STDIN_NAME if p == STDIN else p for p in self.paths)
-        self.files = 0
-
-    def load(self) -> list[Mesh]:
-        with collector_paused():  # one batch from the files to the indexed mesh
-            result = load(self.paths)
-            self.files = result.files
-            mesh = Mesh(self.config)
-            mesh.workloads.mark_known(
-                r.meta.ref.namespace for r in result.resources if isinstance(r, Workload)
-            )
-            mesh.load(without_owned(first_definitions(result.resources, result.findings)))
-        for finding in result.findings:
-            mesh.add_finding(finding)
-        with self.lock:
-            self.meshes = [mesh]
-        return [mesh]
-
-    def refine(self, findings: Iterable[Finding]) -> list[Finding]:
-        return refine_lines(findings)
-
-    def document_text(self, meta: Meta) -> str | None:
-        return document_text(meta.origin)
+        return FileSource
+    raise AttributeError(name)

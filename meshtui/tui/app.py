@@ -198,7 +198,8 @@ class MeshApp(App[int]):
         # Changes come in bursts (a rollout touches many pods): refresh once per burst.
         self._changed_hosts |= event.hosts
         if self._live_timer is None:
-            self._live_timer = self.set_timer(LIVE_REFRESH_SECONDS, self._refresh_live)
+            delay = min(LIVE_REFRESH_SECONDS, self.source.settle)  # a folder's are gathered
+            self._live_timer = self.set_timer(delay, self._refresh_live)
 
     def _refresh_live(self) -> None:
         self._live_timer = None

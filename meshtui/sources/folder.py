@@ -1,0 +1,479 @@
+"""The offline source: files and folders read into one mesh, and followed as they are edited.
+
+What each input (a file, or a kustomize folder's build) contributed is kept, so a change to one
+file re-reads that file only and feeds the difference through `Mesh.add`/`Mesh.remove`, the
+path a live cluster's watch events take. The mesh that results is the one a fresh read of the
+whole input gives: the first definition of a name in path order wins (later ones are findings),
+and Pods or ReplicaSets whose controller is in the input are left out.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from meshtui.mesh.analysis import Mesh
+from meshtui.mesh.batch import collector_paused
+from meshtui.mesh.findings import Code, Finding
+from meshtui.mesh.hosts import MeshConfig
+from meshtui.mesh.resources import Meta, ObjectRef, Resource, Workload
+from meshtui.sources import Source
+from meshtui.sources import kustomize as kz
+from meshtui.sources.files import (
+    STDIN,
+    STDIN_NAME,
+    LoadError,
+    LoadResult,
+    discover,
+    document_text,
+    first_definitions,
+    is_input,
+    load_file,
+    refine_lines,
+)
+
+Key = tuple[int, tuple[tuple[int, str], ...]]
+
+
+@dataclass
+class Unit:
+    """What one input contributed, and the file's identity when it was read (a changed size,
+    time or inode means it must be read again)."""
+
+    resources: list[Resource] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    objects: int = 0
+    stamp: tuple[int, ...] | None = None
+    built: bool = False  # a kustomize folder's build
+
+
+def stamp(path: Path) -> tuple[int, ...] | None:
+    """size, mtime, ctime and inode: a file rewritten in place or replaced changes one."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+
+
+def read_unit(path: Path, namespace: str) -> Unit:
+    """Read one input as a whole read would (its findings and resources)."""
+    built = path.is_dir()
+    before = None if built else stamp(path)
+    result = LoadResult(namespace=namespace)
+    load_file(path, result)
+    return Unit(result.resources, result.findings, result.objects, before, built)
+
+
+def _controller(resource: Resource) -> tuple[str, str]:
+    ref = resource.meta.ref
+    return ref.namespace, f"{ref.kind}/{ref.name}"
+
+
+class Contents:
+    """Which input defines which resource, and the mesh fed with the resources in force."""
+
+    def __init__(self, mesh: Mesh) -> None:
+        self.mesh = mesh
+        self.units: dict[Path, Unit] = {}
+        self.keys: dict[Path, Key] = {}
+        self.defs: dict[ObjectRef, list[tuple[Key, int, Resource]]] = {}
+        self.duplicates: dict[ObjectRef, list[Finding]] = {}
+        self.winners: dict[ObjectRef, Resource] = {}
+        self.controllers: set[tuple[str, str]] = set()
+        self.owned: dict[tuple[str, str], set[ObjectRef]] = {}
+        self.builds: set[Path] = set()  # kustomize folders among the inputs
+        self.layers: list[Any] = []  # overlay meshes fed too (sources/overlay.py: LaidMesh)
+
+    def in_force(self) -> list[Resource]:
+        """The resources the mesh holds: first definitions, less Pods their controller covers."""
+        return [r for ref, r in self.winners.items() if self._visible(ref)]
+
+    def findings(self) -> list[Finding]:
+        """The findings of reading: each input's, and every definition after the first."""
+        out = [f for unit in self.units.values() for f in unit.findings]
+        out += [f for found in self.duplicates.values() for f in found]
+        return out
+
+    @property
+    def objects(self) -> int:
+        return sum(u.objects for u in self.units.values())
+
+    def fill(self, units: Iterable[tuple[Path, Key, Unit]]) -> None:
+        """The first read: everything at once (`Mesh.load`, no per-host bookkeeping)."""
+        for path, key, unit in units:
+            self.units[path] = unit
+            self.keys[path] = key
+            if unit.built:
+                self.builds.add(path)
+            self._index(path, unit)
+        for ref, defs in self.defs.items():
+            defs.sort(key=_def_order)
+            self._set_winner(ref, defs[0][2])
+            if len(defs) > 1:
+                self._duplicates(ref)
+        self.mesh.workloads.mark_known(
+            r.meta.ref.namespace
+            for u in self.units.values()
+            for r in u.resources
+            if isinstance(r, Workload)
+        )
+        self.mesh.load(self.in_force())
+        self._sync_findings()
+
+    def update(self, changed: dict[Path, tuple[Key, Unit | None]]) -> set[str]:
+        """Replace what these inputs contributed (None: gone); the hosts whose analysis changed."""
+        touched: set[ObjectRef] = set()
+        for path, (key, unit) in changed.items():
+            old = self.units.pop(path, None)
+            self.keys.pop(path, None)
+            self.builds.discard(path)
+            if old is not None:
+                touched |= self._unindex(path, old)
+            if unit is not None:
+                self.units[path] = unit
+                self.keys[path] = key
+                if unit.built:
+                    self.builds.add(path)
+                touched |= self._index(path, unit)
+        hosts = self._apply(touched)
+        self._sync_findings()
+        return hosts
+
+    def _index(self, path: Path, unit: Unit) -> set[ObjectRef]:
+        key = self.keys[path]
+        refs = set()
+        for i, resource in enumerate(unit.resources):
+            ref = resource.meta.ref
+            self.defs.setdefault(ref, []).append((key, i, resource))
+            refs.add(ref)
+        return refs
+
+    def _unindex(self, path: Path, unit: Unit) -> set[ObjectRef]:
+        refs = {r.meta.ref for r in unit.resources}
+        ids = {id(r) for r in unit.resources}
+        for ref in refs:
+            kept = [d for d in self.defs.get(ref, []) if id(d[2]) not in ids]
+            if kept:
+                self.defs[ref] = kept
+            else:
+                self.defs.pop(ref, None)
+        return refs
+
+    def _set_winner(self, ref: ObjectRef, resource: Resource | None) -> None:
+        old = self.winners.pop(ref, None)
+        if isinstance(old, Workload):
+            self.controllers.discard(_controller(old))
+            if old.owner:
+                owned = self.owned.get((ref.namespace, old.owner))
+                if owned is not None:
+                    owned.discard(ref)
+        if resource is None:
+            return
+        self.winners[ref] = resource
+        if isinstance(resource, Workload):
+            self.controllers.add(_controller(resource))
+            if resource.owner:
+                self.owned.setdefault((ref.namespace, resource.owner), set()).add(ref)
+
+    def _visible(self, ref: ObjectRef) -> bool:
+        """In force: a Pod or ReplicaSet whose controller is in the input is left out (the
+        controller's template already stands for it, with its replica count)."""
+        resource = self.winners.get(ref)
+        if resource is None:
+            return False
+        return not (
+            isinstance(resource, Workload)
+            and resource.owner
+            and (ref.namespace, resource.owner) in self.controllers
+        )
+
+    def _duplicates(self, ref: ObjectRef) -> None:
+        defs = self.defs.get(ref, [])
+        found: list[Finding] = []
+        if len(defs) > 1:
+            first_definitions([d[2] for d in defs], found)
+        if found:
+            self.duplicates[ref] = found
+        else:
+            self.duplicates.pop(ref, None)
+
+    def _apply(self, touched: set[ObjectRef]) -> set[str]:
+        affected = set(touched)
+        for ref in touched:
+            defs = self.defs.get(ref)
+            if defs:
+                defs.sort(key=_def_order)
+            winner = defs[0][2] if defs else None
+            old = self.winners.get(ref)
+            for resource in (old, winner):
+                if isinstance(resource, Workload):  # its Pods' visibility may change
+                    affected |= self.owned.get(_controller(resource), set())
+            self._set_winner(ref, winner)
+            self._duplicates(ref)
+        for ref in touched:
+            winner = self.winners.get(ref)
+            if isinstance(winner, Workload):
+                affected |= self.owned.get(_controller(winner), set())
+        hosts: set[str] = set()
+        for ref in sorted(affected, key=str):
+            want = self.winners.get(ref) if self._visible(ref) else None
+            have = self.mesh.get(ref)
+            if want is None and have is None:
+                continue
+            if want is not None and have is not None and have == want:
+                continue  # saved again as it was: nothing to re-analyse
+            hosts |= self.mesh.remove(ref) if want is None else self.mesh.add(want)
+            for layer in self.layers:
+                hosts |= layer.put(ref, want)
+        return hosts
+
+    def _sync_findings(self) -> None:
+        findings = self.findings()
+        self.mesh.clear_findings()
+        for finding in findings:
+            self.mesh.add_finding(finding)
+        for layer in self.layers:
+            layer.put_findings(findings)
+
+
+def _def_order(d: tuple[Key, int, Resource]) -> tuple[Key, int]:
+    return d[0], d[1]
+
+
+def nothing_read(paths: list[str], files: int, findings: Iterable[Finding]) -> str:
+    """Why there is nothing to analyse, with what was looked at."""
+    if files == 0:
+        where = ", ".join(paths)
+        return f"0 files with YAML or JSON under {where}"
+    where = ", ".join(STDIN_NAME if p == STDIN else p for p in paths)
+    head = f"no Kubernetes resource in {files} file{'s' if files != 1 else ''} read from {where}"
+    problems = [f.message for f in findings if f.code is Code.PARSE_ERROR]
+    if problems:
+        more = f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
+        head += ": " + "; ".join(problems[:3]) + more
+    return head
+
+
+class FileSource(Source):
+    """Files and folders given on the command line; with `follow`, they are watched and each
+    change is read as it is saved."""
+
+    settle = 0.0  # the watcher already gathers a save's events
+
+    def __init__(
+        self,
+        paths: Iterable[str | os.PathLike[str]],
+        config: MeshConfig | None = None,
+        *,
+        namespace: str | None = None,
+        follow: bool = False,
+    ) -> None:
+        super().__init__()
+        self.paths = [str(p) for p in paths]
+        self.config = config
+        self.namespace = namespace
+        self.live = follow and STDIN not in self.paths
+        self.label = " ".join(STDIN_NAME if p == STDIN else p for p in self.paths)
+        if namespace:
+            self.notes.append(f"namespace {namespace} assumed for resources without one")
+            self.label += f" (namespace {namespace} for resources without one)"
+        self.files = 0
+        self.contents: Contents | None = None
+        self._watcher: object | None = None
+        self._notify: Callable[[set[str]], None] | None = None
+
+    # -- reading -------------------------------------------------------------------------
+
+    def _roots(self) -> list[tuple[int, Path, bool]]:
+        """Each path given, with whether it is a folder (searched) or one input."""
+        out = []
+        for i, raw in enumerate(self.paths):
+            if raw == STDIN:
+                out.append((i, Path(STDIN_NAME), False))
+            else:
+                out.append((i, Path(raw), Path(raw).is_dir()))
+        return out
+
+    def key(self, path: Path) -> Key | None:
+        """Where `path` comes in the order of a whole read (folders walked in sorted order,
+        a folder's files before its subfolders); None when no path given contains it."""
+        for i, root, folder in self._roots():
+            if path == root:
+                return (i, ())
+            if folder:
+                try:
+                    rel = path.relative_to(root)
+                except ValueError:
+                    continue
+                if any(p.startswith(".") for p in rel.parts):
+                    return None
+                if path.is_dir():
+                    return (i, tuple((1, p) for p in rel.parts))
+                *dirs, name = rel.parts
+                return (i, (*((1, d) for d in dirs), (0, name)))
+        return None
+
+    def load(self) -> list[Mesh]:
+        self.stop()
+        namespace = self.namespace or "default"
+        warnings: list[str] = []
+        with collector_paused():  # one batch from the files to the indexed mesh
+            inputs = discover(self.paths, warnings)
+            units = []
+            for path in inputs:
+                key = self.key(path) or (len(self.paths), ())
+                units.append((path, key, read_unit(path, namespace)))
+            mesh = Mesh(self.config)
+            contents = Contents(mesh)
+            contents.fill(units)
+        self.files = len(inputs)
+        if contents.objects == 0:
+            findings = [f for u in contents.units.values() for f in u.findings]
+            raise LoadError(nothing_read(self.paths, len(inputs), findings))
+        with self.lock:
+            self.contents = contents
+            self.meshes = [mesh]
+            self.warnings = warnings
+        return [mesh]
+
+    def refine(self, findings: Iterable[Finding]) -> list[Finding]:
+        return refine_lines(findings)
+
+    def document_text(self, meta: Meta) -> str | None:
+        return document_text(meta.origin)
+
+    # -- following -----------------------------------------------------------------------
+
+    def watch(self, notify: Callable[[set[str]], None]) -> None:
+        from meshtui.sources.watch import Watcher
+
+        if not self.live:
+            return
+        self.stop()
+        self._notify = notify
+        roots = [(root, folder) for _, root, folder in self._roots()]
+        watcher = Watcher(
+            [r for r, folder in roots if folder],
+            [r.resolve() if r.is_symlink() else r for r, folder in roots if not folder],
+            self._changed,
+        )
+        self._watcher = watcher
+        watcher.start()
+
+    def stop(self) -> None:
+        watcher = self._watcher
+        self._watcher = None
+        if watcher is not None:
+            watcher.stop()  # type: ignore[attr-defined]
+
+    @property
+    def status(self) -> str:
+        watcher = self._watcher
+        since = getattr(watcher, "failing_since", None)
+        if since is None:
+            return ""
+        return "stale since " + time.strftime("%H:%M:%S", time.localtime(since))
+
+    @property
+    def problem(self) -> str:
+        watcher = self._watcher
+        error = getattr(watcher, "last_error", "") if watcher is not None else ""
+        if not error or self.status == "":
+            return ""
+        return f"cannot follow edits in {' '.join(self.paths)}: {error}"
+
+    def _changed(self, paths: set[Path] | None) -> None:
+        """From the watcher's thread: read what changed, then update the mesh under the lock."""
+        contents = self.contents
+        if contents is None:
+            return
+        if paths is not None:
+            paths = {self._local(p) for p in paths}
+        with collector_paused():
+            changed = self._reread(contents, paths)
+            if not changed:
+                return
+            with self.lock:
+                hosts = contents.update(changed)
+                self.files = len(contents.units)
+        if self._notify is not None:
+            self._notify(hosts)
+
+    def _local(self, path: Path) -> Path:
+        """A path as the watcher reports it (absolute), as the paths given name it (findings
+        keep the names the person typed)."""
+        for _, root, _ in self._roots():
+            for base in {Path(os.path.abspath(root)), root.resolve()}:
+                if path == base:
+                    return root
+                if base in path.parents:
+                    return root / path.relative_to(base)
+        return path
+
+    def _reread(
+        self, contents: Contents, paths: set[Path] | None
+    ) -> dict[Path, tuple[Key, Unit | None]]:
+        namespace = self.namespace or "default"
+        todo: set[Path] = set()
+        gone: set[Path] = set()
+        if paths is None:  # changes may have been missed: compare every input's identity
+            found = set(discover(self.paths))
+            gone = set(contents.units) - found
+            todo = {p for p in found if p.is_dir() or contents.units.get(p) is None}
+            todo |= {
+                p for p in found if p in contents.units and contents.units[p].stamp != stamp(p)
+            }
+        else:
+            for path in paths:
+                self._classify(contents, path, todo, gone)
+        out: dict[Path, tuple[Key, Unit | None]] = {}
+        for path in gone - todo:
+            out[path] = ((0, ()), None)
+        for path in sorted(todo):
+            key = self.key(path)
+            if key is None:
+                continue
+            out[path] = (key, read_unit(path, namespace))
+        return out
+
+    def _classify(self, contents: Contents, path: Path, todo: set[Path], gone: set[Path]) -> None:
+        """Which inputs a changed path is part of: itself, the kustomize build it feeds, or
+        (a folder appearing, vanishing, or gaining a kustomization) everything under it."""
+        for known in contents.builds:
+            if path == known or known in path.parents:
+                if path.parent == known and path.name in kz.KUSTOMIZATION_FILES:
+                    # No longer built, or built from another file: look at the folder again.
+                    self._rescan(contents, known, todo, gone)
+                else:
+                    todo.add(known)
+                return
+        if path.name in kz.KUSTOMIZATION_FILES and path.exists():
+            self._rescan(contents, path.parent, todo, gone)
+            return
+        if self.key(path) is None:
+            return
+        explicit = any(path == root for _, root, _ in self._roots())
+        if explicit or (is_input(path.name) and _regular(path)):
+            todo.add(path)
+        elif path in contents.units:
+            gone.add(path)
+        elif path.is_dir() or any(path in u.parents for u in contents.units):
+            self._rescan(contents, path, todo, gone)
+
+    def _rescan(self, contents: Contents, folder: Path, todo: set[Path], gone: set[Path]) -> None:
+        found = set(discover([folder])) if folder.is_dir() else set()
+        gone |= {u for u in contents.units if u == folder or folder in u.parents} - found
+        todo |= found
+
+
+def _regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
