@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import stat
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,6 +81,10 @@ class Contents:
 
     def __init__(self, mesh: Mesh) -> None:
         self.mesh = mesh
+        self._reset()
+        self.layers: list[Any] = []  # overlay meshes fed too (sources/overlay.py: LaidMesh)
+
+    def _reset(self) -> None:
         self.units: dict[Path, Unit] = {}
         self.keys: dict[Path, Key] = {}
         self.defs: dict[ObjectRef, list[tuple[Key, int, Resource]]] = {}
@@ -88,7 +93,9 @@ class Contents:
         self.controllers: set[tuple[str, str]] = set()
         self.owned: dict[tuple[str, str], set[ObjectRef]] = {}
         self.builds: set[Path] = set()  # kustomize folders among the inputs
-        self.layers: list[Any] = []  # overlay meshes fed too (sources/overlay.py: LaidMesh)
+        # Workloads read per namespace (any definition): where there are some, the workloads
+        # of the namespace's hosts are known, where there are none, they are not.
+        self.workload_namespaces: Counter[str] = Counter()
 
     def in_force(self) -> list[Resource]:
         """The resources the mesh holds: first definitions, less Pods their controller covers."""
@@ -117,12 +124,8 @@ class Contents:
             self._set_winner(ref, defs[0][2])
             if len(defs) > 1:
                 self._duplicates(ref)
-        self.mesh.workloads.mark_known(
-            r.meta.ref.namespace
-            for u in self.units.values()
-            for r in u.resources
-            if isinstance(r, Workload)
-        )
+        self.workload_namespaces = +self.workload_namespaces
+        self.mesh.workloads.mark_known(self.workload_namespaces)
         self.mesh.load(self.in_force())
         self._sync_findings()
 
@@ -141,9 +144,21 @@ class Contents:
                 if unit.built:
                     self.builds.add(path)
                 touched |= self._index(path, unit)
+        if not self.layers and any(n <= 0 for n in self.workload_namespaces.values()):
+            return self._rebuild()
         hosts = self._apply(touched)
         self._sync_findings()
         return hosts
+
+    def _rebuild(self) -> set[str]:
+        """Read everything into a new mesh: a namespace whose last workload went is no longer
+        one whose workloads are known, which `Mesh` cannot undo in place (rare)."""
+        units = [(path, self.keys[path], unit) for path, unit in self.units.items()]
+        hosts = set(self.mesh.analyze().hosts)
+        self.mesh = Mesh(self.mesh.config, self.mesh.cluster)
+        self._reset()
+        self.fill(units)
+        return hosts | set(self.mesh.analyze().hosts)
 
     def _index(self, path: Path, unit: Unit) -> set[ObjectRef]:
         key = self.keys[path]
@@ -152,11 +167,16 @@ class Contents:
             ref = resource.meta.ref
             self.defs.setdefault(ref, []).append((key, i, resource))
             refs.add(ref)
+            if isinstance(resource, Workload):
+                self.workload_namespaces[ref.namespace] += 1
         return refs
 
     def _unindex(self, path: Path, unit: Unit) -> set[ObjectRef]:
         refs = {r.meta.ref for r in unit.resources}
         ids = {id(r) for r in unit.resources}
+        for resource in unit.resources:
+            if isinstance(resource, Workload):
+                self.workload_namespaces[resource.meta.ref.namespace] -= 1
         for ref in refs:
             kept = [d for d in self.defs.get(ref, []) if id(d[2]) not in ids]
             if kept:
@@ -402,6 +422,7 @@ class FileSource(Source):
             with self.lock:
                 hosts = contents.update(changed)
                 self.files = len(contents.units)
+                self.meshes = [contents.mesh]
         if self._notify is not None:
             self._notify(hosts)
 
