@@ -284,7 +284,7 @@ class FileSource(Source):
     """Files and folders given on the command line; with `follow`, they are watched and each
     change is read as it is saved."""
 
-    settle = 0.0  # the watcher already gathers a save's events
+    settle = 0.01  # the watcher already gathers a save's events (a timer needs > 0)
 
     def __init__(
         self,

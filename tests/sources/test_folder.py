@@ -118,7 +118,7 @@ def test_namespace_option_gives_namespace_less_resources_a_namespace(tmp_path, c
 
 
 def test_namespace_option_keeps_a_namespace_written_in_the_file(tmp_path, capsys):
-    status, out, _ = check(capsys, str(DORMANT), "-n", "other", "-o", "json")
+    _, out, _ = check(capsys, str(DORMANT), "-n", "other", "-o", "json")
     assert [h["host"] for h in json.loads(out)["hosts"]] == ["checkout.shop.svc.cluster.local"]
 
 
