@@ -1,0 +1,139 @@
+"""A kustomize folder is built (`kustomize build`, else `kubectl kustomize`) and its output read;
+without either tool, that is said once and the files are read as they are."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from meshtui.cli import main
+from meshtui.sources import kustomize
+from meshtui.sources.files import FileSource
+
+COMMAND = kustomize.build_command()
+needs_tool = pytest.mark.skipif(
+    COMMAND is None,
+    reason="neither kustomize nor kubectl is installed: kustomize builds cannot be tested here",
+)
+
+SERVICE = """apiVersion: v1
+kind: Service
+metadata: {name: checkout}
+spec:
+  selector: {app: checkout}
+  ports: [{port: 8080}]
+"""
+RULE = """apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: checkout}
+spec:
+  host: checkout
+  subsets:
+  - name: v1
+    labels: {version: v1}
+"""
+ROUTE = """apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: checkout}
+spec:
+  hosts: [checkout]
+  http:
+  - route:
+    - destination: {host: checkout, subset: v2}
+"""
+# The kustomization gives everything a namespace and patches subset v2 into the rule: read
+# file by file, the route names a subset no rule defines (a false UndefinedSubset).
+KUSTOMIZATION = """namespace: shop
+resources: [service.yaml, rule.yaml, route.yaml]
+patches:
+- target: {kind: DestinationRule, name: checkout}
+  patch: |-
+    - op: add
+      path: /spec/subsets/-
+      value: {name: v2, labels: {version: v2}, trafficPolicy: {loadBalancer: {simple: RANDOM}}}
+"""
+
+
+def kustomize_folder(root: Path) -> Path:
+    root.mkdir(parents=True)
+    for name, text in [
+        ("service.yaml", SERVICE),
+        ("rule.yaml", RULE),
+        ("route.yaml", ROUTE),
+        ("kustomization.yaml", KUSTOMIZATION),
+    ]:
+        (root / name).write_text(text)
+    return root
+
+
+def check_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict, str]:
+    status = main(["check", *args, "-o", "json"])
+    out, err = capsys.readouterr()
+    return status, json.loads(out) if out else {}, err
+
+
+@needs_tool
+def test_a_kustomize_folder_is_built_and_its_output_read(tmp_path, capsys):
+    folder = kustomize_folder(tmp_path / "app")
+    status, document, err = check_json(capsys, str(folder))
+    assert (status, err) == (0, "")
+    [host] = document["hosts"]
+    assert host["host"] == "checkout.shop.svc.cluster.local"  # the kustomization's namespace
+    assert [s["name"] for s in host["subsets"]] == ["v1", "v2"]  # and its patch
+    assert document["findings"] == []
+
+
+@needs_tool
+def test_findings_point_into_the_build_output(tmp_path, capsys):
+    folder = kustomize_folder(tmp_path / "app")
+    (folder / "route.yaml").write_text(ROUTE.replace("subset: v2", "subset: v3"))
+    status, document, _ = check_json(capsys, str(tmp_path))
+    assert status == 1
+    [finding] = [f for f in document["findings"] if f["code"] == "UndefinedSubset"]
+    assert finding["file"] == f"kustomize build {folder}"
+    # The line is that of the build output, as `kubectl kustomize DIR` prints it again.
+    assert COMMAND is not None
+    output = subprocess.run([*COMMAND, str(folder)], capture_output=True, text=True, check=True)
+    lines = output.stdout.splitlines()[finding["line"] - 1 :]
+    assert lines[0].strip() == "- destination:"  # the route's destination, as in a file
+    assert "subset: v3" in "\n".join(lines[1:3])
+
+
+@needs_tool
+def test_the_raw_yaml_of_a_built_resource_is_the_built_document(tmp_path):
+    folder = kustomize_folder(tmp_path / "app")
+    source = FileSource([folder])
+    [mesh] = source.load()
+    rule = next(r for r in mesh.destination_rules if r.meta.ref.name == "checkout")
+    text = source.document_text(rule.meta)
+    assert text is not None
+    assert "namespace: shop" in text and "name: v2" in text
+
+
+@needs_tool
+def test_a_failing_build_is_a_finding_at_the_kustomization(tmp_path, capsys):
+    folder = kustomize_folder(tmp_path / "app")
+    (folder / "kustomization.yaml").write_text("resources: [missing.yaml]\n")
+    (tmp_path / "other.yaml").write_text(SERVICE)
+    status, document, _ = check_json(capsys, str(tmp_path))
+    assert status == 1
+    [finding] = document["findings"]
+    assert finding["code"] == "ParseError"
+    assert finding["file"] == str(folder / "kustomization.yaml")
+    assert finding["message"].startswith(f"kustomize build {folder} failed: ")
+
+
+def test_without_a_tool_it_says_so_once_and_reads_the_files(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(kustomize, "build_command", lambda: None)
+    kustomize_folder(tmp_path / "one")
+    kustomize_folder(tmp_path / "two")
+    status, document, err = check_json(capsys, str(tmp_path / "one"), str(tmp_path / "two"))
+    assert err.count("meshtui: warning: ") == 1
+    assert "neither kustomize nor kubectl is installed" in err
+    # Read as plain files: no namespace, no patch (and the kustomization is not an object).
+    assert {h["host"] for h in document["hosts"]} == {"checkout.default.svc.cluster.local"}
+    assert "UndefinedSubset" in {f["code"] for f in document["findings"]}
+    assert status == 1
