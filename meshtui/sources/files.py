@@ -8,6 +8,7 @@ looked up only for the few findings that point at one.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -186,6 +187,12 @@ class LoadResult:
     objects: int = 0
     namespace: str = "default"
     warnings: list[str] = field(default_factory=list)
+    # What each document of a file gave, by its line and a digest of its bytes: given the last
+    # read's (`memo`), unchanged documents are not parsed again; `kept` is this read's.
+    memo: dict[tuple[int, bytes], tuple[list[Resource], list[Finding], int]] | None = None
+    kept: dict[tuple[int, bytes], tuple[list[Resource], list[Finding], int]] = field(
+        default_factory=dict
+    )
 
 
 def discover(
@@ -373,10 +380,31 @@ def _load_data(name: str, result: LoadResult) -> None:
         else:
             _add_document(doc, name, 1, result)
             return
+    memo = result.memo
     for line, chunk in split_documents(data):
-        doc = _parse_chunk(chunk, name, line, result)
-        if doc is not None:
-            _add_document(doc, name, content_line(line, chunk), result)
+        if memo is None:
+            doc = _parse_chunk(chunk, name, line, result)
+            if doc is not None:
+                _add_document(doc, name, content_line(line, chunk), result)
+            continue
+        # Following edits: a document unchanged, at the same line, is what it was.
+        key = (line, hashlib.blake2b(chunk, digest_size=16).digest())
+        known = memo.get(key)
+        if known is None:
+            marks = len(result.resources), len(result.findings), result.objects
+            doc = _parse_chunk(chunk, name, line, result)
+            if doc is not None:
+                _add_document(doc, name, content_line(line, chunk), result)
+            known = (
+                result.resources[marks[0] :],
+                result.findings[marks[1] :],
+                result.objects - marks[2],
+            )
+        else:
+            result.resources += known[0]
+            result.findings += known[1]
+            result.objects += known[2]
+        result.kept[key] = known
 
 
 class _NotFinite(ValueError):

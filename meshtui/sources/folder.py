@@ -51,6 +51,7 @@ class Unit:
     objects: int = 0
     stamp: tuple[int, ...] | None = None
     built: bool = False  # a kustomize folder's build
+    documents: dict[tuple[int, bytes], Any] | None = None  # what each document gave (following)
 
 
 def stamp(path: Path) -> tuple[int, ...] | None:
@@ -62,13 +63,17 @@ def stamp(path: Path) -> tuple[int, ...] | None:
     return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
 
 
-def read_unit(path: Path, namespace: str) -> Unit:
-    """Read one input as a whole read would (its findings and resources)."""
+def read_unit(path: Path, namespace: str, last: Unit | None = None, follow: bool = False) -> Unit:
+    """Read one input as a whole read would (its findings and resources). When following,
+    the documents of the `last` read that did not change are taken as they were."""
     built = path.is_dir()
     before = None if built else stamp(path)
     result = LoadResult(namespace=namespace)
+    if follow:
+        result.memo = (last.documents if last is not None else None) or {}
     load_file(path, result)
-    return Unit(result.resources, result.findings, result.objects, before, built)
+    documents = result.kept if follow else None
+    return Unit(result.resources, result.findings, result.objects, before, built, documents)
 
 
 def _controller(resource: Resource) -> tuple[str, str]:
@@ -348,7 +353,7 @@ class FileSource(Source):
             units = []
             for path in inputs:
                 key = self.key(path) or (len(self.paths), ())
-                units.append((path, key, read_unit(path, namespace)))
+                units.append((path, key, read_unit(path, namespace, follow=self.live)))
             mesh = Mesh(self.config)
             contents = Contents(mesh)
             contents.fill(units)
@@ -460,7 +465,7 @@ class FileSource(Source):
             key = self.key(path)
             if key is None:
                 continue
-            out[path] = (key, read_unit(path, namespace))
+            out[path] = (key, read_unit(path, namespace, contents.units.get(path), self.live))
         return out
 
     def _classify(self, contents: Contents, path: Path, todo: set[Path], gone: set[Path]) -> None:

@@ -16,7 +16,7 @@ import watchfiles
 
 # Changes are handed over once nothing changed for this long (an editor's save is several
 # events within a few milliseconds), and at the latest after DEBOUNCE_MS of continuous change.
-STEP_MS = 30
+STEP_MS = 20
 DEBOUNCE_MS = 400
 # A watch that fails (a folder removed, inotify's limit reached) is opened again after these
 # pauses; what changed meanwhile is found by reading every file's size and time again.
