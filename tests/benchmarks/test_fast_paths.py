@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from meshtui.check.report import render_json
-from meshtui.sources.files import _Base, _Loader
+from meshtui.sources.yaml_loader import _Base, _Loader
 
 
 class Color(StrEnum):
