@@ -382,10 +382,16 @@ class FileSource(Source):
             return
         self.stop()
         self._notify = notify
+        # The watcher reports absolute paths (links resolved for a file given as a link);
+        # `_local` names them as the paths given do.
         roots = [(root, folder) for _, root, folder in self._roots()]
         watcher = Watcher(
             [r for r, folder in roots if folder],
-            [r.resolve() if r.is_symlink() else r for r, folder in roots if not folder],
+            [
+                r.resolve() if r.is_symlink() else Path(os.path.abspath(r))
+                for r, f in roots
+                if not f
+            ],
             self._changed,
         )
         self._watcher = watcher

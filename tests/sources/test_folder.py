@@ -4,10 +4,12 @@ namespace, and edits fed one file at a time give the mesh a fresh read gives."""
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -250,3 +252,24 @@ def test_after_missed_events_every_file_is_compared_again(tmp_path):
     fresh = FileSource([folder])
     fresh.load()
     assert _report(source) == _report(fresh)
+
+
+def test_a_file_given_by_name_is_followed_through_an_editor_s_rename(tmp_path, monkeypatch):
+    shutil.copytree(DORMANT, tmp_path / "mesh")
+    monkeypatch.chdir(tmp_path)
+    source = FileSource(["mesh/service.yaml", "mesh/destination-rule.yaml"], follow=True)
+    source.load()
+    seen = threading.Event()
+    source.watch(lambda hosts: seen.set())
+    try:
+        rule = Path("mesh/destination-rule.yaml")
+        saved = Path("mesh/.destination-rule.yaml.swp")
+        saved.write_text(rule.read_text().replace("name: v2", "name: v3"))
+        os.replace(saved, rule)  # as vim and most editors save: a new file renamed over
+        assert seen.wait(10)
+        [analysis] = source.snapshot()
+        host = analysis.hosts["checkout.shop.svc.cluster.local"]
+        assert [s.name for s in host.subsets] == ["v1", "v3"]
+        assert {f.file for f in analysis.findings} == {"mesh/destination-rule.yaml"}
+    finally:
+        source.stop()
