@@ -87,6 +87,9 @@ def write_shape(shape: str, objs: list[dict[str, Any]], out: Path, hosts: int) -
         raise ValueError(shape)
 
 
+_OBJECTS: dict[Path, list[dict[str, Any]]] = {}
+
+
 def shape_folder(shape: str, hosts: int, args: argparse.Namespace, root: Path) -> Path:
     block, _, _ = mesh_folder(hosts, args, root)
     if shape == "block":
@@ -97,7 +100,9 @@ def shape_folder(shape: str, hosts: int, args: argparse.Namespace, root: Path) -
     if not stamp.exists() or stamp.read_text() != (block / ".generated").read_text():
         shutil.rmtree(folder, ignore_errors=True)
         print(f"  writing {shape} shape of {hosts} hosts into {folder} ...", flush=True)
-        write_shape(shape, objects(block), folder, hosts)
+        if block not in _OBJECTS:  # read once for every shape written
+            _OBJECTS[block] = objects(block)
+        write_shape(shape, _OBJECTS[block], folder, hosts)
         stamp.write_text((block / ".generated").read_text())
     return folder
 
@@ -120,8 +125,14 @@ def main(argv: list[str] | None = None) -> int:
     root.mkdir(exist_ok=True)
     print(f"machine: {machine()}")
     rows = []
-    for hosts in [int(s) for s in args.sizes.split(",")]:
-        for shape in args.shapes.split(","):
+    sizes = [int(s) for s in args.sizes.split(",")]
+    shapes = args.shapes.split(",")
+    for hosts in sizes:  # every input first, so the measurements run back to back
+        for shape in shapes:
+            shape_folder(shape, hosts, args, root)
+        _OBJECTS.clear()
+    for hosts in sizes:
+        for shape in shapes:
             folder = shape_folder(shape, hosts, args, root)
             _warm(folder)
             floors, checks = [], []
