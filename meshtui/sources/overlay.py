@@ -11,6 +11,7 @@ a file replaces stays hidden until the file no longer defines it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from meshtui.mesh.analysis import Mesh
 from meshtui.mesh.findings import Finding
@@ -110,10 +111,10 @@ class _LaidClusterSource(ClusterSource):
         self._prepare = prepare
 
     def _connect(self) -> list[Cluster]:
-        fresh = not self.clusters
         clusters = super()._connect()
-        if fresh:
-            for c in clusters:
+        for c in clusters:
+            # Before a cluster is listed (it may hand back clusters it already listed).
+            if not isinstance(c.mesh, LaidMesh) and not c.streams:
                 laid = LaidMesh(self.config, c.name)
                 self._prepare(laid)
                 c.mesh = laid
@@ -183,6 +184,10 @@ class OverlaySource(Source):
 
     def refine(self, findings: Iterable[Finding]) -> list[Finding]:
         return self.files.refine(findings)
+
+    def kind_states(self) -> list[Any]:
+        """What the cluster could read, kind by kind (the files are read whole)."""
+        return list(getattr(self.cluster, "kind_states", list)())
 
     def document_text(self, meta: Meta) -> str | None:
         if meta.origin.file is not None:
