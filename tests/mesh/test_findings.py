@@ -35,10 +35,10 @@ def test_severities_are_the_documented_ones():
         Code.DUPLICATE_SUBSET: Severity.WARNING,
         Code.MULTIPLE_DESTINATION_RULES: Severity.INFO,
         Code.CONFLICTING_VIRTUAL_SERVICES: Severity.ERROR,
-        Code.UNREACHABLE_RULE: Severity.ERROR,
+        Code.UNREACHABLE_RULE: Severity.WARNING,
         Code.INEFFECTIVE_MATCH: Severity.INFO,
         Code.UNKNOWN_GATEWAY: Severity.ERROR,
-        Code.GATEWAY_ROUTE_BYPASSES_SUBSETS: Severity.INFO,
+        Code.GATEWAY_ROUTE_BYPASSES_SUBSETS: Severity.WARNING,
         Code.INVALID_RESOURCE: Severity.ERROR,
         Code.PARSE_ERROR: Severity.ERROR,
     }
