@@ -67,6 +67,12 @@ def _parser(check: bool) -> argparse.ArgumentParser:
         )
         parser.add_argument("--version", action="version", version=f"meshtui {__version__}")
     _add_source_arguments(parser)
+    parser.add_argument(
+        "--client-namespace",
+        metavar="NS",
+        help="analyse as sidecars in NS see the mesh: the DestinationRule and VirtualService "
+        "they use (default: every client)",
+    )
     if check:
         parser.add_argument(
             "-o", "--output", choices=("text", "json", "sarif"), default="text", help="format"
@@ -111,6 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv[1:] if check else argv)
     try:
         source = build_source(args, parser, check)
+        source.client_namespace = args.client_namespace or None
         source.preflight()
         if check:
             from meshtui.check import run_check

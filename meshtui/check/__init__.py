@@ -22,7 +22,7 @@ def run_check(
 ) -> int:
     """Load, analyse and report; exit 1 when a finding reaches the threshold."""
     out = out or sys.stdout
-    meshes = source.load()
+    meshes = source.scoped(source.load())
     analyses = [mesh.analyze() for mesh in meshes]
     findings = [source.refine(a.findings) for a in analyses]
     if output == "json":

@@ -26,6 +26,20 @@ class Source(ABC):
         self.lock = threading.RLock()
         self.meshes: list[Mesh] = []
         self.warnings: list[str] = []
+        self.client_namespace: str | None = None  # whose view; None: every client
+
+    def set_client_namespace(self, namespace: str | None) -> None:
+        """Analyse as sidecars in `namespace` see the mesh from now on (None: every client)."""
+        with self.lock:
+            self.client_namespace = namespace or None
+            self.scoped(self.meshes)
+
+    def scoped(self, meshes: list[Mesh]) -> list[Mesh]:
+        """`meshes` set to this source's client view (after a load made them anew)."""
+        for mesh in meshes:
+            if mesh.client_namespace != self.client_namespace:
+                mesh.set_client_namespace(self.client_namespace)
+        return meshes
 
     def preflight(self) -> None:
         """Fail fast (LoadError) before a UI starts, e.g. when a cluster is unreachable."""
@@ -38,7 +52,7 @@ class Source(ABC):
     def snapshot(self) -> list[Analysis]:
         """The current analysis of every mesh, consistent under the source's lock."""
         with self.lock:
-            return [mesh.analyze() for mesh in self.meshes]
+            return [mesh.analyze() for mesh in self.scoped(self.meshes)]
 
     def watch(self, notify: Callable[[set[str]], None]) -> None:
         """Start following changes; `notify(hosts)` is called from a background thread."""

@@ -30,6 +30,7 @@ from meshtui.sources import Source
 from meshtui.tui.commands import MeshCommands
 from meshtui.tui.detail import detail, involved, raw_yaml
 from meshtui.tui.model import MeshView, NodeRef, Sort, ViewOptions
+from meshtui.tui.screens.client import ClientScreen
 from meshtui.tui.screens.help import HelpScreen
 from meshtui.tui.text import MUTED, plural, safe
 from meshtui.tui.widgets.detail_pane import DetailPane
@@ -72,6 +73,7 @@ class MeshApp(App[int]):
         Binding("s", "toggle_sort", "Sort"),
         Binding("y", "toggle_yaml", "YAML"),
         Binding("r", "reload", "Reload"),
+        Binding("c", "client_view", "Client view"),
         Binding("tab", "switch_pane", "Switch pane", show=False),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
@@ -141,7 +143,7 @@ class MeshApp(App[int]):
         """In the worker thread: read, analyse, and index for display."""
         meshes = self.source.load()
         with self.source.lock:  # a live source's watch threads change its meshes
-            analyses = [mesh.analyze() for mesh in meshes]
+            analyses = [mesh.analyze() for mesh in self.source.scoped(meshes)]
         refined = [self.source.refine(a.findings) for a in analyses]
         view = MeshView(analyses)
         view.layout(self.options)
@@ -283,7 +285,10 @@ class MeshApp(App[int]):
         self._show_detail()
 
     def _summary(self) -> None:
-        self.summary.summarize(self.source.label, self.mesh_view, self.status, self.busy)
+        label = self.source.label
+        if self.source.client_namespace:
+            label += f" · as clients in {self.source.client_namespace} see it"
+        self.summary.summarize(label, self.mesh_view, self.status, self.busy)
 
     def watch_status(self) -> None:
         if self.is_mounted:
@@ -425,6 +430,19 @@ class MeshApp(App[int]):
         sort = Sort.NAME if self.options.sort is Sort.FINDINGS else Sort.FINDINGS
         self.options = replace(self.options, sort=sort)
         self._rebuild()
+
+    def action_client_view(self) -> None:
+        """Ask whose view to show: sidecars in one namespace, or every client."""
+        current = self.source.client_namespace or ""
+        self.push_screen(ClientScreen(current), self.set_client_namespace)
+
+    def set_client_namespace(self, namespace: str | None) -> None:
+        """Show the mesh as sidecars in `namespace` see it ("" or None: every client)."""
+        if namespace is None:
+            return  # the prompt was cancelled
+        self.source.set_client_namespace(namespace.strip() or None)
+        self._summary()
+        self._in_thread(self._snapshot, LIVE_GROUP)
 
     def action_toggle_yaml(self) -> None:
         self.show_yaml = not self.show_yaml
