@@ -452,7 +452,8 @@ class Cluster:
                 events = self.reader.watch(
                     stream.path, stream.resource_version, stop, WATCH_SECONDS, WATCH_QUIET_SECONDS
                 )
-                self._recovered(stream)
+                if self._recovered(stream):
+                    notify(set())  # the status changed (connecting or failing to live)
                 failures = 0
                 opened, count = time.monotonic(), 0
                 with contextlib.closing(events):
@@ -528,12 +529,15 @@ class Cluster:
         notify(changed)
         return None
 
-    def _recovered(self, stream: _Stream) -> None:
+    def _recovered(self, stream: _Stream) -> bool:
+        """The stream is read again; whether that changed the status of the cluster."""
         with self.lock:
+            first = not stream.watching
             stream.watching = True
             was_failing = self.failing.pop(stream.path, None) is not None
         if was_failing:
             self.wake()  # the server answers again: the other streams retry at once
+        return first or was_failing
 
     def _failed(self, stream: _Stream, err: ClusterError) -> None:
         with self.lock:

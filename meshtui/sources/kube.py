@@ -441,4 +441,14 @@ def _stale_connection_retry() -> Any:
             # A read timeout then counts as an "other" error, of which none are retried.
             return isinstance(err, urllib3.exceptions.ProtocolError)
 
-    return StaleConnectionRetry(total=1, connect=0, read=1, status=0, other=0, redirect=0)
+    # Answers with a status (429 and 5xx with Retry-After included) come back to Reader._read,
+    # which retries them itself with its own bound.
+    return StaleConnectionRetry(
+        total=1,
+        connect=0,
+        read=1,
+        status=0,
+        other=0,
+        redirect=0,
+        respect_retry_after_header=False,
+    )

@@ -31,7 +31,9 @@ class SummaryBar(Static):
     }
     """
 
-    def summarize(self, label: str, view: MeshView | None, status: str, loading: bool) -> None:
+    def summarize(
+        self, label: str, view: MeshView | None, status: str, loading: bool, partial: str = ""
+    ) -> None:
         sep = Text(" │ ", style=MUTED)
         parts = [Text("meshtui", style="bold"), Text(safe(label) or "(no source)")]
         if view is not None:
@@ -47,4 +49,6 @@ class SummaryBar(Static):
             parts.append(Text("⟳ loading…", style="bold"))
         if status:
             parts.append(status_text(status))
+        if partial:  # kinds a live source could not read: details under `?`
+            parts.append(Text(f"◐ partial: {safe(partial)} not read (?)", style="bold yellow"))
         self.update(sep.join(parts))
