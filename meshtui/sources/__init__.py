@@ -73,13 +73,13 @@ def partial_notes(states: Iterable[KindState]) -> list[str]:
 
 
 def partial_marker(states: Sequence[KindState]) -> str:
-    """The header's lasting marker: the kinds not (wholly) read, e.g.
-    "DestinationRules, Pods (some namespaces)"; "" when everything was read."""
+    """The header's lasting marker: the kinds not (wholly) read, e.g. "DestinationRules,
+    Pods" (`partial_notes` says which namespaces); "" when everything was read."""
     names: list[str] = []
     for s in states:
         if not s.partial:
             continue
-        name = plural_kind(s.kind) + ("" if s.state == FORBIDDEN else " (some namespaces)")
+        name = plural_kind(s.kind)
         if name not in names:
             names.append(name)
     return ", ".join(names)
