@@ -7,10 +7,11 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from meshtui.sources import FORBIDDEN, WATCHING, unread_kinds
+from meshtui.sources import FORBIDDEN, WATCHING, kube, unread_kinds
 from meshtui.sources import cluster as cluster_module
 from meshtui.sources.cluster import ClusterSource, backoff
 from meshtui.sources.files import LoadError
@@ -20,7 +21,12 @@ from tests.live.cluster_fixtures import REVIEWS, Notifications, eventually, load
 
 pytestmark = pytest.mark.usefixtures("fast")
 STREAMS = len(cluster_module.ISTIO_KINDS) + len(cluster_module.CORE_KINDS)
-DEFAULT_BACKOFF = cluster_module.BACKOFF  # before the `fast` fixture shortens it
+# The figures as shipped, before the `fast` fixture shortens them.
+DEFAULTS = {
+    name: getattr(cluster_module, name)
+    for name in ("BACKOFF", "WATCH_SECONDS", "WATCH_QUIET_SECONDS", "STALE_AFTER")
+}
+DEFAULT_BACKOFF = DEFAULTS["BACKOFF"]
 
 
 @pytest.fixture
@@ -246,3 +252,17 @@ def test_a_forbidden_istio_kind_is_unread(kube_api):
     assert unread_kinds(src.kind_states(), "alpha") == {
         "DestinationRule": "forbidden cluster-wide (403)"
     }
+
+
+def test_the_readme_states_the_figures_the_source_uses():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert f"**{DEFAULTS['WATCH_QUIET_SECONDS']} s**" in readme
+    assert f"after {DEFAULTS['WATCH_SECONDS']} s (`timeoutSeconds`)" in readme
+    assert (
+        f"retries after {DEFAULT_BACKOFF[0]} s, doubling to a cap of {DEFAULT_BACKOFF[-1]} s"
+        in readme
+    )
+    assert f"still failing after {DEFAULTS['STALE_AFTER']:g} s" in readme
+    delays = ", ".join(f"{d:g}" for d in kube.RETRY_BACKOFF)
+    assert f"up to {len(kube.RETRY_BACKOFF)} times" in readme and f"{delays} s" in readme
+    assert f"(at most {kube.RETRY_AFTER_CAP:g} s)" in readme
