@@ -40,6 +40,7 @@ from meshtui.sources import (
     Source,
 )
 from meshtui.sources.files import LoadError
+from meshtui.sources.kinds import CORE_KINDS, ISTIO_KINDS, Kind, trim
 from meshtui.sources.kube import (
     PAGE_SIZE,
     ClusterError,
@@ -50,7 +51,18 @@ from meshtui.sources.kube import (
     kube_client,
 )
 
-__all__ = ["PAGE_SIZE", "ClusterError", "ClusterSource", "_continue_token", "kube_client"]
+__all__ = [
+    "CORE_KINDS",
+    "ISTIO_KINDS",
+    "PAGE_SIZE",
+    "ClusterError",
+    "ClusterSource",
+    "Reader",
+    "_continue_token",
+    "_gc_paused",
+    "kube_client",
+    "trim",
+]
 
 WATCH_SECONDS = 240  # server-side timeout of one watch request (timeoutSeconds); then resumed
 # A watch that asked for bookmarks hears from the API server about once a minute even when
@@ -63,87 +75,6 @@ WATCH_QUIET_SECONDS = 90
 # every other's wait of the same cluster.
 BACKOFF = (0.5, 1, 2, 4, 8, 16, 30)
 STALE_AFTER = 10.0  # seconds of failed reconnects before the view is called stale
-
-
-@dataclass(frozen=True, slots=True)
-class Kind:
-    """A kind meshtui lists: its API group and plural resource name."""
-
-    kind: str
-    group: str
-    plural: str
-
-    @property
-    def istio(self) -> bool:
-        return self.group == ISTIO_NETWORKING_GROUP
-
-
-ISTIO_KINDS = (
-    Kind("DestinationRule", ISTIO_NETWORKING_GROUP, "destinationrules"),
-    Kind("VirtualService", ISTIO_NETWORKING_GROUP, "virtualservices"),
-    Kind("ServiceEntry", ISTIO_NETWORKING_GROUP, "serviceentries"),
-    Kind("Gateway", ISTIO_NETWORKING_GROUP, "gateways"),
-)
-CORE_KINDS = (Kind("Service", "", "services"), Kind("Pod", "", "pods"))
-
-
-# -- trimming: keep what the core and the raw view need, nothing else ----------------------
-
-_DROP_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration",)
-
-
-def _trim_metadata(meta: Mapping[str, Any]) -> dict[str, Any]:
-    out = {
-        k: meta[k]
-        for k in (
-            "name",
-            "namespace",
-            "labels",
-            "annotations",
-            "creationTimestamp",
-            "ownerReferences",
-            "resourceVersion",
-        )
-        if k in meta
-    }
-    annotations = out.get("annotations")
-    if isinstance(annotations, dict) and any(a in annotations for a in _DROP_ANNOTATIONS):
-        out["annotations"] = {k: v for k, v in annotations.items() if k not in _DROP_ANNOTATIONS}
-    return out
-
-
-def trim(obj: Mapping[str, Any], kind: Kind, api_version: str) -> dict[str, Any]:
-    """A small copy of `obj` with kind and apiVersion set (list items come without them)."""
-    meta = obj.get("metadata")
-    out: dict[str, Any] = {
-        "apiVersion": api_version,
-        "kind": kind.kind,
-        "metadata": _trim_metadata(meta) if isinstance(meta, Mapping) else meta,
-    }
-    spec = obj.get("spec")
-    if kind.kind == "Pod":
-        status = obj.get("status") if isinstance(obj.get("status"), Mapping) else {}
-        assert isinstance(status, Mapping)
-        conditions = status.get("conditions")
-        out["spec"] = {"nodeName": spec.get("nodeName")} if isinstance(spec, Mapping) else {}
-        out["status"] = {
-            "phase": status.get("phase"),
-            "podIP": status.get("podIP"),
-            "conditions": [
-                c for c in conditions or () if isinstance(c, Mapping) and c.get("type") == "Ready"
-            ]
-            if isinstance(conditions, list)
-            else None,
-        }
-    elif kind.kind == "Service":
-        out["spec"] = (
-            {k: spec[k] for k in ("selector", "ports", "type") if k in spec}
-            if isinstance(spec, Mapping)
-            else spec
-        )
-    else:
-        out["spec"] = spec
-    return out
 
 
 # -- one cluster ----------------------------------------------------------------------------
@@ -365,13 +296,14 @@ class Cluster:
         spawn = self.spawn
         if spawn is None:
             return
-        for kind, namespaces in self.per_namespace.items():
-            if namespace in namespaces:
-                continue
-            namespaces.add(namespace)
-            sub = self._stream(kind, namespace)
-            sub.listed = False
-            spawn(sub)
+        with self.lock:
+            for kind, namespaces in self.per_namespace.items():
+                if namespace in namespaces:
+                    continue
+                namespaces.add(namespace)
+                sub = self._stream(kind, namespace)
+                sub.listed = False
+                spawn(sub)
 
     # -- what is known -----------------------------------------------------------------
 
