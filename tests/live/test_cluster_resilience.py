@@ -4,6 +4,7 @@ others, and pods are read in namespaces that gain Istio config after start-up.""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ from meshtui.sources import FORBIDDEN, WATCHING, kube, unread_kinds
 from meshtui.sources import cluster as cluster_module
 from meshtui.sources.cluster import ClusterSource, backoff
 from meshtui.sources.files import LoadError
-from tests.kubeapi import KubeAPIServer
+from tests.kubeapi import KubeAPIServer, generate_tls, write_kubeconfig
 from tests.kubeapi.objects import pod, service, virtual_service
 from tests.live.cluster_fixtures import REVIEWS, Notifications, eventually, load_bookinfo
 
@@ -103,14 +104,20 @@ def test_a_failed_reload_keeps_the_watches_and_they_recover_with_the_server(kube
     assert set(reviews(src).undefined_subsets) == {"v1", "v2"}
 
 
-def test_a_reload_failing_on_the_kubeconfig_keeps_the_live_source_live(kube_api, live, tmp_path):
+@pytest.mark.parametrize(
+    ("failure", "said"), [("credentials", r"401"), ("tls", r"TLS error")], ids=["401", "tls"]
+)
+def test_a_reload_that_fails_keeps_the_live_source_live(kube_api, live, tmp_path, failure, said):
     src, notes = live
-    broken = tmp_path / "kubeconfig"
-    broken.write_text(kube_api.kubeconfig.read_text().replace("alpha-token", "nobody"))
+    context = kube_api.context("alpha")
+    if failure == "credentials":
+        context = dataclasses.replace(context, token="nobody")  # the server answers 401
+    else:  # a certificate authority that did not sign the server's certificate
+        context = dataclasses.replace(context, ca_data=generate_tls(tmp_path / "other").ca_data)
     good = src.kubeconfig
-    src.kubeconfig = str(broken)  # credentials the server rejects (401)
+    src.kubeconfig = str(write_kubeconfig(tmp_path / "kubeconfig", [context]))
 
-    with pytest.raises(LoadError, match=r"^reload failed: context alpha: .*401"):
+    with pytest.raises(LoadError, match=rf"^reload failed: context alpha: .*{said}"):
         src.load()
 
     src.kubeconfig = good
