@@ -453,6 +453,8 @@ class Cluster:
             self._wake.notify_all()
 
     def _relist(self, stream: _Stream, notify: Callable[[set[str]], None]) -> ClusterError | None:
+        with self.lock:
+            stream.watching = False  # not live while it is read again
         try:
             changed = self._list(stream)
         except ClusterError as err:
