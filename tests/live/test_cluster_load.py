@@ -188,9 +188,7 @@ def test_a_forbidden_namespace_given_with_n_is_named(kube_api):
     assert src.warnings == ["alpha: cannot list pods in namespace shop (403)"]
 
 
-def test_a_server_error_while_listing_stops_the_load_with_the_context_named(
-    kube_api, monkeypatch
-):
+def test_a_server_error_while_listing_stops_the_load_with_the_context_named(kube_api, monkeypatch):
     monkeypatch.setattr(kube, "RETRY_BACKOFF", (0.01,))
     load_bookinfo(kube_api)
     kube_api.fail_for(30, code=500, match="/destinationrules")  # retried once, then given up
