@@ -83,6 +83,12 @@ def _parser(check: bool) -> argparse.ArgumentParser:
             default=Severity.WARNING.value,
             help="lowest severity that makes the exit status 1 (default: warning)",
         )
+        parser.add_argument(
+            "--allow-partial",
+            action="store_true",
+            help="live: when a kind cannot be read (403), report what can be, withholding "
+            "the findings that depend on it, instead of exit status 2",
+        )
     return parser
 
 
@@ -122,7 +128,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if check:
             from meshtui.check import run_check
 
-            status = run_check(source, args.output, Severity(args.failure_threshold))
+            status = run_check(
+                source,
+                args.output,
+                Severity(args.failure_threshold),
+                allow_partial=args.allow_partial,
+            )
             for warning in source.warnings:  # what a live source could not see, e.g. a 403
                 print(f"meshtui: warning: {warning}", file=sys.stderr)
             return status
