@@ -26,10 +26,21 @@ DEPENDS_ON: dict[Code, frozenset[str]] = {
     # A route names a subset that no DestinationRule defines: needs every DestinationRule
     # (istioctl analyze's virtualservice/destinationrules.go looks the subset up in all of
     # them; pilot's cluster builder makes a subset cluster only from a DestinationRule read).
-    Code.UNDEFINED_SUBSET: frozenset({"DestinationRule"}),
+    # Which routes count for a client also depends on which VirtualService its sidecar uses.
+    Code.UNDEFINED_SUBSET: frozenset({"DestinationRule", "VirtualService"}),
     # No route sends traffic to the subset: needs every VirtualService (pilot routes to a
     # subset cluster only from a VirtualService route, networking/core route building).
-    Code.SUBSET_POLICY_NEVER_APPLIED: frozenset({"VirtualService"}),
+    # Which clients use the subset's DestinationRule, and whether a gateway a route binds
+    # to exists, decide too.
+    Code.SUBSET_POLICY_NEVER_APPLIED: frozenset({"VirtualService", "DestinationRule", "Gateway"}),
+    # Which VirtualServices claim a host: needs them all.
+    Code.CONFLICTING_VIRTUAL_SERVICES: frozenset({"VirtualService"}),
+    Code.GATEWAY_ROUTE_BYPASSES_SUBSETS: frozenset({"VirtualService"}),
+    # A gateway that does not exist: needs every Gateway.
+    Code.UNKNOWN_GATEWAY: frozenset({"Gateway"}),
+    # About the rules of a VirtualService that was read.
+    Code.UNREACHABLE_RULE: frozenset(),
+    Code.INEFFECTIVE_MATCH: frozenset(),
     # No workload carries the subset's labels: needs the pods and the service's selector
     # (Kiali's business/checkers/destinationrules no_dest_checker matches them the same way).
     # The core already leaves it out where pods were not read in the service's namespace.
