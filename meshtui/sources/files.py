@@ -8,6 +8,7 @@ looked up only for the few findings that point at one.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import math
@@ -324,19 +325,47 @@ def split_documents(data: bytes) -> Iterator[tuple[int, bytes]]:
 
 def content_line(start: int, chunk: bytes) -> int:
     """The line a person would point at for a document: its first line that is not the
-    `---` marker, a comment or blank (the chunk's own first line if there is none)."""
-    for i, raw in enumerate(chunk.split(b"\n")):
-        text = raw.strip()
-        if i == 0 and _DOC_MARKER.match(raw) and text[3:].strip()[:1] not in (b"", b"#"):
+    `---` marker, a comment or blank (the chunk's own first line if there is none).
+
+    Found by one regular-expression search, not by splitting the document into lines: this
+    runs once per document, 78,000 times in a 10,000-host mesh."""
+    pos = 0
+    if _DOC_MARKER.match(chunk):
+        end = chunk.find(b"\n")
+        first = chunk if end < 0 else chunk[:end]
+        if first.strip()[3:].strip()[:1] not in (b"", b"#"):
             return start  # `--- !tag` or `--- |`: the document starts on the marker line
-        if text and not text.startswith(b"#") and not (i == 0 and _DOC_MARKER.match(raw)):
-            return start + i
-    return start
+        if end < 0:
+            return start
+        pos = end + 1
+    found = _CONTENT.search(chunk, pos)
+    return start if found is None else start + chunk.count(b"\n", 0, found.start())
 
 
-def _documents(data: bytes) -> dict[int, tuple[int, bytes]]:
-    """Documents by the line their origin names: content line -> (first line, bytes)."""
-    return {content_line(line, chunk): (line, chunk) for line, chunk in split_documents(data)}
+# A line with something other than blanks (as bytes.strip() counts them) and a comment.
+_CONTENT = re.compile(rb"^[ \t\r\x0b\x0c]*[^ \t\r\n\x0b\x0c#]", re.M)
+
+
+class _Documents:
+    """A file's documents, looked up by the line their origin names (the content line):
+    (first line, bytes). The line of each document is worked out only when it is asked for,
+    as a file of 78,000 documents may have findings in a few thousand."""
+
+    def __init__(self, data: bytes) -> None:
+        self.parts = list(split_documents(data))
+        self.starts = [line for line, _ in self.parts]
+
+    def get(self, line: int) -> tuple[int, bytes] | None:
+        # The document whose lines hold `line`; it is the one named by it if `line` is its
+        # content line (a document's content line is among its own lines).
+        i = bisect.bisect_right(self.starts, line) - 1
+        if i < 0:
+            return None
+        start, chunk = self.parts[i]
+        return (start, chunk) if content_line(start, chunk) == line else None
+
+
+_documents = _Documents
 
 
 def _parse_chunk(chunk: bytes, file: str, line: int, result: LoadResult) -> Any:
@@ -523,7 +552,7 @@ def _refine_lines(out: list[Finding]) -> list[Finding]:
     for i, f in enumerate(out):
         if f.path and f.origin is not None and f.origin.file is not None and f.origin.line:
             documents[(f.origin.file, f.origin.line)].append(i)
-    chunks: dict[int, tuple[int, bytes]] = {}
+    chunks: _Documents | dict[int, tuple[int, bytes]] = {}
     current = None
     for (file, at), indices in sorted(documents.items()):
         if file != current:

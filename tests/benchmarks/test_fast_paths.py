@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from meshtui.check.report import render_json
+from meshtui.sources.files import _DOC_MARKER, _Documents, content_line, split_documents
 from meshtui.sources.yaml_loader import _Base, _Loader
 
 
@@ -140,3 +141,41 @@ def test_the_loader_builds_what_pyyaml_builds(parts: list[object], flow: bool) -
 def test_the_loader_keeps_an_aliased_node_one_object() -> None:
     doc = yaml.load("a: &x {k: v}\nb: *x\n", Loader=_Loader)
     assert doc["a"] is doc["b"]
+
+
+# -- the line a document is named by ---------------------------------------------------------
+
+
+def _content_line_reference(start: int, chunk: bytes) -> int:
+    """The first line that is not the marker, blank or a comment, found line by line."""
+    for i, raw in enumerate(chunk.split(b"\n")):
+        text = raw.strip()
+        if i == 0 and _DOC_MARKER.match(raw) and text[3:].strip()[:1] not in (b"", b"#"):
+            return start
+        if text and not text.startswith(b"#") and not (i == 0 and _DOC_MARKER.match(raw)):
+            return start + i
+    return start
+
+
+_lines = st.lists(
+    st.sampled_from(
+        [b"", b"  ", b"\t", b"\r", b"\x0b", b"# c", b"  # c", b"---", b"--- # c", b"--- |",
+         b"---x", b"a: 1", b" - b", b"\x0c#", b"#", b"--- !t"]
+    ),
+    max_size=6,
+)  # fmt: skip
+
+
+@given(st.integers(1, 50), _lines)
+def test_content_line_is_the_first_line_with_content(start: int, lines: list[bytes]) -> None:
+    chunk = b"\n".join(lines)
+    assert content_line(start, chunk) == _content_line_reference(start, chunk)
+
+
+@given(st.lists(_lines, max_size=5))
+def test_documents_are_found_by_their_content_line_as_by_a_full_index(docs: list[list[bytes]]):
+    data = b"\n".join(b"\n".join([b"---", *lines]) for lines in docs)
+    full = {content_line(line, chunk): (line, chunk) for line, chunk in split_documents(data)}
+    found = _Documents(data)
+    for line in range(data.count(b"\n") + 3):
+        assert found.get(line) == full.get(line)
