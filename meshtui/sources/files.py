@@ -52,8 +52,11 @@ ALIAS_EXPANSION_ALLOWANCE = 1_000
 # stack and kills the process (a segfault, not an exception). Kubernetes objects are a few
 # dozen levels deep at most, so deeper documents are refused before they are composed.
 MAX_NESTING = 200
-# A line starting with this many indentation or indicator characters may nest deeply.
-_DEEP_BLOCK = re.compile(rb"^[ \t?:-]{%d}" % (MAX_NESTING // 4), re.M)
+# A line starting with this many indentation or indicator characters may nest deeply: the first
+# line, or one after a newline (searched for from the newline, which the regex engine finds
+# fast, rather than with `^` and re.M, which it tries at every byte: 3x slower per document).
+_DEEP_FIRST = re.compile(rb"[ \t?:-]{%d}" % (MAX_NESTING // 4))
+_DEEP_BLOCK = re.compile(rb"\n[ \t?:-]{%d}" % (MAX_NESTING // 4))
 _DOC_MARKER = re.compile(rb"^---(?=[ \t\r\n]|$)", re.M)
 
 
@@ -393,7 +396,11 @@ def _check_nesting(chunk: bytes) -> None:
     """Refuse documents nested deeper than MAX_NESTING, before libyaml composes them."""
     # Cheap bound first: flow nesting takes a bracket per level, block nesting at least one
     # column of indentation or indicators per two levels.
-    if chunk.count(b"[") + chunk.count(b"{") < MAX_NESTING // 2 and not _DEEP_BLOCK.search(chunk):
+    if (
+        chunk.count(b"[") + chunk.count(b"{") < MAX_NESTING // 2
+        and not _DEEP_FIRST.match(chunk)
+        and not _DEEP_BLOCK.search(chunk)
+    ):
         return
     depth = 0
     for event in yaml.parse(chunk, Loader=_Loader):  # libyaml's parser does not recurse

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from enum import IntEnum, StrEnum
 
 import yaml
@@ -10,7 +11,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from meshtui.check.report import render_json
-from meshtui.sources.files import _DOC_MARKER, _Documents, content_line, split_documents
+from meshtui.sources.files import (
+    _DEEP_BLOCK,
+    _DEEP_FIRST,
+    _DOC_MARKER,
+    MAX_NESTING,
+    _Documents,
+    content_line,
+    split_documents,
+)
 from meshtui.sources.yaml_loader import _Base, _Loader
 
 
@@ -179,3 +188,16 @@ def test_documents_are_found_by_their_content_line_as_by_a_full_index(docs: list
     found = _Documents(data)
     for line in range(data.count(b"\n") + 3):
         assert found.get(line) == full.get(line)
+
+
+_indents = st.lists(
+    st.sampled_from([b" ", b"\t", b"-", b"?", b":", b"x", b"\n", b"\r"]), max_size=120
+)
+
+
+@given(_indents)
+def test_deep_block_lines_are_found_as_with_a_multiline_anchor(parts: list[bytes]) -> None:
+    chunk = b"".join(parts)
+    reference = re.compile(rb"^[ \t?:-]{%d}" % (MAX_NESTING // 4), re.M).search(chunk)
+    fast = _DEEP_FIRST.match(chunk) or _DEEP_BLOCK.search(chunk)
+    assert bool(fast) == bool(reference)
