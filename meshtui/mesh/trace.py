@@ -1,0 +1,671 @@
+"""A request trace: which VirtualService rule, subset, DestinationRule, policy and pods one
+request gets, as pilot would configure the client that sends it.
+
+The steps are pilot's: the client's proxy (a sidecar in a namespace, or a named gateway) picks
+the VirtualService for the host (pilot/pkg/model virtualservice.go SelectVirtualServices; a
+gateway merges every VS bound to it for the host, pilot/pkg/networking/core gateway.go), follows
+delegates (virtualservice.go mergeHTTPRoutes), tries the rules in order and takes the first that
+matches (route.go BuildHTTPRoutesForVirtualService), splits the traffic by weight
+(applyHTTPRouteDestination), and each destination uses the DestinationRule in force for that
+client (push_context.go destinationRule) with the effective policy on the destination port
+(GetDestinationCluster picks the port; util MergeTrafficPolicy the policy).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from meshtui.mesh.analysis import HostAnalysis, Mesh
+from meshtui.mesh.destination_rules import ConsolidatedRule
+from meshtui.mesh.hosts import host_namespace, is_wildcard, resolve_host
+from meshtui.mesh.hosts import matches as host_matches
+from meshtui.mesh.matching import Request, match_any
+from meshtui.mesh.policy import EffectivePolicy, effective_policies
+from meshtui.mesh.resources import (
+    Destination,
+    DestinationRule,
+    Gateway,
+    ObjectRef,
+    Route,
+    Service,
+    ServiceEntry,
+    Subset,
+    VirtualService,
+    Workload,
+)
+from meshtui.mesh.routes import MESH_GATEWAY, effective_weights, exported_to, gateway_ref
+
+HTTP, TCP, TLS = "http", "tcp", "tls"
+# Port-name prefixes and ServiceEntry protocols, as pilot's protocol.Parse reads them.
+_HTTP_PROTOCOLS = {"http", "http2", "grpc", "grpc-web", "h2c"}
+_TLS_PROTOCOLS = {"https", "tls"}
+_TCP_PROTOCOLS = {"tcp", "mongo", "mysql", "redis", "thrift", "udp"}
+
+
+class TraceError(ValueError):
+    """The request cannot be traced as asked (a bad request): the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Client:
+    """Who sends the request: a sidecar in a namespace (maybe a named workload) or a gateway."""
+
+    namespace: str
+    workload: Workload | None = None
+    gateway: ObjectRef | None = None
+
+    def describe(self) -> str:
+        if self.gateway is not None:
+            return f"gateway {self.gateway.namespaced_name}"
+        if self.workload is not None:
+            return f"{self.workload.meta.ref} (namespace {self.namespace})"
+        return f"a sidecar in namespace {self.namespace}"
+
+    @property
+    def written(self) -> str:
+        """NAMESPACE[/WORKLOAD], as given on the command line."""
+        if self.workload is not None:
+            return f"{self.namespace}/{self.workload.meta.ref.name}"
+        return self.namespace
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A rule tried before the one that matched, and why it did not."""
+
+    virtual_service: ObjectRef
+    rule: str  # "http[0]", the rule's place in the VS it belongs to (the root's for delegates)
+    name: str
+    why: str
+    delegate: ObjectRef | None = None
+    delegate_rule: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Hop:
+    """One destination of the matched rule: where its share of the traffic goes, and how."""
+
+    host: str
+    subset: str
+    port: int | None
+    weight: int  # percent of the rule's traffic (of the request's, for a mirror)
+    rule: ConsolidatedRule | None  # the DestinationRule(s) in force for this client
+    subset_rule: DestinationRule | None  # the DR defining the subset, if one does
+    policy: EffectivePolicy
+    workloads: tuple[Workload, ...] | None  # None: not known (no selector, or not read)
+    in_registry: bool
+
+    @property
+    def destination_rule(self) -> DestinationRule | None:
+        """The DR a reader looks at: the subset's, else the one whose policy is in force."""
+        if self.subset_rule is not None:
+            return self.subset_rule
+        if self.rule is None:
+            return None
+        return self.rule.policy_rule or self.rule.rules[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Trace:
+    """The whole answer for one request."""
+
+    client: Client
+    request: Request
+    host: str
+    port: int
+    protocol: str
+    virtual_service: ObjectRef | None  # the VS whose rule matched, else the one that handles it
+    merged: tuple[ObjectRef, ...]  # every VS taking part (several on a gateway)
+    rule: str | None
+    rule_name: str
+    delegate: ObjectRef | None
+    delegate_rule: str
+    skipped: tuple[Skipped, ...]
+    destinations: tuple[Hop, ...]
+    mirrors: tuple[Hop, ...]
+    actions: Mapping[str, Any]
+    problems: tuple[str, ...]
+
+    @property
+    def default_route(self) -> bool:
+        """No VirtualService: pilot's default route sends everything to the host itself."""
+        return not self.merged and self.client.gateway is None
+
+
+# -- which VirtualService -----------------------------------------------------------------------
+
+
+def _order(vs: VirtualService) -> tuple[str, str, str]:
+    return (vs.meta.creation_timestamp, vs.meta.ref.name, vs.meta.ref.namespace)
+
+
+def _visible_in_order(services: Iterable[VirtualService], namespace: str) -> list[VirtualService]:
+    """pilot's SelectVirtualServices order for a proxy in `namespace`: the VSs private to it,
+    then those exported to it by name, then the public ones; each by creation time, then name."""
+    private, exported, public = [], [], []
+    for vs in services:
+        export = set(vs.export_to) or {"*"}
+        own = vs.meta.ref.namespace
+        if "*" in export:
+            public.append(vs)
+        elif "." in export and own == namespace:
+            private.append(vs)
+        elif namespace in export:
+            exported.append(vs)
+    return [vs for group in (private, exported, public) for vs in sorted(group, key=_order)]
+
+
+def _resolved_hosts(vs: VirtualService, domain: str) -> list[str]:
+    return [resolve_host(h, vs.meta.ref.namespace, domain) for h in vs.hosts]
+
+
+def _bound_to(vs: VirtualService, gateway: ObjectRef | None) -> bool:
+    names = vs.gateways or (MESH_GATEWAY,)
+    if gateway is None:
+        return MESH_GATEWAY in names
+    return any(gateway_ref(g, vs.meta.ref.namespace) == gateway for g in names)
+
+
+def virtual_service_for(mesh: Mesh, host: str, client_namespace: str) -> VirtualService | None:
+    """The VS a sidecar in `client_namespace` uses for `host`: the first, in pilot's order, to
+    claim it (a later claim is a duplicate domain, dropped for that client: httproute.go).
+
+    Minimal stand-in until the core's client-aware selection lands (then Mesh's is used).
+    """
+    domain = mesh.config.domain
+    candidates = [
+        vs
+        for vs in mesh.routes
+        if vs.hosts
+        and _bound_to(vs, None)
+        and any(host_matches(host, h) for h in _resolved_hosts(vs, domain))
+    ]
+    ordered = _visible_in_order(candidates, client_namespace)
+    return ordered[0] if ordered else None
+
+
+def destination_rule_for(mesh: Mesh, host: str, client_namespace: str) -> ConsolidatedRule | None:
+    """The merged DR a client in `client_namespace` applies to `host` (pilot's lookup order).
+
+    Minimal stand-in until the core's client-aware selection lands (then Mesh's is used).
+    """
+    analysis = mesh.analyze_host(host)
+    service = analysis.service if analysis else None
+    namespace = service.meta.ref.namespace if service else host_namespace(host, mesh.config.domain)
+    return mesh.destination_rules.lookup(host, client_namespace, namespace)
+
+
+def _gateway_services(
+    mesh: Mesh, host: str, gateway: ObjectRef, proxy_namespace: str
+) -> list[VirtualService]:
+    """The VSs a gateway merges for `host`: every one bound to it whose most specific host
+    matching the request is the same, in pilot's order (gateway.go merges, never drops)."""
+    domain = mesh.config.domain
+    bound = _visible_in_order(
+        (vs for vs in mesh.routes if vs.hosts and _bound_to(vs, gateway)), proxy_namespace
+    )
+    best: str | None = None
+    keyed: list[tuple[str, VirtualService]] = []
+    for vs in bound:
+        hosts = [h for h in _resolved_hosts(vs, domain) if host_matches(host, h)]
+        if not hosts:
+            continue
+        key = host if host in hosts else max(hosts, key=len)
+        keyed.append((key, vs))
+        if best is None or key == host or (best != host and len(key) > len(best)):
+            best = key
+    return [vs for key, vs in keyed if key == best]
+
+
+# -- the rules, with delegates merged in ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    """A rule as the client's proxy has it: a root rule, or a delegate's merged into its root."""
+
+    virtual_service: VirtualService
+    route: Route
+    matches: tuple[Mapping[str, Any], ...]
+    destinations: tuple[Destination, ...]
+    mirrors: tuple[Destination, ...]
+    actions: Mapping[str, Any]
+    namespace: str  # destinations resolve against the namespace they were written in
+    name: str = ""
+    delegate: ObjectRef | None = None
+    delegate_route: Route | None = None
+    problem: str = ""  # why the proxy has no such rule (a delegate that is missing)
+
+    @property
+    def label(self) -> str:
+        return f"{self.route.kind}[{self.route.index}]"
+
+    @property
+    def delegate_label(self) -> str:
+        r = self.delegate_route
+        return f"{r.kind}[{r.index}]" if r else ""
+
+
+def _string_conflict(root: Any, leaf: Any) -> bool:
+    """pilot's stringMatchConflict: the delegate's condition must narrow the root's."""
+    if not isinstance(root, Mapping) or not isinstance(leaf, Mapping):
+        return False
+    if root.get("regex") or leaf.get("regex"):
+        return bool(
+            leaf.get("regex") or leaf.get("prefix") or leaf.get("exact")
+            if root.get("regex")
+            else root.get("prefix") or root.get("exact")
+        )
+    if root.get("exact"):
+        return bool(leaf.get("prefix")) or leaf.get("exact") != root["exact"]
+    if root.get("prefix"):
+        if leaf.get("prefix"):
+            return not str(leaf["prefix"]).startswith(str(root["prefix"]))
+        if leaf.get("exact"):
+            return not str(leaf["exact"]).startswith(str(root["prefix"]))
+    return True
+
+
+def _has_conflict(root: Mapping[str, Any], leaf: Mapping[str, Any]) -> bool:
+    """pilot's hasConflict (virtualservice.go): a delegate block that cannot narrow a root one."""
+    for key in ("uri", "scheme", "method", "authority"):
+        if _string_conflict(root.get(key), leaf.get(key)):
+            return True
+    for key in ("headers", "withoutHeaders", "queryParams"):
+        theirs = root.get(key) or {}
+        for name, spec in (leaf.get(key) or {}).items():
+            if _string_conflict(theirs.get(name), spec):
+                return True
+    if bool(root.get("ignoreUriCase")) != bool(leaf.get("ignoreUriCase")):
+        return True
+    if root.get("port") and leaf.get("port") and root["port"] != leaf["port"]:
+        return True
+    if root.get("sourceNamespace") and leaf.get("sourceNamespace") != root["sourceNamespace"]:
+        return True
+    labels = root.get("sourceLabels") or {}
+    if any(k in labels and labels[k] != v for k, v in (leaf.get("sourceLabels") or {}).items()):
+        return True
+    root_gw, leaf_gw = root.get("gateways") or [], leaf.get("gateways") or []
+    return bool(root_gw and leaf_gw and not set(leaf_gw) <= set(root_gw))
+
+
+def _merge_match(root: Mapping[str, Any], leaf: Mapping[str, Any]) -> dict[str, Any]:
+    """pilot's mergeHTTPMatchRequest: the delegate's block, completed by the root's."""
+    out = dict(leaf)
+    for key in ("uri", "scheme", "method", "authority", "port", "sourceNamespace"):
+        if not out.get(key) and root.get(key):
+            out[key] = root[key]
+    for key in ("headers", "withoutHeaders", "queryParams", "sourceLabels"):
+        if root.get(key) or leaf.get(key):
+            out[key] = {**(root.get(key) or {}), **(leaf.get(key) or {})}
+    if not out.get("gateways") and root.get("gateways"):
+        out["gateways"] = root["gateways"]
+    return out
+
+
+def _merge_matches(
+    root: tuple[Mapping[str, Any], ...], leaf: tuple[Mapping[str, Any], ...]
+) -> tuple[Mapping[str, Any], ...] | None:
+    """pilot's mergeHTTPMatchRequests; None when a delegate block narrows no root block."""
+    if not root:
+        return leaf
+    if not leaf:
+        return root
+    out = []
+    for sub in leaf:
+        merged = [_merge_match(r, sub) for r in root if not _has_conflict(r, sub)]
+        if not merged:
+            return None
+        out += merged
+    return tuple(out)
+
+
+def _rules(mesh: Mesh, services: list[VirtualService], kind: str) -> list[_Rule]:
+    """Every rule of `kind` the proxy has for the host, in order, delegates merged in."""
+    out: list[_Rule] = []
+    for vs in services:
+        own = vs.meta.ref.namespace
+        for route in vs.routes:
+            if route.kind != kind:
+                continue
+            if route.delegate is None:
+                out.append(
+                    _Rule(
+                        vs,
+                        route,
+                        route.matches,
+                        route.destinations,
+                        route.mirrors,
+                        route.actions,
+                        own,
+                        route.name,
+                    )
+                )
+                continue
+            child = mesh.routes.get(route.delegate)
+            missing = ""
+            if child is None:
+                missing = f"delegate {route.delegate.namespaced_name} does not exist"
+            elif child.hosts:
+                missing = f"delegate {route.delegate.namespaced_name} has hosts (not a delegate)"
+            elif not exported_to(child, own):
+                missing = f"delegate {route.delegate.namespaced_name} is not exported to {own}"
+            if child is None or missing:
+                out.append(
+                    _Rule(vs, route, (), (), (), {}, own, route.name, route.delegate, None, missing)
+                )
+                continue
+            out += _delegated(vs, route, child)
+    return out
+
+
+def _delegated(vs: VirtualService, root: Route, child: VirtualService) -> list[_Rule]:
+    """pilot's mergeHTTPRoutes: each delegate rule, narrowed by the root rule's matches."""
+    out = []
+    for sub in child.routes:
+        if sub.kind != HTTP:
+            continue
+        merged = _merge_matches(root.matches, sub.matches)
+        name = f"{root.name}-{sub.name}" if root.name and sub.name else root.name or sub.name
+        problem = "" if merged is not None else "its match conflicts with the root rule's match"
+        out.append(
+            _Rule(
+                vs,
+                root,
+                merged or (),
+                sub.destinations,
+                sub.mirrors or root.mirrors,
+                {**root.actions, **sub.actions},
+                child.meta.ref.namespace,
+                name,
+                child.meta.ref,
+                sub,
+                problem,
+            )
+        )
+    return out
+
+
+# -- the destinations -----------------------------------------------------------------------------
+
+
+def _protocol_of(name: str) -> str | None:
+    word = name.lower().split("-", 1)[0] if name else ""
+    if name.lower().startswith("grpc-web"):
+        return HTTP
+    if word in _HTTP_PROTOCOLS:
+        return HTTP
+    if word in _TLS_PROTOCOLS:
+        return TLS
+    if word in _TCP_PROTOCOLS:
+        return TCP
+    return None
+
+
+def port_protocol(service: Service | ServiceEntry | None, port: int) -> str:
+    """How the client's proxy treats traffic to `port`: http, tls or tcp. An unnamed port is
+    sniffed, and an HTTP request on it takes the HTTP routes (IsHTTPOrSniffed)."""
+    for p in service.ports if service else ():
+        if p.number != port:
+            continue
+        if isinstance(service, ServiceEntry):
+            found = _protocol_of(p.protocol) or _protocol_of(p.name)
+        else:
+            found = _protocol_of(p.name)
+        return found or HTTP
+    return HTTP
+
+
+def _registry(mesh: Mesh, host: str) -> HostAnalysis | None:
+    """The host's analysis when a Service or ServiceEntry defines it (a wildcard one too)."""
+    analysis = mesh.analyze_host(host)
+    if analysis is not None and analysis.service is not None:
+        return analysis
+    for pattern in mesh.hosts():
+        if is_wildcard(pattern) and host_matches(host, pattern):
+            found = mesh.analyze_host(pattern)
+            if found is not None and found.service is not None:
+                return found
+    return None
+
+
+def _destination_port(dest: Destination, registry: HostAnalysis | None, port: int) -> int:
+    """pilot's GetDestinationCluster: the destination's port, else the service's only port,
+    else the port the request was sent to."""
+    if dest.port is not None:
+        return dest.port
+    ports = registry.ports if registry else ()
+    return ports[0].number if len(ports) == 1 else port
+
+
+def _selector(service: Service | ServiceEntry | None) -> Mapping[str, str] | None:
+    if isinstance(service, Service):
+        return service.selector
+    if isinstance(service, ServiceEntry):
+        return service.workload_selector
+    return None
+
+
+def _hop(
+    mesh: Mesh, client: Client, dest: Destination, namespace: str, weight: int, port: int
+) -> Hop:
+    host = resolve_host(dest.host, namespace, mesh.config.domain)
+    registry = _registry(mesh, host)
+    dest_port = _destination_port(dest, registry, port)
+    rule = destination_rule_for(mesh, host, client.namespace)
+    found: tuple[Subset, DestinationRule] | None = None
+    if dest.subset and rule is not None:
+        found = next(((s, r) for s, r in rule.subsets if s.name == dest.subset), None)
+    _, by_port = effective_policies(
+        rule.traffic_policy if rule else None,
+        found[0].traffic_policy if found else None,
+        [dest_port],
+    )
+    workloads = None
+    service = registry.service if registry else None
+    selector = _selector(service)
+    if service is not None and selector and mesh.workloads.is_known(service.meta.ref.namespace):
+        labels = found[0].labels if found else {}
+        workloads = tuple(mesh.workloads.select(service.meta.ref.namespace, selector, labels))
+    return Hop(
+        host=host,
+        subset=dest.subset,
+        port=dest_port,
+        weight=weight,
+        rule=rule,
+        subset_rule=found[1] if found else None,
+        policy=by_port[dest_port],
+        workloads=workloads,
+        in_registry=registry is not None,
+    )
+
+
+def _hop_problems(hop: Hop, client: Client) -> list[str]:
+    where = f"{hop.host}:{hop.port}" if hop.port else hop.host
+    if not hop.in_registry:
+        return [
+            f"{hop.host} is not in the service registry (no Service or ServiceEntry): "
+            "the client's proxy has no cluster for it"
+        ]
+    if hop.subset and hop.subset_rule is None:
+        seen = (
+            f"the DestinationRule in force for {client.namespace} "
+            f"({', '.join(r.meta.ref.namespaced_name for r in hop.rule.rules)}) does not define it"
+            if hop.rule
+            else f"no DestinationRule for {hop.host} applies to clients in {client.namespace}"
+        )
+        return [f"subset {hop.subset!r} of {hop.host} is undefined for this client: {seen} (503)"]
+    if hop.workloads is not None and not hop.workloads:
+        what = f"subset {hop.subset!r} of {where}" if hop.subset else where
+        return [f"{what} has no pods: no workload of the service carries its labels (503)"]
+    return []
+
+
+# -- the trace ------------------------------------------------------------------------------------
+
+
+def target_host(mesh: Mesh, written: str, client_namespace: str) -> str:
+    """The host a client in `client_namespace` means by `written`, as its DNS search path
+    completes it: `reviews`, `reviews.bookinfo`, `reviews.bookinfo.svc` or the full name."""
+    domain = mesh.config.domain
+    name = written.rstrip(".").lower()
+    if "." not in name:
+        return resolve_host(name, client_namespace, domain)
+    known = set(mesh.hosts())
+    for candidate in (f"{name}.svc.{domain}", f"{name}.{domain}"):
+        if candidate not in known and name in known:
+            break
+        if candidate in known:
+            return candidate
+    return name
+
+
+def default_port(mesh: Mesh, host: str, gateway: Gateway | None) -> int:
+    """The port a request goes to when none is given: the service's only port (or a gateway
+    server's for the host); several ports make the request ambiguous."""
+    if gateway is not None:
+        for server in gateway.servers:
+            if server.port is not None and any(
+                host_matches(host, h.split("/", 1)[-1]) for h in server.hosts
+            ):
+                return server.port
+        raise TraceError(f"gateway {gateway.meta.ref.namespaced_name} has no server for {host}")
+    registry = _registry(mesh, host)
+    ports = sorted({p.number for p in registry.ports}) if registry else []
+    if len(ports) == 1:
+        return ports[0]
+    if not ports:
+        return 80
+    raise TraceError(f"{host} has ports {', '.join(map(str, ports))}: give HOST:PORT")
+
+
+def _gateway_problems(mesh: Mesh, gateway: ObjectRef, host: str, port: int) -> list[str]:
+    found = mesh.gateways.get(gateway)
+    if found is None:
+        return [f"there is no Gateway {gateway.namespaced_name}: no proxy serves it"]
+    for server in found.servers:
+        if server.port == port and any(
+            host_matches(host, h.split("/", 1)[-1]) for h in server.hosts
+        ):
+            return []
+    return [
+        f"Gateway {gateway.namespaced_name} has no server for {host} on port {port}: "
+        "the gateway does not accept the request"
+    ]
+
+
+def trace(
+    mesh: Mesh,
+    client: Client,
+    host: str,
+    port: int,
+    *,
+    path: str = "/",
+    method: str = "GET",
+    headers: Mapping[str, str] | None = None,
+) -> Trace:
+    """Follow one request from `client` to `host:port` through the mesh's configuration."""
+    registry = _registry(mesh, host)
+    service = registry.service if registry else None
+    protocol = port_protocol(service, port)
+    request = Request(
+        host=host,
+        port=port,
+        path=path or "/",
+        method=method.upper(),
+        headers={k.lower(): v for k, v in (headers or {}).items()},
+        source_namespace=client.namespace,
+        source_labels=client.workload.labels if client.workload else None,
+        gateway=client.gateway,
+    )
+    problems: list[str] = []
+    if client.gateway is not None:
+        problems += _gateway_problems(mesh, client.gateway, host, port)
+        services = _gateway_services(mesh, host, client.gateway, client.namespace)
+    else:
+        found = virtual_service_for(mesh, host, client.namespace)
+        services = [found] if found is not None else []
+    kinds = [protocol] if protocol != TLS else [TLS, TCP]
+    rules = [r for kind in kinds for r in _rules(mesh, services, kind)]
+    skipped: list[Skipped] = []
+    matched: _Rule | None = None
+    for rule in rules:
+        why = rule.problem
+        if not why:
+            result = match_any(
+                rule.matches, request, rule.virtual_service.meta.ref.namespace, rule.route.kind
+            )
+            if result:
+                matched = rule
+                break
+            why = result.why
+        skipped.append(
+            Skipped(
+                rule.virtual_service.meta.ref,
+                rule.label,
+                rule.name,
+                why,
+                rule.delegate,
+                rule.delegate_label,
+            )
+        )
+    destinations: list[Hop] = []
+    mirrors: list[Hop] = []
+    if matched is not None:
+        weights = effective_weights(matched.destinations) if matched.destinations else []
+        for dest, weight in zip(matched.destinations, weights, strict=True):
+            destinations.append(_hop(mesh, client, dest, matched.namespace, weight, port))
+        for mirror in matched.mirrors:
+            share = mirror.weight if mirror.weight is not None else 100
+            mirrors.append(_hop(mesh, client, mirror, matched.namespace, share, port))
+        if not matched.destinations and not ({"redirect", "directResponse"} & set(matched.actions)):
+            problems.append(f"rule {matched.label} has no destination")
+    elif not services and client.gateway is None:
+        # No VirtualService: the default route sends the request to the host on that port.
+        destinations.append(_hop(mesh, client, Destination(host, "", None, None), "", 100, port))
+    elif client.gateway is not None and not services:
+        problems.append(
+            f"no VirtualService bound to gateway {client.gateway.namespaced_name} has host "
+            f"{host}: the gateway answers 404"
+        )
+    else:
+        names = ", ".join(vs.meta.ref.namespaced_name for vs in services)
+        problems.append(f"no rule of {names} matches the request: the proxy answers 404 (NR)")
+    for hop in destinations:
+        if hop.weight > 0:
+            problems += _hop_problems(hop, client)
+    return Trace(
+        client=client,
+        request=request,
+        host=host,
+        port=port,
+        protocol=protocol,
+        virtual_service=(
+            matched.virtual_service.meta.ref
+            if matched
+            else services[0].meta.ref
+            if services
+            else None
+        ),
+        merged=tuple(vs.meta.ref for vs in services),
+        rule=matched.label if matched else None,
+        rule_name=matched.name if matched else "",
+        delegate=matched.delegate if matched else None,
+        delegate_rule=matched.delegate_label if matched else "",
+        skipped=tuple(skipped),
+        destinations=tuple(destinations),
+        mirrors=tuple(mirrors),
+        actions=dict(matched.actions) if matched else {},
+        problems=tuple(dict.fromkeys(problems)),
+    )
+
+
+def find_workload(mesh: Mesh, namespace: str, name: str) -> Workload | None:
+    """The workload a client names (`--from ns/name`): a controller or a pod of that name."""
+    for kind in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "Pod"):
+        found = mesh.workloads.get(ObjectRef(kind, namespace, name))
+        if found is not None:
+            return found
+    return None
