@@ -13,6 +13,7 @@ client (push_context.go destinationRule) with the effective policy on the destin
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -168,20 +169,54 @@ def _bound_to(vs: VirtualService, gateway: ObjectRef | None) -> bool:
     return any(gateway_ref(g, vs.meta.ref.namespace) == gateway for g in names)
 
 
+class _ClaimIndex:
+    """Root VirtualServices by the hosts they claim (resolved), rebuilt when the set of VSs
+    changes: VSs are immutable, so the identity of each one is the version of the index."""
+
+    def __init__(self, services: tuple[VirtualService, ...], domain: str) -> None:
+        self.services = services
+        self.exact: dict[str, list[VirtualService]] = {}
+        self.wildcards: list[tuple[str, VirtualService]] = []
+        for vs in services:
+            # A VS without hosts is a delegate: it claims nothing itself.
+            for h in dict.fromkeys(_resolved_hosts(vs, domain)):
+                if is_wildcard(h):
+                    self.wildcards.append((h, vs))
+                else:
+                    self.exact.setdefault(h, []).append(vs)
+
+    def current(self, services: tuple[VirtualService, ...]) -> bool:
+        return len(services) == len(self.services) and all(
+            map(operator.is_, services, self.services)
+        )
+
+    def claiming(self, host: str) -> list[VirtualService]:
+        """Every VS with a host covering `host` (exact or wildcard), each once."""
+        found = list(self.exact.get(host, ()))
+        found += [vs for pattern, vs in self.wildcards if host_matches(host, pattern)]
+        return list({id(vs): vs for vs in found}.values())
+
+
+_CLAIMS: dict[int, _ClaimIndex] = {}
+
+
+def _claiming(mesh: Mesh, host: str) -> list[VirtualService]:
+    services = tuple(mesh.routes)
+    index = _CLAIMS.get(id(mesh.routes))
+    if index is None or not index.current(services):
+        if len(_CLAIMS) > 8:  # meshes come and go with reloads: keep the last few
+            _CLAIMS.clear()
+        index = _CLAIMS[id(mesh.routes)] = _ClaimIndex(services, mesh.config.domain)
+    return index.claiming(host)
+
+
 def virtual_service_for(mesh: Mesh, host: str, client_namespace: str) -> VirtualService | None:
     """The VS a sidecar in `client_namespace` uses for `host`: the first, in pilot's order, to
     claim it (a later claim is a duplicate domain, dropped for that client: httproute.go).
 
     Minimal stand-in until the core's client-aware selection lands (then Mesh's is used).
     """
-    domain = mesh.config.domain
-    candidates = [
-        vs
-        for vs in mesh.routes
-        if vs.hosts
-        and _bound_to(vs, None)
-        and any(host_matches(host, h) for h in _resolved_hosts(vs, domain))
-    ]
+    candidates = [vs for vs in _claiming(mesh, host) if _bound_to(vs, None)]
     ordered = _visible_in_order(candidates, client_namespace)
     return ordered[0] if ordered else None
 
@@ -204,7 +239,7 @@ def _gateway_services(
     matching the request is the same, in pilot's order (gateway.go merges, never drops)."""
     domain = mesh.config.domain
     bound = _visible_in_order(
-        (vs for vs in mesh.routes if vs.hosts and _bound_to(vs, gateway)), proxy_namespace
+        (vs for vs in _claiming(mesh, host) if _bound_to(vs, gateway)), proxy_namespace
     )
     best: str | None = None
     keyed: list[tuple[str, VirtualService]] = []
@@ -513,11 +548,10 @@ def target_host(mesh: Mesh, written: str, client_namespace: str) -> str:
     name = written.rstrip(".").lower()
     if "." not in name:
         return resolve_host(name, client_namespace, domain)
-    known = set(mesh.hosts())
+    if name.endswith(f".svc.{domain}"):
+        return name
     for candidate in (f"{name}.svc.{domain}", f"{name}.{domain}"):
-        if candidate not in known and name in known:
-            break
-        if candidate in known:
+        if mesh.analyze_host(candidate) is not None:
             return candidate
     return name
 
