@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from meshtui.check.report import printable
 from meshtui.mesh.analysis import Mesh
 from meshtui.mesh.resources import ObjectRef
 from meshtui.mesh.trace import (
@@ -21,6 +22,7 @@ from meshtui.mesh.trace import (
     TraceError,
     default_port,
     find_workload,
+    prepare,
     target_host,
     trace,
 )
@@ -32,9 +34,7 @@ EXIT_BAD = 2
 
 def _printable(value: object) -> str:
     """Text from a resource, with control characters (terminal escapes) made visible."""
-    return "".join(
-        ch if ch.isprintable() or ch == " " else f"\\x{ord(ch):02x}" for ch in str(value)
-    )
+    return printable(str(value))
 
 
 # -- JSON --------------------------------------------------------------------------------------
@@ -285,6 +285,8 @@ def run_trace(argv: Sequence[str], out: TextIO | None = None) -> int:
         source = build_source(args, parser)
         source.preflight()
         meshes = source.load()
+        for mesh in meshes:
+            prepare(mesh)
         traces = [(mesh, trace_mesh(mesh, args)) for mesh in meshes]
     except LoadError as err:
         print(f"meshtui: {err}", file=sys.stderr)

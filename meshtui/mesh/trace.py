@@ -177,13 +177,20 @@ class _ClaimIndex:
         self.services = services
         self.exact: dict[str, list[VirtualService]] = {}
         self.wildcards: list[tuple[str, VirtualService]] = []
+        suffix = f".svc.{domain}"
+        exact = self.exact
         for vs in services:
             # A VS without hosts is a delegate: it claims nothing itself.
-            for h in dict.fromkeys(_resolved_hosts(vs, domain)):
-                if is_wildcard(h):
+            namespace = vs.meta.ref.namespace
+            for h in vs.hosts:
+                if h.startswith("*"):
                     self.wildcards.append((h, vs))
-                else:
-                    self.exact.setdefault(h, []).append(vs)
+                    continue
+                if "." not in h and ":" not in h:  # resolve_host, inlined: this loop is hot
+                    h = f"{h}.{namespace}{suffix}"
+                claims = exact.setdefault(h, [])
+                if not claims or claims[-1] is not vs:
+                    claims.append(vs)
 
     def current(self, services: tuple[VirtualService, ...]) -> bool:
         return len(services) == len(self.services) and all(
@@ -210,6 +217,12 @@ def _claiming(mesh: Mesh, host: str) -> list[VirtualService]:
     return index.claiming(host)
 
 
+def prepare(mesh: Mesh) -> None:
+    """Index the mesh's VirtualServices for traces now (once per set of VSs), rather than
+    in the first trace: a loader calls it right after loading."""
+    _claiming(mesh, "")
+
+
 def virtual_service_for(mesh: Mesh, host: str, client_namespace: str) -> VirtualService | None:
     """The VS a sidecar in `client_namespace` uses for `host`: the first, in pilot's order, to
     claim it (a later claim is a duplicate domain, dropped for that client: httproute.go).
@@ -232,14 +245,51 @@ def destination_rule_for(mesh: Mesh, host: str, client_namespace: str) -> Consol
     return mesh.destination_rules.lookup(host, client_namespace, namespace)
 
 
+def _server_hosts(mesh: Mesh, gateway: ObjectRef, host: str, port: int) -> list[str] | None:
+    """The `ns/host` entries of the gateway's servers on `port` that accept `host` (None: the
+    Gateway is not known, so nothing restricts which VirtualServices bind)."""
+    found = mesh.gateways.get(gateway)
+    if found is None:
+        return None
+    out = []
+    for server in found.servers:
+        if server.port not in (None, port):
+            continue
+        for written in server.hosts:
+            ns, sep, pattern = written.rpartition("/")
+            if host_matches(host, pattern):
+                out.append(f"{ns if sep else '*'}/{pattern}")
+    return out
+
+
+def _admitted(vs: VirtualService, gateway: ObjectRef, servers: list[str] | None) -> bool:
+    """Whether a server's `ns/host` lets this VS bind: `*/host` any namespace, `./host` the
+    Gateway's own, `ns/host` that one (pilot gateway.go, the server hosts' namespace part)."""
+    if servers is None:
+        return True
+    own = vs.meta.ref.namespace
+    for entry in servers:
+        ns = entry.split("/", 1)[0]
+        if ns == "*" or ns == own or (ns == "." and own == gateway.namespace):
+            return True
+    return False
+
+
 def _gateway_services(
-    mesh: Mesh, host: str, gateway: ObjectRef, proxy_namespace: str
+    mesh: Mesh, host: str, port: int, gateway: ObjectRef, proxy_namespace: str
 ) -> list[VirtualService]:
-    """The VSs a gateway merges for `host`: every one bound to it whose most specific host
-    matching the request is the same, in pilot's order (gateway.go merges, never drops)."""
+    """The VSs a gateway merges for `host`: every one bound to it (and admitted by its server
+    for the host) whose most specific host matching the request is the same, in pilot's order
+    (gateway.go merges them into one virtual host, never drops one)."""
     domain = mesh.config.domain
+    servers = _server_hosts(mesh, gateway, host, port)
     bound = _visible_in_order(
-        (vs for vs in _claiming(mesh, host) if _bound_to(vs, gateway)), proxy_namespace
+        (
+            vs
+            for vs in _claiming(mesh, host)
+            if _bound_to(vs, gateway) and _admitted(vs, gateway, servers)
+        ),
+        proxy_namespace,
     )
     best: str | None = None
     keyed: list[tuple[str, VirtualService]] = []
@@ -617,7 +667,7 @@ def trace(
     problems: list[str] = []
     if client.gateway is not None:
         problems += _gateway_problems(mesh, client.gateway, host, port)
-        services = _gateway_services(mesh, host, client.gateway, client.namespace)
+        services = _gateway_services(mesh, host, port, client.gateway, client.namespace)
     else:
         found = virtual_service_for(mesh, host, client.namespace)
         services = [found] if found is not None else []

@@ -564,3 +564,27 @@ def test_without_virtual_services_every_trace_is_the_default_route(mesh, client,
     assert hop.rule is rule or (
         hop.rule is not None and rule is not None and hop.rule.rules == rule.rules
     )
+
+
+def test_gateway_server_namespace_restricts_which_virtual_services_bind():
+    gw = ObjectRef("Gateway", "shop", "public")
+    mesh = shop(
+        gateway("public", "shop", ["./shop.example.com"]),
+        vs(
+            "elsewhere",
+            ["shop.example.com"],
+            namespace="web",
+            gateways=["shop/public"],
+            http=[route(dest("ratings.shop.svc.cluster.local"))],
+        ),
+        vs(
+            "own",
+            ["shop.example.com"],
+            namespace="shop",
+            gateways=["public"],
+            http=[route(dest("reviews", "v1"))],
+        ),
+    )
+    t = trace(mesh, Client("shop", gateway=gw), "shop.example.com", 80)
+    assert [r.name for r in t.merged] == ["own"]
+    assert t.problems == ()
