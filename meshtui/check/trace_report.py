@@ -123,7 +123,7 @@ def _hop_text(hop: Hop, lead: str) -> list[str]:
     else:
         merged = ", ".join(r.meta.ref.namespaced_name for r in hop.rule.rules)
         lines.append(f"    DestinationRule in force: {_printable(merged)}")
-        if dr is not None and hop.subset and hop.subset_rule is not None:
+        if dr is not None and hop.subset_rule is not None and len(hop.rule.rules) > 1:
             lines.append(f"    subset defined in {_printable(dr.meta.ref.namespaced_name)}")
     lines += [f"    {line}" for line in _policy_text(hop)]
     if hop.workloads is None:
