@@ -264,7 +264,7 @@ def trace_mesh(mesh: Mesh, args: argparse.Namespace) -> Trace:
         port = default_port(mesh, host, mesh.gateways.get(gateway) if gateway else None)
     return trace(
         mesh,
-        Client(namespace, workload, gateway),
+        Client(namespace, workload, gateway, workload_name),
         host,
         port,
         path=args.path,

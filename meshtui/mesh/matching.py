@@ -287,6 +287,13 @@ def _port(match: Mapping[str, Any], request: Request) -> MatchResult:
     return MATCHED
 
 
+def builds_route(match: Mapping[str, Any], request: Request, namespace: str) -> MatchResult:
+    """Whether pilot builds this block into the client's routes at all (translateRoute drops a
+    block whose `port` is not the request's or whose source is not this client)."""
+    result = _source(match, request, namespace)
+    return result if not result else _port(match, request)
+
+
 _HTTP_CHECKS: tuple[Callable[[Mapping[str, Any], Request], MatchResult], ...] = (
     _port,
     _uri,

@@ -22,7 +22,7 @@ from meshtui.mesh.analysis import HostAnalysis, Mesh
 from meshtui.mesh.destination_rules import ConsolidatedRule
 from meshtui.mesh.hosts import host_namespace, is_wildcard, resolve_host
 from meshtui.mesh.hosts import matches as host_matches
-from meshtui.mesh.matching import Request, match_any
+from meshtui.mesh.matching import Request, builds_route, match_any
 from meshtui.mesh.policy import EffectivePolicy, effective_policies
 from meshtui.mesh.resources import (
     Destination,
@@ -56,6 +56,7 @@ class Client:
     namespace: str
     workload: Workload | None = None
     gateway: ObjectRef | None = None
+    name: str = ""  # the workload as the person named it (a Deployment's pod, live)
 
     def describe(self) -> str:
         if self.gateway is not None:
@@ -68,7 +69,7 @@ class Client:
     def written(self) -> str:
         """NAMESPACE[/WORKLOAD], as given on the command line."""
         if self.workload is not None:
-            return f"{self.namespace}/{self.workload.meta.ref.name}"
+            return f"{self.namespace}/{self.name or self.workload.meta.ref.name}"
         return self.namespace
 
 
@@ -223,15 +224,34 @@ def prepare(mesh: Mesh) -> None:
     _claiming(mesh, "")
 
 
+def _sidecar_services(mesh: Mesh, host: str, client_namespace: str) -> list[VirtualService]:
+    """Every mesh-bound VS claiming `host` that a sidecar in `client_namespace` sees, in
+    pilot's order."""
+    candidates = [vs for vs in _claiming(mesh, host) if _bound_to(vs, None)]
+    return _visible_in_order(candidates, client_namespace)
+
+
 def virtual_service_for(mesh: Mesh, host: str, client_namespace: str) -> VirtualService | None:
     """The VS a sidecar in `client_namespace` uses for `host`: the first, in pilot's order, to
     claim it (a later claim is a duplicate domain, dropped for that client: httproute.go).
 
     Minimal stand-in until the core's client-aware selection lands (then Mesh's is used).
     """
-    candidates = [vs for vs in _claiming(mesh, host) if _bound_to(vs, None)]
-    ordered = _visible_in_order(candidates, client_namespace)
+    ordered = _sidecar_services(mesh, host, client_namespace)
     return ordered[0] if ordered else None
+
+
+def _builds_routes(vs: VirtualService, request: Request, kinds: list[str]) -> bool:
+    """Whether pilot builds any route of this VS for the request's port and client: a VS that
+    builds none makes no virtual host there (BuildHTTPRoutesForVirtualService: "no routes
+    matched"), and the host falls to the next VS that claims it, or to the default route."""
+    namespace = vs.meta.ref.namespace
+    for route in vs.routes:
+        if route.kind not in kinds:
+            continue
+        if not route.matches or any(builds_route(m, request, namespace) for m in route.matches):
+            return True
+    return False
 
 
 def destination_rule_for(mesh: Mesh, host: str, client_namespace: str) -> ConsolidatedRule | None:
@@ -591,6 +611,34 @@ def _hop_problems(hop: Hop, client: Client) -> list[str]:
 # -- the trace ------------------------------------------------------------------------------------
 
 
+def _sidecar_claim(
+    mesh: Mesh, host: str, request: Request, kinds: list[str]
+) -> tuple[VirtualService | None, list[VirtualService]]:
+    """The VS whose routes the sidecar has for the host on this port, and those passed over
+    before it because they build no route there for this client."""
+    found = virtual_service_for(mesh, host, request.source_namespace)
+    if found is None or _builds_routes(found, request, kinds):
+        return found, []
+    passed_over = [found]
+    ordered = _sidecar_services(mesh, host, request.source_namespace)
+    start = ordered.index(found) + 1 if found in ordered else len(ordered)
+    for vs in ordered[start:]:
+        if _builds_routes(vs, request, kinds):
+            return vs, passed_over
+        passed_over.append(vs)
+    return None, passed_over
+
+
+def _why(rule: _Rule, request: Request) -> str:
+    namespace = rule.virtual_service.meta.ref.namespace
+    return rule.problem or match_any(rule.matches, request, namespace, rule.route.kind).why
+
+
+def _skip(rule: _Rule, why: str) -> Skipped:
+    ref = rule.virtual_service.meta.ref
+    return Skipped(ref, rule.label, rule.name, why, rule.delegate, rule.delegate_label)
+
+
 def target_host(mesh: Mesh, written: str, client_namespace: str) -> str:
     """The host a client in `client_namespace` means by `written`, as its DNS search path
     completes it: `reviews`, `reviews.bookinfo`, `reviews.bookinfo.svc` or the full name."""
@@ -665,36 +713,23 @@ def trace(
         gateway=client.gateway,
     )
     problems: list[str] = []
+    kinds = [protocol] if protocol != TLS else [TLS, TCP]
+    passed_over: list[VirtualService] = []
     if client.gateway is not None:
         problems += _gateway_problems(mesh, client.gateway, host, port)
         services = _gateway_services(mesh, host, port, client.gateway, client.namespace)
     else:
-        found = virtual_service_for(mesh, host, client.namespace)
+        found, passed_over = _sidecar_claim(mesh, host, request, kinds)
         services = [found] if found is not None else []
-    kinds = [protocol] if protocol != TLS else [TLS, TCP]
+    skipped = [_skip(rule, _why(rule, request)) for rule in _rules(mesh, passed_over, kinds[0])]
     rules = [r for kind in kinds for r in _rules(mesh, services, kind)]
-    skipped: list[Skipped] = []
     matched: _Rule | None = None
     for rule in rules:
-        why = rule.problem
+        why = _why(rule, request)
         if not why:
-            result = match_any(
-                rule.matches, request, rule.virtual_service.meta.ref.namespace, rule.route.kind
-            )
-            if result:
-                matched = rule
-                break
-            why = result.why
-        skipped.append(
-            Skipped(
-                rule.virtual_service.meta.ref,
-                rule.label,
-                rule.name,
-                why,
-                rule.delegate,
-                rule.delegate_label,
-            )
-        )
+            matched = rule
+            break
+        skipped.append(_skip(rule, why))
     destinations: list[Hop] = []
     mirrors: list[Hop] = []
     if matched is not None:
@@ -747,9 +782,16 @@ def trace(
 
 
 def find_workload(mesh: Mesh, namespace: str, name: str) -> Workload | None:
-    """The workload a client names (`--from ns/name`): a controller or a pod of that name."""
+    """The workload a client names (`--from ns/name`): a controller or a pod of that name, or
+    (live, where only pods are read) a pod the named controller owns, so that one name works
+    offline and live."""
     for kind in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "Pod"):
         found = mesh.workloads.get(ObjectRef(kind, namespace, name))
         if found is not None:
             return found
+    for workload in mesh.workloads.select(namespace):
+        kind, _, owner = workload.owner.partition("/")
+        # A Deployment's pods belong to its ReplicaSets, named `<deployment>-<hash>`.
+        if owner == name or (kind == "ReplicaSet" and owner.rpartition("-")[0] == name):
+            return workload
     return None

@@ -28,6 +28,7 @@ REQUESTS = [
     ["--from", "bookinfo", "--to", "reviews:9080"],
     ["--from", "bookinfo", "--to", "ratings", "--path", "/ratings/1"],
     ["--from", "default", "--to", "productpage.bookinfo:9080"],
+    ["--from", "bookinfo/productpage-v1", "--to", "reviews", "--method", "POST"],
     [
         "--from",
         "istio-system",
@@ -41,7 +42,9 @@ REQUESTS = [
 ]
 
 
-@pytest.mark.parametrize("request_args", REQUESTS, ids=["canary", "ratings", "default", "gw"])
+@pytest.mark.parametrize(
+    "request_args", REQUESTS, ids=["canary", "ratings", "default", "workload", "gw"]
+)
 def test_live_and_offline_traces_agree(kube_api: KubeAPIServer, capsys, request_args):
     load_bookinfo(kube_api)
     live = ["--context", "alpha", "--kubeconfig", str(kube_api.kubeconfig)]

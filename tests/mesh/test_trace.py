@@ -588,3 +588,27 @@ def test_gateway_server_namespace_restricts_which_virtual_services_bind():
     t = trace(mesh, Client("shop", gateway=gw), "shop.example.com", 80)
     assert [r.name for r in t.merged] == ["own"]
     assert t.problems == ()
+
+
+def test_a_virtual_service_with_no_route_for_the_port_leaves_the_host_to_the_next_one():
+    # pilot builds no virtual host from a VS none of whose rules apply on the port: the host
+    # falls to the next VS claiming it, and without one to the default route.
+    only_8080 = vs(
+        "a-old",
+        ["reviews"],
+        namespace="shop",
+        http=[route(dest("reviews", "v2"), match=[{"port": 8080}])],
+    )
+    mesh = shop(
+        only_8080, vs("b-new", ["reviews"], namespace="shop", http=[route(dest("reviews", "v1"))])
+    )
+    t = trace(mesh, Client("shop"), REVIEWS, 9080)
+    assert (t.virtual_service.name, t.destinations[0].subset) == ("b-new", "v1")
+    assert [(s.virtual_service.name, s.why) for s in t.skipped] == [
+        ("a-old", "port 8080 wanted, the request goes to port 9080")
+    ]
+
+    alone = trace(shop(only_8080), Client("shop"), REVIEWS, 9080)
+    assert alone.default_route
+    assert alone.destinations[0].subset == ""
+    assert trace(shop(only_8080), Client("shop"), REVIEWS, 8080).destinations[0].subset == "v2"

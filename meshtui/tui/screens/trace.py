@@ -275,7 +275,7 @@ def _tracer(app: MeshApp, cluster: int, host: str) -> Tracer:
             port = int(port_text) if port_text else default_port(mesh, host, None)
             return trace(
                 mesh,
-                Client(namespace, workload),
+                Client(namespace, workload, name=name),
                 host,
                 port,
                 path=form.path.strip() or "/",
