@@ -13,6 +13,7 @@ client (push_context.go destinationRule) with the effective policy on the destin
 
 from __future__ import annotations
 
+import functools
 import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -36,7 +37,14 @@ from meshtui.mesh.resources import (
     VirtualService,
     Workload,
 )
-from meshtui.mesh.routes import MESH_GATEWAY, effective_weights, exported_to, gateway_ref
+from meshtui.mesh.routes import (
+    MESH_GATEWAY,
+    effective_weights,
+    exported_to,
+    gateway_ref,
+    precedes,
+    visibility,
+)
 
 HTTP, TCP, TLS = "http", "tcp", "tls"
 # Port-name prefixes and ServiceEntry protocols, as pilot's protocol.Parse reads them.
@@ -171,8 +179,9 @@ def _bound_to(vs: VirtualService, gateway: ObjectRef | None) -> bool:
 
 
 class _ClaimIndex:
-    """Root VirtualServices by the hosts they claim (resolved), rebuilt when the set of VSs
-    changes: VSs are immutable, so the identity of each one is the version of the index."""
+    """Root VirtualServices by the hosts they name (resolved; wildcards apart), whatever they
+    bind to, rebuilt when the set of VSs changes: VSs are immutable, so the identity of each
+    one is the version of the index. Gateways match a request's host against wildcards."""
 
     def __init__(self, services: tuple[VirtualService, ...], domain: str) -> None:
         self.services = services
@@ -219,26 +228,44 @@ def _claiming(mesh: Mesh, host: str) -> list[VirtualService]:
 
 
 def prepare(mesh: Mesh) -> None:
-    """Index the mesh's VirtualServices for traces now (once per set of VSs), rather than
-    in the first trace: a loader calls it right after loading."""
+    """Index the mesh's VirtualServices by every host they name, wildcards included (what a
+    gateway trace needs), now rather than in the first trace: a loader calls it after loading."""
     _claiming(mesh, "")
 
 
 def _sidecar_services(mesh: Mesh, host: str, client_namespace: str) -> list[VirtualService]:
-    """Every mesh-bound VS claiming `host` that a sidecar in `client_namespace` sees, in
-    pilot's order."""
-    candidates = [vs for vs in _claiming(mesh, host) if _bound_to(vs, None)]
-    return _visible_in_order(candidates, client_namespace)
+    """Every mesh-bound VS claiming `host` that a sidecar in `client_namespace` sees, in that
+    client's order (pilot's SelectVirtualServices: private, exported by name, public)."""
+    seen = [vs for vs in mesh.routes.claims(host) if client_namespace in visibility(vs)]
+
+    def order(a: VirtualService, b: VirtualService) -> int:
+        return -1 if client_namespace in precedes(a, b) else 1
+
+    return sorted(seen, key=functools.cmp_to_key(order))
 
 
 def virtual_service_for(mesh: Mesh, host: str, client_namespace: str) -> VirtualService | None:
-    """The VS a sidecar in `client_namespace` uses for `host`: the first, in pilot's order, to
-    claim it (a later claim is a duplicate domain, dropped for that client: httproute.go).
+    """The mesh VS sidecars in `client_namespace` use for `host`: the first claim in pilot's
+    order wins (httproute.go drops later ones as duplicate domains for that client).
 
-    Minimal stand-in until the core's client-aware selection lands (then Mesh's is used).
+    Stand-in for Mesh.virtual_service_for until it lands in the core (same rule: RouteIndex
+    claims and users).
     """
-    ordered = _sidecar_services(mesh, host, client_namespace)
-    return ordered[0] if ordered else None
+    for vs in mesh.routes.claims(host):
+        if client_namespace in mesh.routes.users(vs, host):
+            return vs
+    return None
+
+
+def destination_rule_for(mesh: Mesh, host: str, client_namespace: str) -> ConsolidatedRule | None:
+    """The merged DR sidecars in `client_namespace` apply to `host` (push_context.go order).
+
+    Stand-in for Mesh.destination_rule_for until it lands in the core.
+    """
+    analysis = mesh.analyze_host(host)
+    service = analysis.service if analysis else None
+    namespace = service.meta.ref.namespace if service else host_namespace(host, mesh.config.domain)
+    return mesh.destination_rules.lookup(host, client_namespace, namespace)
 
 
 def _builds_routes(vs: VirtualService, request: Request, kinds: list[str]) -> bool:
@@ -252,17 +279,6 @@ def _builds_routes(vs: VirtualService, request: Request, kinds: list[str]) -> bo
         if not route.matches or any(builds_route(m, request, namespace) for m in route.matches):
             return True
     return False
-
-
-def destination_rule_for(mesh: Mesh, host: str, client_namespace: str) -> ConsolidatedRule | None:
-    """The merged DR a client in `client_namespace` applies to `host` (pilot's lookup order).
-
-    Minimal stand-in until the core's client-aware selection lands (then Mesh's is used).
-    """
-    analysis = mesh.analyze_host(host)
-    service = analysis.service if analysis else None
-    namespace = service.meta.ref.namespace if service else host_namespace(host, mesh.config.domain)
-    return mesh.destination_rules.lookup(host, client_namespace, namespace)
 
 
 def _server_hosts(mesh: Mesh, gateway: ObjectRef, host: str, port: int) -> list[str] | None:
