@@ -147,24 +147,15 @@ class Trace:
 # -- which VirtualService -----------------------------------------------------------------------
 
 
-def _order(vs: VirtualService) -> tuple[str, str, str]:
-    return (vs.meta.creation_timestamp, vs.meta.ref.name, vs.meta.ref.namespace)
+def _in_client_order(services: Iterable[VirtualService], namespace: str) -> list[VirtualService]:
+    """The VSs a proxy in `namespace` sees, in pilot's order for it (SelectVirtualServices:
+    private to it, then exported to it by name, then public; each oldest first)."""
+    seen = [vs for vs in services if namespace in visibility(vs)]
 
+    def order(a: VirtualService, b: VirtualService) -> int:
+        return -1 if namespace in precedes(a, b) else 1
 
-def _visible_in_order(services: Iterable[VirtualService], namespace: str) -> list[VirtualService]:
-    """pilot's SelectVirtualServices order for a proxy in `namespace`: the VSs private to it,
-    then those exported to it by name, then the public ones; each by creation time, then name."""
-    private, exported, public = [], [], []
-    for vs in services:
-        export = set(vs.export_to) or {"*"}
-        own = vs.meta.ref.namespace
-        if "*" in export:
-            public.append(vs)
-        elif "." in export and own == namespace:
-            private.append(vs)
-        elif namespace in export:
-            exported.append(vs)
-    return [vs for group in (private, exported, public) for vs in sorted(group, key=_order)]
+    return sorted(seen, key=functools.cmp_to_key(order))
 
 
 def _resolved_hosts(vs: VirtualService, domain: str) -> list[str]:
@@ -233,28 +224,39 @@ def prepare(mesh: Mesh) -> None:
     _claiming(mesh, "")
 
 
+def _most_specific_wildcard(mesh: Mesh, host: str, namespace: str) -> VirtualService | None:
+    """The mesh VS whose wildcard host is the most specific match for `host` among those a
+    sidecar in `namespace` sees (route.go mostSpecificWildcardVsIndex; the first in order on a
+    tie). A bare `*` is refused for mesh-bound VSs by Istio's validation."""
+    best: tuple[int, VirtualService] | None = None
+    for vs in _in_client_order(_claiming(mesh, host), namespace):
+        if not _bound_to(vs, None):
+            continue
+        for pattern in vs.hosts:
+            covers = pattern.startswith("*.") and host_matches(host, pattern)
+            if covers and (best is None or len(pattern) > best[0]):
+                best = (len(pattern), vs)
+    return best[1] if best else None
+
+
 def _sidecar_services(mesh: Mesh, host: str, client_namespace: str) -> list[VirtualService]:
-    """Every mesh-bound VS claiming `host` that a sidecar in `client_namespace` sees, in that
-    client's order (pilot's SelectVirtualServices: private, exported by name, public)."""
-    seen = [vs for vs in mesh.routes.claims(host) if client_namespace in visibility(vs)]
-
-    def order(a: VirtualService, b: VirtualService) -> int:
-        return -1 if client_namespace in precedes(a, b) else 1
-
-    return sorted(seen, key=functools.cmp_to_key(order))
+    """Every mesh-bound VS claiming `host` that a sidecar in `client_namespace` sees, in order:
+    those naming it, and the one whose wildcard covers it most specifically."""
+    claims = list(mesh.routes.claims(host))
+    wildcard = _most_specific_wildcard(mesh, host, client_namespace)
+    if wildcard is not None and all(vs is not wildcard for vs in claims):
+        claims.append(wildcard)
+    return _in_client_order(claims, client_namespace)
 
 
 def virtual_service_for(mesh: Mesh, host: str, client_namespace: str) -> VirtualService | None:
     """The mesh VS sidecars in `client_namespace` use for `host`: the first claim in pilot's
     order wins (httproute.go drops later ones as duplicate domains for that client).
 
-    Stand-in for Mesh.virtual_service_for until it lands in the core (same rule: RouteIndex
-    claims and users).
+    Stand-in for Mesh.virtual_service_for until it lands in the core.
     """
-    for vs in mesh.routes.claims(host):
-        if client_namespace in mesh.routes.users(vs, host):
-            return vs
-    return None
+    ordered = _sidecar_services(mesh, host, client_namespace)
+    return ordered[0] if ordered else None
 
 
 def destination_rule_for(mesh: Mesh, host: str, client_namespace: str) -> ConsolidatedRule | None:
@@ -319,7 +321,7 @@ def _gateway_services(
     (gateway.go merges them into one virtual host, never drops one)."""
     domain = mesh.config.domain
     servers = _server_hosts(mesh, gateway, host, port)
-    bound = _visible_in_order(
+    bound = _in_client_order(
         (
             vs
             for vs in _claiming(mesh, host)
@@ -632,13 +634,8 @@ def _sidecar_claim(
 ) -> tuple[VirtualService | None, list[VirtualService]]:
     """The VS whose routes the sidecar has for the host on this port, and those passed over
     before it because they build no route there for this client."""
-    found = virtual_service_for(mesh, host, request.source_namespace)
-    if found is None or _builds_routes(found, request, kinds):
-        return found, []
-    passed_over = [found]
-    ordered = _sidecar_services(mesh, host, request.source_namespace)
-    start = ordered.index(found) + 1 if found in ordered else len(ordered)
-    for vs in ordered[start:]:
+    passed_over = []
+    for vs in _sidecar_services(mesh, host, request.source_namespace):
         if _builds_routes(vs, request, kinds):
             return vs, passed_over
         passed_over.append(vs)

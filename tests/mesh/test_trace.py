@@ -612,3 +612,30 @@ def test_a_virtual_service_with_no_route_for_the_port_leaves_the_host_to_the_nex
     assert alone.default_route
     assert alone.destinations[0].subset == ""
     assert trace(shop(only_8080), Client("shop"), REVIEWS, 8080).destinations[0].subset == "v2"
+
+
+def test_a_wildcard_virtual_service_claims_the_hosts_it_covers():
+    mesh = shop(
+        vs("wide", ["*.svc.cluster.local"], namespace="shop", http=[route(dest("ratings"))]),
+        vs(
+            "narrow",
+            ["*.shop.svc.cluster.local"],
+            namespace="shop",
+            http=[route(dest("reviews.shop.svc.cluster.local", "v2"))],
+        ),
+    )
+    t = trace(mesh, Client("web"), REVIEWS, 9080)
+    assert (t.virtual_service.name, t.destinations[0].subset) == ("narrow", "v2")
+    exact = shop(
+        vs("narrow", ["*.shop.svc.cluster.local"], namespace="shop", http=[route(dest("ratings"))]),
+        vs(
+            "reviews",
+            ["reviews"],
+            namespace="shop",
+            export_to=["web"],
+            http=[route(dest("reviews", "v1"))],
+        ),
+    )
+    # Exported to web by name comes before public, whatever the creation order.
+    assert trace(exact, Client("web"), REVIEWS, 9080).virtual_service.name == "reviews"
+    assert trace(exact, Client("other"), REVIEWS, 9080).virtual_service.name == "narrow"
