@@ -144,7 +144,11 @@ def render_text(t: Trace, cluster: str | None = None) -> str:
         f"{r.method} {_printable(r.path)} from {_printable(t.client.describe())}{where} "
         f"to {_printable(t.host)}:{t.port} ({t.protocol})"
     ]
-    if t.default_route:
+    if t.default_route and t.skipped:
+        out.append(
+            "No VirtualService builds a route for this port and client (below): default route."
+        )
+    elif t.default_route:
         out.append("No VirtualService handles this host for the client: default route.")
     elif len(t.merged) > 1:
         names = ", ".join(v.namespaced_name for v in t.merged)

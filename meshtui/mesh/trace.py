@@ -652,6 +652,15 @@ def _skip(rule: _Rule, why: str) -> Skipped:
     return Skipped(ref, rule.label, rule.name, why, rule.delegate, rule.delegate_label)
 
 
+def _client_labels(mesh: Mesh, client: Client) -> Mapping[str, str] | None:
+    """The labels of the client's proxy: the named workload's, or a gateway's selector (the
+    labels of the pods it runs on); None when not known."""
+    if client.workload is not None:
+        return client.workload.labels
+    gateway = mesh.gateways.get(client.gateway) if client.gateway else None
+    return gateway.selector if gateway is not None else None
+
+
 def target_host(mesh: Mesh, written: str, client_namespace: str) -> str:
     """The host a client in `client_namespace` means by `written`, as its DNS search path
     completes it: `reviews`, `reviews.bookinfo`, `reviews.bookinfo.svc` or the full name."""
@@ -722,7 +731,7 @@ def trace(
         method=method.upper(),
         headers={k.lower(): v for k, v in (headers or {}).items()},
         source_namespace=client.namespace,
-        source_labels=client.workload.labels if client.workload else None,
+        source_labels=_client_labels(mesh, client),
         gateway=client.gateway,
     )
     problems: list[str] = []

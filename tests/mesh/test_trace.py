@@ -639,3 +639,25 @@ def test_a_wildcard_virtual_service_claims_the_hosts_it_covers():
     # Exported to web by name comes before public, whatever the creation order.
     assert trace(exact, Client("web"), REVIEWS, 9080).virtual_service.name == "reviews"
     assert trace(exact, Client("other"), REVIEWS, 9080).virtual_service.name == "narrow"
+
+
+def test_a_gateway_proxy_has_the_labels_its_gateway_selects():
+    gw = ObjectRef("Gateway", "shop", "public")
+    mesh = shop(
+        gateway("public", "shop", ["*/shop.example.com"]),
+        vs(
+            "web",
+            ["shop.example.com"],
+            namespace="shop",
+            gateways=["public"],
+            http=[
+                route(dest("reviews", "v2"), match=[{"sourceLabels": {"istio": "egressgateway"}}]),
+                route(dest("reviews", "v1"), match=[{"sourceLabels": {"istio": "ingressgateway"}}]),
+            ],
+        ),
+    )
+    t = trace(mesh, Client("shop", gateway=gw), "shop.example.com", 80)
+    assert (t.rule, t.destinations[0].subset) == ("http[1]", "v1")
+    assert t.skipped[0].why == (
+        "sourceLabels istio=egressgateway wanted, the client has istio=ingressgateway"
+    )
