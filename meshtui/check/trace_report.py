@@ -286,7 +286,7 @@ def run_trace(argv: Sequence[str], out: TextIO | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(list(argv))
     try:
-        source = build_source(args, parser)
+        source = build_source(args, parser, check=True)  # not interactive: stdin can be YAML
         source.preflight()
         meshes = source.load()
         for mesh in meshes:
