@@ -23,6 +23,11 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("Expand node", "expand", "Open the selected node (keys enter l →)"),
     ("Collapse node", "collapse", "Close the selected node (keys h ←)"),
     ("Reload", "reload", "Read the source again (key r)"),
+    (
+        "Client view: the mesh as sidecars in one namespace see it",
+        "client_view",
+        "Which DestinationRule and VirtualService clients in a namespace use (key c)",
+    ),
     ("Help: every key", "help", "Show the keys (key ?)"),
     ("Quit", "quit", "Leave meshtui (key q)"),
 )
