@@ -21,7 +21,7 @@ from typing import Any
 
 from meshtui.mesh.analysis import HostAnalysis, Mesh
 from meshtui.mesh.destination_rules import ConsolidatedRule
-from meshtui.mesh.hosts import host_namespace, is_wildcard, resolve_host
+from meshtui.mesh.hosts import is_wildcard, resolve_host
 from meshtui.mesh.hosts import matches as host_matches
 from meshtui.mesh.matching import Request, builds_route, match_any
 from meshtui.mesh.policy import EffectivePolicy, effective_policies
@@ -241,33 +241,13 @@ def _most_specific_wildcard(mesh: Mesh, host: str, namespace: str) -> VirtualSer
 
 def _sidecar_services(mesh: Mesh, host: str, client_namespace: str) -> list[VirtualService]:
     """Every mesh-bound VS claiming `host` that a sidecar in `client_namespace` sees, in order:
-    those naming it, and the one whose wildcard covers it most specifically."""
+    those naming it (the first is Mesh.virtual_service_for's answer), and the one whose
+    wildcard covers it most specifically, which the core's claims leave out."""
     claims = list(mesh.routes.claims(host))
     wildcard = _most_specific_wildcard(mesh, host, client_namespace)
     if wildcard is not None and all(vs is not wildcard for vs in claims):
         claims.append(wildcard)
     return _in_client_order(claims, client_namespace)
-
-
-def virtual_service_for(mesh: Mesh, host: str, client_namespace: str) -> VirtualService | None:
-    """The mesh VS sidecars in `client_namespace` use for `host`: the first claim in pilot's
-    order wins (httproute.go drops later ones as duplicate domains for that client).
-
-    Stand-in for Mesh.virtual_service_for until it lands in the core.
-    """
-    ordered = _sidecar_services(mesh, host, client_namespace)
-    return ordered[0] if ordered else None
-
-
-def destination_rule_for(mesh: Mesh, host: str, client_namespace: str) -> ConsolidatedRule | None:
-    """The merged DR sidecars in `client_namespace` apply to `host` (push_context.go order).
-
-    Stand-in for Mesh.destination_rule_for until it lands in the core.
-    """
-    analysis = mesh.analyze_host(host)
-    service = analysis.service if analysis else None
-    namespace = service.meta.ref.namespace if service else host_namespace(host, mesh.config.domain)
-    return mesh.destination_rules.lookup(host, client_namespace, namespace)
 
 
 def _builds_routes(vs: VirtualService, request: Request, kinds: list[str]) -> bool:
@@ -577,7 +557,7 @@ def _hop(
     host = resolve_host(dest.host, namespace, mesh.config.domain)
     registry = _registry(mesh, host)
     dest_port = _destination_port(dest, registry, port)
-    rule = destination_rule_for(mesh, host, client.namespace)
+    rule = mesh.destination_rule_for(host, client.namespace)
     found: tuple[Subset, DestinationRule] | None = None
     if dest.subset and rule is not None:
         found = next(((s, r) for s, r in rule.subsets if s.name == dest.subset), None)

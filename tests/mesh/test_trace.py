@@ -199,6 +199,9 @@ def test_a_private_virtual_service_wins_for_its_own_namespace_only():
     )
     assert trace(mesh, Client("web"), REVIEWS, 9080).virtual_service.name == "mine"
     assert trace(mesh, Client("other"), REVIEWS, 9080).virtual_service.name == "public"
+    for client in ("web", "other", "shop"):  # the same choice as the core's
+        chosen = mesh.virtual_service_for(REVIEWS, client)
+        assert trace(mesh, Client(client), REVIEWS, 9080).virtual_service == chosen.meta.ref
 
 
 def test_a_virtual_service_not_exported_to_the_client_is_not_used():

@@ -297,7 +297,8 @@ def open_trace(app: MeshApp) -> None:
         return
     ports = [p.number for p in host.ports]
     form = TraceForm(
-        namespace=host.namespace or "default",
+        # The client view's namespace (key c) when one is chosen, else the host's own.
+        namespace=app.source.client_namespace or host.namespace or "default",
         port=str(ports[0]) if ports else "",
         path="/",
         method="GET",
