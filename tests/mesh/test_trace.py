@@ -664,3 +664,50 @@ def test_a_gateway_proxy_has_the_labels_its_gateway_selects():
     assert t.skipped[0].why == (
         "sourceLabels istio=egressgateway wanted, the client has istio=ingressgateway"
     )
+
+
+def test_tls_ports_use_tls_routes_matched_by_sni():
+    mesh = build_mesh(
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "pay", "namespace": "shop"},
+            "spec": {"selector": {"app": "pay"}, "ports": [{"name": "https", "port": 443}]},
+        },
+        deployment("pay", {"app": "pay", "version": "v1"}, namespace="shop"),
+        dr("pay", "pay", namespace="shop", subsets=[subset("v1")]),
+        vs(
+            "pay",
+            ["pay"],
+            namespace="shop",
+            tls=[
+                route(dest("pay", "v1"), match=[{"sniHosts": ["other.example.com"]}]),
+                route(
+                    dest("pay", "v1"),
+                    match=[{"port": 443, "sniHosts": ["pay.shop.svc.cluster.local"]}],
+                ),
+            ],
+        ),
+    )
+    t = trace(mesh, Client("web"), svc_host("pay", "shop"), 443)
+    assert (t.protocol, t.rule, t.destinations[0].subset) == ("tls", "tls[1]", "v1")
+    assert t.skipped[0].why == (
+        "sniHosts [other.example.com] wanted, the SNI is pay.shop.svc.cluster.local"
+    )
+
+
+def test_a_redirect_rule_answers_without_a_destination():
+    mesh = shop(
+        vs(
+            "reviews",
+            ["reviews"],
+            namespace="shop",
+            http=[
+                {"match": [{"uri": {"exact": "/old"}}], "redirect": {"uri": "/new"}},
+                route(dest("reviews", "v1")),
+            ],
+        )
+    )
+    t = trace(mesh, Client("shop"), REVIEWS, 9080, path="/old")
+    assert (t.rule, t.destinations, t.problems) == ("http[0]", (), ())
+    assert t.actions["redirect"] == {"uri": "/new"}
