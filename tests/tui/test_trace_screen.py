@@ -132,3 +132,15 @@ def test_trace_screen_snapshot(snap_compare):
         await pilot.pause()
 
     assert snap_compare(make_app(BOOKINFO), terminal_size=SIZE, run_before=run_before)
+
+
+async def test_the_form_starts_from_the_client_view_namespace():
+    app = make_app(BOOKINFO)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.source.set_client_namespace("web")
+        screen = await open_form(pilot, NodeRef(Kind.HOST, 0, "bookinfo", REVIEWS))
+        assert screen.query_one("#trace-namespace", Input).value == "web"
+        await press(pilot, "enter")
+        await pilot.pause()
+        assert "client  a sidecar in namespace web" in result_text(screen)
