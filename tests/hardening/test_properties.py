@@ -293,3 +293,48 @@ def test_renaming_helper_only_touches_the_namespace():
     assert get_path(renamed, ("metadata", "namespace")) == "zrenamed"
     assert renamed["spec"]["hosts"] == ["alpha.zrenamed.svc.cluster.local"]
     assert json.dumps(renamed).count("zrenamed") == 2
+
+
+# -- (g) client views ----------------------------------------------------------------------
+
+
+def _client_view(objs: list[Obj], namespace: str | None) -> set[str]:
+    """The verdicts sidecars in `namespace` get (every client's when None): the findings
+    without the client namespaces they name, and their wording, which names them too."""
+    mesh, _ = build_mesh(objs)
+    mesh.set_client_namespace(namespace)
+    drop = frozenset({"clientNamespaces", "exceptClientNamespaces", "message"})
+    return {
+        json.dumps(canonical(json.loads(f), drop), sort_keys=True)
+        for f in finding_set(mesh.analyze())
+    }
+
+
+@PROPERTY
+@given(meshes(), st.data())
+def test_a_new_client_namespace_with_its_own_rules_changes_no_other_namespace_view(objs, data):
+    """A DR in a third namespace applies only to clients there (push_context.go
+    destinationRule: the client's own namespace first)."""
+    namespace = data.draw(st.sampled_from(NAMESPACES), "client namespace")
+    before = _client_view(objs, namespace)
+    target = data.draw(st.sampled_from([o for o in objs if o["kind"] == "Service"]), "host")
+    host = fqdn(target["metadata"]["name"], target["metadata"]["namespace"])
+    policy = {"loadBalancer": {"simple": "RANDOM"}}
+    own = destination_rule(
+        "mine",
+        "nsfresh",
+        host,
+        [{"name": "v9", "labels": {"version": "v9"}, "trafficPolicy": policy}],
+        policy,
+    )
+    assert _client_view([*objs, own], namespace) == before
+    # Two namespaces without config of their own see the same mesh.
+    assert _client_view(objs, "nsfresh") == _client_view(objs, "nsother")
+
+
+@PROPERTY
+@given(meshes(), st.sampled_from(NAMESPACES))
+def test_with_one_client_class_the_all_clients_view_is_that_class_view(objs, namespace):
+    analysis = analyze(objs)
+    assume(all(len(h.views) <= 1 for h in analysis.hosts.values()))
+    assert _client_view(objs, None) == _client_view(objs, namespace)
