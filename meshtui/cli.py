@@ -118,6 +118,10 @@ def build_source(
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "trace":
+        from meshtui.check.trace_report import run_trace
+
+        return run_trace(argv[1:])
     check = bool(argv) and argv[0] == "check"
     parser = _parser(check)
     args = parser.parse_args(argv[1:] if check else argv)

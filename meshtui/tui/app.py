@@ -32,6 +32,7 @@ from meshtui.tui.detail import detail, involved, raw_yaml
 from meshtui.tui.model import MeshView, NodeRef, Sort, ViewOptions
 from meshtui.tui.screens.client import ClientScreen
 from meshtui.tui.screens.help import HelpScreen
+from meshtui.tui.screens.trace import open_trace
 from meshtui.tui.text import MUTED, plural, safe
 from meshtui.tui.widgets.detail_pane import DetailPane
 from meshtui.tui.widgets.mesh_tree import MeshTree
@@ -72,6 +73,7 @@ class MeshApp(App[int]):
         Binding("f", "toggle_findings_only", "Findings only"),
         Binding("s", "toggle_sort", "Sort"),
         Binding("y", "toggle_yaml", "YAML"),
+        Binding("t", "trace", "Trace a request to the host", show=False),
         Binding("r", "reload", "Reload"),
         Binding("c", "client_view", "Client view"),
         Binding("tab", "switch_pane", "Switch pane", show=False),
@@ -456,6 +458,10 @@ class MeshApp(App[int]):
         self.show_yaml = not self.show_yaml
         self._titles()
         self._show_detail()
+
+    def action_trace(self) -> None:
+        """Trace a request to the host or subset under the cursor (form, then its path)."""
+        open_trace(self)
 
     def action_expand(self) -> None:
         self.host_tree.action_expand()
