@@ -1,47 +1,48 @@
-"""The help screen: every key, read from the bindings themselves so it cannot drift."""
+"""The help screen: every key and `:` command, from the tables the bindings are made of."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from typing import ClassVar
 
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-KEY_NAMES = {
-    "slash": "/",
-    "question_mark": "?",
-    "escape": "esc",
-    "ctrl+p": "ctrl+p",
-    "down": "↓",
-    "up": "↑",
-    "left": "←",
-    "right": "→",
-}
+from meshtui.tui.command_mode import COMMANDS
+from meshtui.tui.keys import key_text, sections
+from meshtui.tui.widgets.paged import PagedScroll
+
+__all__ = ["HelpScreen", "help_table", "key_text"]
 
 
-def key_text(keys: str) -> str:
-    """`j,down` → `j ↓`."""
-    return " ".join(KEY_NAMES.get(k, k) for k in keys.split(","))
-
-
-def bindings_table(sections: Sequence[tuple[str, Iterable[BindingType]]]) -> Table:
+def help_table() -> Table:
     table = Table.grid(padding=(0, 2))
     table.add_column(no_wrap=True, min_width=14)
     table.add_column()
-    for i, (title, bindings) in enumerate(sections):
+    groups = [*sections(), ("Commands (after :)", [])]
+    for i, (title, keys) in enumerate(groups):
         if i:
             table.add_row(Text(""), Text(""))
         table.add_row(Text(title, style="bold underline"), Text(""))
-        for b in bindings:
-            if isinstance(b, Binding):
-                table.add_row(Text(key_text(b.key), style="bold"), Text(b.description))
+        for shown, does in keys:
+            table.add_row(Text(shown, style="bold"), Text(does))
+    for c in COMMANDS:
+        table.add_row(Text(f":{c.name} {c.usage}".rstrip(), style="bold"), Text(c.help))
     return table
+
+
+class HelpScroll(PagedScroll):
+    """The help's text, paged with the keys of every pane."""
+
+    DEFAULT_CSS = """
+    HelpScroll {
+        overflow-x: hidden;
+        overflow-y: auto;
+    }
+    """
 
 
 class HelpScreen(ModalScreen[None]):
@@ -55,8 +56,8 @@ class HelpScreen(ModalScreen[None]):
     HelpScreen {
         align: center middle;
     }
-    HelpScreen > VerticalScroll {
-        width: 72;
+    HelpScreen > HelpScroll {
+        width: 80;
         max-width: 100%;
         height: auto;
         max-height: 100%;
@@ -66,12 +67,11 @@ class HelpScreen(ModalScreen[None]):
     }
     """
 
-    def __init__(self, sections: Sequence[tuple[str, Iterable[BindingType]]]) -> None:
-        super().__init__()
-        self.sections = sections
-
     def compose(self) -> ComposeResult:
-        with VerticalScroll() as scroll:
+        with HelpScroll() as scroll:
             scroll.border_title = "meshtui keys"
             scroll.border_subtitle = "esc close"
-            yield Static(bindings_table(self.sections), id="help-keys")
+            yield Static(help_table(), id="help-keys")
+
+    def on_mount(self) -> None:
+        self.query_one(HelpScroll).focus()
