@@ -49,7 +49,7 @@ def _namespaces(target: CommandTarget) -> Iterable[str]:
 COMMANDS: tuple[Command, ...] = (
     Command(
         "ns",
-        "[NAME|all]",
+        "[NAME]",
         "only the hosts of namespace NAME; `:ns` or `:ns all` shows every namespace",
         lambda target, arg: target.show_namespace("" if arg == ALL else arg),
         _namespaces,

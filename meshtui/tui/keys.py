@@ -22,6 +22,13 @@ class Scope(StrEnum):
     PANE = "Detail and raw YAML (tab to focus)"
     APP = "Inspector"
 
+    @property
+    def where(self) -> str:
+        """The README's short word for the scope."""
+        return {"SCROLL": "every pane", "TREE": "tree", "PANE": "detail, YAML"}.get(
+            self.name, "anywhere"
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Key:
@@ -60,7 +67,7 @@ KEYS: tuple[Key, ...] = (
     Key("l,right", "scroll_sideways(8)", "Scroll right (long YAML lines)", Scope.PANE),
     Key("h,left", "scroll_sideways(-8)", "Scroll left", Scope.PANE),
     # `?` and `q` come first: the footer keeps them on the narrowest terminal.
-    Key("question_mark", "help", "Help", Scope.APP, footer=True),
+    Key("question_mark", "help", "This help: every key and command", Scope.APP, footer=True),
     Key("q", "quit", "Quit", Scope.APP, footer=True),
     # Priority: the key acts as it arrives, so what is typed right after `/` or `:` goes to the
     # line it opens, not to the tree (MeshApp.check_action keeps them characters in text fields).
@@ -132,12 +139,14 @@ def bindings(scope: Scope) -> list[Binding]:
     return [key.binding() for key in KEYS if key.scope is scope and key.bound]
 
 
+ORDER = (Scope.APP, Scope.TREE, Scope.PANE, Scope.SCROLL)
+
+
 def sections() -> list[tuple[str, list[tuple[str, str]]]]:
     """(title, [(keys shown, what they do)]) per scope, the order of the help screen."""
-    order = (Scope.APP, Scope.TREE, Scope.PANE, Scope.SCROLL)
     return [
         (scope.value, [(key_text(k.keys), k.description) for k in KEYS if k.scope is scope])
-        for scope in order
+        for scope in ORDER
     ]
 
 
@@ -146,11 +155,11 @@ def markdown() -> str:
     from meshtui.tui.command_mode import COMMANDS
 
     lines = ["| key | where | does |", "| --- | --- | --- |"]
-    for title, keys in sections():
-        where = title.split(" (")[0].split(":")[0].lower()
-        for shown, does in keys:
-            cells = " ".join(f"`{k}`" for k in shown.split(" "))
-            lines.append(f"| {cells} | {where} | {does} |")
+    for scope in ORDER:
+        for k in KEYS:
+            if k.scope is scope:
+                cells = " ".join(f"`{shown}`" for shown in key_text(k.keys).split(" "))
+                lines.append(f"| {cells} | {scope.where} | {k.description} |")
     lines += ["", "| command | does |", "| --- | --- |"]
     for c in COMMANDS:
         usage = f":{c.name} {c.usage}".rstrip()
