@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -18,20 +19,28 @@ from meshtui.tui.widgets.paged import PagedScroll
 __all__ = ["HelpScreen", "help_table", "key_text"]
 
 
-def help_table() -> Table:
+def _keys_table(rows: list[tuple[str, str]]) -> Table:
     table = Table.grid(padding=(0, 2))
     table.add_column(no_wrap=True, min_width=14)
     table.add_column()
-    groups = [*sections(), ("Commands (after :)", [])]
-    for i, (title, keys) in enumerate(groups):
-        if i:
-            table.add_row(Text(""), Text(""))
-        table.add_row(Text(title, style="bold underline"), Text(""))
-        for shown, does in keys:
-            table.add_row(Text(shown, style="bold"), Text(does))
-    for c in COMMANDS:
-        table.add_row(Text(f":{c.name} {c.usage}".rstrip(), style="bold"), Text(c.help))
+    for shown, does in rows:
+        table.add_row(Text(shown, style="bold"), Text(does))
     return table
+
+
+def help_table() -> Group:
+    """Each section's title on a line of its own, over a table of its keys."""
+    groups = [*sections()]
+    groups.append(
+        ("Commands (after :)", [(f":{c.name} {c.usage}".rstrip(), c.help) for c in COMMANDS])
+    )
+    parts: list[RenderableType] = []
+    for i, (title, rows) in enumerate(groups):
+        if i:
+            parts.append(Text(""))
+        parts.append(Text(title, style="bold underline"))
+        parts.append(_keys_table(rows))
+    return Group(*parts)
 
 
 class HelpScroll(PagedScroll):
