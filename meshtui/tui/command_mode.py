@@ -122,14 +122,13 @@ class CommandLine(Input):
     """The `:` line. Typed keys are characters here, never the inspector's single-key actions."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("tab", "complete", "Complete", show=False),
-        Binding("escape", "leave", "Leave command mode", show=False),
+        Binding("tab", "complete", "Complete"),
+        Binding("escape", "leave", "Leave", key_display="esc"),
     ]
 
     DEFAULT_CSS = """
     CommandLine {
         display: none;
-        dock: bottom;
         height: 3;
         border: round $accent;
         border-subtitle-align: left;
