@@ -582,6 +582,8 @@ class MeshApp(App[int]):
             self._problem = ""
             self.options = replace(self.options, namespace="")
             self.mesh_view = None
+            # Another cluster: laid out afresh (namespaces opened as at start), not kept.
+            self.host_tree.show(view, self.options, keep=False)
             self._apply_view(view, refined)
             self._loaded()
 
