@@ -11,6 +11,7 @@ Options and their fixed choices (-o, --failure-threshold) come from argparse; PA
 from __future__ import annotations
 
 import argparse
+import re
 import shlex
 import sys
 from collections.abc import Sequence
@@ -44,7 +45,8 @@ def options(parser: argparse.ArgumentParser) -> list[Option]:
             continue
         takes = action.nargs != 0
         choices = tuple(str(c) for c in action.choices or ())
-        text = (action.help or "").split(":")[0] if action.help != argparse.SUPPRESS else ""
+        text = "" if action.help == argparse.SUPPRESS else (action.help or "")
+        text = re.split(r":| \(", text, maxsplit=1)[0]  # the first words, for a menu
         out.append(Option(tuple(action.option_strings), text, takes, choices))
     return out
 
