@@ -39,6 +39,7 @@ from meshtui.tui.text import MUTED, plural, safe
 from meshtui.tui.widgets.detail_pane import DetailPane
 from meshtui.tui.widgets.mesh_tree import MeshTree
 from meshtui.tui.widgets.summary import SummaryBar
+from meshtui.tui.widgets.text_line import TextLine
 
 LOAD_GROUP = "load"
 LIVE_GROUP = "live"
@@ -95,11 +96,11 @@ class MeshApp(App[int]):
         self._warned: set[str] = set()
         self.summary = SummaryBar(id="summary")
         self.host_tree = MeshTree(id="tree")
-        self.filter_input = Input(
+        self.filter_input = TextLine(
             placeholder="filter: host, subset, label or pod", id="filter", disabled=True
         )
         self.detail_pane = DetailPane(id="detail")
-        self.search_input = Input(placeholder="search the pane", id="search", disabled=True)
+        self.search_input = TextLine(placeholder="search the pane", id="search", disabled=True)
         self.command_line = CommandLine(self, id="command")
 
     # -- layout ----------------------------------------------------------------------------------
@@ -347,6 +348,9 @@ class MeshApp(App[int]):
     # -- actions ---------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "interrupt":
+            # A meshtui text line takes ctrl+c in its own turn (TextLine); the palette's does not.
+            return not isinstance(self.screen.focused, TextLine)
         if action in TYPING_ACTIONS:
             # `/` or `:` typed into a text field (filter, search, command, palette) is a
             # character, and neither opens a line over the help or the palette.
@@ -360,8 +364,8 @@ class MeshApp(App[int]):
                 yield command
 
     def action_interrupt(self) -> None:
-        """ctrl+c: quit, as q does (and k9s, less, htop); in a text field that holds text,
-        empty it first."""
+        """ctrl+c: quit, as q does (and k9s, less, htop); in the palette's field, when it holds
+        text, empty it first (meshtui's own lines do the same themselves: TextLine)."""
         focused = self.screen.focused
         if isinstance(focused, Input) and focused.value:
             focused.value = ""

@@ -17,6 +17,7 @@ from textual.suggester import Suggester
 from textual.widgets import Input
 
 from meshtui.tui.model import natural_key
+from meshtui.tui.widgets.text_line import TextLine
 
 ALL = "all"
 LISTED = 8  # completions shown under the line
@@ -118,7 +119,7 @@ class CommandSuggester(Suggester):
         return found[0] if found and value else None
 
 
-class CommandLine(Input):
+class CommandLine(TextLine):
     """The `:` line. Typed keys are characters here, never the inspector's single-key actions."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

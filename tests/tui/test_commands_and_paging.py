@@ -23,7 +23,6 @@ from tests.tui.helpers import (
     screen_text,
     settle,
     tree_text,
-    widget_text,
 )
 
 SIZE = (120, 40)
