@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from meshtui.mesh.clients import ClientSet
 from meshtui.mesh.resources import ObjectRef, Origin, Path, format_path
 
 
@@ -24,46 +25,99 @@ class Code(StrEnum):
     SUBSET_SELECTS_NOTHING = "SubsetSelectsNothing"
     DUPLICATE_SUBSET = "DuplicateSubset"
     MULTIPLE_DESTINATION_RULES = "MultipleDestinationRules"
+    CONFLICTING_VIRTUAL_SERVICES = "ConflictingVirtualServices"
+    UNREACHABLE_RULE = "UnreachableRule"
+    INEFFECTIVE_MATCH = "IneffectiveMatch"
+    UNKNOWN_GATEWAY = "UnknownGateway"
+    GATEWAY_ROUTE_BYPASSES_SUBSETS = "GatewayRouteBypassesSubsets"
     INVALID_RESOURCE = "InvalidResource"
     PARSE_ERROR = "ParseError"
 
 
-SEVERITY = {
-    Code.SUBSET_POLICY_NEVER_APPLIED: Severity.WARNING,
-    Code.UNDEFINED_SUBSET: Severity.ERROR,
-    Code.SUBSET_SELECTS_NOTHING: Severity.WARNING,
-    Code.DUPLICATE_SUBSET: Severity.WARNING,
-    Code.MULTIPLE_DESTINATION_RULES: Severity.INFO,
-    Code.INVALID_RESOURCE: Severity.ERROR,
-    Code.PARSE_ERROR: Severity.ERROR,
-}
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """What a finding code means: its severity, its equivalents elsewhere, one line to act on."""
 
-# One line a person can act on, shown in `check -o text`, SARIF rule help and the TUI.
-EXPLANATION = {
-    Code.SUBSET_POLICY_NEVER_APPLIED: (
+    severity: Severity
+    explanation: str
+    istio: str | None = None  # the istioctl analyze message code (IST0101, ...)
+    kiali: str | None = None  # the Kiali validation code (KIA1101, ...)
+
+
+# The one table of finding codes: the README's findings table, SARIF rules and the help text
+# all come from here.
+RULES: dict[Code, Rule] = {
+    Code.SUBSET_POLICY_NEVER_APPLIED: Rule(
+        Severity.WARNING,
         "Istio applies a subset's trafficPolicy only to traffic that a route sends to that "
         "subset; with no such route, default routing goes to the whole service and the "
-        "subset's policy is dead config."
+        "subset's policy is dead config.",
     ),
-    Code.UNDEFINED_SUBSET: (
+    Code.UNDEFINED_SUBSET: Rule(
+        Severity.ERROR,
         "A route names a subset that no DestinationRule for that host defines; Istio has no "
-        "cluster for it and requests fail with 503 (no healthy upstream)."
+        "cluster for it and requests fail with 503 (no healthy upstream).",
+        istio="IST0101",
+        kiali="KIA1107",
     ),
-    Code.SUBSET_SELECTS_NOTHING: (
+    Code.SUBSET_SELECTS_NOTHING: Rule(
+        Severity.WARNING,
         "No workload of the service carries all of the subset's labels, so traffic routed to "
-        "the subset has no endpoints."
+        "the subset has no endpoints.",
+        istio="IST0173",
+        kiali="KIA0203",
     ),
-    Code.DUPLICATE_SUBSET: (
+    Code.DUPLICATE_SUBSET: Rule(
+        Severity.WARNING,
         "Several merged DestinationRules define a subset of the same name; Istio keeps the "
-        "first and ignores the others."
+        "first and ignores the others.",
+        kiali="KIA0201",
     ),
-    Code.MULTIPLE_DESTINATION_RULES: (
+    Code.MULTIPLE_DESTINATION_RULES: Rule(
+        Severity.INFO,
         "Several DestinationRules for one host were merged: subsets are concatenated and the "
-        "top-level trafficPolicy of the first one that has one wins."
+        "top-level trafficPolicy of the first one that has one wins.",
     ),
-    Code.INVALID_RESOURCE: "The resource has a field of the wrong type; Istio would reject it.",
-    Code.PARSE_ERROR: "The file could not be read as YAML or JSON.",
+    Code.CONFLICTING_VIRTUAL_SERVICES: Rule(
+        Severity.ERROR,
+        "Several mesh-bound VirtualServices claim the same host; a sidecar uses the first one "
+        "it sees and drops the others, so their routes carry no traffic for those clients.",
+        istio="IST0109",
+        kiali="KIA1106",
+    ),
+    Code.UNREACHABLE_RULE: Rule(
+        Severity.WARNING,
+        "Rules are tried in order and the first match wins; a rule after a catch-all, or "
+        "whose every match an earlier rule already covers, never matches.",
+        istio="IST0130",
+    ),
+    Code.INEFFECTIVE_MATCH: Rule(
+        Severity.INFO,
+        "One match clause of the rule is covered by an earlier rule, so it never matches.",
+        istio="IST0131",
+    ),
+    Code.UNKNOWN_GATEWAY: Rule(
+        Severity.ERROR,
+        "The VirtualService binds to a Gateway that does not exist; its routes for that "
+        "gateway carry no traffic.",
+        istio="IST0101",
+        kiali="KIA1102",
+    ),
+    Code.GATEWAY_ROUTE_BYPASSES_SUBSETS: Rule(
+        Severity.WARNING,
+        "A gateway-bound VirtualService routes the host without a subset while mesh routes "
+        "use subsets: traffic from the gateway is not split by the subset routing.",
+        istio="IST0140",
+    ),
+    Code.INVALID_RESOURCE: Rule(
+        Severity.ERROR, "The resource has a field of the wrong type; Istio would reject it."
+    ),
+    Code.PARSE_ERROR: Rule(Severity.ERROR, "The file could not be read as YAML or JSON."),
 }
+
+SEVERITY = {code: rule.severity for code, rule in RULES.items()}
+# One line a person can act on, shown in `check -o text`, SARIF rule help and the TUI.
+EXPLANATION = {code: rule.explanation for code, rule in RULES.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +129,8 @@ class Finding:
     resource: ObjectRef | None = None
     origin: Origin | None = None
     path: Path = ()  # the field within the resource, for sources that can locate it
+    clients: ClientSet | None = None  # whose requests it concerns; None: not client-specific
+    beyond_istio: bool = False  # meshtui's own conclusion where istioctl reports another code
 
     @property
     def field(self) -> str | None:
@@ -83,6 +139,11 @@ class Finding:
     @property
     def severity(self) -> Severity:
         return SEVERITY[self.code]
+
+    @property
+    def istio(self) -> str | None:
+        """The istioctl analyze code of the same problem, where istioctl has one."""
+        return None if self.beyond_istio else RULES[self.code].istio
 
     @property
     def file(self) -> str | None:

@@ -18,7 +18,14 @@ from tests.kubeapi import KubeAPIServer, write_kubeconfig
 from tests.kubeapi.objects import service
 from tests.live.cluster_fixtures import BOOKINFO, REVIEWS, bookinfo, load_bookinfo
 
-RESOURCE_KINDS = {"services", "pods", "destinationrules", "virtualservices", "serviceentries"}
+RESOURCE_KINDS = {
+    "services",
+    "pods",
+    "destinationrules",
+    "virtualservices",
+    "serviceentries",
+    "gateways",
+}
 
 
 def check(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Any, str]:

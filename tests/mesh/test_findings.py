@@ -34,6 +34,11 @@ def test_severities_are_the_documented_ones():
         Code.SUBSET_SELECTS_NOTHING: Severity.WARNING,
         Code.DUPLICATE_SUBSET: Severity.WARNING,
         Code.MULTIPLE_DESTINATION_RULES: Severity.INFO,
+        Code.CONFLICTING_VIRTUAL_SERVICES: Severity.ERROR,
+        Code.UNREACHABLE_RULE: Severity.WARNING,
+        Code.INEFFECTIVE_MATCH: Severity.INFO,
+        Code.UNKNOWN_GATEWAY: Severity.ERROR,
+        Code.GATEWAY_ROUTE_BYPASSES_SUBSETS: Severity.WARNING,
         Code.INVALID_RESOURCE: Severity.ERROR,
         Code.PARSE_ERROR: Severity.ERROR,
     }
