@@ -347,9 +347,10 @@ async def test_under_100_columns_the_panes_stack_and_help_and_quit_stay_in_the_f
         assert tree.bottom <= pane.y  # the detail is below the tree
         assert pane.width == tree.width == size[0]
         assert pane.height >= 5 and tree.height >= 5
-        assert "? Help" in footer(app)
-        if size[0] >= 60:
-            assert "q Quit" in footer(app)
+        assert "? Help  q Quit" in footer(app)
+        header = screen_text(app).splitlines()[0]
+        assert "⚠ 1 warning" in header  # the counts give way first, then the source's name
+        assert "bookinfo" in header
 
 
 async def test_from_100_columns_the_panes_are_side_by_side():
