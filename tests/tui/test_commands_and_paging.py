@@ -7,6 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
+from textual.command import CommandPalette
+from textual.widgets import Input
 
 from meshtui.tui.app import MeshApp
 from meshtui.tui.command_mode import CommandLine
@@ -71,6 +73,20 @@ async def test_ctrl_c_over_the_help_quits():
         await settle(pilot)
         await press(pilot, "question_mark")
         assert isinstance(app.screen, HelpScreen)
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+        assert not app.is_running
+
+
+async def test_ctrl_c_in_the_pane_search_and_the_palette_clears_them_first():
+    app = make_app(BOOKINFO)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "tab", "slash", *"port", "ctrl+c")
+        assert app.is_running and app.search_input.value == "" and not app.detail_pane.matches
+        await press(pilot, "escape", "ctrl+p", *"sort", "ctrl+c")
+        assert app.is_running and isinstance(app.screen, CommandPalette)
+        assert app.screen.query_one(Input).value == ""
         await pilot.press("ctrl+c")
         await pilot.pause()
         assert not app.is_running
