@@ -47,6 +47,11 @@ def _namespaces(target: CommandTarget) -> Iterable[str]:
     return [ALL, *target.namespace_names()]
 
 
+# One entry per command; the help, the README and completion read this table. A command for
+# the client-aware view would be one more entry, e.g.
+#   Command("client", "NS", "the view of clients in namespace NS",
+#           lambda target, arg: target.show_client(arg), _namespaces)
+# with `show_client` on the inspector (and in CommandTarget).
 COMMANDS: tuple[Command, ...] = (
     Command(
         "ns",
