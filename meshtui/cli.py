@@ -97,6 +97,12 @@ def _parser(check: bool, prog: str = "meshtui") -> argparse.ArgumentParser:
         )
         parser.add_argument("--version", action="version", version=f"meshtui {__version__}")
     _add_source_arguments(parser)
+    parser.add_argument(
+        "--client-namespace",
+        metavar="NS",
+        help="analyse as sidecars in NS see the mesh: the DestinationRule and VirtualService "
+        "they use (default: every client)",
+    )
     if check:
         parser.add_argument(
             "-o",
@@ -111,6 +117,12 @@ def _parser(check: bool, prog: str = "meshtui") -> argparse.ArgumentParser:
             choices=[s.value for s in Severity],
             default=Severity.WARNING.value,
             help="lowest severity that makes the exit status 1 (default: warning)",
+        )
+        parser.add_argument(
+            "--allow-partial",
+            action="store_true",
+            help="live: when a kind cannot be read (403), report what can be, withholding "
+            "the findings that depend on it, instead of exit status 2",
         )
     return parser
 
@@ -173,11 +185,17 @@ def main(argv: Sequence[str] | None = None, prog: str = "meshtui") -> int:
         return EXIT_USAGE
     try:
         source = build_source(args, parser, check)
+        source.client_namespace = args.client_namespace or None
         source.preflight()
         if check:
             from meshtui.check import run_check
 
-            status = run_check(source, args.output, Severity(args.failure_threshold))
+            status = run_check(
+                source,
+                args.output,
+                Severity(args.failure_threshold),
+                allow_partial=args.allow_partial,
+            )
             for warning in source.warnings:  # what a live source could not see, e.g. a 403
                 print(f"meshtui: warning: {warning}", file=sys.stderr)
             return status

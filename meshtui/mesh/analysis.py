@@ -451,6 +451,35 @@ class Mesh:
         """
         return bool(self.gateways) or self.cluster is not None
 
+    def service_namespace(self, host: str) -> str | None:
+        """The namespace of the Service or ServiceEntry behind `host` (DR lookup order)."""
+        service = self._hosts.services.get(host)
+        if service is not None:
+            return service.meta.ref.namespace
+        entries = self._hosts.entries.get(host)
+        if entries:
+            first = min(
+                entries,
+                key=lambda e: (e.meta.creation_timestamp, e.meta.ref.name, e.meta.ref.namespace),
+            )
+            return first.meta.ref.namespace
+        return host_namespace(host, self.config.domain)
+
+    def destination_rule_for(self, host: str, client_namespace: str) -> ConsolidatedRule | None:
+        """The merged DestinationRule sidecars in `client_namespace` apply to `host`."""
+        return self.destination_rules.lookup(host, client_namespace, self.service_namespace(host))
+
+    def virtual_service_for(self, host: str, client_namespace: str) -> VirtualService | None:
+        """The mesh VirtualService sidecars in `client_namespace` use for `host`, if any.
+
+        The first in pilot's order (private, exported by name, public; oldest first) wins;
+        later ones claiming the same host are dropped for that client.
+        """
+        for vs in self.routes.claims(host):
+            if client_namespace in self.routes.users(vs, host):
+                return vs
+        return None
+
     def _views(self, host: str, service_namespace: str | None) -> list[ClientView]:
         """The client namespaces grouped by the DestinationRule they apply to `host`.
 

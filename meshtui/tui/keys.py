@@ -86,6 +86,13 @@ KEYS: tuple[Key, ...] = (
     Key("s", "toggle_sort", "Sort: findings first or by name", Scope.APP, True),
     Key("y", "toggle_yaml", "Raw YAML of the resources involved", Scope.APP, True),
     Key("r", "reload", "Reload", Scope.APP, True),
+    Key(
+        "c",
+        "client_view",
+        "Client view: the mesh as sidecars in one namespace see it",
+        Scope.APP,
+        True,
+    ),
     Key("escape", "clear_filter", "Clear the filter, the search or the command", Scope.APP),
     Key("tab", "switch_pane", "Switch between tree and detail", Scope.APP),
     Key("ctrl+c", "interrupt", "Quit; in a text field, clear it first", Scope.APP, priority=True),
@@ -122,6 +129,7 @@ FOOTER = {
     "toggle_sort": "Sort",
     "toggle_yaml": "YAML",
     "reload": "Reload",
+    "client_view": "Client",
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar
 
 from rich.console import Group, RenderableType
@@ -14,6 +15,7 @@ from textual.widgets import Static
 
 from meshtui.tui.command_mode import COMMANDS
 from meshtui.tui.keys import key_text, sections
+from meshtui.tui.text import safe
 from meshtui.tui.widgets.paged import PagedScroll
 
 __all__ = ["HelpScreen", "help_table", "key_text"]
@@ -76,10 +78,20 @@ class HelpScreen(ModalScreen[None]):
     }
     """
 
+    def __init__(self, notes: Sequence[str] = ()) -> None:
+        super().__init__()
+        self.notes = notes  # what a live source could not read, in full
+
     def compose(self) -> ComposeResult:
         with HelpScroll() as scroll:
             scroll.border_title = "meshtui keys"
             scroll.border_subtitle = "esc close"
+            if self.notes:  # first: it is what the header's `◐ partial (?)` sends people here for
+                text = Text()
+                text.append("Not read (findings that depend on it are withheld)\n", "bold")
+                text.append("\n".join(f"• {safe(note)}" for note in self.notes))
+                text.append("\n")
+                yield Static(text, id="help-partial")
             yield Static(help_table(), id="help-keys")
 
     def on_mount(self) -> None:
