@@ -44,7 +44,7 @@ def current_contexts(source: Source) -> list[str]:
 
 def switched(source: Source, argument: str) -> Source:
     """A new cluster source for `:ctx NAME` (instead of the current contexts) or `:ctx +NAME`
-    (beside them), keeping the kubeconfig, namespaces and request timeout."""
+    (beside them), keeping the kubeconfig, namespaces, request timeout and client view."""
     from meshtui.sources.cluster import ClusterSource
 
     assert isinstance(source, ClusterSource)
@@ -52,10 +52,12 @@ def switched(source: Source, argument: str) -> Source:
     contexts = [name]
     if argument.startswith("+"):
         contexts = [c for c in current_contexts(source) if c != name] + [name]
-    return ClusterSource(
+    new = ClusterSource(
         contexts=contexts,
         kubeconfig=source.kubeconfig,
         namespaces=source.namespaces,
         request_timeout=source.request_timeout,
         config=source.config,
     )
+    new.client_namespace = source.client_namespace  # the client view carries over
+    return new
