@@ -437,7 +437,8 @@ class MeshApp(App[int]):
 
     def action_clear_filter(self) -> None:
         """esc: leave the pane search if in it (or clear it), else empty the filter."""
-        if self.search_input.has_focus or (self.detail_pane.has_focus and self.detail_pane.query):
+        pane = self.detail_pane
+        if self.search_input.has_focus or (pane.has_focus and pane.search_query):
             self._close_search()
             return
         box = self.filter_input
@@ -478,9 +479,10 @@ class MeshApp(App[int]):
     @on(Input.Submitted, "#search")
     def _search_submitted(self) -> None:
         self._hide_search()
-        self._focus(self.detail_pane)
-        if self.detail_pane.query and not self.detail_pane.matches:
-            self.notify(f"Not found: {safe(self.detail_pane.query)}", timeout=3, markup=False)
+        pane = self.detail_pane
+        self._focus(pane)
+        if pane.search_query and not pane.matches:
+            self.notify(f"Not found: {safe(pane.search_query)}", timeout=3, markup=False)
 
     def _hide_search(self) -> None:
         self.search_input.remove_class("-visible")
@@ -495,17 +497,17 @@ class MeshApp(App[int]):
     def _step_search(self, *, backwards: bool) -> bool:
         """n / N in the focused pane after a search: the next match (True), else False."""
         pane = self.detail_pane
-        if not (pane.has_focus and pane.query):
+        if not (pane.has_focus and pane.search_query):
             return False
         if not pane.step(backwards):
-            self.notify(f"Not found: {safe(pane.query)}", timeout=3, markup=False)
+            self.notify(f"Not found: {safe(pane.search_query)}", timeout=3, markup=False)
         self._search_title()
         return True
 
     def _search_title(self) -> None:
         pane = self.detail_pane
-        if pane.query:
-            pane.border_subtitle = Text(f"/{safe(pane.query)} · {pane.position}")
+        if pane.search_query:
+            pane.border_subtitle = Text(f"/{safe(pane.search_query)} · {pane.position}")
         else:
             pane.border_subtitle = ""
 

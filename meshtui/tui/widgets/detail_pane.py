@@ -55,7 +55,7 @@ class DetailPane(PagedScroll):
         self._width = 0
         self._text = Text("")
         self.wrap = True
-        self.query = ""
+        self.search_query = ""
         self.matches: list[tuple[int, int, int]] = []  # (row, start, end) in the shown text
         self.current = -1
 
@@ -110,7 +110,7 @@ class DetailPane(PagedScroll):
     def search(self, query: str) -> int:
         """Mark every match of `query` (any case) and go to the first one from the top of the
         view; the number of matches."""
-        self.query = query
+        self.search_query = query
         self._find()
         if self.matches:
             top = round(self.scroll_y)
@@ -129,17 +129,17 @@ class DetailPane(PagedScroll):
         return True
 
     def clear_search(self) -> None:
-        self.query = ""
+        self.search_query = ""
         self.matches = []
         self.current = -1
         self._render_text()
 
     def _find(self) -> None:
         self.matches = []
-        if not self.query:
+        if not self.search_query:
             self.current = -1
             return
-        needle = self.query.lower()
+        needle = self.search_query.lower()
         for row, line in enumerate(self._text.plain.lower().split("\n")):
             start = line.find(needle)
             while start >= 0:
@@ -162,7 +162,7 @@ class DetailPane(PagedScroll):
     @property
     def position(self) -> str:
         """`match 2/5`, for the search line."""
-        if not self.query:
+        if not self.search_query:
             return ""
         if not self.matches:
             return "no match"
