@@ -368,8 +368,9 @@ class Mesh:
         namespace = (
             service.meta.ref.namespace if service else host_namespace(host, self.config.domain)
         )
-        views = self._views(host, namespace)
-        primary = self._primary(views, service, namespace, host)
+        matching = self.destination_rules.matching(host)
+        views = self._views(host, namespace, matching)
+        primary = self._primary(views, service, namespace, matching)
         rule = primary.rule
         routes = tuple(self.routes.routes_to(host))
         contested = len(self.routes.claims(host)) > 1
@@ -390,10 +391,15 @@ class Mesh:
         subsets: list[SubsetAnalysis] = []
         names: set[str] = set()
         for subset, dr, in_force, clients in self._subset_entries(primary, views):
-            analysed = self._analyze_subset(
-                host, service, in_force, subset, dr, routes, port_numbers, workloads
+            analysed = self._subset_verdict(
+                host,
+                self._analyze_subset(
+                    host, service, in_force, subset, dr, routes, port_numbers, workloads
+                ),
+                clients,
+                carried,
+                dropped,
             )
-            analysed = self._subset_verdict(host, analysed, clients, carried, dropped)
             findings += analysed.findings
             if subset.name not in names:  # the tree shows one subset per name
                 names.add(subset.name)
@@ -405,7 +411,7 @@ class Mesh:
         findings += undefined[1]
         findings += self._virtual_service_findings(host, routes)
         own = {r.meta.ref for r in (rule.rules if rule else ())}
-        others = tuple(r for r in self.destination_rules.matching(host) if r.meta.ref not in own)
+        others = tuple(r for r in matching if r.meta.ref not in own)
         findings.sort(key=Finding.sort_key)
         policy, port_policies = effective_policies(host_policy, None, port_numbers)
         return HostAnalysis(
@@ -480,7 +486,9 @@ class Mesh:
                 return vs
         return None
 
-    def _views(self, host: str, service_namespace: str | None) -> list[ClientView]:
+    def _views(
+        self, host: str, service_namespace: str | None, matching: list[DestinationRule]
+    ) -> list[ClientView]:
         """The client namespaces grouped by the DestinationRule they apply to `host`.
 
         Only namespaces a DR names can differ: those holding a DR for the host (a client's own
@@ -490,10 +498,19 @@ class Mesh:
         lookup = self.destination_rules.lookup
         if self.client_namespace is not None:
             return [ClientView(self.scope, lookup(host, self.client_namespace, service_namespace))]
+        if all(
+            r.meta.ref.namespace == service_namespace
+            and r.workload_selector is None
+            and (not r.export_to or "*" in r.export_to)
+            for r in matching
+        ):
+            # Only the service's namespace has DRs for the host, all exported everywhere:
+            # every client, its own namespace's included, applies the same merged rule.
+            return [ClientView(ClientSet.all(), lookup(host, UNNAMED_NAMESPACE, service_namespace))]
         named = {self.config.root_namespace}
         if service_namespace:
             named.add(service_namespace)
-        for r in self.destination_rules.matching(host):
+        for r in matching:
             named.add(r.meta.ref.namespace)
             named.update(e for e in r.export_to if e not in (".", "*", "~"))
         groups: dict[tuple[ObjectRef, ...] | None, ClientView] = {}
@@ -512,7 +529,7 @@ class Mesh:
         views: list[ClientView],
         service: Service | ServiceEntry | None,
         namespace: str | None,
-        host: str,
+        matching: list[DestinationRule],
     ) -> ClientView:
         """The view the host's own policy is shown for: its namespace's clients."""
         client = namespace or self.config.root_namespace
@@ -520,9 +537,7 @@ class Mesh:
         if primary.rule is None and service is None:
             # No Service or ServiceEntry (an external host, or one outside the input): show
             # the rule as the clients of the first namespace whose own DRs name the host see it.
-            for owner in sorted(
-                {r.meta.ref.namespace for r in self.destination_rules.matching(host)}
-            ):
+            for owner in sorted({r.meta.ref.namespace for r in matching}):
                 found = next((v for v in views if owner in v.clients and v.rule), None)
                 if found is not None:
                     return found
@@ -707,24 +722,23 @@ class Mesh:
         for r, users, _ in carried:
             if r.subset == name and r.carries_traffic:
                 applied |= users & clients
-        findings = list(analysed.findings)
-        why = instead = ""
-        if analysed.has_own_policy and not applied:
-            why = self._why_not_routed(name, clients, carried, dropped)
-            instead = _where_traffic_goes(name, clients, carried)
-            findings.insert(
-                0,
-                Finding(
-                    Code.SUBSET_POLICY_NEVER_APPLIED,
-                    f"subset {name!r} of {host} has its own trafficPolicy, but {why}: {instead}",
-                    host=host,
-                    subset=name,
-                    resource=analysed.destination_rule.meta.ref,
-                    origin=analysed.destination_rule.meta.origin,
-                    path=(*analysed.subset.path, "trafficPolicy") if analysed.subset.path else (),
-                    clients=clients & self.scope,
-                ),
-            )
+        if not analysed.has_own_policy or applied:
+            if clients == EVERY_CLIENT:
+                return analysed
+            return replace(analysed, clients=clients & self.scope)
+        why = self._why_not_routed(name, clients, carried, dropped)
+        instead = _where_traffic_goes(name, clients, carried)
+        dead = Finding(
+            Code.SUBSET_POLICY_NEVER_APPLIED,
+            f"subset {name!r} of {host} has its own trafficPolicy, but {why}: {instead}",
+            host=host,
+            subset=name,
+            resource=analysed.destination_rule.meta.ref,
+            origin=analysed.destination_rule.meta.origin,
+            path=(*analysed.subset.path, "trafficPolicy") if analysed.subset.path else (),
+            clients=clients & self.scope,
+        )
+        findings = [dead, *analysed.findings]
         return replace(
             analysed,
             findings=tuple(findings),

@@ -424,11 +424,23 @@ def host_detail(view: MeshView, ref: NodeRef, locate: Locate, width: int) -> lis
             out.append(Text(f"{ICON[Severity.ERROR]} undefined subset {safe(u)}", style="bold red"))
     out.append(section("Policy for traffic without a subset"))
     out += policy_by_port(h.policy, h.port_policies, h.ports, width)
-    if h.other_rules:
+    if len(h.views) > 1:
+        # pilot picks the DestinationRule per client namespace: its own first.
+        out.append(section("DestinationRule in force, by client"))
+        for v in h.views:
+            rules = ", ".join(r.meta.ref.namespaced_name for r in v.rule.rules) if v.rule else ""
+            out.append(
+                Text.assemble(
+                    (safe(v.clients.describe()), "bold"),
+                    ("  ", ""),
+                    (safe(rules), "") if rules else ("none: Istio defaults", MUTED),
+                )
+            )
+    elif h.other_rules:
         out.append(section("Other DestinationRules"))
         out.append(
             Text(
-                "clients in other namespaces may see: "
+                "not in force for any client here (another namespace's own, or not exported): "
                 + ", ".join(safe(r.meta.ref.namespaced_name) for r in h.other_rules),
                 style=MUTED,
             )

@@ -218,7 +218,7 @@ def subset_label(s: SubsetAnalysis, query: str = "") -> Text:
         badges.append(Text("no route", style=MUTED))
     if not s.clients.everyone or s.clients.names:
         # Not every client applies the DestinationRule that defines this subset.
-        badges.append(Text(safe(s.clients.describe()), style=MUTED))
+        badges.append(Text(safe(s.clients.short()), style=MUTED))
     return _with_badges(name, badges)
 
 
