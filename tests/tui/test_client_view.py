@@ -57,3 +57,16 @@ def test_client_view_snapshot(snap_compare):
         await settle(pilot)
 
     assert snap_compare(make_app(CLIENTS), terminal_size=(120, 30), run_before=run_before)
+
+
+async def test_colon_client_sets_the_view_and_colon_client_all_clears_it():
+    app = make_app(CLIENTS)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press(":", *"client frontend", "enter")
+        await settle(pilot)
+        assert "as clients in frontend see it" in screen_text(app).splitlines()[0]
+        await pilot.press(":", *"client all", "enter")
+        await settle(pilot)
+        assert app.source.client_namespace is None
+        assert "as clients in" not in screen_text(app).splitlines()[0]
