@@ -18,6 +18,7 @@ from meshtui.mesh.findings import Code, Finding, Severity
 from meshtui.mesh.hosts import MeshConfig, host_namespace, resolve_host, service_host
 from meshtui.mesh.policy import EffectivePolicy, effective_policies, policy_ports, sets_anything
 from meshtui.mesh.resources import (
+    SUPPRESS_ANNOTATION,
     DestinationRule,
     Gateway,
     ObjectRef,
@@ -31,6 +32,8 @@ from meshtui.mesh.resources import (
 )
 from meshtui.mesh.routes import RouteIndex, RouteRef
 from meshtui.mesh.selection import WorkloadIndex
+from meshtui.mesh.suppress import SuppressRule
+from meshtui.mesh.validation import complete
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +112,7 @@ class Analysis:
     load_findings: tuple[Finding, ...] = ()
     cluster: str | None = None
     workload_count: int = 0
+    suppressed: tuple[Finding, ...] = ()  # findings a suppression rule or annotation took out
 
     @property
     def findings(self) -> list[Finding]:
@@ -152,6 +156,8 @@ class Mesh:
         self._resources: dict[ObjectRef, Resource] = {}
         self._load_findings: list[Finding] = []
         self._cache: dict[str, HostAnalysis | None] = {}
+        self.suppress_rules: tuple[SuppressRule, ...] = ()  # `check --suppress`
+        self._suppress_annotated: set[ObjectRef] = set()
 
     # -- feeding -------------------------------------------------------------------------
 
@@ -204,6 +210,8 @@ class Mesh:
         ref = resource.meta.ref
         routed = self._remove(self._resources[ref]) if ref in self._resources else set()
         self._resources[ref] = resource
+        if resource.meta.annotations and SUPPRESS_ANNOTATION in resource.meta.annotations:
+            self._suppress_annotated.add(ref)
         if isinstance(resource, Workload):
             self.workloads.add(resource)
         elif isinstance(resource, DestinationRule):
@@ -224,6 +232,7 @@ class Mesh:
     def _remove(self, resource: Resource) -> set[str]:
         ref = resource.meta.ref
         self._resources.pop(ref, None)
+        self._suppress_annotated.discard(ref)
         if isinstance(resource, Workload):
             self.workloads.remove(ref)
         elif isinstance(resource, DestinationRule):
@@ -300,12 +309,17 @@ class Mesh:
                 result = self.analyze_host(host)
                 if result is not None:
                     hosts[host] = result
+            hosts, load, suppressed = complete(self, hosts, tuple(self._load_findings))
         return Analysis(
             hosts=hosts,
-            load_findings=tuple(self._load_findings),
+            load_findings=load,
             cluster=self.cluster,
             workload_count=len(self.workloads),
+            suppressed=suppressed,
         )
+
+    def has_suppress_annotations(self) -> bool:
+        return bool(self._suppress_annotated)
 
     def analyze_host(self, host: str) -> HostAnalysis | None:
         if host in self._cache:
@@ -342,10 +356,16 @@ class Mesh:
             return None
         host_policy = rule.traffic_policy if rule else None
         ports = service.ports if service else ()
+        # Port-level settings draw a port only where the host's ports are not known: on a
+        # Service or ServiceEntry without it they never apply (PortNotInService).
         port_numbers = sorted(
             {p.number for p in ports}
-            | policy_ports(
-                host_policy, *(s.traffic_policy for s, _ in (rule.subsets if rule else ()))
+            | (
+                policy_ports(
+                    host_policy, *(s.traffic_policy for s, _ in (rule.subsets if rule else ()))
+                )
+                if not ports
+                else set()
             )
         )
         workloads = self._host_workloads(service)
@@ -366,7 +386,8 @@ class Mesh:
         policy, port_policies = effective_policies(host_policy, None, port_numbers)
         return HostAnalysis(
             host=host,
-            namespace=namespace,
+            # A host only a DestinationRule names is shown in the DR's own namespace.
+            namespace=namespace or (rule.rules[0].meta.ref.namespace if rule else None),
             service=service,
             ports=ports,
             rule=rule,

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from meshtui.mesh import schema
+
 ISTIO_NETWORKING_GROUP = "networking.istio.io"
 ISTIO_NETWORKING_VERSIONS = ("v1", "v1beta1", "v1alpha3")
 
@@ -61,6 +63,10 @@ class Meta:
     origin: Origin
     creation_timestamp: str = ""
     raw: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+    # What the schema says short of rejecting the resource (unknown fields, deprecations).
+    issues: tuple[schema.Issue, ...] = field(default=(), compare=False, repr=False)
+    # Only the annotations meshtui reads (READ_ANNOTATIONS), not every one of the object.
+    annotations: Mapping[str, str] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -583,6 +589,31 @@ def _parse_workload(meta: Meta, obj: Mapping[str, Any], spec: Mapping[str, Any])
     )
 
 
+EXPORT_TO_ANNOTATION = "networking.istio.io/exportTo"
+SUPPRESS_ANNOTATION = "galley.istio.io/analyze-suppress"
+READ_ANNOTATIONS = (EXPORT_TO_ANNOTATION, SUPPRESS_ANNOTATION)
+
+
+def _read_annotations(metadata: Mapping[str, Any]) -> dict[str, str] | None:
+    annotations = metadata.get("annotations")
+    if not isinstance(annotations, Mapping):
+        return None
+    kept = {k: v for k in READ_ANNOTATIONS if isinstance(v := annotations.get(k), str)}
+    return kept or None
+
+
+def _rejection(issues: list[schema.Issue], ref: ObjectRef, origin: Origin) -> InvalidField | None:
+    """The first error the API server would reject the spec for, naming the next few."""
+    fatal = [i for i in issues if i.fatal]
+    if not fatal:
+        return None
+    message = fatal[0].message
+    if len(fatal) > 1:
+        others = "; ".join(f"{format_path(i.path)} {i.message}" for i in fatal[1:4])
+        message += f" (and {len(fatal) - 1} more: {others}{', ...' if len(fatal) > 4 else ''})"
+    return InvalidField(ref, origin, fatal[0].path, message)
+
+
 def object_kind(obj: object) -> str | None:
     """The kind meshtui reads this object as, or None for anything it ignores.
 
@@ -627,11 +658,23 @@ def parse_object(
         name = _str(metadata.get("name"), ("metadata", "name"), required=True)
         namespace = _str(metadata.get("namespace"), ("metadata", "namespace")) or default_namespace
         created = metadata.get("creationTimestamp")
+        ref = ObjectRef(kind, namespace, name)
+        issues: tuple[schema.Issue, ...] = ()
+        if kind in schema.SPECS:
+            # What the API server would refuse never reaches pilot: the resource is dropped,
+            # as one with a field of the wrong type always was.
+            found = schema.validate(kind, obj.get("spec"))
+            rejected = _rejection(found, ref, origin)
+            if rejected is not None:
+                return rejected
+            issues = tuple(found)
         meta = Meta(
-            ref=ObjectRef(kind, namespace, name),
+            ref=ref,
             origin=origin,
             creation_timestamp=str(created) if created is not None else "",
             raw=obj if keep_raw else None,
+            issues=issues,
+            annotations=_read_annotations(metadata),
         )
         spec = _mapping(obj.get("spec"), ("spec",)) or {}
         if kind == "DestinationRule":

@@ -41,6 +41,20 @@ def test_severities_are_the_documented_ones():
         Code.GATEWAY_ROUTE_BYPASSES_SUBSETS: Severity.INFO,
         Code.INVALID_RESOURCE: Severity.ERROR,
         Code.PARSE_ERROR: Severity.ERROR,
+        Code.UNKNOWN_FIELD: Severity.WARNING,
+        Code.DEPRECATED_FIELD: Severity.INFO,
+        Code.PORT_NOT_IN_SERVICE: Severity.WARNING,
+        Code.UNKNOWN_HOST: Severity.ERROR,
+        Code.UNKNOWN_PORT: Severity.ERROR,
+        Code.DESTINATION_PORT_REQUIRED: Severity.ERROR,
+        Code.UNKNOWN_DESTINATION_RULE_HOST: Severity.WARNING,
+        Code.NO_CA_CERTIFICATES: Severity.WARNING,
+        Code.NO_CA_CERTIFICATES_PORT: Severity.WARNING,
+        Code.HOST_NOT_IN_GATEWAY: Severity.WARNING,
+        Code.INTERNAL_GATEWAY_REFERENCE: Severity.WARNING,
+        Code.SINGLE_DESTINATION_WEIGHT: Severity.INFO,
+        Code.DUPLICATE_DESTINATION: Severity.WARNING,
+        Code.SUBSET_WITHOUT_LABELS: Severity.WARNING,
     }
     assert reaches(Severity.ERROR, Severity.WARNING)
     assert not reaches(Severity.INFO, Severity.WARNING)
