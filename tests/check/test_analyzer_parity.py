@@ -1,0 +1,320 @@
+"""`meshtui check` against istioctl analyze's own analyzer test cases.
+
+Each case below restates, with meshes written here, the conditions of one test case of
+istio/istio pkg/config/analysis/analyzers/analyzers_test.go (its testdata/*.yaml) and the
+(code, resource) pairs istioctl expects. istioctl runs one analyzer per case; meshtui runs
+every check, so the comparison is per istioctl code, over the meshtui codes that stand for it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from meshtui.cli import main
+from meshtui.mesh.findings import RULES, Code
+from tests.helpers import ISTIO_V1, dest, dr, route, service, service_entry, to_yaml, vs
+
+Obj = dict[str, Any]
+
+
+def found(capsys, tmp_path: Path, objs: list[Obj], codes: set[Code]) -> set[tuple[str, str]]:
+    """The (istio code, resource) pairs of `meshtui check` among the findings of `codes`."""
+    (tmp_path / "case.yaml").write_text(to_yaml(*objs))
+    main(["check", str(tmp_path), "-o", "json"])
+    data = json.loads(capsys.readouterr().out)
+    return {
+        (RULES[Code(f["code"])].istio or f["code"], f["resource"])
+        for f in data["findings"]
+        if Code(f["code"]) in codes
+    }
+
+
+def gateway(name: str, namespace: str, *hosts: list[str]) -> Obj:
+    return {
+        "apiVersion": ISTIO_V1,
+        "kind": "Gateway",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "selector": {"istio": "ingressgateway"},
+            "servers": [
+                {"hosts": h, "port": {"number": 80, "name": "http", "protocol": "HTTP"}}
+                for h in hosts
+            ],
+        },
+    }
+
+
+def annotated(obj: Obj, **annotations: str) -> Obj:
+    obj["metadata"]["annotations"] = annotations
+    return obj
+
+
+# -- virtualServiceDestinationHosts: IST0101 (host, mirror host, host:port) and IST0112 ----
+
+DESTINATION_HOSTS = {Code.UNKNOWN_HOST, Code.UNKNOWN_PORT, Code.DESTINATION_PORT_REQUIRED}
+
+
+def test_destination_hosts_case(capsys, tmp_path):
+    mirror = route(dest("reviews", "v1"), mirror={"host": "reviews-bogus", "subset": "v1"})
+    objs = [
+        service("reviews", ports=(42,)),
+        service("reviews-2port", ports=(80, 443)),
+        service_entry("external-reviews", ["external-reviews.org"]),
+        service_entry("eu-wildcard", ["*.eu.bookinfo.com"]),
+        # Exported to its own namespace only: a wildcard nobody else sees.
+        service_entry("ignore", ["*"], namespace="default-ignore", export_to=["."]),
+        service_entry("other", ["other.bookinfo.com"], namespace="other", export_to=["."]),
+        service_entry("exported", ["abc.bookinfo.com"], namespace="other", export_to=["default"]),
+        vs("reviews", None, http=[route(dest("reviews", "v1"))]),
+        vs("reviews-bogushost", None, http=[route(dest("reviews-bogus", "v1"))]),
+        vs("reviews-fqdn", None, http=[route(dest("reviews.default.svc.cluster.local", "v1"))]),
+        vs("reviews-external", None, http=[route(dest("external-reviews.org"))]),
+        vs("reviews-bookinfo-eu", None, http=[route(dest("reviews.eu.bookinfo.com"))]),
+        vs("reviews-bookinfo-eu-wildcard", None, http=[route(dest("*.eu.bookinfo.com"))]),
+        vs("reviews-bookinfo-other", None, http=[route(dest("other.bookinfo.com"))]),
+        vs("reviews-mirror", None, http=[route(dest("reviews", "v1"), mirror={"host": "reviews"})]),
+        vs("reviews-mirror-bogushost", None, http=[mirror]),
+        vs("reviews-bogusport", None, http=[route(dest("reviews", "v1", port=999))]),
+        vs("reviews-2port-missing", None, http=[route(dest("reviews-2port", "v1"))]),
+        vs("reviews-2port-present", None, http=[route(dest("reviews-2port", "v1", port=80))]),
+        vs(
+            "cross-namespace",
+            ["reviews"],
+            namespace="istio-system",
+            http=[route(dest("reviews.default.svc.cluster.local"))],
+        ),
+        annotated(service("details", ports=(9080,)), **{"networking.istio.io/exportTo": "banana"}),
+        vs(
+            "cross-namespace-details",
+            ["details"],
+            namespace="istio-system",
+            http=[route(dest("details.default.svc.cluster.local"))],
+        ),
+        vs(
+            "banana-details",
+            ["details"],
+            namespace="banana",
+            http=[route(dest("details.default.svc.cluster.local"))],
+        ),
+        annotated(
+            service("hello", namespace="hello", ports=(9080,)),
+            **{"networking.istio.io/exportTo": "hello1,hello2,."},
+        ),
+        *(
+            vs(
+                "hello",
+                ["hello"],
+                namespace=ns,
+                http=[route(dest("hello.hello.svc.cluster.local"))],
+            )
+            for ns in ("hello1", "hello2", "hello")
+        ),
+        vs(
+            "hello-export-to-bogus",
+            ["hello"],
+            namespace="hello",
+            export_to=["bogus"],
+            http=[route(dest("hello.hello.svc.cluster.local"))],
+        ),
+        vs("vs-to-exported-serviceentry", None, http=[route(dest("abc.bookinfo.com"))]),
+    ]
+    assert found(capsys, tmp_path, objs, DESTINATION_HOSTS) == {
+        ("IST0101", "VirtualService default/reviews-bogushost"),
+        ("IST0101", "VirtualService default/reviews-bookinfo-other"),
+        ("IST0101", "VirtualService default/reviews-mirror-bogushost"),
+        ("IST0101", "VirtualService default/reviews-bogusport"),
+        ("IST0112", "VirtualService default/reviews-2port-missing"),
+        ("IST0101", "VirtualService istio-system/cross-namespace-details"),
+        ("IST0101", "VirtualService hello/hello-export-to-bogus"),
+    }
+
+
+# -- virtualServiceGateways and "host not found in the gateway": IST0132 -------------------
+
+
+def test_gateways_case(capsys, tmp_path):
+    bare = {"selector": {"istio": "ingressgateway"}}
+    objs = [
+        {**gateway("httpbin-gateway", "default"), "spec": bare},
+        {**gateway("crossnamespace-gw", "another"), "spec": bare},
+        vs("httpbin", ["*"], gateways=["httpbin-gateway"]),
+        vs("httpbin-bogus", ["*"], gateways=["httpbin-gateway-bogus"]),
+        vs("httpbin-mesh", ["*"], gateways=["mesh"]),
+        vs("cross-test", ["*"], gateways=["another/crossnamespace-gw"]),
+    ]
+    # istioctl also gives IST0132 for httpbin-bogus, whose gateway does not exist: meshtui
+    # says that once, as UnknownGateway (IST0101), not a second time as IST0132.
+    assert found(capsys, tmp_path, objs, {Code.HOST_NOT_IN_GATEWAY}) == {
+        ("IST0132", "VirtualService default/cross-test"),
+        ("IST0132", "VirtualService default/httpbin"),
+    }
+
+
+def test_host_not_found_in_gateway_case(capsys, tmp_path):
+    gw = "istio-system/"
+    objs = [
+        gateway("gw1", "istio-system", ["testing-01.com"]),
+        vs("ok-01", ["testing-01.com"], gateways=[gw + "gw1"]),
+        vs("bad-01", ["wrong-01.com"], gateways=[gw + "gw1"]),
+        gateway("gw2", "istio-system", ["*.testing-02.com"]),
+        vs("ok-02", ["web.testing-02.com"], gateways=[gw + "gw2"]),
+        vs("bad-02", ["web.wrong.com"], gateways=[gw + "gw2"]),
+        gateway("gw3a", "istio-system", ["*.api.testing-03.com"]),
+        gateway("gw3b", "istio-system", ["*.homepage.testing-03.com"]),
+        vs(
+            "ok-03",
+            ["user.api.testing-03.com", "profile.homepage.testing-03.com"],
+            gateways=[gw + "gw3a", gw + "gw3b"],
+        ),
+        vs("bad-03", ["user.api.testing-03.com"], gateways=[gw + "gw3a", gw + "gw3b"]),
+        gateway("gw4", "istio-system", ["*.testing-01-04.com"], ["web.testing-02-04.com"]),
+        vs("ok-04a", ["web.testing-02-04.com"], gateways=[gw + "gw4"]),
+        vs("ok-04b", ["profile.user.testing-01-04.com"], gateways=[gw + "gw4"]),
+        vs("bad-04", ["user.testing-02-04.com", "users.testing-02-04.com"], gateways=[gw + "gw4"]),
+    ]
+    assert found(capsys, tmp_path, objs, {Code.HOST_NOT_IN_GATEWAY}) == {
+        ("IST0132", f"VirtualService default/bad-0{i}") for i in range(1, 5)
+    }
+
+
+def test_gateway_host_with_a_namespace_prefix_applies_to_that_namespace_only(capsys, tmp_path):
+    # "host defined in virtualservice not found in the gateway with ns": `ns/host` servers.
+    objs = [
+        gateway("gw", "istio-system", ["foo/testing-01.com"], ["./testing-02.com"]),
+        vs("other-ns", ["testing-01.com"], gateways=["istio-system/gw"]),
+        vs("right-ns", ["testing-01.com"], namespace="foo", gateways=["istio-system/gw"]),
+        vs("own-ns", ["testing-02.com"], namespace="istio-system", gateways=["gw"]),
+    ]
+    assert found(capsys, tmp_path, objs, {Code.HOST_NOT_IN_GATEWAY}) == {
+        ("IST0132", "VirtualService default/other-ns")
+    }
+
+
+# -- virtualServiceInternalGatewayRef: IST0165 -----------------------------------------------
+
+
+def test_internal_gateway_reference_case(capsys, tmp_path):
+    objs = [
+        vs(
+            "httpbin",
+            ["foo.com"],
+            gateways=["istio-ingress/gateway-istio-autogenerated-k8s-gateway-foo"],
+            http=[route(dest("httpbin", port=80))],
+        )
+    ]
+    assert found(capsys, tmp_path, objs, {Code.INTERNAL_GATEWAY_REFERENCE}) == {
+        ("IST0165", "VirtualService default/httpbin")
+    }
+
+
+# -- CaCertificateAnalyzer: IST0128 (host level), IST0129 (port level) -------------------------
+
+TLS = {Code.NO_CA_CERTIFICATES, Code.NO_CA_CERTIFICATES_PORT}
+
+
+def tls(mode: str, **more: str) -> Obj:
+    return {"mode": mode, **more}
+
+
+def port_tls(mode: str, **more: str) -> Obj:
+    return {"portLevelSettings": [{"port": {"number": 8443}, "tls": tls(mode, **more)}]}
+
+
+CERTS = {"clientCertificate": "/etc/certs/cert.pem", "privateKey": "/etc/certs/key.pem"}
+
+
+@pytest.mark.parametrize(
+    ("name", "policy", "selector", "expected"),
+    [
+        ("simple at destination level", {"tls": tls("SIMPLE")}, None, {"IST0128"}),
+        ("mutual at destination level", {"tls": tls("MUTUAL", **CERTS)}, None, {"IST0128"}),
+        ("simple at port level", port_tls("SIMPLE"), None, {"IST0129"}),
+        ("mutual at port level", port_tls("MUTUAL", **CERTS), None, {"IST0129"}),
+        (
+            "credentialName without workloadSelector",
+            {"tls": tls("SIMPLE", credentialName="db-cred")},
+            None,
+            {"IST0128"},
+        ),
+        (
+            "credentialName with workloadSelector",
+            {"tls": tls("SIMPLE", credentialName="db-cred")},
+            {"app": "client"},
+            set(),
+        ),
+        (
+            "port credentialName without workloadSelector",
+            port_tls("SIMPLE", credentialName="db-cred"),
+            None,
+            {"IST0129"},
+        ),
+        (
+            "port credentialName with workloadSelector",
+            port_tls("SIMPLE", credentialName="db-cred"),
+            {"app": "client"},
+            set(),
+        ),
+        (
+            "mutual at destination level and simple at port level",
+            {"tls": tls("MUTUAL", **CERTS), **port_tls("SIMPLE")},
+            None,
+            {"IST0128", "IST0129"},
+        ),
+        (
+            "both caCertificates",
+            {
+                "tls": tls("MUTUAL", caCertificates="/ca.pem", **CERTS),
+                **port_tls("SIMPLE", caCertificates="/ca.pem"),
+            },
+            None,
+            set(),
+        ),
+        ("istio mutual needs none", {"tls": tls("ISTIO_MUTUAL")}, None, set()),
+    ],
+)
+def test_ca_certificates_cases(capsys, tmp_path, name, policy, selector, expected):
+    objs = [service("db"), dr("db-tls", "db", policy=policy, selector=selector)]
+    assert found(capsys, tmp_path, objs, TLS) == {
+        (code, "DestinationRule default/db-tls") for code in expected
+    }
+
+
+def test_subset_tls_without_ca_is_found_too(capsys, tmp_path):
+    # meshtui's addition: istioctl looks at the host and port levels only.
+    subset = {"name": "v1", "labels": {"version": "v1"}, "trafficPolicy": {"tls": tls("SIMPLE")}}
+    objs = [service("db"), dr("db-tls", "db", subsets=[subset])]
+    (tmp_path / "case.yaml").write_text(to_yaml(*objs))
+    main(["check", str(tmp_path), "-o", "json"])
+    data = json.loads(capsys.readouterr().out)
+    [f] = [f for f in data["findings"] if f["code"] == "NoCaCertificates"]
+    assert (f["subset"], f["field"]) == ("v1", "spec.subsets[0].trafficPolicy.tls")
+
+
+# -- DestinationRuleWithFakeHost: IST0174 ------------------------------------------------------
+
+
+def test_destination_rule_with_fake_host_case(capsys, tmp_path):
+    fake = dr(
+        "fake-host",
+        "fake-svc.default.svc.cluster.local",
+        policy={"loadBalancer": {"simple": "LEAST_REQUEST"}},
+    )
+    # istioctl's case holds the DR alone. A folder without any Service says nothing about
+    # which services exist, so meshtui judges Kubernetes hosts only when the input has some.
+    assert found(capsys, tmp_path, [fake], {Code.UNKNOWN_DESTINATION_RULE_HOST}) == set()
+    assert found(
+        capsys, tmp_path, [fake, service("real")], {Code.UNKNOWN_DESTINATION_RULE_HOST}
+    ) == {("IST0174", "DestinationRule default/fake-host")}
+
+
+def test_external_host_without_service_entry_is_judged_without_services(capsys, tmp_path):
+    github = dr("github", "api.github.com", policy={"tls": tls("SIMPLE", caCertificates="/ca")})
+    assert found(capsys, tmp_path, [github], {Code.UNKNOWN_DESTINATION_RULE_HOST}) == {
+        ("IST0174", "DestinationRule default/github")
+    }
+    entry = service_entry("github", ["api.github.com"], ports=(443,))
+    assert found(capsys, tmp_path, [github, entry], {Code.UNKNOWN_DESTINATION_RULE_HOST}) == set()
