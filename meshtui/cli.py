@@ -77,6 +77,15 @@ def _parser(check: bool) -> argparse.ArgumentParser:
             default=Severity.WARNING.value,
             help="lowest severity that makes the exit status 1 (default: warning)",
         )
+        parser.add_argument(
+            "--suppress",
+            action="append",
+            default=[],
+            metavar="CODE=KIND NS/NAME",
+            help='suppress a finding, as istioctl analyze does: e.g. "IST0101=VirtualService '
+            'shop/reviews" or "UnknownField=DestinationRule *"; * wildcards; repeatable '
+            "(suppressed findings are counted in the summary)",
+        )
     return parser
 
 
@@ -114,8 +123,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         source.preflight()
         if check:
             from meshtui.check import run_check
+            from meshtui.mesh.suppress import SuppressRule
 
-            status = run_check(source, args.output, Severity(args.failure_threshold))
+            try:
+                rules = [SuppressRule.parse(text) for text in args.suppress]
+            except ValueError as err:
+                parser.error(str(err))
+            status = run_check(
+                source, args.output, Severity(args.failure_threshold), suppress=rules
+            )
             for warning in source.warnings:  # what a live source could not see, e.g. a 403
                 print(f"meshtui: warning: {warning}", file=sys.stderr)
             return status

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from typing import TextIO
 
 from meshtui.check.report import render_json, render_sarif, render_text, to_json
 from meshtui.mesh.findings import Severity, reaches
+from meshtui.mesh.suppress import SuppressRule
 from meshtui.sources import Source
 
 EXIT_OK = 0
@@ -19,10 +21,14 @@ def run_check(
     output: str = "text",
     threshold: Severity = Severity.WARNING,
     out: TextIO | None = None,
+    suppress: Sequence[SuppressRule] = (),
 ) -> int:
-    """Load, analyse and report; exit 1 when a finding reaches the threshold."""
+    """Load, analyse and report; exit 1 when a finding reaches the threshold (suppressed
+    findings are only counted)."""
     out = out or sys.stdout
     meshes = source.load()
+    for mesh in meshes:
+        mesh.suppress_rules = tuple(suppress)
     analyses = [mesh.analyze() for mesh in meshes]
     findings = [source.refine(a.findings) for a in analyses]
     if output == "json":
