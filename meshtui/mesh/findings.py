@@ -263,3 +263,17 @@ class Finding:
 
 def reaches(severity: Severity, threshold: Severity) -> bool:
     return severity.rank >= threshold.rank
+
+
+def markdown_table() -> str:
+    """The README's findings table, made from RULES so the two never disagree."""
+    rows = [
+        "| code | severity | istioctl | Kiali | means |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for code, rule in RULES.items():
+        rows.append(
+            f"| `{code.value}` | {rule.severity.value} | {rule.istio or ''} | "
+            f"{rule.kiali or ''} | {rule.explanation} |"
+        )
+    return "\n".join(rows)

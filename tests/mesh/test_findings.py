@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from meshtui.mesh.analysis import Mesh
-from meshtui.mesh.findings import SEVERITY, Code, Finding, Severity, reaches
+from meshtui.mesh.findings import SEVERITY, Code, Finding, Severity, markdown_table, reaches
 from meshtui.mesh.resources import Origin
 from tests.helpers import (
     analyze,
@@ -381,3 +383,11 @@ def test_findings_are_sorted_worst_first():
         Severity.WARNING,
         Severity.INFO,
     ]
+
+
+def test_readme_findings_table_is_the_table_of_rules():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert markdown_table() in readme, (
+        "README.md's findings table is out of date; renew it with: python -c "
+        "'from meshtui.mesh.findings import markdown_table; print(markdown_table())'"
+    )
