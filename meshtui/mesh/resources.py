@@ -273,6 +273,7 @@ def _str_list(value: object, path: Path) -> tuple[str, ...]:
 
 
 _POLICY_FIELDS = ("loadBalancer", "connectionPool", "outlierDetection", "tls")
+_TOP_POLICY_FIELDS = (*_POLICY_FIELDS, "tunnel", "proxyProtocol", "retryBudget")
 # TrafficPolicy's schema is some eight levels deep; the policy is kept as written and merged
 # and printed recursively later, so a deeper (or self-containing) value is refused here.
 MAX_POLICY_DEPTH = 32
@@ -300,8 +301,8 @@ def _traffic_policy(value: object, path: Path) -> Mapping[str, Any] | None:
         if key == "portLevelSettings":
             for i, entry in enumerate(_list(sub, (*path, key))):
                 _port_traffic_policy(entry, (*path, key, i))
-        elif sub is not None:
-            _mapping(sub, (*path, key))
+        elif key in _TOP_POLICY_FIELDS and sub is not None:
+            _mapping(sub, (*path, key))  # an unknown key is the schema's UnknownField
     return policy
 
 
