@@ -21,6 +21,7 @@ from meshtui.mesh.resources import (
     SUPPRESS_ANNOTATION,
     DestinationRule,
     Gateway,
+    Node,
     ObjectRef,
     Resource,
     Service,
@@ -33,6 +34,7 @@ from meshtui.mesh.resources import (
 from meshtui.mesh.routes import RouteIndex, RouteRef
 from meshtui.mesh.selection import WorkloadIndex
 from meshtui.mesh.suppress import SuppressRule
+from meshtui.mesh.topology import select_subset
 from meshtui.mesh.validation import complete
 
 
@@ -152,6 +154,7 @@ class Mesh:
         self.routes = RouteIndex(self.config)
         self.workloads = WorkloadIndex()
         self.gateways: dict[ObjectRef, Gateway] = {}
+        self.nodes: dict[str, Mapping[str, str]] = {}  # node name -> labels (topology)
         self._hosts = _Hosts()
         self._resources: dict[ObjectRef, Resource] = {}
         self._load_findings: list[Finding] = []
@@ -227,6 +230,8 @@ class Mesh:
                 self._hosts.entries[host].append(resource)
         elif isinstance(resource, Gateway):
             self.gateways[ref] = resource
+        elif isinstance(resource, Node):
+            self.nodes[ref.name] = resource.labels
         return routed
 
     def _remove(self, resource: Resource) -> set[str]:
@@ -245,6 +250,8 @@ class Mesh:
             self._hosts.services_by_namespace[ref.namespace].discard(host)
         elif isinstance(resource, Gateway):
             self.gateways.pop(ref, None)
+        elif isinstance(resource, Node):
+            self.nodes.pop(ref.name, None)
         elif isinstance(resource, ServiceEntry):
             for host in self._entry_hosts(resource):
                 entries = [e for e in self._hosts.entries.get(host, []) if e.meta.ref != ref]
@@ -276,6 +283,8 @@ class Mesh:
             return set()  # the route index reports what a VirtualService changes
         if isinstance(resource, Gateway):
             return self.routes.hosts_bound_to(ref)
+        if isinstance(resource, Node):  # its topology labels may change any subset's pods
+            return set(self.hosts())
         assert isinstance(resource, Workload)
         hosts = set()
         for host in self._hosts.services_by_namespace.get(ref.namespace, ()):
@@ -431,8 +440,12 @@ class Mesh:
         workloads = None
         if host_workloads is not None and service is not None:
             workloads = tuple(
-                self.workloads.select(
-                    service.meta.ref.namespace, _selector(service) or {}, subset.labels
+                select_subset(
+                    self.workloads,
+                    self.nodes,
+                    service.meta.ref.namespace,
+                    _selector(service) or {},
+                    subset.labels,
                 )
             )
         findings = []

@@ -19,7 +19,7 @@ ISTIO_NETWORKING_VERSIONS = ("v1", "v1beta1", "v1alpha3")
 
 WORKLOAD_KINDS = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job")
 ISTIO_KINDS = ("DestinationRule", "VirtualService", "ServiceEntry", "Gateway")
-KNOWN_KINDS = ("Service", *ISTIO_KINDS, *WORKLOAD_KINDS)
+KNOWN_KINDS = ("Service", *ISTIO_KINDS, *WORKLOAD_KINDS, "Node")
 
 Path = tuple[str | int, ...]
 
@@ -180,7 +180,15 @@ class Gateway:
     selector: Mapping[str, str] | None
 
 
-Resource = Service | ServiceEntry | Workload | DestinationRule | VirtualService | Gateway
+@dataclass(frozen=True, slots=True)
+class Node:
+    """A Kubernetes Node, for the topology labels Istio adds to the endpoints of its pods."""
+
+    meta: Meta
+    labels: Mapping[str, str]
+
+
+Resource = Service | ServiceEntry | Workload | DestinationRule | VirtualService | Gateway | Node
 
 
 @dataclass(frozen=True, slots=True)
@@ -630,7 +638,7 @@ def object_kind(obj: object) -> str | None:
     group, _, version = api_version.rpartition("/")
     if kind in ISTIO_KINDS:
         return kind if group == ISTIO_NETWORKING_GROUP else None
-    if kind in ("Service", "Pod"):
+    if kind in ("Service", "Pod", "Node"):
         return kind if group == "" and version == "v1" else None
     if kind == "Job":
         return kind if group == "batch" else None
@@ -658,6 +666,8 @@ def parse_object(
         assert metadata is not None
         name = _str(metadata.get("name"), ("metadata", "name"), required=True)
         namespace = _str(metadata.get("namespace"), ("metadata", "namespace")) or default_namespace
+        if kind == "Node":  # cluster-scoped
+            namespace = ""
         created = metadata.get("creationTimestamp")
         ref = ObjectRef(kind, namespace, name)
         issues: tuple[schema.Issue, ...] = ()
@@ -688,6 +698,8 @@ def parse_object(
             return _parse_gateway(meta, spec)
         if kind == "Service":
             return _parse_service(meta, spec)
+        if kind == "Node":
+            return Node(meta, _labels(metadata.get("labels"), ("metadata", "labels")))
         return _parse_workload(meta, obj, spec)
     except _Invalid as err:
         return InvalidField(ObjectRef(kind, namespace, name), origin, err.path, err.message)
