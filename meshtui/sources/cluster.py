@@ -57,6 +57,7 @@ class Kind:
     kind: str
     group: str
     plural: str
+    namespaced: bool = True
 
     @property
     def istio(self) -> bool:
@@ -69,7 +70,9 @@ ISTIO_KINDS = (
     Kind("ServiceEntry", ISTIO_NETWORKING_GROUP, "serviceentries"),
     Kind("Gateway", ISTIO_NETWORKING_GROUP, "gateways"),
 )
-CORE_KINDS = (Kind("Service", "", "services"), Kind("Pod", "", "pods"))
+# Nodes for their topology labels only (subsets selecting on region, zone or hostname).
+NODE = Kind("Node", "", "nodes", namespaced=False)
+CORE_KINDS = (Kind("Service", "", "services"), Kind("Pod", "", "pods"), NODE)
 
 
 class ClusterError(Exception):
@@ -129,6 +132,8 @@ def trim(obj: Mapping[str, Any], kind: Kind, api_version: str) -> dict[str, Any]
             if isinstance(conditions, list)
             else None,
         }
+    elif kind.kind == "Node":
+        out["spec"] = {}  # only its labels count
     elif kind.kind == "Service":
         out["spec"] = (
             {k: spec[k] for k in ("selector", "ports", "type") if k in spec}
@@ -634,7 +639,9 @@ class Cluster:
         self.discover()
         scopes: list[str | None] = list(self.namespaces) or [None]
         istio = [self._stream(k, ns) for k in ISTIO_KINDS for ns in scopes]
-        core = [self._stream(k, ns) for k in CORE_KINDS for ns in scopes]
+        core = [self._stream(k, ns) for k in CORE_KINDS if k.namespaced for ns in scopes]
+        if not self.namespaces:  # `-n` reads those namespaces only: no cluster-scoped kind
+            core += [self._stream(k, None) for k in CORE_KINDS if not k.namespaced]
         streams = (istio if self.istio_version else []) + core
         forbidden: list[_Stream] = []
         with ThreadPoolExecutor(max_workers=5, thread_name_prefix="list") as pool:
@@ -674,6 +681,12 @@ class Cluster:
             }
         )
         for stream in forbidden:
+            if not stream.kind.namespaced:
+                self.warnings.append(
+                    f"{self.name}: cannot list {stream.kind.plural} (403); subsets that select "
+                    "on node topology labels are not judged"
+                )
+                continue
             if stream.namespace is not None:
                 self.warnings.append(
                     f"{self.name}: cannot list {stream.kind.plural} in namespace "

@@ -6,7 +6,7 @@ from __future__ import annotations
 from meshtui.mesh.findings import Code
 from meshtui.sources.cluster import ClusterSource
 from meshtui.sources.files import FileSource
-from tests.helpers import dest, dr, route, service, service_entry, subset, to_yaml, vs
+from tests.helpers import dest, dr, pod, route, service, service_entry, subset, to_yaml, vs
 
 OURS = {
     Code.UNKNOWN_FIELD,
@@ -95,3 +95,46 @@ def test_offline_and_live_give_the_same_findings(kube_api, tmp_path):
     }
     assert [str(f.resource) for f in offline.suppressed] == ["VirtualService default/quiet"]
     assert [str(f.resource) for f in online.suppressed] == ["VirtualService default/quiet"]
+
+
+ZONE = "topology.kubernetes.io/zone"
+
+
+def zoned_objects() -> list[dict]:
+    pod_obj = pod("web-0", {"app": "web", "version": "v1"})
+    pod_obj["spec"] = {"nodeName": "node-a", "containers": [{"name": "web", "image": "web"}]}
+    node = {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": "node-a", "labels": {ZONE: "z1"}},
+    }
+    subsets = [{"name": "z1", "labels": {ZONE: "z1"}}, {"name": "z2", "labels": {ZONE: "z2"}}]
+    return [service("web"), dr("web", "web", subsets=subsets), pod_obj, node]
+
+
+def nothing(analysis) -> list[str]:
+    return [f.subset for f in analysis.findings if f.code is Code.SUBSET_SELECTS_NOTHING]
+
+
+def test_topology_labels_come_from_listed_nodes_as_from_nodes_in_a_folder(kube_api, tmp_path):
+    (tmp_path / "mesh.yaml").write_text(to_yaml(*zoned_objects()))
+    [offline] = [m.analyze() for m in FileSource([tmp_path]).load()]
+    kube_api.add_many(zoned_objects())
+    [online] = [
+        m.analyze()
+        for m in ClusterSource(contexts=["alpha"], kubeconfig=str(kube_api.kubeconfig)).load()
+    ]
+    assert nothing(offline) == nothing(online) == ["z2"]
+    assert [r.verb for r in kube_api.requests if r.resource == "nodes"] == ["list"]
+    assert {r.method for r in kube_api.requests} == {"GET"}
+
+
+def test_nodes_forbidden_is_a_notice_and_topology_subsets_are_not_judged(kube_api):
+    kube_api.add_many(zoned_objects())
+    kube_api.forbid("nodes")
+    src = ClusterSource(contexts=["alpha"], kubeconfig=str(kube_api.kubeconfig))
+    [analysis] = [m.analyze() for m in src.load()]
+    assert src.warnings == [
+        "alpha: cannot list nodes (403); subsets that select on node topology labels are not judged"
+    ]
+    assert nothing(analysis) == []

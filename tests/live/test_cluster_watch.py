@@ -29,6 +29,9 @@ DR_PATH = "/apis/networking.istio.io/v1/destinationrules"
 
 pytestmark = pytest.mark.usefixtures("fast")
 
+# One watch per kind: 4 Istio kinds, Services, Pods, and Nodes (cluster-scoped).
+WATCHED = 7
+
 
 @pytest.fixture
 def watched(kube_api: KubeAPIServer) -> Iterator[tuple[ClusterSource, Notifications]]:
@@ -251,7 +254,7 @@ def test_a_server_gone_silent_is_noticed_without_waiting_for_the_watch_to_end(
     src, notes = watched
     src.clusters[0].reader.timeout = 0.3
     start(src, notes)
-    eventually(lambda: len({r.path for r in kube_api.requests if r.verb == "watch"}) == 5)
+    eventually(lambda: len({r.path for r in kube_api.requests if r.verb == "watch"}) == WATCHED)
 
     kube_api.stall()  # connections stay open, nothing comes: a hung server, a cut network
     began = time.monotonic()
@@ -268,11 +271,11 @@ def test_a_server_gone_silent_is_noticed_without_waiting_for_the_watch_to_end(
 def test_quiet_watches_kept_alive_by_bookmarks_are_not_reopened(kube_api, watched, long_watches):
     src, notes = watched
     start(src, notes)
-    eventually(lambda: len({r.path for r in kube_api.requests if r.verb == "watch"}) == 5)
+    eventually(lambda: len({r.path for r in kube_api.requests if r.verb == "watch"}) == WATCHED)
 
     time.sleep(2.5)  # nothing changes; only bookmarks come, more often than 1 s
 
-    assert len([r for r in kube_api.requests if r.verb == "watch"]) == 5
+    assert len([r for r in kube_api.requests if r.verb == "watch"]) == WATCHED
     assert src.status == "live"
 
 
@@ -293,7 +296,7 @@ def test_stop_ends_every_watch_at_once(kube_api, watched):
     src, notes = watched
     kube_api.bookmark_interval = 60  # quiet streams: only stop() can end them
     start(src, notes)
-    eventually(lambda: len({r.path for r in kube_api.requests if r.verb == "watch"}) == 5)
+    eventually(lambda: len({r.path for r in kube_api.requests if r.verb == "watch"}) == WATCHED)
     time.sleep(0.2)
 
     begun = time.monotonic()
