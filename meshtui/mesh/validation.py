@@ -289,7 +289,15 @@ def virtual_service_findings(mesh: Mesh, vs: VirtualService, known: Registry) ->
     def finding(code: Code, message: str, path: Path, host: str | None) -> Finding:
         return Finding(code, message, host=host, resource=ref, origin=vs.meta.origin, path=path)
 
-    # virtualservice/destinationhosts.go (DestinationHostAnalyzer): hosts and ports.
+    # virtualservice/destinationhosts.go (DestinationHostAnalyzer): hosts and ports. Without
+    # a port, pilot (networking/util GetDestinationCluster) takes the host's only port, else
+    # the port the request arrived on: a sidecar's route to one of the VirtualService's own
+    # hosts arrives on a port of that host and works, so meshtui reports IST0112 only where
+    # the arrival port may be another (another host, or a gateway's server port).
+    own_hosts = {resolve_host(h, ref.namespace, domain) for h in vs.hosts}
+    gateway_bound = any(g != MESH_GATEWAY for g in vs.gateways) or any(
+        g != MESH_GATEWAY for r in vs.routes for g in r.match_gateways
+    )
     for d, path, mirror in _destinations(vs):
         host = resolve_host(d.host, ref.namespace, domain)
         what = "mirror host" if mirror else "host"
@@ -307,7 +315,7 @@ def virtual_service_findings(mesh: Mesh, vs: VirtualService, known: Registry) ->
         elif target.ports is None:
             continue
         elif d.port is None:
-            if len(target.ports) > 1:
+            if len(target.ports) > 1 and (host not in own_hosts or gateway_bound):
                 ports = ", ".join(str(p) for p in target.ports)
                 out.append(
                     finding(

@@ -144,6 +144,23 @@ def test_destination_hosts_case(capsys, tmp_path):
     }
 
 
+def test_no_port_to_a_virtual_services_own_multi_port_host_is_fine_for_sidecars(capsys, tmp_path):
+    # pilot's GetDestinationCluster: without a port, the port the request arrived on, which
+    # for a sidecar's route to the VirtualService's own host is one of that host's ports.
+    # istioctl reports IST0112 here too; meshtui follows pilot. Through a gateway, the
+    # arrival port is the gateway's, so it is reported.
+    objs = [
+        service("two", ports=(80, 443)),
+        vs("own", ["two"], http=[route(dest("two"))]),
+        vs("other", ["front"], http=[route(dest("two"))]),
+        vs("edge", ["two"], gateways=["ingress"], http=[route(dest("two"))]),
+    ]
+    assert found(capsys, tmp_path, objs, {Code.DESTINATION_PORT_REQUIRED}) == {
+        ("IST0112", "VirtualService default/other"),
+        ("IST0112", "VirtualService default/edge"),
+    }
+
+
 # -- virtualServiceGateways and "host not found in the gateway": IST0132 -------------------
 
 

@@ -58,7 +58,7 @@ def objects() -> list[dict]:
             namespace="elsewhere",
             http=[route(dest("details.default.svc.cluster.local"))],
         ),
-        vs("details-local", ["details"], http=[route(dest("details"))]),
+        vs("details-local", ["front"], http=[route(dest("details"))]),
         suppressed,
     ]
 
