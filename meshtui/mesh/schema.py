@@ -66,6 +66,10 @@ class Type:
     def check(self, value: Any, path: Path, out: list[Issue]) -> None:
         raise NotImplementedError
 
+    def fine(self, value: Any) -> bool:
+        """A fast yes for a valid leaf, so its path is built only for what has an issue."""
+        return False
+
     def wrong(self, value: Any, path: Path, out: list[Issue]) -> None:
         out.append(Issue(path, f"must be {self.name}, not {_kind(value)}"))
 
@@ -73,6 +77,9 @@ class Type:
 class Str(Type):
     __slots__ = ()
     name = "a string"
+
+    def fine(self, value: Any) -> bool:
+        return value.__class__ is str
 
     def check(self, value: Any, path: Path, out: list[Issue]) -> None:
         if not isinstance(value, str):
@@ -82,6 +89,9 @@ class Str(Type):
 class Bool(Type):
     __slots__ = ()
     name = "a boolean (true or false)"
+
+    def fine(self, value: Any) -> bool:
+        return value.__class__ is bool
 
     def check(self, value: Any, path: Path, out: list[Issue]) -> None:
         if not isinstance(value, bool):
@@ -100,6 +110,9 @@ class Int(Type):
     @property
     def name(self) -> str:  # type: ignore[override]
         return "an integer" + (" (or a string of digits)" if self.or_string else "")
+
+    def fine(self, value: Any) -> bool:
+        return value.__class__ is int and self.low <= value <= self.high
 
     def check(self, value: Any, path: Path, out: list[Issue]) -> None:
         if self.or_string and isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value):
@@ -135,6 +148,9 @@ class Duration(Type):
     __slots__ = ()
     name = 'a duration such as "1s", "500ms" or "1h30m"'
 
+    def fine(self, value: Any) -> bool:
+        return value.__class__ is str and _DURATION.fullmatch(value) is not None
+
     def check(self, value: Any, path: Path, out: list[Issue]) -> None:
         if not isinstance(value, str):
             self.wrong(value, path, out)
@@ -152,6 +168,9 @@ class Enum(Type):
     @property
     def name(self) -> str:  # type: ignore[override]
         return "one of " + ", ".join(self.values)
+
+    def fine(self, value: Any) -> bool:
+        return value.__class__ is str and value in self.values and value not in self.deprecated
 
     def check(self, value: Any, path: Path, out: list[Issue]) -> None:
         if not isinstance(value, str):
@@ -178,7 +197,7 @@ class List(Type):
             return
         item = self.item
         for i, v in enumerate(value):
-            if v is not None:
+            if v is not None and not item.fine(v):
                 item.check(v, (*path, i), out)
 
 
@@ -201,7 +220,7 @@ class Map(Type):
                 out.append(Issue(path, f"keys must be strings, not {_kind(k)}"))
             elif v is None:
                 out.append(Issue((*path, k), "must not be null"))
-            else:
+            elif not self.value.fine(v):
                 self.value.check(v, (*path, k), out)
 
 
@@ -231,7 +250,7 @@ class Obj(Type):
             field = fields.get(key) if isinstance(key, str) else None
             if field is None:
                 out.append(_unknown(key, fields, path))
-            elif sub is not None:  # the API server prunes nulls of non-nullable fields
+            elif sub is not None and not field.fine(sub):  # the API server prunes nulls
                 field.check(sub, (*path, key), out)
         for name in self.required:
             if value.get(name) in (None, ""):
