@@ -84,7 +84,14 @@ class Registry:
         for scope, suffix, known in self.wildcards:
             if scope in (ALL, namespace) and bare.endswith(suffix):
                 return known
-        if not self.services_known and fqdn.endswith(f".svc.{domain}"):
+        if fqdn.startswith("*"):
+            # A wildcard host (a mesh-wide `*.local` DR) covers every visible host under it,
+            # as pilot applies it; istioctl's lookup misses these and reports IST0174.
+            visible = {ALL, *scopes}
+            for (scope, name), known in self.exact.items():
+                if scope in visible and name.endswith(bare):
+                    return known
+        if not self.services_known and (fqdn.endswith(f".svc.{domain}") or fqdn == "*"):
             return UNJUDGED
         return None
 

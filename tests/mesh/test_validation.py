@@ -100,3 +100,19 @@ def test_a_mirror_to_a_missing_host_names_the_mirror_field():
         (svc_host("ghost"), None, "spec.http[1].mirrors[0].destination.host"),
         (svc_host("shadow"), None, "spec.http[0].mirror.host"),
     ]
+
+
+def test_a_wildcard_rule_covering_a_service_has_a_host():
+    analysis = analyze(
+        service("reviews", namespace="shop"),
+        dr(
+            "mesh-wide",
+            "*.local",
+            namespace="istio-system",
+            policy={"tls": {"mode": "ISTIO_MUTUAL"}},
+        ),
+        dr("nothing", "*.example.org", namespace="istio-system"),
+    )
+    assert [
+        str(f.resource) for f in analysis.findings if f.code is Code.UNKNOWN_DESTINATION_RULE_HOST
+    ] == ["DestinationRule istio-system/nothing"]
