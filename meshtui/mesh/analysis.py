@@ -160,6 +160,10 @@ class Mesh:
         self._load_findings: list[Finding] = []
         self._cache: dict[str, HostAnalysis | None] = {}
         self.suppress_rules: tuple[SuppressRule, ...] = ()  # `check --suppress`
+        # Bumped when Services, ServiceEntries or Gateways change: the reference checks of
+        # validation.py are kept per resource until then.
+        self.registry_version = 0
+        self.check_cache: dict[str, Any] = {}
         self._suppress_annotated: set[ObjectRef] = set()
 
     # -- feeding -------------------------------------------------------------------------
@@ -215,6 +219,8 @@ class Mesh:
         self._resources[ref] = resource
         if resource.meta.annotations and SUPPRESS_ANNOTATION in resource.meta.annotations:
             self._suppress_annotated.add(ref)
+        if isinstance(resource, Service | ServiceEntry | Gateway):
+            self.registry_version += 1
         if isinstance(resource, Workload):
             self.workloads.add(resource)
         elif isinstance(resource, DestinationRule):
@@ -238,6 +244,8 @@ class Mesh:
         ref = resource.meta.ref
         self._resources.pop(ref, None)
         self._suppress_annotated.discard(ref)
+        if isinstance(resource, Service | ServiceEntry | Gateway):
+            self.registry_version += 1
         if isinstance(resource, Workload):
             self.workloads.remove(ref)
         elif isinstance(resource, DestinationRule):

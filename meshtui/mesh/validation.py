@@ -127,15 +127,34 @@ def registry(mesh: Mesh) -> Registry:
 
 
 def check_mesh(mesh: Mesh) -> list[Finding]:
-    """Every finding of the rules below, over every DestinationRule and VirtualService."""
-    known = registry(mesh)
+    """Every finding of the rules below, over every DestinationRule and VirtualService.
+
+    A resource's findings depend on it and on the Services, ServiceEntries and Gateways
+    only, so they are kept per resource until one of those changes (a live mesh re-analyses
+    on every watch event, most of them pods)."""
+    state = mesh.check_cache
+    if state.get("version") != mesh.registry_version:
+        state.clear()
+        state["version"] = mesh.registry_version
+        state["registry"] = registry(mesh)
+    known: Registry = state["registry"]
+    before: dict[ObjectRef, tuple[object, list[Finding]]] = state.get("resources", {})
+    after: dict[ObjectRef, tuple[object, list[Finding]]] = {}
     out: list[Finding] = []
-    for rule in mesh.destination_rules:
-        out += _schema_findings(rule, _dr_host(mesh, rule))
-        out += destination_rule_findings(mesh, rule, known)
-    for vs in mesh.routes:
-        out += _schema_findings(vs, None)
-        out += virtual_service_findings(mesh, vs, known)
+    for resource in (*mesh.destination_rules, *mesh.routes):
+        ref = resource.meta.ref
+        kept = before.get(ref)
+        if kept is None or kept[0] is not resource:
+            if isinstance(resource, DestinationRule):
+                found = _schema_findings(resource, _dr_host(mesh, resource))
+                found += destination_rule_findings(mesh, resource, known)
+            else:
+                found = _schema_findings(resource, None)
+                found += virtual_service_findings(mesh, resource, known)
+            kept = (resource, found)
+        after[ref] = kept
+        out += kept[1]
+    state["resources"] = after
     return out
 
 

@@ -4,7 +4,19 @@ place of a host only a DestinationRule names."""
 from __future__ import annotations
 
 from meshtui.mesh.findings import Code
-from tests.helpers import analyze, dest, dr, port_policy, route, service, subset, svc_host, vs
+from tests.helpers import (
+    analyze,
+    build_mesh,
+    dest,
+    dr,
+    parse,
+    port_policy,
+    route,
+    service,
+    subset,
+    svc_host,
+    vs,
+)
 
 
 def of(analysis, code: Code) -> list[tuple[str | None, str | None, str | None]]:
@@ -116,3 +128,21 @@ def test_a_wildcard_rule_covering_a_service_has_a_host():
     assert [
         str(f.resource) for f in analysis.findings if f.code is Code.UNKNOWN_DESTINATION_RULE_HOST
     ] == ["DestinationRule istio-system/nothing"]
+
+
+def test_findings_follow_live_changes_of_services_and_routes():
+    mesh = build_mesh(service("reviews"), vs("r", ["reviews"], http=[route(dest("ghost"))]))
+    assert of(mesh.analyze(), Code.UNKNOWN_HOST) == [
+        (svc_host("ghost"), None, "spec.http[0].route[0].destination.host")
+    ]
+    ghost = parse(service("ghost"))
+    mesh.add(ghost)
+    assert of(mesh.analyze(), Code.UNKNOWN_HOST) == []
+    mesh.add(parse(vs("r", ["reviews"], http=[route(dest("ghost", port=81))])))
+    assert [f.field for f in mesh.analyze().findings if f.code is Code.UNKNOWN_PORT] == [
+        "spec.http[0].route[0].destination.port.number"
+    ]
+    mesh.remove(ghost.meta.ref)
+    assert [f.code for f in mesh.analyze().findings if f.code is Code.UNKNOWN_HOST] == [
+        Code.UNKNOWN_HOST
+    ]
