@@ -124,7 +124,10 @@ RULES: dict[Code, Rule] = {
         istio="IST0140",
     ),
     Code.INVALID_RESOURCE: Rule(
-        Severity.ERROR, "The resource has a field of the wrong type; Istio would reject it."
+        Severity.ERROR,
+        "The resource has a field of the wrong type, a value outside its enum, a malformed "
+        "duration or a missing required field; the API server would reject it, so Istio never "
+        "sees it.",
     ),
     Code.PARSE_ERROR: Rule(Severity.ERROR, "The file could not be read as YAML or JSON."),
     # -- schema, references and analyzer parity (issue 10) --
