@@ -67,6 +67,12 @@ def _parser(check: bool) -> argparse.ArgumentParser:
         )
         parser.add_argument("--version", action="version", version=f"meshtui {__version__}")
     _add_source_arguments(parser)
+    parser.add_argument(
+        "--client-namespace",
+        metavar="NS",
+        help="analyse as sidecars in NS see the mesh: the DestinationRule and VirtualService "
+        "they use (default: every client)",
+    )
     if check:
         parser.add_argument(
             "-o", "--output", choices=("text", "json", "sarif"), default="text", help="format"
@@ -85,6 +91,12 @@ def _parser(check: bool) -> argparse.ArgumentParser:
             help='suppress a finding, as istioctl analyze does: e.g. "IST0101=VirtualService '
             'shop/reviews" or "UnknownField=DestinationRule *"; * wildcards; repeatable '
             "(suppressed findings are counted in the summary)",
+        )
+        parser.add_argument(
+            "--allow-partial",
+            action="store_true",
+            help="live: when a kind cannot be read (403), report what can be, withholding "
+            "the findings that depend on it, instead of exit status 2",
         )
     return parser
 
@@ -115,11 +127,16 @@ def build_source(
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "trace":
+        from meshtui.check.trace_report import run_trace
+
+        return run_trace(argv[1:])
     check = bool(argv) and argv[0] == "check"
     parser = _parser(check)
     args = parser.parse_args(argv[1:] if check else argv)
     try:
         source = build_source(args, parser, check)
+        source.client_namespace = args.client_namespace or None
         source.preflight()
         if check:
             from meshtui.check import run_check
@@ -130,7 +147,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             except ValueError as err:
                 parser.error(str(err))
             status = run_check(
-                source, args.output, Severity(args.failure_threshold), suppress=rules
+                source,
+                args.output,
+                Severity(args.failure_threshold),
+                allow_partial=args.allow_partial,
+                suppress=rules,
             )
             for warning in source.warnings:  # what a live source could not see, e.g. a 403
                 print(f"meshtui: warning: {warning}", file=sys.stderr)

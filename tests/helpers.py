@@ -109,6 +109,7 @@ def vs(
     gateways: list[str] | None = None,
     export_to: list[str] | None = None,
     api_version: str = ISTIO_V1,
+    created: str | None = None,
 ) -> Obj:
     spec: Obj = {}
     if hosts is not None:
@@ -124,8 +125,23 @@ def vs(
     return {
         "apiVersion": api_version,
         "kind": "VirtualService",
-        "metadata": _metadata(name, namespace, None),
+        "metadata": _metadata(name, namespace, created),
         "spec": spec,
+    }
+
+
+def gateway(name: str, hosts: Iterable[str] = ("*",), *, namespace: str = "default") -> Obj:
+    """An ingress Gateway with one HTTP server for `hosts`."""
+    return {
+        "apiVersion": ISTIO_V1,
+        "kind": "Gateway",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "selector": {"istio": "ingressgateway"},
+            "servers": [
+                {"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": list(hosts)}
+            ],
+        },
     }
 
 

@@ -14,7 +14,8 @@ from urllib.parse import quote
 from meshtui import __version__
 from meshtui.mesh.analysis import Analysis, HostAnalysis, SubsetAnalysis
 from meshtui.mesh.batch import collector_paused
-from meshtui.mesh.findings import EXPLANATION, SEVERITY, Code, Finding, Severity
+from meshtui.mesh.clients import ClientSet
+from meshtui.mesh.findings import EXPLANATION, RULES, SEVERITY, Code, Finding, Severity
 from meshtui.mesh.policy import EffectivePolicy
 from meshtui.mesh.resources import Workload
 from meshtui.mesh.routes import RouteRef
@@ -87,7 +88,18 @@ def _subset(s: SubsetAnalysis) -> dict[str, Any]:
         "routes": [_route(r) for r in s.routes],
         "workloads": _workloads(s.workloads),
         "policyNeverApplied": s.policy_never_applied,
+        **_clients(s.clients),
     }
+
+
+def _clients(clients: ClientSet | None) -> dict[str, Any]:
+    """`clientNamespaces` (`["*"]` for all) and, with `*`, the `exceptClientNamespaces`."""
+    if clients is None:
+        return {}
+    out: dict[str, Any] = {"clientNamespaces": clients.namespaces}
+    if clients.exceptions:
+        out["exceptClientNamespaces"] = clients.exceptions
+    return out
 
 
 def host_json(h: HostAnalysis, cluster: str | None = None) -> dict[str, Any]:
@@ -105,6 +117,15 @@ def host_json(h: HostAnalysis, cluster: str | None = None) -> dict[str, Any]:
         "routes": [_route(r) for r in h.default_routes],
         "workloads": _workloads(h.workloads),
         "undefinedSubsets": list(h.undefined_subsets),
+        "destinationRulesByClient": [
+            {
+                "destinationRules": [r.meta.ref.namespaced_name for r in v.rule.rules]
+                if v.rule
+                else [],
+                **_clients(v.clients),
+            }
+            for v in h.views
+        ],
     }
     if cluster is not None:
         out["cluster"] = cluster
@@ -121,6 +142,8 @@ def finding_json(f: Finding, cluster: str | None = None) -> dict[str, Any]:
         "message": f.message,
         "file": f.file,
         "line": f.line,
+        "istio": f.istio,
+        **_clients(f.clients),
     }
     if f.field:
         out["field"] = f.field
@@ -132,6 +155,7 @@ def finding_json(f: Finding, cluster: str | None = None) -> dict[str, Any]:
 def to_json(
     analyses: Sequence[Analysis], findings: Sequence[Sequence[Finding]], source: str
 ) -> dict[str, Any]:
+    client = analyses[0].client_namespace if analyses else None
     """The JSON document of `check -o json`; `findings` are per analysis, already refined."""
     multi = len(analyses) > 1
     hosts: list[dict[str, Any]] = []
@@ -147,6 +171,7 @@ def to_json(
     suppressed = sum(len(a.suppressed) for a in analyses)
     return {
         "source": source,
+        "clientNamespace": client,
         "hosts": hosts,
         "findings": all_findings,
         "summary": {"hosts": len(hosts), **counts, "suppressed": suppressed},
@@ -280,9 +305,12 @@ def render_text(
                     )
                     if part
                 )
-                head = f"  {ICON[f.severity]} {f.severity.value:<7} {f.code.value}"
+                code = f"{f.code.value} ({f.istio})" if f.istio else f.code.value
+                head = f"  {ICON[f.severity]} {f.severity.value:<7} {code}"
                 lines.append(printable(f"{head}  {subject}" + (f"  ({where})" if where else "")))
                 lines.append(printable(f"      {f.message}"))
+                if f.clients is not None and (f.clients.names or not f.clients.everyone):
+                    lines.append(printable(f"      affects {f.clients.describe()}"))
                 if f.code is Code.SUBSET_POLICY_NEVER_APPLIED:
                     lines.append(
                         "      fix: move the policy to the host-level trafficPolicy, or add a "
@@ -293,8 +321,10 @@ def render_text(
     suppressed = sum(len(a.suppressed) for a in analyses)
     if suppressed:  # suppressed findings are counted, never silently hidden
         summary = f"{summary or 'no findings'} ({suppressed} suppressed)"
+    client = analyses[0].client_namespace if analyses else None
+    view = f" as clients in {printable(client)} see it" if client else ""
     lines.append(
-        f"{printable(source)}: {hosts} host{'s' if hosts != 1 else ''}, "
+        f"{printable(source)}{view}: {hosts} host{'s' if hosts != 1 else ''}, "
         + (summary or "no findings")
     )
     return "\n".join(lines) + "\n"
@@ -315,6 +345,23 @@ def _uri(file: str) -> str:
         return path.resolve().as_uri()
 
 
+# istioctl analyze's message codes, as a SARIF taxonomy that meshtui's rules relate to.
+_ISTIOCTL = {
+    "name": "istioctl-analyze",
+    "rules": [
+        {"id": code, "name": code}
+        for code in sorted({r.istio for r in RULES.values() if r.istio is not None})
+    ],
+}
+
+
+def _istio_relationship(code: str) -> dict[str, Any]:
+    return {
+        "target": {"id": code, "toolComponent": {"name": "istioctl-analyze"}},
+        "kinds": ["equal"],
+    }
+
+
 def render_sarif(analyses: Sequence[Analysis], findings: Iterable[Sequence[Finding]]) -> str:
     codes = list(Code)
     rules = [
@@ -325,6 +372,11 @@ def render_sarif(analyses: Sequence[Analysis], findings: Iterable[Sequence[Findi
             "fullDescription": {"text": EXPLANATION[code]},
             "help": {"text": EXPLANATION[code]},
             "defaultConfiguration": {"level": _SARIF_LEVEL[SEVERITY[code]]},
+            **(
+                {"relationships": [_istio_relationship(RULES[code].istio)]}
+                if RULES[code].istio
+                else {}
+            ),
         }
         for code in codes
     ]
@@ -359,7 +411,10 @@ def render_sarif(analyses: Sequence[Analysis], findings: Iterable[Sequence[Findi
                         ]
                     }
                 ]
-            props = {k: v for k, v in (("host", f.host), ("subset", f.subset)) if v}
+            props: dict[str, Any] = {
+                k: v for k, v in (("host", f.host), ("subset", f.subset), ("istio", f.istio)) if v
+            }
+            props.update(_clients(f.clients))
             if analysis.cluster:
                 props["cluster"] = analysis.cluster
             if props:
@@ -387,7 +442,8 @@ def render_sarif(analyses: Sequence[Analysis], findings: Iterable[Sequence[Findi
                         "name": "meshtui",
                         "version": __version__,
                         "rules": rules,
-                    }
+                    },
+                    "extensions": [_ISTIOCTL],
                 },
                 "results": results,
             }

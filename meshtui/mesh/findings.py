@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from meshtui.mesh.clients import ClientSet
 from meshtui.mesh.resources import ObjectRef, Origin, Path, format_path
 
 
@@ -100,7 +101,7 @@ RULES: dict[Code, Rule] = {
         kiali="KIA1106",
     ),
     Code.UNREACHABLE_RULE: Rule(
-        Severity.ERROR,
+        Severity.WARNING,
         "Rules are tried in order and the first match wins; a rule after a catch-all, or "
         "whose every match an earlier rule already covers, never matches.",
         istio="IST0130",
@@ -118,7 +119,7 @@ RULES: dict[Code, Rule] = {
         kiali="KIA1102",
     ),
     Code.GATEWAY_ROUTE_BYPASSES_SUBSETS: Rule(
-        Severity.INFO,
+        Severity.WARNING,
         "A gateway-bound VirtualService routes the host without a subset while mesh routes "
         "use subsets: traffic from the gateway is not split by the subset routing.",
         istio="IST0140",
@@ -232,6 +233,8 @@ class Finding:
     resource: ObjectRef | None = None
     origin: Origin | None = None
     path: Path = ()  # the field within the resource, for sources that can locate it
+    clients: ClientSet | None = None  # whose requests it concerns; None: not client-specific
+    beyond_istio: bool = False  # meshtui's own conclusion where istioctl reports another code
 
     @property
     def field(self) -> str | None:
@@ -244,7 +247,7 @@ class Finding:
     @property
     def istio(self) -> str | None:
         """The istioctl analyze code of the same problem, where istioctl has one."""
-        return RULES[self.code].istio
+        return None if self.beyond_istio else RULES[self.code].istio
 
     @property
     def file(self) -> str | None:

@@ -151,6 +151,9 @@ class Route:
     delegate: ObjectRef | None = None
     # The `match` entries as written (mappings), for reachability and request traces.
     matches: tuple[Mapping[str, Any], ...] = ()
+    # What an HTTP rule does besides routing (timeout, retries, fault, redirect, directResponse,
+    # rewrite), as written: a request trace shows it.
+    actions: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,6 +399,9 @@ def _match_summary(kind: str, matches: list[Any]) -> str:
     return " | ".join(parts) if parts else "any"
 
 
+_ROUTE_ACTIONS = ("timeout", "retries", "fault", "redirect", "directResponse", "rewrite")
+
+
 def _route(kind: str, index: int, value: object, path: Path, namespace: str) -> Route:
     r = _mapping(value, path, required=True)
     assert r is not None
@@ -451,6 +457,7 @@ def _route(kind: str, index: int, value: object, path: Path, namespace: str) -> 
         match=_match_summary(kind, matches),
         delegate=delegate,
         matches=tuple(written),
+        actions={k: r[k] for k in _ROUTE_ACTIONS if r.get(k) is not None},
     )
 
 

@@ -26,11 +26,13 @@ from textual.worker import Worker, WorkerState
 from meshtui.mesh.analysis import Analysis
 from meshtui.mesh.findings import Finding
 from meshtui.mesh.resources import Meta
-from meshtui.sources import Source
+from meshtui.sources import Source, known_analyses, partial_marker, partial_notes
 from meshtui.tui.commands import MeshCommands
 from meshtui.tui.detail import detail, involved, raw_yaml
 from meshtui.tui.model import MeshView, NodeRef, Sort, ViewOptions
+from meshtui.tui.screens.client import ClientScreen
 from meshtui.tui.screens.help import HelpScreen
+from meshtui.tui.screens.trace import open_trace
 from meshtui.tui.text import MUTED, plural, safe
 from meshtui.tui.widgets.detail_pane import DetailPane
 from meshtui.tui.widgets.mesh_tree import MeshTree
@@ -71,7 +73,9 @@ class MeshApp(App[int]):
         Binding("f", "toggle_findings_only", "Findings only"),
         Binding("s", "toggle_sort", "Sort"),
         Binding("y", "toggle_yaml", "YAML"),
+        Binding("t", "trace", "Trace a request to the host", show=False),
         Binding("r", "reload", "Reload"),
+        Binding("c", "client_view", "Client view"),
         Binding("tab", "switch_pane", "Switch pane", show=False),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
@@ -112,6 +116,7 @@ class MeshApp(App[int]):
         yield Footer()
 
     _problem = ""
+    partial = ""  # the header's marker of kinds a live source could not (wholly) read
 
     def on_mount(self) -> None:
         self._focus(self.host_tree)
@@ -141,7 +146,8 @@ class MeshApp(App[int]):
         """In the worker thread: read, analyse, and index for display."""
         meshes = self.source.load()
         with self.source.lock:  # a live source's watch threads change its meshes
-            analyses = [mesh.analyze() for mesh in meshes]
+            analyses = [mesh.analyze() for mesh in self.source.scoped(meshes)]
+        analyses, _ = known_analyses(self.source, analyses)  # no verdict from an unread kind
         refined = [self.source.refine(a.findings) for a in analyses]
         view = MeshView(analyses)
         view.layout(self.options)
@@ -150,7 +156,7 @@ class MeshApp(App[int]):
     def _snapshot(self) -> MeshView:
         """In a worker thread: the live source's current analysis (changed hosts only are
         re-analysed: the core caches the others)."""
-        view = MeshView(self.source.snapshot())
+        view = MeshView(known_analyses(self.source, self.source.snapshot())[0])
         view.layout(self.options)
         return view
 
@@ -209,6 +215,10 @@ class MeshApp(App[int]):
 
     def _poll_status(self) -> None:
         self.status = self.source.status
+        partial = partial_marker(self.source.kind_states())
+        if partial != self.partial:  # lasting, unlike a toast: what could not be read
+            self.partial = partial
+            self._summary()
         # A live source failing after start-up says why, once per new problem, and says so
         # again when it is back.
         # Status and problem are read one after the other while watch threads change them:
@@ -228,6 +238,8 @@ class MeshApp(App[int]):
         self.host_tree.loading = False
         self.load_error = safe(str(error) if error else "unknown error")
         self._summary()
+        if self.source.live:
+            self._poll_status()  # the source kept running: say how it is, not "live"
         if self.mesh_view is None:
             # Nothing was ever read (no such path, no cluster): say so and exit 2, as `check`.
             self.exit(return_code=EXIT_UNREADABLE, message=Text(f"meshtui: {self.load_error}"))
@@ -283,7 +295,10 @@ class MeshApp(App[int]):
         self._show_detail()
 
     def _summary(self) -> None:
-        self.summary.summarize(self.source.label, self.mesh_view, self.status, self.busy)
+        label = self.source.label
+        if self.source.client_namespace:
+            label += f" · as clients in {self.source.client_namespace} see it"
+        self.summary.summarize(label, self.mesh_view, self.status, self.busy, self.partial)
 
     def watch_status(self) -> None:
         if self.is_mounted:
@@ -426,10 +441,27 @@ class MeshApp(App[int]):
         self.options = replace(self.options, sort=sort)
         self._rebuild()
 
+    def action_client_view(self) -> None:
+        """Ask whose view to show: sidecars in one namespace, or every client."""
+        current = self.source.client_namespace or ""
+        self.push_screen(ClientScreen(current), self.set_client_namespace)
+
+    def set_client_namespace(self, namespace: str | None) -> None:
+        """Show the mesh as sidecars in `namespace` see it ("" or None: every client)."""
+        if namespace is None:
+            return  # the prompt was cancelled
+        self.source.set_client_namespace(namespace.strip() or None)
+        self._summary()
+        self._in_thread(self._snapshot, LIVE_GROUP)
+
     def action_toggle_yaml(self) -> None:
         self.show_yaml = not self.show_yaml
         self._titles()
         self._show_detail()
+
+    def action_trace(self) -> None:
+        """Trace a request to the host or subset under the cursor (form, then its path)."""
+        open_trace(self)
 
     def action_expand(self) -> None:
         self.host_tree.action_expand()
@@ -460,7 +492,8 @@ class MeshApp(App[int]):
                             )
                         ],
                     ),
-                ]
+                ],
+                notes=partial_notes(self.source.kind_states()),
             )
         )
 

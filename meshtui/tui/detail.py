@@ -42,7 +42,6 @@ from meshtui.tui.text import (
 )
 
 Locate = Callable[[Finding], Finding]
-NEVER_APPLIED_WHY = "never applied: no route names this subset"
 DEFAULT_WIDTH = 80
 LISTED = 25  # a namespace or the input files list this many entries, not thousands
 SECTION = "bold underline"
@@ -411,11 +410,23 @@ def host_detail(view: MeshView, ref: NodeRef, locate: Locate, width: int) -> lis
             out.append(Text(f"{ICON[Severity.ERROR]} undefined subset {safe(u)}", style="bold red"))
     out.append(section("Policy for traffic without a subset"))
     out += policy_by_port(h.policy, h.port_policies, h.ports, width)
-    if h.other_rules:
+    if len(h.views) > 1:
+        # pilot picks the DestinationRule per client namespace: its own first.
+        out.append(section("DestinationRule in force, by client"))
+        for v in h.views:
+            rules = ", ".join(r.meta.ref.namespaced_name for r in v.rule.rules) if v.rule else ""
+            out.append(
+                Text.assemble(
+                    (safe(v.clients.describe()), "bold"),
+                    ("  ", ""),
+                    (safe(rules), "") if rules else ("none: Istio defaults", MUTED),
+                )
+            )
+    elif h.other_rules:
         out.append(section("Other DestinationRules"))
         out.append(
             Text(
-                "clients in other namespaces may see: "
+                "not in force for any client here (another namespace's own, or not exported): "
                 + ", ".join(safe(r.meta.ref.namespaced_name) for r in h.other_rules),
                 style=MUTED,
             )
@@ -455,10 +466,19 @@ def subset_detail(view: MeshView, ref: NodeRef, locate: Locate, width: int) -> l
         title(("subset ", MUTED), (safe(s.name), "bold"), (" of ", MUTED), (safe(h.host), "bold")),
         Text.assemble(("labels ", MUTED), labels_text(s.labels)),
     ]
+    if not s.clients.everyone or s.clients.names:
+        out.append(
+            Text.assemble(
+                ("clients ", MUTED),
+                safe(f"defined by {s.destination_rule.meta.ref.namespaced_name}, which "),
+                safe(s.clients.describe()),
+                " apply",
+            )
+        )
     if s.policy_never_applied:
         out.append(
             Text(
-                f"{ICON[Severity.WARNING]} {NEVER_APPLIED}: no route names this subset",
+                f"{ICON[Severity.WARNING]} {NEVER_APPLIED}: {safe(s.never_applied_why)}",
                 style="bold yellow",
             )
         )
@@ -467,12 +487,17 @@ def subset_detail(view: MeshView, ref: NodeRef, locate: Locate, width: int) -> l
     if s.selects_nothing:
         out.append(Text(f"{ICON[Severity.WARNING]} {SELECTS_NOTHING}", style="bold yellow"))
     if s.policy_never_applied:
-        out.append(section("Subset policy", Text(NEVER_APPLIED_WHY, style="bold yellow")))
+        out.append(
+            section(
+                "Subset policy",
+                Text(f"never applied: {safe(s.never_applied_why)}", style="bold yellow"),
+            )
+        )
         out.append(indent(never_applied_rows(s, width - 2)))
         out.append(
             section(
                 "Policy in force",
-                Text("the host's: traffic goes to the whole service", style=MUTED),
+                Text(f"none of this subset's: {safe(s.traffic_instead)}", style=MUTED),
             )
         )
         out += policy_by_port(h.policy, h.port_policies, h.ports, width)

@@ -174,6 +174,9 @@ def subset_label(s: SubsetAnalysis, query: str = "") -> Text:
     badges = [*problems, routing_badge(s.routes)]
     if not s.routes and not s.policy_never_applied:
         badges.append(Text("no route", style=MUTED))
+    if not s.clients.everyone or s.clients.names:
+        # Not every client applies the DestinationRule that defines this subset.
+        badges.append(Text(safe(s.clients.short()), style=MUTED))
     return _with_badges(name, badges)
 
 

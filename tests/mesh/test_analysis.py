@@ -164,10 +164,16 @@ def test_changed_vs_returns_old_and_new_hosts():
 
 def test_added_vs_routing_to_a_subset_clears_its_finding():
     mesh = warmed()
-    new = vs("to-v2", ["reviews"], http=[route(dest("reviews", "v2"))])
+    # A second VS for the host: with no creation times pilot takes the first by name, so
+    # "a-to-v2" wins over "reviews" and its route to v2 is the one sidecars use.
+    new = vs("a-to-v2", ["reviews"], http=[route(dest("reviews", "v2"))])
     assert mesh.add(parse(new)) == {REVIEWS}
     assert_same_as_fresh(mesh, [*BASE, new])
-    assert not host(mesh.analyze(), REVIEWS).subset("v2").policy_never_applied
+    analysis = host(mesh.analyze(), REVIEWS)
+    assert not analysis.subset("v2").policy_never_applied
+    assert {
+        f.resource.name for f in analysis.findings if f.code.value == "ConflictingVirtualServices"
+    } == {"a-to-v2", "reviews"}
 
 
 def test_removed_vs_returns_its_hosts():

@@ -13,6 +13,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from meshtui.tui.text import safe
+
 KEY_NAMES = {
     "slash": "/",
     "question_mark": "?",
@@ -66,12 +68,20 @@ class HelpScreen(ModalScreen[None]):
     }
     """
 
-    def __init__(self, sections: Sequence[tuple[str, Iterable[BindingType]]]) -> None:
+    def __init__(
+        self, sections: Sequence[tuple[str, Iterable[BindingType]]], notes: Sequence[str] = ()
+    ) -> None:
         super().__init__()
         self.sections = sections
+        self.notes = notes  # what a live source could not read, in full
 
     def compose(self) -> ComposeResult:
         with VerticalScroll() as scroll:
             scroll.border_title = "meshtui keys"
             scroll.border_subtitle = "esc close"
             yield Static(bindings_table(self.sections), id="help-keys")
+            if self.notes:
+                text = Text()
+                text.append("Not read (findings that depend on it are withheld)\n", "bold")
+                text.append("\n".join(f"• {safe(note)}" for note in self.notes))
+                yield Static(text, id="help-partial")

@@ -31,7 +31,16 @@ class SummaryBar(Static):
     }
     """
 
-    def summarize(self, label: str, view: MeshView | None, status: str, loading: bool) -> None:
+    _last: tuple[str, MeshView | None, str, bool, str] | None = None
+
+    def on_resize(self) -> None:
+        if self._last is not None:  # what fits on the line depends on its width
+            self.summarize(*self._last)
+
+    def summarize(
+        self, label: str, view: MeshView | None, status: str, loading: bool, partial: str = ""
+    ) -> None:
+        self._last = (label, view, status, loading, partial)
         sep = Text(" │ ", style=MUTED)
         parts = [Text("meshtui", style="bold"), Text(safe(label) or "(no source)")]
         if view is not None:
@@ -47,4 +56,9 @@ class SummaryBar(Static):
             parts.append(Text("⟳ loading…", style="bold"))
         if status:
             parts.append(status_text(status))
+        if partial:  # kinds a live source could not read: details under `?`
+            marker = Text(f"◐ partial: {safe(partial)}", style="bold yellow")
+            if len(sep.join([*parts, marker])) > self.size.width - 2:
+                marker = Text("◐ partial (?)", style="bold yellow")  # the help names them
+            parts.append(marker)
         self.update(sep.join(parts))
