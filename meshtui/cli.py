@@ -119,6 +119,15 @@ def _parser(check: bool, prog: str = "meshtui") -> argparse.ArgumentParser:
             help="lowest severity that makes the exit status 1 (default: warning)",
         )
         parser.add_argument(
+            "--suppress",
+            action="append",
+            default=[],
+            metavar="CODE=KIND NS/NAME",
+            help='suppress a finding, as istioctl analyze does: e.g. "IST0101=VirtualService '
+            'shop/reviews" or "UnknownField=DestinationRule *"; * wildcards; repeatable '
+            "(suppressed findings are counted in the summary)",
+        )
+        parser.add_argument(
             "--allow-partial",
             action="store_true",
             help="live: when a kind cannot be read (403), report what can be, withholding "
@@ -193,12 +202,18 @@ def main(argv: Sequence[str] | None = None, prog: str = "meshtui") -> int:
         source.preflight()
         if check:
             from meshtui.check import run_check
+            from meshtui.mesh.suppress import SuppressRule
 
+            try:
+                rules = [SuppressRule.parse(text) for text in args.suppress]
+            except ValueError as err:
+                parser.error(str(err))
             status = run_check(
                 source,
                 args.output,
                 Severity(args.failure_threshold),
                 allow_partial=args.allow_partial,
+                suppress=rules,
             )
             for warning in source.warnings:  # what a live source could not see, e.g. a 403
                 print(f"meshtui: warning: {warning}", file=sys.stderr)
