@@ -170,6 +170,7 @@ def service_entry(
     ports: Iterable[int] = (443,),
     selector: Mapping[str, str] | None = None,
     api_version: str = ISTIO_V1,
+    export_to: list[str] | None = None,
 ) -> Obj:
     spec: Obj = {
         "hosts": list(hosts),
@@ -177,6 +178,8 @@ def service_entry(
     }
     if selector is not None:
         spec["workloadSelector"] = {"labels": dict(selector)}
+    if export_to is not None:
+        spec["exportTo"] = export_to
     return {
         "apiVersion": api_version,
         "kind": "ServiceEntry",

@@ -10,6 +10,7 @@ from typing import Any, TextIO
 from meshtui.check.report import printable, render_json, render_sarif, render_text, to_json
 from meshtui.mesh.findings import Severity, reaches
 from meshtui.mesh.partial import Withheld
+from meshtui.mesh.suppress import SuppressRule
 from meshtui.sources import FORBIDDEN, KindState, Source, known_analyses, partial_notes
 from meshtui.sources.files import LoadError
 
@@ -24,14 +25,17 @@ def run_check(
     threshold: Severity = Severity.WARNING,
     out: TextIO | None = None,
     allow_partial: bool = False,
+    suppress: Sequence[SuppressRule] = (),
 ) -> int:
     """Load, analyse and report; exit 1 when a finding reaches the threshold.
 
     A kind the findings need that could not be read at all (403) is exit 2 (LoadError)
     unless `allow_partial`: then the findings that depend on it are withheld, and the report
-    says what is missing."""
+    says what is missing. Suppressed findings are only counted."""
     out = out or sys.stdout
     meshes = source.scoped(source.load())
+    for mesh in meshes:
+        mesh.suppress_rules = tuple(suppress)
     states = source.kind_states()
     unread = [s for s in states if s.state == FORBIDDEN]
     if unread and not allow_partial:

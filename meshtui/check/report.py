@@ -166,12 +166,13 @@ def to_json(
     counts = {s.value: 0 for s in Severity}
     for f in all_findings:
         counts[f["severity"]] += 1
+    suppressed = sum(len(a.suppressed) for a in analyses)
     return {
         "source": source,
         "clientNamespace": client,
         "hosts": hosts,
         "findings": all_findings,
-        "summary": {"hosts": len(hosts), **counts},
+        "summary": {"hosts": len(hosts), **counts, "suppressed": suppressed},
     }
 
 
@@ -249,6 +250,9 @@ def render_text(
                     )
             lines.append("")
     summary = ", ".join(f"{n} {s.value}{'s' if n != 1 else ''}" for s, n in total.items() if n)
+    suppressed = sum(len(a.suppressed) for a in analyses)
+    if suppressed:  # suppressed findings are counted, never silently hidden
+        summary = f"{summary or 'no findings'} ({suppressed} suppressed)"
     client = analyses[0].client_namespace if analyses else None
     view = f" as clients in {printable(client)} see it" if client else ""
     lines.append(
@@ -348,6 +352,18 @@ def render_sarif(analyses: Sequence[Analysis], findings: Iterable[Sequence[Findi
             if props:
                 result["properties"] = props
             results.append(result)
+        # Suppressed findings stay in the log, marked as SARIF says (§3.27.23), so
+        # code-scanning tools count them without raising them.
+        results += [
+            {
+                "ruleId": f.code.value,
+                "ruleIndex": codes.index(f.code),
+                "level": _SARIF_LEVEL[f.severity],
+                "message": {"text": f.message},
+                "suppressions": [{"kind": "external"}],
+            }
+            for f in analysis.suppressed
+        ]
     doc = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",

@@ -19,8 +19,10 @@ from meshtui.mesh.findings import Code, Finding, Severity
 from meshtui.mesh.hosts import MeshConfig, host_namespace, resolve_host, service_host
 from meshtui.mesh.policy import EffectivePolicy, effective_policies, policy_ports, sets_anything
 from meshtui.mesh.resources import (
+    SUPPRESS_ANNOTATION,
     DestinationRule,
     Gateway,
+    Node,
     ObjectRef,
     Resource,
     Service,
@@ -39,6 +41,9 @@ from meshtui.mesh.routes import (
     visibility,
 )
 from meshtui.mesh.selection import WorkloadIndex
+from meshtui.mesh.suppress import SuppressRule
+from meshtui.mesh.topology import select_subset
+from meshtui.mesh.validation import complete
 from meshtui.mesh.virtual_services import (
     conflicts,
     designated_host,
@@ -142,6 +147,7 @@ class Analysis:
     load_findings: tuple[Finding, ...] = ()
     cluster: str | None = None
     workload_count: int = 0
+    suppressed: tuple[Finding, ...] = ()  # findings a suppression rule or annotation took out
     client_namespace: str | None = None  # the analysis is for sidecars in this namespace
 
     @property
@@ -188,10 +194,17 @@ class Mesh:
         self.routes = RouteIndex(self.config)
         self.workloads = WorkloadIndex()
         self.gateways: dict[ObjectRef, Gateway] = {}
+        self.nodes: dict[str, Mapping[str, str]] = {}  # node name -> labels (topology)
         self._hosts = _Hosts()
         self._resources: dict[ObjectRef, Resource] = {}
         self._load_findings: list[Finding] = []
         self._cache: dict[str, HostAnalysis | None] = {}
+        self.suppress_rules: tuple[SuppressRule, ...] = ()  # `check --suppress`
+        # Bumped when Services, ServiceEntries or Gateways change: the reference checks of
+        # validation.py are kept per resource until then.
+        self.registry_version = 0
+        self.check_cache: dict[str, Any] = {}
+        self._suppress_annotated: set[ObjectRef] = set()
 
     # -- feeding -------------------------------------------------------------------------
 
@@ -244,6 +257,10 @@ class Mesh:
         ref = resource.meta.ref
         routed = self._remove(self._resources[ref]) if ref in self._resources else set()
         self._resources[ref] = resource
+        if resource.meta.annotations and SUPPRESS_ANNOTATION in resource.meta.annotations:
+            self._suppress_annotated.add(ref)
+        if isinstance(resource, Service | ServiceEntry | Gateway):
+            self.registry_version += 1
         if isinstance(resource, Workload):
             self.workloads.add(resource)
         elif isinstance(resource, DestinationRule):
@@ -259,11 +276,16 @@ class Mesh:
                 self._hosts.entries[host].append(resource)
         elif isinstance(resource, Gateway):
             self.gateways[ref] = resource
+        elif isinstance(resource, Node):
+            self.nodes[ref.name] = resource.labels
         return routed
 
     def _remove(self, resource: Resource) -> set[str]:
         ref = resource.meta.ref
         self._resources.pop(ref, None)
+        self._suppress_annotated.discard(ref)
+        if isinstance(resource, Service | ServiceEntry | Gateway):
+            self.registry_version += 1
         if isinstance(resource, Workload):
             self.workloads.remove(ref)
         elif isinstance(resource, DestinationRule):
@@ -276,6 +298,8 @@ class Mesh:
             self._hosts.services_by_namespace[ref.namespace].discard(host)
         elif isinstance(resource, Gateway):
             self.gateways.pop(ref, None)
+        elif isinstance(resource, Node):
+            self.nodes.pop(ref.name, None)
         elif isinstance(resource, ServiceEntry):
             for host in self._entry_hosts(resource):
                 entries = [e for e in self._hosts.entries.get(host, []) if e.meta.ref != ref]
@@ -307,6 +331,8 @@ class Mesh:
             return set()  # the route index reports what a VirtualService changes
         if isinstance(resource, Gateway):
             return self.routes.hosts_bound_to(ref)
+        if isinstance(resource, Node):  # its topology labels may change any subset's pods
+            return set(self.hosts())
         assert isinstance(resource, Workload)
         hosts = set()
         for host in self._hosts.services_by_namespace.get(ref.namespace, ()):
@@ -341,13 +367,18 @@ class Mesh:
                 result = self.analyze_host(host)
                 if result is not None:
                     hosts[host] = result
+            hosts, load, suppressed = complete(self, hosts, tuple(self._load_findings))
         return Analysis(
             hosts=hosts,
-            load_findings=tuple(self._load_findings),
+            load_findings=load,
             cluster=self.cluster,
             workload_count=len(self.workloads),
+            suppressed=suppressed,
             client_namespace=self.client_namespace,
         )
+
+    def has_suppress_annotations(self) -> bool:
+        return bool(self._suppress_annotated)
 
     def analyze_host(self, host: str) -> HostAnalysis | None:
         if host in self._cache:
@@ -378,10 +409,16 @@ class Mesh:
             return None
         host_policy = rule.traffic_policy if rule else None
         ports = service.ports if service else ()
+        # Port-level settings draw a port only where the host's ports are not known: on a
+        # Service or ServiceEntry without it they never apply (PortNotInService).
         port_numbers = sorted(
             {p.number for p in ports}
-            | policy_ports(
-                host_policy, *(s.traffic_policy for s, _ in (rule.subsets if rule else ()))
+            | (
+                policy_ports(
+                    host_policy, *(s.traffic_policy for s, _ in (rule.subsets if rule else ()))
+                )
+                if not ports
+                else set()
             )
         )
         workloads = self._host_workloads(service)
@@ -416,7 +453,8 @@ class Mesh:
         policy, port_policies = effective_policies(host_policy, None, port_numbers)
         return HostAnalysis(
             host=host,
-            namespace=namespace,
+            # A host only a DestinationRule names is shown in the DR's own namespace.
+            namespace=namespace or (rule.rules[0].meta.ref.namespace if rule else None),
             service=service,
             ports=ports,
             rule=rule,
@@ -624,8 +662,12 @@ class Mesh:
         workloads = None
         if host_workloads is not None and service is not None:
             workloads = tuple(
-                self.workloads.select(
-                    service.meta.ref.namespace, _selector(service) or {}, subset.labels
+                select_subset(
+                    self.workloads,
+                    self.nodes,
+                    service.meta.ref.namespace,
+                    _selector(service) or {},
+                    subset.labels,
                 )
             )
         findings = []

@@ -74,6 +74,12 @@ class ClientSet:
         """With `namespaces == ["*"]`: the namespaces left out."""
         return sorted(self.names) if self.everyone else []
 
+    def short(self) -> str:
+        """For a tree badge: "clients: frontend", "clients: all but frontend"."""
+        if self.everyone:
+            return "clients: all" + (f" but {', '.join(sorted(self.names))}" if self.names else "")
+        return f"clients: {', '.join(sorted(self.names)) or 'none'}"
+
     def describe(self) -> str:
         """ "clients in frontend", "clients in every namespace but frontend", ..."""
         if self.everyone and not self.names:

@@ -32,6 +32,21 @@ class Code(StrEnum):
     GATEWAY_ROUTE_BYPASSES_SUBSETS = "GatewayRouteBypassesSubsets"
     INVALID_RESOURCE = "InvalidResource"
     PARSE_ERROR = "ParseError"
+    # Schema, references and analyzer parity (issue 10)
+    UNKNOWN_FIELD = "UnknownField"
+    DEPRECATED_FIELD = "DeprecatedField"
+    PORT_NOT_IN_SERVICE = "PortNotInService"
+    UNKNOWN_HOST = "UnknownHost"
+    UNKNOWN_PORT = "UnknownPort"
+    DESTINATION_PORT_REQUIRED = "DestinationPortRequired"
+    UNKNOWN_DESTINATION_RULE_HOST = "UnknownDestinationRuleHost"
+    NO_CA_CERTIFICATES = "NoCaCertificates"
+    NO_CA_CERTIFICATES_PORT = "NoCaCertificatesPort"
+    HOST_NOT_IN_GATEWAY = "HostNotInGateway"
+    INTERNAL_GATEWAY_REFERENCE = "InternalGatewayReference"
+    SINGLE_DESTINATION_WEIGHT = "SingleDestinationWeight"
+    DUPLICATE_DESTINATION = "DuplicateDestination"
+    SUBSET_WITHOUT_LABELS = "SubsetWithoutLabels"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,9 +125,98 @@ RULES: dict[Code, Rule] = {
         istio="IST0140",
     ),
     Code.INVALID_RESOURCE: Rule(
-        Severity.ERROR, "The resource has a field of the wrong type; Istio would reject it."
+        Severity.ERROR,
+        "The resource has a field of the wrong type, a value outside its enum, a malformed "
+        "duration or a missing required field; the API server would reject it, so Istio never "
+        "sees it.",
     ),
     Code.PARSE_ERROR: Rule(Severity.ERROR, "The file could not be read as YAML or JSON."),
+    # -- schema, references and analyzer parity (issue 10) --
+    Code.UNKNOWN_FIELD: Rule(
+        Severity.WARNING,
+        "The field is not part of the Istio API at this place: kubectl's strict field "
+        "validation rejects the resource, and an API server without it drops the field, so "
+        "what it was meant to set is not set (often a typo of the field named).",
+    ),
+    Code.DEPRECATED_FIELD: Rule(
+        Severity.INFO,
+        "The value is accepted but deprecated in the Istio API; Istio reads it as its "
+        "replacement, which is what to write.",
+    ),
+    Code.PORT_NOT_IN_SERVICE: Rule(
+        Severity.WARNING,
+        "portLevelSettings name a port the Service or ServiceEntry does not expose; no "
+        "traffic uses that port, so the settings never apply.",
+    ),
+    Code.UNKNOWN_HOST: Rule(
+        Severity.ERROR,
+        "A route or mirror sends traffic to a host that is no Service or ServiceEntry visible "
+        "from the VirtualService's namespace; Istio has no cluster for it and the requests fail.",
+        istio="IST0101",
+        kiali="KIA1101",
+    ),
+    Code.UNKNOWN_PORT: Rule(
+        Severity.ERROR,
+        "A destination names a port the host does not expose; Istio has no cluster for that "
+        "host and port and the requests fail.",
+        istio="IST0101",
+    ),
+    Code.DESTINATION_PORT_REQUIRED: Rule(
+        Severity.ERROR,
+        "The destination has no port but its host exposes several; name the port the route "
+        "sends traffic to.",
+        istio="IST0112",
+    ),
+    Code.UNKNOWN_DESTINATION_RULE_HOST: Rule(
+        Severity.WARNING,
+        "The DestinationRule's host is no Service or ServiceEntry visible from its namespace: "
+        "Istio builds no cluster for it, so its traffic policy and subsets are never applied.",
+        istio="IST0174",
+        kiali="KIA0202",
+    ),
+    Code.NO_CA_CERTIFICATES: Rule(
+        Severity.WARNING,
+        "TLS mode SIMPLE or MUTUAL without caCertificates: the sidecar does not verify the "
+        "server's certificate (set caCertificates, or credentialName with a workloadSelector).",
+        istio="IST0128",
+    ),
+    Code.NO_CA_CERTIFICATES_PORT: Rule(
+        Severity.WARNING,
+        "Port-level TLS mode SIMPLE or MUTUAL without caCertificates: on that port the "
+        "sidecar does not verify the server's certificate.",
+        istio="IST0129",
+    ),
+    Code.HOST_NOT_IN_GATEWAY: Rule(
+        Severity.WARNING,
+        "No server of the Gateway accepts any of the VirtualService's hosts, so the gateway "
+        "never uses its routes.",
+        istio="IST0132",
+    ),
+    Code.INTERNAL_GATEWAY_REFERENCE: Rule(
+        Severity.WARNING,
+        "The VirtualService binds to a Gateway that Istio generates for a Kubernetes Gateway "
+        "API gateway; that binding is internal and may change. Bind to the Gateway API "
+        "resources instead.",
+        istio="IST0165",
+    ),
+    Code.SINGLE_DESTINATION_WEIGHT: Rule(
+        Severity.INFO,
+        "A route with a single destination sends it all the traffic: Istio takes its weight "
+        "as 100 whatever it says.",
+        kiali="KIA1104",
+    ),
+    Code.DUPLICATE_DESTINATION: Rule(
+        Severity.WARNING,
+        "The same host and subset appear twice among one route's destinations; Istio builds "
+        "one weighted cluster per entry, which is seldom what was meant.",
+        kiali="KIA1105",
+    ),
+    Code.SUBSET_WITHOUT_LABELS: Rule(
+        Severity.WARNING,
+        "The subset has no labels, so it selects every endpoint of the service: it is the "
+        "whole service under another name.",
+        kiali="KIA0209",
+    ),
 }
 
 SEVERITY = {code: rule.severity for code, rule in RULES.items()}
@@ -165,3 +269,17 @@ class Finding:
 
 def reaches(severity: Severity, threshold: Severity) -> bool:
     return severity.rank >= threshold.rank
+
+
+def markdown_table() -> str:
+    """The README's findings table, made from RULES so the two never disagree."""
+    rows = [
+        "| code | severity | istioctl | Kiali | means |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for code, rule in RULES.items():
+        rows.append(
+            f"| `{code.value}` | {rule.severity.value} | {rule.istio or ''} | "
+            f"{rule.kiali or ''} | {rule.explanation} |"
+        )
+    return "\n".join(rows)

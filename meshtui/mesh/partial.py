@@ -50,6 +50,25 @@ DEPENDS_ON: dict[Code, frozenset[str]] = {
     Code.MULTIPLE_DESTINATION_RULES: frozenset(),
     Code.INVALID_RESOURCE: frozenset(),
     Code.PARSE_ERROR: frozenset(),
+    # -- schema, references and analyzer parity (issue 10) --
+    # About the resource alone (its schema, its TLS settings, its routes' weights).
+    Code.UNKNOWN_FIELD: frozenset(),
+    Code.DEPRECATED_FIELD: frozenset(),
+    Code.NO_CA_CERTIFICATES: frozenset(),
+    Code.NO_CA_CERTIFICATES_PORT: frozenset(),
+    Code.SINGLE_DESTINATION_WEIGHT: frozenset(),
+    Code.DUPLICATE_DESTINATION: frozenset(),
+    Code.SUBSET_WITHOUT_LABELS: frozenset(),
+    Code.INTERNAL_GATEWAY_REFERENCE: frozenset(),
+    # A host or port that is no Service or ServiceEntry (istioctl's
+    # util.InitServiceEntryHostMap reads both): needs them all.
+    Code.UNKNOWN_HOST: frozenset({"Service", "ServiceEntry"}),
+    Code.UNKNOWN_PORT: frozenset({"Service", "ServiceEntry"}),
+    Code.DESTINATION_PORT_REQUIRED: frozenset({"Service", "ServiceEntry"}),
+    Code.UNKNOWN_DESTINATION_RULE_HOST: frozenset({"Service", "ServiceEntry"}),
+    Code.PORT_NOT_IN_SERVICE: frozenset({"Service", "ServiceEntry"}),
+    # No server of the Gateway accepts the hosts: needs the Gateway.
+    Code.HOST_NOT_IN_GATEWAY: frozenset({"Gateway"}),
 }
 
 

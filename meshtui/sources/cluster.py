@@ -220,7 +220,11 @@ class Cluster:
         self.discover()
         scopes: list[str | None] = list(self.namespaces) or [None]
         istio = [self._stream(k, ns) for k in ISTIO_KINDS for ns in scopes]
-        core = [self._stream(k, ns) for k in CORE_KINDS for ns in scopes]
+        core = [self._stream(k, ns) for k in CORE_KINDS if k.namespaced for ns in scopes]
+        if not self.namespaces:  # `-n` reads those namespaces only: no cluster-scoped kind
+            core += [self._stream(k, None) for k in CORE_KINDS if not k.namespaced]
+        else:
+            self.absent.update({k.kind: "not read with -n" for k in CORE_KINDS if not k.namespaced})
         streams = (istio if self.istio_version else []) + core
         forbidden: list[_Stream] = []
         with ThreadPoolExecutor(max_workers=5, thread_name_prefix="list") as pool:
@@ -264,6 +268,13 @@ class Cluster:
     def _fall_back(self, forbidden: list[_Stream]) -> None:
         wanted = sorted(self._wanted_namespaces())
         for stream in forbidden:
+            if not stream.kind.namespaced:
+                self.absent[stream.kind.kind] = "forbidden (403)"
+                self.warnings.append(
+                    f"{self.name}: cannot list {stream.kind.plural} (403); subsets that select "
+                    "on node topology labels are not judged"
+                )
+                continue
             kind = stream.kind
             if stream.namespace is not None:
                 self.unseen.setdefault(kind.kind, set()).add(stream.namespace)

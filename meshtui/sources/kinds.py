@@ -20,6 +20,7 @@ class Kind:
     kind: str
     group: str
     plural: str
+    namespaced: bool = True
 
     @property
     def istio(self) -> bool:
@@ -32,7 +33,9 @@ ISTIO_KINDS = (
     Kind("ServiceEntry", ISTIO_NETWORKING_GROUP, "serviceentries"),
     Kind("Gateway", ISTIO_NETWORKING_GROUP, "gateways"),
 )
-CORE_KINDS = (Kind("Service", "", "services"), Kind("Pod", "", "pods"))
+# Nodes for their topology labels only (subsets selecting on region, zone or hostname).
+NODE = Kind("Node", "", "nodes", namespaced=False)
+CORE_KINDS = (Kind("Service", "", "services"), Kind("Pod", "", "pods"), NODE)
 
 
 # -- trimming: keep what the core and the raw view need, nothing else ----------------------
@@ -83,6 +86,8 @@ def trim(obj: Mapping[str, Any], kind: Kind, api_version: str) -> dict[str, Any]
             if isinstance(conditions, list)
             else None,
         }
+    elif kind.kind == "Node":
+        out["spec"] = {}  # only its labels count
     elif kind.kind == "Service":
         out["spec"] = (
             {k: spec[k] for k in ("selector", "ports", "type") if k in spec}

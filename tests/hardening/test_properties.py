@@ -7,6 +7,7 @@ with subsets and policies, VirtualServices) as raw objects, runs it through `par
 
 from __future__ import annotations
 
+import copy
 import json
 
 import pytest
@@ -61,7 +62,24 @@ def test_adding_a_route_to_a_subset_clears_its_subset_policy_never_applied(objs,
     namespace = before.hosts[host].namespace
     assert namespace is not None
     route = {"route": [destination(host, subset)]}
-    objs = [*objs, virtual_service("added-route", namespace, [host], http=[route])]
+    # Sidecars use only the first VirtualService claiming a host (pilot: oldest, then by name),
+    # so the route goes into that one, first and matched by a header, as a user would add it;
+    # a second VirtualService for the host would be dropped.
+    claiming = [
+        o
+        for o in objs
+        if o["kind"] == "VirtualService"
+        and host in o["spec"].get("hosts", [])
+        and o["spec"].get("gateways") in (None, ["mesh"])
+    ]
+    if claiming:
+        winner = min(claiming, key=lambda o: (o["metadata"]["name"], o["metadata"]["namespace"]))
+        edited = copy.deepcopy(winner)
+        header = {"headers": {"x-meshtui-property": {"exact": "1"}}}
+        edited["spec"]["http"] = [{**route, "match": [header]}, *edited["spec"].get("http", [])]
+        objs = [edited if o is winner else o for o in objs]
+    else:
+        objs = [*objs, virtual_service("added-route", namespace, [host], http=[route])]
     after = analyze(objs)
     assert never_applied(after) == never_applied(before) - {(host, subset)}
     assert not after.hosts[host].subset(subset).policy_never_applied

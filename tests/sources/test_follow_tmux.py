@@ -41,7 +41,7 @@ def header(screen: str) -> str:
 def test_edits_show_up_in_a_real_terminal_without_a_key(folder_terminal: Terminal, tmp_path):
     term = folder_terminal
     mesh = tmp_path / "mesh"
-    term.wait_for(lambda s: "v2  ⚠ policy never applied" in s and "Next finding" in s)
+    term.wait_for(lambda s: "v2  ⚠ policy never applied" in s and "Help" in s)
 
     (mesh / "route.yaml").write_text(ROUTE_TO_V2)  # added
     screen = term.wait_for(lambda s: "v2  100%" in s)
