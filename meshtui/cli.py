@@ -77,6 +77,11 @@ def _parser(check: bool) -> argparse.ArgumentParser:
             default=Severity.WARNING.value,
             help="lowest severity that makes the exit status 1 (default: warning)",
         )
+        parser.add_argument(
+            "--no-fixes",
+            action="store_true",
+            help="leave out the verified fixes (text diffs, JSON and SARIF `fixes`)",
+        )
     return parser
 
 
@@ -115,7 +120,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if check:
             from meshtui.check import run_check
 
-            status = run_check(source, args.output, Severity(args.failure_threshold))
+            status = run_check(
+                source, args.output, Severity(args.failure_threshold), fixes=not args.no_fixes
+            )
             for warning in source.warnings:  # what a live source could not see, e.g. a 403
                 print(f"meshtui: warning: {warning}", file=sys.stderr)
             return status

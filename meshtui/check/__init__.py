@@ -19,17 +19,23 @@ def run_check(
     output: str = "text",
     threshold: Severity = Severity.WARNING,
     out: TextIO | None = None,
+    fixes: bool = True,
 ) -> int:
     """Load, analyse and report; exit 1 when a finding reaches the threshold."""
     out = out or sys.stdout
     meshes = source.load()
     analyses = [mesh.analyze() for mesh in meshes]
     findings = [source.refine(a.findings) for a in analyses]
+    renderer = None
+    if fixes:
+        from meshtui.check.fixes import FixRenderer
+
+        renderer = FixRenderer(source, meshes)
     if output == "json":
-        out.write(render_json(to_json(analyses, findings, source.label)))
+        out.write(render_json(to_json(analyses, findings, source.label, renderer)))
     elif output == "sarif":
-        out.write(render_sarif(analyses, findings))
+        out.write(render_sarif(analyses, findings, renderer))
     else:
-        out.write(render_text(analyses, findings, source.label))
+        out.write(render_text(analyses, findings, source.label, renderer))
     failing = any(reaches(f.severity, threshold) for fs in findings for f in fs)
     return EXIT_FINDINGS if failing else EXIT_OK
