@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
@@ -25,10 +26,12 @@ from textual.worker import Worker, WorkerState
 
 from meshtui.mesh.analysis import Analysis
 from meshtui.mesh.findings import Finding
+from meshtui.mesh.fixes import Fix
 from meshtui.mesh.resources import Meta
 from meshtui.sources import Source
 from meshtui.tui.commands import MeshCommands
 from meshtui.tui.detail import detail, involved, raw_yaml
+from meshtui.tui.fixes import FixPanel
 from meshtui.tui.model import MeshView, NodeRef, Sort, ViewOptions
 from meshtui.tui.screens.help import HelpScreen
 from meshtui.tui.text import MUTED, plural, safe
@@ -71,6 +74,9 @@ class MeshApp(App[int]):
         Binding("f", "toggle_findings_only", "Findings only"),
         Binding("s", "toggle_sort", "Sort"),
         Binding("y", "toggle_yaml", "YAML"),
+        Binding("c", "copy_fix", "Copy fix", show=False),
+        Binding("w", "write_fix", "Write fix", show=False),
+        Binding("F", "next_fix", "Next fix", show=False),
         Binding("r", "reload", "Reload"),
         Binding("tab", "switch_pane", "Switch pane", show=False),
         Binding("question_mark", "help", "Help", key_display="?"),
@@ -251,6 +257,7 @@ class MeshApp(App[int]):
     ) -> None:
         first = self.mesh_view is None
         self.mesh_view = view
+        view.fixes = FixPanel(self.source)
         self._located = {}
         if refined is not None:
             for analysis, located in zip(view.analyses, refined, strict=False):
@@ -316,7 +323,60 @@ class MeshApp(App[int]):
             self._in_thread(lambda: (ref, self._documents(metas)), YAML_GROUP)
         else:
             view = self.mesh_view
+            fixes = self._node_fixes()
+            if view.fixes is not None and view.fixes.selected not in fixes:
+                view.fixes.selected = fixes[0] if fixes else None  # the first shows its diff
             self.detail_pane.show(lambda width: detail(view, ref, self.locate, width))
+
+    # -- fixes -----------------------------------------------------------------------------------
+
+    def _node_fixes(self) -> list[Fix]:
+        """The fixes the detail pane lists for the node under the cursor, in its order."""
+        view, ref = self.mesh_view, self._cursor_ref()
+        if view is None or view.fixes is None or ref is None:
+            return []
+        return [fix for f in view.findings_on(ref) for fix in view.fixes.fixes(f)]
+
+    def _selected_fix(self) -> Fix | None:
+        fixes = self._node_fixes()
+        panel = self.mesh_view.fixes if self.mesh_view else None
+        if not fixes or panel is None:
+            if not self.show_yaml:
+                self.notify("No fix for this node: select a finding with a fix", timeout=3)
+            return None
+        if panel.selected not in fixes:
+            panel.selected = fixes[0]
+        return panel.selected
+
+    def action_next_fix(self) -> None:
+        """Select the next fix of the node (the selected one shows its diff)."""
+        fixes = self._node_fixes()
+        if not fixes or self.mesh_view is None or self.mesh_view.fixes is None:
+            return
+        panel = self.mesh_view.fixes
+        now = fixes.index(panel.selected) if panel.selected in fixes else -1
+        panel.selected = fixes[(now + 1) % len(fixes)]
+        self._show_detail()
+
+    def action_copy_fix(self) -> None:
+        """Copy the selected fix's objects as YAML (OSC 52), ready for `kubectl apply -f -`."""
+        fix = self._selected_fix()
+        if fix is None or self.mesh_view is None or self.mesh_view.fixes is None:
+            return
+        self.copy_to_clipboard(self.mesh_view.fixes.renderer.yaml(fix))
+        self.notify(f"Copied fix “{safe(fix.title)}” to the clipboard", timeout=4)
+
+    def action_write_fix(self) -> None:
+        """Write the selected fix's objects to a new YAML file in the working directory."""
+        fix = self._selected_fix()
+        if fix is None or self.mesh_view is None or self.mesh_view.fixes is None:
+            return
+        try:
+            path = self.mesh_view.fixes.write(fix, Path.cwd())
+        except OSError as err:
+            self.notify(f"Could not write the fix: {safe(str(err))}", severity="error")
+            return
+        self.notify(f"Wrote fix “{safe(fix.title)}” to {safe(str(path))}", timeout=6)
 
     def _documents(self, metas: Sequence[Meta]) -> list[tuple[Meta, str | None]]:
         out = []

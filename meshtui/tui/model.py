@@ -20,6 +20,8 @@ from meshtui.mesh.resources import ObjectRef, Workload
 if TYPE_CHECKING:
     from rich.text import Text
 
+    from meshtui.tui.fixes import FixPanel
+
 NO_NAMESPACE = "(no namespace)"
 LAYOUTS_KEPT = 4
 
@@ -195,6 +197,7 @@ class MeshView:
             self._by_host.append({e.host: e for e in entries})
         self.multi = len(self.analyses) > 1
         self._layouts: dict[ViewOptions, Layout] = {}
+        self.fixes: FixPanel | None = None  # the verified fixes the detail pane shows
 
     # -- counts for the header -----------------------------------------------------------
 
