@@ -82,6 +82,14 @@ def _parser(check: bool) -> argparse.ArgumentParser:
             action="store_true",
             help="leave out the verified fixes (text diffs, JSON and SARIF `fixes`)",
         )
+        parser.add_argument(
+            "--max-fixes",
+            type=int,
+            default=100,
+            metavar="N",
+            help="verify and show fixes for the first N findings (default: 100; each costs "
+            "a re-analysis)",
+        )
     return parser
 
 
@@ -121,7 +129,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             from meshtui.check import run_check
 
             status = run_check(
-                source, args.output, Severity(args.failure_threshold), fixes=not args.no_fixes
+                source,
+                args.output,
+                Severity(args.failure_threshold),
+                fixes=not args.no_fixes,
+                max_fixes=max(args.max_fixes, 0),
             )
             for warning in source.warnings:  # what a live source could not see, e.g. a 403
                 print(f"meshtui: warning: {warning}", file=sys.stderr)

@@ -20,6 +20,7 @@ def run_check(
     threshold: Severity = Severity.WARNING,
     out: TextIO | None = None,
     fixes: bool = True,
+    max_fixes: int | None = None,
 ) -> int:
     """Load, analyse and report; exit 1 when a finding reaches the threshold."""
     out = out or sys.stdout
@@ -30,7 +31,7 @@ def run_check(
     if fixes:
         from meshtui.check.fixes import FixRenderer
 
-        renderer = FixRenderer(source, meshes)
+        renderer = FixRenderer(source, meshes, limit=max_fixes)
     if output == "json":
         out.write(render_json(to_json(analyses, findings, source.label, renderer)))
     elif output == "sarif":

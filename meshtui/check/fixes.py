@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -59,10 +60,12 @@ class _Document:
 
 
 class _FileCache:
-    """Files read once, split into documents as the loader splits them."""
+    """Files read once, split into documents as the loader splits them, each parsed once."""
 
     def __init__(self) -> None:
         self._files: dict[str, list[str] | None] = {}
+        self._documents: dict[str, dict[int, _Document]] = {}
+        self._parsed: dict[tuple[str, int], Any] = {}
 
     def lines(self, file: str) -> list[str] | None:
         if file not in self._files:
@@ -87,27 +90,42 @@ class _FileCache:
         lines = self.lines(origin.file)
         if lines is None:
             return None
-        from meshtui.sources.files import content_line, split_documents
+        if self.is_json(origin.file):
+            return _Document(1, 1, lines) if origin.line == 1 else None
+        if origin.file not in self._documents:
+            from meshtui.sources.files import content_line, split_documents
 
-        if self.is_json(origin.file) and origin.line == 1:
-            return _Document(1, 1, lines)
-        data = "".join(lines).encode("utf-8")
-        for start, chunk in split_documents(data):
-            if content_line(start, chunk) == origin.line:
+            found = {}
+            data = "".join(lines).encode("utf-8")
+            for start, chunk in split_documents(data):
                 n = chunk.count(b"\n") + (0 if chunk.endswith(b"\n") or not chunk else 1)
-                return _Document(start, origin.line, lines[start - 1 : start - 1 + n])
-        return None
+                content = content_line(start, chunk)
+                found[content] = _Document(start, content, lines[start - 1 : start - 1 + n])
+            self._documents[origin.file] = found
+        return self._documents[origin.file].get(origin.line)
+
+    def parsed(self, origin: Origin) -> Any:
+        """The document at `origin`, parsed (once)."""
+        if origin.file is None or origin.line is None:
+            return None
+        key = (origin.file, origin.line)
+        if key not in self._parsed:
+            doc = self.document(origin)
+            text = "".join(doc.lines) if doc is not None else ""
+            try:
+                if not text:
+                    self._parsed[key] = None
+                elif self.is_json(origin.file):
+                    self._parsed[key] = json.loads(text)
+                else:
+                    self._parsed[key] = yaml.load(text, _Loader)
+            except (yaml.YAMLError, ValueError, RecursionError):
+                self._parsed[key] = None
+        return self._parsed[key]
 
     def raw(self, origin: Origin) -> Mapping[str, Any] | None:
         """The object at `origin` as read (an item of a `kind: List` included)."""
-        doc = self.document(origin)
-        if doc is None or origin.file is None:
-            return None
-        text = "".join(doc.lines)
-        try:
-            obj = json.loads(text) if self.is_json(origin.file) else yaml.load(text, _Loader)
-        except (yaml.YAMLError, ValueError, RecursionError):
-            return None
+        obj = self.parsed(origin)
         if origin.item is not None:
             items = obj.get("items") if isinstance(obj, Mapping) else None
             if not isinstance(items, list) or origin.item >= len(items):
@@ -119,11 +137,21 @@ class _FileCache:
 class FixRenderer:
     """Fixes of a source's meshes, computed on demand and rendered for the reports."""
 
-    def __init__(self, source: Source, meshes: Sequence[Mesh], weight: int = DEFAULT_WEIGHT):
+    def __init__(
+        self,
+        source: Source,
+        meshes: Sequence[Mesh],
+        weight: int = DEFAULT_WEIGHT,
+        limit: int | None = None,
+    ):
         self.source = source
         self.files = _FileCache()
         self.fixers = [Fixer(m, self.raw, weight) for m in meshes]
         self._fixes: dict[tuple[int, Finding], list[Fix]] = {}
+        # Verifying costs a re-analysis per fix: a report computes fixes for this many
+        # findings (in report order), so a mesh with thousands of findings stays fast.
+        self.limit = limit
+        self.omitted = 0
 
     def raw(self, resource: Resource) -> Mapping[str, Any] | None:
         if resource.meta.raw is not None:
@@ -134,9 +162,13 @@ class FixRenderer:
         text = self.source.document_text(resource.meta)
         return yaml.load(text, _Loader) if text else None
 
-    def fixes(self, finding: Finding, mesh: int = 0) -> list[Fix]:
+    def fixes(self, finding: Finding, mesh: int = 0) -> list[Fix] | None:
+        """The verified fixes of a finding; None past the limit (not computed)."""
         key = (mesh, finding)
         if key not in self._fixes:
+            if self.limit is not None and len(self._fixes) >= self.limit:
+                self.omitted += 1
+                return None
             self._fixes[key] = (
                 self.fixers[mesh].fixes_for(finding) if mesh < len(self.fixers) else []
             )
@@ -159,10 +191,9 @@ class FixRenderer:
             return None
         obj: Any = _plain(resource.object)
         if origin.item is not None:
-            whole = self.files.raw(Origin(origin.file, origin.line, origin.cluster))
-            if whole is None:
+            whole = _plain(self.files.parsed(origin))
+            if not isinstance(whole, dict) or not isinstance(whole.get("items"), list):
                 return None
-            whole = _plain(whole)
             whole["items"][origin.item] = obj
             obj = whole
         if self.files.is_json(origin.file):
@@ -179,22 +210,34 @@ class FixRenderer:
         return doc, keep + new + trailing
 
     def diff(self, resource: FixedResource, near: Finding | None = None) -> str:
-        """A unified diff of the resource against its file (or of a new file)."""
+        """A unified diff of the resource against its file (or of a new file).
+
+        Only the resource's document and a few lines around it are compared, with the
+        file's line numbers in the hunk headers."""
         origin = resource.origin
         if resource.replaces is None:
             path = self.new_file(resource, near)
             new = dump(_plain(resource.object)).splitlines(keepends=True)
             return "".join(difflib.unified_diff([], new, "/dev/null", f"b/{path}", n=3))
-        span = self.after_lines(resource)
+        span = self.after_lines(resource) if origin and origin.item is None else None
         if span is not None and origin is not None and origin.file is not None:
             doc, new = span
             lines = self.files.lines(origin.file) or []
-            after = lines[: doc.start - 1] + new + lines[doc.start - 1 + len(doc.lines) :]
-            return "".join(
-                difflib.unified_diff(lines, after, f"a/{origin.file}", f"b/{origin.file}", n=3)
+            first = max(doc.start - 1 - _CONTEXT, 0)
+            end = doc.start - 1 + len(doc.lines)
+            before, after = lines[first : doc.start - 1], lines[end : end + _CONTEXT]
+            hunks = difflib.unified_diff(
+                before + doc.lines + after,
+                before + new + after,
+                f"a/{origin.file}",
+                f"b/{origin.file}",
+                n=3,
             )
-        # Live: no file; the object as the cluster holds it against the fixed one.
+            return "".join(_shift(line, first) for line in hunks)
+        # Live, or an item of a `kind: List`: the object as read against the fixed one.
         label = str(resource.replaces)
+        if origin is not None and origin.file is not None:
+            label = f"{origin.file} ({label}, item {origin.item} of line {origin.line})"
         old = dump(_plain(resource.before or {})).splitlines(keepends=True)
         new = dump(_plain(resource.object)).splitlines(keepends=True)
         return "".join(difflib.unified_diff(old, new, f"a/{label}", f"b/{label}", n=3))
@@ -238,6 +281,19 @@ class FixRenderer:
             "description": {"text": f"{fix.title}: {fix.description}"},
             "artifactChanges": changes,
         }
+
+
+_CONTEXT = 3
+_HUNK = re.compile(r"^@@ -(\d+)(,\d+)? \+(\d+)(,\d+)? @@")
+
+
+def _shift(line: str, offset: int) -> str:
+    """A diff line of a file's excerpt, renumbered to the whole file's lines."""
+    m = _HUNK.match(line)
+    if not m:
+        return line
+    old, new = int(m.group(1)) + offset, int(m.group(3)) + offset
+    return f"@@ -{old}{m.group(2) or ''} +{new}{m.group(4) or ''} @@\n"
 
 
 def _plain(value: Any) -> Any:

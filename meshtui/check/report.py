@@ -163,8 +163,9 @@ def _fixes_json(
     out: dict[str, Any], f: Finding, fixes: FixRenderer | None, mesh: int
 ) -> dict[str, Any]:
     """A finding's JSON with its verified fixes (`fixes`), when fixes are asked for."""
-    if fixes is not None:
-        out["fixes"] = [fixes.fix_json(fix, f) for fix in fixes.fixes(f, mesh)]
+    found = fixes.fixes(f, mesh) if fixes is not None else None
+    if fixes is not None and found is not None:
+        out["fixes"] = [fixes.fix_json(fix, f) for fix in found]
     return out
 
 
@@ -304,6 +305,8 @@ def render_text(
                 lines += _fixes_text(f, fixes, i)
             lines.append("")
     summary = ", ".join(f"{n} {s.value}{'s' if n != 1 else ''}" for s, n in total.items() if n)
+    if fixes is not None and fixes.omitted:
+        lines.append(f"fixes shown for the first {fixes.limit} findings (--max-fixes N for more)")
     lines.append(
         f"{printable(source)}: {hosts} host{'s' if hosts != 1 else ''}, "
         + (summary or "no findings")
@@ -313,9 +316,9 @@ def render_text(
 
 def _fixes_text(f: Finding, fixes: FixRenderer | None, mesh: int) -> list[str]:
     """Each verified fix of a finding: its title, what it does, and its diff."""
-    if fixes is None:
+    found = fixes.fixes(f, mesh) if fixes is not None else None
+    if fixes is None or found is None:
         return []
-    found = fixes.fixes(f, mesh)
     lines = []
     for n, fix in enumerate(found, 1):
         number = f" {n}" if len(found) > 1 else ""
@@ -419,6 +422,6 @@ def _sarif_fixes(result: dict[str, Any], f: Finding, fixes: FixRenderer | None, 
     """SARIF `fixes` (artifact changes) for the verified fixes whose files are known."""
     if fixes is None:
         return
-    found = [fixes.sarif_fix(fix, _uri) for fix in fixes.fixes(f, mesh)]
+    found = [fixes.sarif_fix(fix, _uri) for fix in fixes.fixes(f, mesh) or ()]
     if any(found):
         result["fixes"] = [x for x in found if x]

@@ -797,16 +797,23 @@ def _serious(findings: Iterable[Finding]) -> Counter[tuple[str, str, str, str]]:
 
 
 class _Verifier:
-    """Applies fixes to a small copy of the mesh (the host's resources) and re-analyses it."""
+    """Applies fixes to a small copy of the mesh (the host's resources) and re-analyses it.
+
+    One copy per finding: each candidate's resources are added to it (the mesh re-analyses
+    only the hosts they touch), compared with the analysis before, and taken out again.
+    """
 
     def __init__(self, fixer: Fixer, host: HostAnalysis, finding: Finding) -> None:
         self.fixer = fixer
         self.host = host
         self.finding = finding
         self.scope = self._scope()
-        before = self._mesh({})
-        self.before_serious = _serious(before.analyze().findings)
-        self.before_claims = len(_claimants(before, host.host))
+        self.small = Mesh(fixer.mesh.config)
+        if host.workloads is not None and host.namespace:
+            self.small.workloads.mark_known([host.namespace])
+        self.small.load(self.scope.values())
+        self.before = {h: a for h, a in self.small.analyze().hosts.items()}
+        self.before_claims = len(_claimants(self.small, host.host))
 
     def _scope(self) -> dict[ObjectRef, Resource]:
         mesh = self.fixer.mesh
@@ -835,14 +842,6 @@ class _Verifier:
                     put(mesh.gateways.get(gw) if gw else None)
         return out
 
-    def _mesh(self, replaced: Mapping[ObjectRef, Resource]) -> Mesh:
-        mesh = Mesh(self.fixer.mesh.config)
-        known = self.host.namespace
-        if self.host.workloads is not None and known:
-            mesh.workloads.mark_known([known])
-        mesh.load([*{**self.scope, **replaced}.values()])
-        return mesh
-
     def passes(self, fix: Fix) -> bool:
         replaced: dict[ObjectRef, Resource] = {}
         for fr in fix.resources:
@@ -852,8 +851,22 @@ class _Verifier:
             if fr.replaces is not None and parsed.meta.ref != fr.replaces:
                 return False
             replaced[parsed.meta.ref] = parsed
-        after = self._mesh(replaced)
-        findings = after.analyze().findings
+        originals = {ref: self.small.get(ref) for ref in replaced}
+        affected = {self.host.host}
+        for resource in replaced.values():
+            affected |= self.small.add(resource)
+        try:
+            return self._judge(affected)
+        finally:
+            for ref, original in originals.items():
+                if original is None:
+                    self.small.remove(ref)
+                else:
+                    self.small.add(original)
+
+    def _judge(self, affected: set[str]) -> bool:
+        after = self.small
+        findings = [g for h in sorted(affected) for g in (after.analyze_host(h) or _NONE).findings]
         f = self.finding
         gone = not any(
             g.code is f.code
@@ -865,7 +878,8 @@ class _Verifier:
         )
         if not gone:
             return False
-        before, now = self.before_serious, _serious(findings)
+        before = _serious(g for h in affected if h in self.before for g in self.before[h].findings)
+        now = _serious(findings)
         if any(n > before[k] for k, n in now.items()):
             return False
         if len(_claimants(after, self.host.host)) > max(self.before_claims, 1):
@@ -898,6 +912,14 @@ class _Verifier:
                 if not _contains(have.get(field.name).value, field.value):
                     return False
         return True
+
+
+@dataclass(frozen=True, slots=True)
+class _NoHost:
+    findings: tuple[Finding, ...] = ()
+
+
+_NONE = _NoHost()
 
 
 def _claimants(mesh: Mesh, host: str) -> list[VirtualService]:

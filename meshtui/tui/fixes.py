@@ -38,7 +38,7 @@ class FixPanel:
         index = next((i for i, m in enumerate(self.meshes) if m.cluster == cluster), 0)
         try:
             with self.source.lock:
-                return self.renderer.fixes(finding, index)
+                return self.renderer.fixes(finding, index) or []
         except (OSError, ValueError):
             return []
 

@@ -377,3 +377,15 @@ def test_a_diff_applies_to_a_multi_document_file_with_patch(tmp_path: Path, monk
 def test_every_fix_offered_on_a_generated_mesh_passes_verification_through_files(objs):
     with tempfile.TemporaryDirectory() as tmp:
         assert_fixes_verified(Path(tmp) / "mesh", objs)
+
+
+def test_max_fixes_bounds_how_many_findings_get_fixes(tmp_path: Path, capsys):
+    objs = shadowed_port_case(with_vs=True)
+    objs.append(vs("ratings", ["ratings"], namespace="shop", http=[route(dest("ratings", "v9"))]))
+    write_case(tmp_path, objs)
+    main(["check", str(tmp_path), "-o", "json", "--max-fixes", "1"])
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    assert len(findings) == 2
+    assert ["fixes" in f for f in findings] == [True, False]  # not computed is not "none"
+    main(["check", str(tmp_path), "--max-fixes", "1"])
+    assert "fixes shown for the first 1 findings" in capsys.readouterr().out
