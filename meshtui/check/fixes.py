@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from meshtui.check.yaml_edit import edit_document
 from meshtui.mesh.analysis import Mesh
 from meshtui.mesh.findings import Finding
 from meshtui.mesh.fixes import DEFAULT_WEIGHT, Fix, FixedResource, Fixer
@@ -199,7 +200,11 @@ class FixRenderer:
         if self.files.is_json(origin.file):
             text = json.dumps(obj, indent=2) + "\n"
             return doc, text.splitlines(keepends=True)
-        # Keep what precedes the object in its span (a `---` marker, comments).
+        # The changed fields edited into the document's own text (its style and comments
+        # kept); else the object re-dumped, after what precedes it (`---`, comments).
+        edited = edit_document("".join(doc.lines), self.files.parsed(origin), obj)
+        if edited is not None:
+            return doc, edited.splitlines(keepends=True)
         keep = doc.lines[: doc.content - doc.start]
         new = dump(obj).splitlines(keepends=True)
         trailing = []
