@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from meshtui.check.yaml_edit import Loader as _Loader
 from meshtui.check.yaml_edit import edit_document
 from meshtui.mesh.analysis import Mesh
 from meshtui.mesh.findings import Finding
@@ -27,18 +28,9 @@ from meshtui.mesh.resources import Origin, Resource
 from meshtui.sources import Source
 
 try:
-    _Base: Any = yaml.CSafeLoader
     _Dumper: Any = yaml.CSafeDumper
 except AttributeError:  # pragma: no cover - PyYAML built without libyaml
-    _Base, _Dumper = yaml.SafeLoader, yaml.SafeDumper
-
-
-class _Loader(_Base):
-    """YAML as Kubernetes reads it: timestamps and binary stay the strings they are."""
-
-
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Base.construct_yaml_str)
-_Loader.add_constructor("tag:yaml.org,2002:binary", _Base.construct_yaml_str)
+    _Dumper = yaml.SafeDumper
 
 
 def dump(obj: Any) -> str:

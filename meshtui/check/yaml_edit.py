@@ -16,6 +16,19 @@ from typing import Any
 
 import yaml
 
+try:
+    _Base: Any = yaml.CSafeLoader  # libyaml: marks (index, line, column) as in pure Python
+except AttributeError:  # pragma: no cover - PyYAML built without libyaml
+    _Base = yaml.SafeLoader
+
+
+class Loader(_Base):
+    """YAML as Kubernetes reads it: timestamps and binary stay the strings they are."""
+
+
+Loader.add_constructor("tag:yaml.org,2002:timestamp", _Base.construct_yaml_str)
+Loader.add_constructor("tag:yaml.org,2002:binary", _Base.construct_yaml_str)
+
 Edit = tuple[int, int, str]  # replace text[start:end] with the string
 
 
@@ -140,7 +153,7 @@ def edit_document(text: str, before: Any, after: Any) -> str | None:
     """`text` (one YAML document holding `before`) changed to hold `after`; None if the
     change cannot be made in place."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=Loader)
         if node is None:
             return None
         edits: list[Edit] = []
@@ -151,7 +164,7 @@ def edit_document(text: str, before: Any, after: Any) -> str | None:
     for start, end, replacement in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
         out = out[:start] + replacement + out[end:]
     try:
-        if yaml.safe_load(out) != after:
+        if yaml.load(out, Loader=Loader) != after:
             return None
     except yaml.YAMLError:
         return None
