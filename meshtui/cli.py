@@ -90,6 +90,13 @@ def _parser(check: bool) -> argparse.ArgumentParser:
             help="verify and show fixes for the first N findings (default: 100; each costs "
             "a re-analysis)",
         )
+        parser.add_argument(
+            "--fix-weight",
+            type=int,
+            default=10,
+            metavar="PERCENT",
+            help="share of traffic a weight-split fix sends to a subset (default: 10)",
+        )
     return parser
 
 
@@ -134,6 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 Severity(args.failure_threshold),
                 fixes=not args.no_fixes,
                 max_fixes=max(args.max_fixes, 0),
+                fix_weight=args.fix_weight,
             )
             for warning in source.warnings:  # what a live source could not see, e.g. a 403
                 print(f"meshtui: warning: {warning}", file=sys.stderr)

@@ -21,6 +21,7 @@ def run_check(
     out: TextIO | None = None,
     fixes: bool = True,
     max_fixes: int | None = None,
+    fix_weight: int = 10,
 ) -> int:
     """Load, analyse and report; exit 1 when a finding reaches the threshold."""
     out = out or sys.stdout
@@ -31,7 +32,7 @@ def run_check(
     if fixes:
         from meshtui.check.fixes import FixRenderer
 
-        renderer = FixRenderer(source, meshes, limit=max_fixes)
+        renderer = FixRenderer(source, meshes, weight=fix_weight, limit=max_fixes)
     if output == "json":
         out.write(render_json(to_json(analyses, findings, source.label, renderer)))
     elif output == "sarif":

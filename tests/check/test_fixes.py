@@ -389,3 +389,12 @@ def test_max_fixes_bounds_how_many_findings_get_fixes(tmp_path: Path, capsys):
     assert ["fixes" in f for f in findings] == [True, False]  # not computed is not "none"
     main(["check", str(tmp_path), "--max-fixes", "1"])
     assert "fixes shown for the first 1 findings" in capsys.readouterr().out
+
+
+def test_the_weight_split_takes_the_share_given_on_the_command_line(tmp_path: Path, capsys):
+    write_case(tmp_path, shadowed_port_case(with_vs=True))
+    main(["check", str(tmp_path), "-o", "json", "--fix-weight", "30"])
+    doc = json.loads(capsys.readouterr().out)
+    [split] = [f for f in fixes_of(doc, SERIOUS) if "%" in f["title"]]
+    assert split["title"] == "send 30% of the traffic to the subset"
+    assert [d["weight"] for d in split["resources"][0]["spec"]["http"][0]["route"]] == [70, 30]
