@@ -153,7 +153,10 @@ class FixRenderer:
         if origin.file is not None:
             return self.files.raw(origin)
         text = self.source.document_text(resource.meta)
-        return yaml.load(text, _Loader) if text else None
+        try:
+            return yaml.load(text, _Loader) if text else None
+        except (yaml.YAMLError, RecursionError):
+            return None
 
     def fixes(self, finding: Finding, mesh: int = 0) -> list[Fix] | None:
         """The verified fixes of a finding; None past the limit (not computed)."""
@@ -295,7 +298,7 @@ def _shift(line: str, offset: int) -> str:
 
 def _plain(value: Any) -> Any:
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     return value

@@ -158,14 +158,14 @@ def edit_document(text: str, before: Any, after: Any) -> str | None:
             return None
         edits: list[Edit] = []
         _edit(text, node, before, after, edits)
-    except (_Unsupported, yaml.YAMLError, RecursionError, IndexError):
-        return None
+    except (_Unsupported, yaml.YAMLError, RecursionError, IndexError, TypeError, ValueError):
+        return None  # also keys JSON cannot sort (mixed types): the caller re-dumps
     out = text
     for start, end, replacement in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
         out = out[:start] + replacement + out[end:]
     try:
         if yaml.load(out, Loader=Loader) != after:
             return None
-    except yaml.YAMLError:
+    except (yaml.YAMLError, RecursionError):
         return None
     return out

@@ -83,7 +83,7 @@ class Fix:
 def _plain(value: Any) -> Any:
     """Mappings and tuples from the model as plain dicts and lists (deep copies)."""
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     return value
