@@ -2,8 +2,9 @@
 
 A fix is the whole objects as they would be after it (ready for `kubectl apply`), each naming
 the existing resource it replaces. Before a fix is offered, it is applied to an in-memory copy
-of the resources that matter for the host (fresh :class:`Mesh`, the fixed objects read back
-with :func:`parse_object`) and the copy is analysed again: the fix is kept only if the finding
+of the resources that matter for the host (mesh/fix_verify.py: a small :class:`Mesh`, the
+fixed objects read back with :func:`parse_object`) and the copy is analysed again: the fix is
+kept only if the finding
 is gone, no new error or SubsetPolicyNeverApplied appears, no second VirtualService claims the
 host, and, for a dormant subset policy, that policy is in force afterwards on every port where
 the subset would have used it.
@@ -26,21 +27,20 @@ from typing import Any
 
 from meshtui.mesh.analysis import HostAnalysis, Mesh, SubsetAnalysis
 from meshtui.mesh.destination_rules import ConsolidatedRule
-from meshtui.mesh.findings import Code, Finding, Severity
+from meshtui.mesh.findings import Code, Finding
+from meshtui.mesh.fix_verify import Verifier, claimed_hosts
 from meshtui.mesh.hosts import is_wildcard, matches, resolve_host
-from meshtui.mesh.policy import POLICY_FIELDS, PORT_LEVEL_FIELDS, EffectivePolicy, Level
+from meshtui.mesh.policy import POLICY_FIELDS, PORT_LEVEL_FIELDS
 from meshtui.mesh.resources import (
     DestinationRule,
-    InvalidField,
     ObjectRef,
     Origin,
     Path,
     Resource,
     Service,
     VirtualService,
-    parse_object,
 )
-from meshtui.mesh.routes import MESH_GATEWAY, RouteRef, gateway_ref, visible_anywhere
+from meshtui.mesh.routes import RouteRef
 
 API_VERSION = "networking.istio.io/v1"
 # The header the safe route fix matches on: only requests that carry it reach the subset.
@@ -117,15 +117,6 @@ def _conflicts(base: Any, override: Any, prefix: str) -> list[str]:
 def _short(value: Any) -> str:
     text = str(_plain(value))
     return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _contains(have: Any, want: Any) -> bool:
-    """Whether every leaf of `want` is in `have` with the same value."""
-    if isinstance(want, Mapping):
-        return isinstance(have, Mapping) and all(
-            k in have and _contains(have[k], v) for k, v in want.items()
-        )
-    return have == want
 
 
 def _names(items: Iterable[str]) -> str:
@@ -205,7 +196,7 @@ class Fixer:
         if self._claims is None:
             self._claims = {}
             for vs in self.mesh.routes:
-                for pattern in _claimed(vs, self.mesh.config.domain):
+                for pattern in claimed_hosts(vs, self.mesh.config.domain):
                     if is_wildcard(pattern):
                         self._wild_claims.append((pattern, vs))
                     else:
@@ -236,7 +227,7 @@ class Fixer:
         elif finding.code is Code.SUBSET_SELECTS_NOTHING and subset is not None:
             fix = self._select_workloads(host, subset)
             candidates += [fix] if fix else []
-        verifier = _Verifier(self, host, finding)
+        verifier = Verifier(self.mesh, host, finding, self.virtual_services_for(host.host))
         return [fix for fix in candidates if verifier.passes(fix)]
 
     # -- SubsetPolicyNeverApplied: move the policy to the host level ----------------------
@@ -768,163 +759,8 @@ def _free_name(mesh: Mesh, host: HostAnalysis, namespace: str) -> str:
     return name
 
 
-def _claimed(vs: VirtualService, domain: str) -> list[str]:
-    """The hosts a VirtualService claims for sidecars (mesh-bound and visible somewhere)."""
-    if vs.gateways and MESH_GATEWAY not in vs.gateways:
-        return []
-    if not vs.hosts or not visible_anywhere(vs):
-        return []
-    return [resolve_host(h, vs.meta.ref.namespace, domain) for h in vs.hosts]
-
-
 def _vs_order(vs: VirtualService) -> tuple[str, str, str]:
     return (vs.meta.creation_timestamp, vs.meta.ref.name, vs.meta.ref.namespace)
-
-
-# -- verification ----------------------------------------------------------------------------
-
-
-def _key(f: Finding) -> tuple[str, str, str, str]:
-    return (f.code.value, f.host or "", f.subset or "", str(f.resource or ""))
-
-
-def _serious(findings: Iterable[Finding]) -> Counter[tuple[str, str, str, str]]:
-    return Counter(
-        _key(f)
-        for f in findings
-        if f.severity is Severity.ERROR or f.code is Code.SUBSET_POLICY_NEVER_APPLIED
-    )
-
-
-class _Verifier:
-    """Applies fixes to a small copy of the mesh (the host's resources) and re-analyses it.
-
-    One copy per finding: each candidate's resources are added to it (the mesh re-analyses
-    only the hosts they touch), compared with the analysis before, and taken out again.
-    """
-
-    def __init__(self, fixer: Fixer, host: HostAnalysis, finding: Finding) -> None:
-        self.fixer = fixer
-        self.host = host
-        self.finding = finding
-        self.scope = self._scope()
-        self.small = Mesh(fixer.mesh.config)
-        if host.workloads is not None and host.namespace:
-            self.small.workloads.mark_known([host.namespace])
-        self.small.load(self.scope.values())
-        self.before = {h: a for h, a in self.small.analyze().hosts.items()}
-        self.before_claims = len(_claimants(self.small, host.host))
-
-    def _scope(self) -> dict[ObjectRef, Resource]:
-        mesh = self.fixer.mesh
-        host = self.host.host
-        out: dict[ObjectRef, Resource] = {}
-
-        def put(resource: Resource | None) -> None:
-            if resource is not None:
-                out[resource.meta.ref] = resource
-
-        put(self.host.service)
-        for w in self.host.workloads or ():
-            put(w)
-        for dr in mesh.destination_rules.matching(host):
-            put(dr)
-        refs = {r.virtual_service for r in self.host.routes}
-        refs |= {r.delegate for r in self.host.routes if r.delegate}
-        for ref in refs:
-            put(mesh.routes.get(ref))
-        for vs in self.fixer.virtual_services_for(host):
-            put(vs)
-        for resource in list(out.values()):
-            if isinstance(resource, VirtualService):
-                for g in resource.gateways:
-                    gw = gateway_ref(g, resource.meta.ref.namespace)
-                    put(mesh.gateways.get(gw) if gw else None)
-        return out
-
-    def passes(self, fix: Fix) -> bool:
-        replaced: dict[ObjectRef, Resource] = {}
-        for fr in fix.resources:
-            parsed = parse_object(fr.object, fr.origin or Origin())
-            if parsed is None or isinstance(parsed, InvalidField):
-                return False
-            if fr.replaces is not None and parsed.meta.ref != fr.replaces:
-                return False
-            replaced[parsed.meta.ref] = parsed
-        originals = {ref: self.small.get(ref) for ref in replaced}
-        affected = {self.host.host}
-        for resource in replaced.values():
-            affected |= self.small.add(resource)
-        try:
-            return self._judge(affected)
-        finally:
-            for ref, original in originals.items():
-                if original is None:
-                    self.small.remove(ref)
-                else:
-                    self.small.add(original)
-
-    def _judge(self, affected: set[str]) -> bool:
-        after = self.small
-        findings = [g for h in sorted(affected) for g in (after.analyze_host(h) or _NONE).findings]
-        f = self.finding
-        gone = not any(
-            g.code is f.code
-            and g.host == f.host
-            and g.subset == f.subset
-            and g.resource == f.resource
-            and (g.path == f.path or f.code is Code.SUBSET_POLICY_NEVER_APPLIED)
-            for g in findings
-        )
-        if not gone:
-            return False
-        before = _serious(g for h in affected if h in self.before for g in self.before[h].findings)
-        now = _serious(findings)
-        if any(n > before[k] for k, n in now.items()):
-            return False
-        if len(_claimants(after, self.host.host)) > max(self.before_claims, 1):
-            return False
-        if f.code is Code.SUBSET_POLICY_NEVER_APPLIED:
-            return self._policy_in_force(after)
-        return True
-
-    def _policy_in_force(self, after: Mesh) -> bool:
-        """The dormant subset's own fields are in force afterwards on every port: for the
-        subset's traffic if a route now carries it, else for the host's default traffic."""
-        subset = self.host.subset(self.finding.subset or "")
-        now = after.analyze_host(self.host.host)
-        if subset is None or now is None:
-            return False
-        later = now.subset(subset.name)
-        routed = later is not None and later.routed
-        wanted: list[tuple[int | None, EffectivePolicy]] = [(None, subset.policy)]
-        wanted += list(subset.ports.items())
-        for port, policy in wanted:
-            if routed and later is not None:
-                have = later.policy if port is None else later.ports.get(port)
-            else:
-                have = now.policy if port is None else now.port_policies.get(port)
-            if have is None:
-                return False
-            for field in policy.fields:
-                if field.level not in (Level.SUBSET, Level.SUBSET_PORT):
-                    continue
-                if not _contains(have.get(field.name).value, field.value):
-                    return False
-        return True
-
-
-@dataclass(frozen=True, slots=True)
-class _NoHost:
-    findings: tuple[Finding, ...] = ()
-
-
-_NONE = _NoHost()
-
-
-def _claimants(mesh: Mesh, host: str) -> list[VirtualService]:
-    domain = mesh.config.domain
-    return [vs for vs in mesh.routes if any(matches(host, p) for p in _claimed(vs, domain))]
 
 
 def fixes_for(
