@@ -89,6 +89,28 @@ def _plain(value: Any) -> Any:
     return value
 
 
+# Set by the API server, not by whoever applies the object: a fix leaves them out, as
+# `kubectl apply` expects (a stale resourceVersion would make the apply a conflict).
+_SERVER_METADATA = ("resourceVersion", "uid", "creationTimestamp", "generation", "managedFields")
+_LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+def _applyable(obj: Mapping[str, Any]) -> Obj:
+    """A deep copy of an object as read, without what the server sets (and its status)."""
+    out = _plain(obj)
+    out.pop("status", None)
+    meta = out.get("metadata")
+    if isinstance(meta, dict):
+        for key in _SERVER_METADATA:
+            meta.pop(key, None)
+        notes = meta.get("annotations")
+        if isinstance(notes, dict):
+            notes.pop(_LAST_APPLIED, None)
+            if not notes:
+                meta.pop("annotations")
+    return out
+
+
 def _port(entry: Any) -> Any:
     return (entry.get("port") or {}).get("number") if isinstance(entry, Mapping) else None
 
@@ -187,7 +209,7 @@ class Fixer:
                 found = self._raw_lookup(resource)
             except (OSError, ValueError):
                 found = None
-            self._raws[ref] = _plain(found) if isinstance(found, Mapping) else None
+            self._raws[ref] = _applyable(found) if isinstance(found, Mapping) else None
         found = self._raws[ref]
         return copy.deepcopy(found) if found is not None else None
 

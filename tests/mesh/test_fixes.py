@@ -156,3 +156,26 @@ def test_a_subset_that_selects_nothing_is_given_labels_its_workloads_carry():
     [fix] = fixes_for(finding(mesh, Code.SUBSET_SELECTS_NOTHING), mesh)
     subsets = fix.resources[0].object["spec"]["subsets"]
     assert subsets[1]["labels"] == {"version": "v1"}
+
+
+def test_a_fix_leaves_out_what_the_api_server_sets():
+    objs = base()
+    rule = objs[3]
+    rule["metadata"].update(
+        resourceVersion="1023",
+        uid="6f1c",
+        creationTimestamp="2026-01-01T00:00:00Z",
+        managedFields=[{"manager": "kubectl"}],
+        labels={"team": "shop"},
+    )
+    rule["status"] = {"observedGeneration": 1}
+    mesh = build_mesh(*objs)
+    fixes = fixes_for(finding(mesh, Code.SUBSET_POLICY_NEVER_APPLIED), mesh)
+    move = next(f for f in fixes if f.title == "move the policy to the host level")
+    fixed = move.resources[0].object
+    assert fixed["metadata"] == {
+        "name": "checkout",
+        "namespace": "shop",
+        "labels": {"team": "shop"},
+    }
+    assert "status" not in fixed
