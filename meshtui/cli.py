@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
+import re
+import shlex
 import sys
 from collections.abc import Sequence
 
@@ -12,6 +15,31 @@ from meshtui.sources import Source
 from meshtui.sources.files import LoadError
 
 EXIT_USAGE = 2
+OUTPUT_FORMATS = {
+    "text": "for people (default)",
+    "json": "a stable document for scripts",
+    "sarif": "SARIF 2.1.0 for code-scanning tools",
+}
+# kubectl's --request-timeout: a Go duration (1m30s, 500ms), or a plain number of seconds.
+_DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+
+
+def duration(text: str) -> float:
+    """Seconds of `30s`, `1m`, `1m30s`, `500ms` or `30` (kubectl's forms); more than zero."""
+    value = text.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        parts = _DURATION_PART.findall(value)
+        if not parts or "".join(n + u for n, u in parts) != value:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a duration: give e.g. 30s, 1m, 1m30s, 500ms or 30 (seconds)"
+            ) from None
+        seconds = sum(float(n) * _DURATION_UNITS[u] for n, u in parts)
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: the timeout must be more than zero")
+    return seconds
 
 
 def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,32 +72,45 @@ def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
     )
     live.add_argument(
         "--request-timeout",
-        type=float,
+        type=duration,
         default=30.0,
-        metavar="SECONDS",
-        help="timeout of each API request (default: 30)",
+        metavar="DURATION",
+        help="timeout of each API request, as kubectl takes it: 30s, 1m, 500ms, or seconds "
+        "(default: 30s)",
     )
 
 
-def _parser(check: bool) -> argparse.ArgumentParser:
+def _parser(check: bool, prog: str = "meshtui") -> argparse.ArgumentParser:
     if check:
         parser = argparse.ArgumentParser(
-            prog="meshtui check",
+            prog=f"{prog} check",
             description="Print the traffic-policy analysis for scripts and CI.",
             epilog="exit status: 0 no finding reaches the threshold, 1 one does, "
             "2 the input could not be read",
         )
     else:
         parser = argparse.ArgumentParser(
-            prog="meshtui",
+            prog=prog,
             description="Keyboard-driven inspector of Istio traffic policy. "
-            "`meshtui check --help` for the non-interactive report.",
+            f"`{prog} check --help` for the non-interactive report; `{prog} version`; "
+            f"`{prog} completion bash|zsh|fish` prints a shell completion script.",
         )
         parser.add_argument("--version", action="version", version=f"meshtui {__version__}")
     _add_source_arguments(parser)
+    parser.add_argument(
+        "--client-namespace",
+        metavar="NS",
+        help="analyse as sidecars in NS see the mesh: the DestinationRule and VirtualService "
+        "they use (default: every client)",
+    )
     if check:
         parser.add_argument(
-            "-o", "--output", choices=("text", "json", "sarif"), default="text", help="format"
+            "-o",
+            "--output",
+            choices=tuple(OUTPUT_FORMATS),
+            default="text",
+            help="output format: "
+            + "; ".join(f"{name}: {what}" for name, what in OUTPUT_FORMATS.items()),
         )
         parser.add_argument(
             "--failure-threshold",
@@ -96,6 +137,21 @@ def _parser(check: bool) -> argparse.ArgumentParser:
             default=10,
             metavar="PERCENT",
             help="share of traffic a weight-split fix sends to a subset (default: 10)",
+        )
+        parser.add_argument(
+            "--suppress",
+            action="append",
+            default=[],
+            metavar="CODE=KIND NS/NAME",
+            help='suppress a finding, as istioctl analyze does: e.g. "IST0101=VirtualService '
+            'shop/reviews" or "UnknownField=DestinationRule *"; * wildcards; repeatable '
+            "(suppressed findings are counted in the summary)",
+        )
+        parser.add_argument(
+            "--allow-partial",
+            action="store_true",
+            help="live: when a kind cannot be read (403), report what can be, withholding "
+            "the findings that depend on it, instead of exit status 2",
         )
     return parser
 
@@ -124,17 +180,54 @@ def build_source(
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def missing_paths(paths: Sequence[str]) -> list[str]:
+    """The PATHs that do not exist (`-` is standard input), found before anything starts."""
+    from meshtui.sources.files import STDIN
+
+    return [p for p in paths if p != STDIN and not os.path.lexists(p)]
+
+
+def terminal_problem() -> str:
+    """Why the inspector cannot draw here ("" when it can): it needs a terminal on stdout, and
+    one that understands escape codes."""
+    if not sys.stdout.isatty():
+        return "standard output is not a terminal"
+    if os.environ.get("TERM") == "dumb":
+        return "TERM=dumb cannot show the inspector"
+    return ""
+
+
+def main(argv: Sequence[str] | None = None, prog: str = "meshtui") -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "trace":
+        from meshtui.check.trace_report import run_trace
+
+        return run_trace(argv[1:])
+    if argv[:1] == ["version"]:
+        print(f"meshtui {__version__}")
+        return 0
+    if argv[:1] == ["completion"]:
+        from meshtui.completion import completion_main
+
+        return completion_main(argv[1:], prog)
     check = bool(argv) and argv[0] == "check"
-    parser = _parser(check)
+    parser = _parser(check, prog)
     args = parser.parse_args(argv[1:] if check else argv)
+    for path in missing_paths(args.paths):
+        print(f"meshtui: {path}: no such file or directory", file=sys.stderr)
+        return EXIT_USAGE
     try:
         source = build_source(args, parser, check)
+        source.client_namespace = args.client_namespace or None
         source.preflight()
         if check:
             from meshtui.check import run_check
+            from meshtui.mesh.suppress import SuppressRule
 
+            try:
+                rules = [SuppressRule.parse(text) for text in args.suppress]
+            except ValueError as err:
+                parser.error(str(err))
             status = run_check(
                 source,
                 args.output,
@@ -142,10 +235,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                 fixes=not args.no_fixes,
                 max_fixes=max(args.max_fixes, 0),
                 fix_weight=args.fix_weight,
+                allow_partial=args.allow_partial,
+                suppress=rules,
             )
             for warning in source.warnings:  # what a live source could not see, e.g. a 403
                 print(f"meshtui: warning: {warning}", file=sys.stderr)
             return status
+        problem = terminal_problem()
+        if problem:
+            report = f"{prog} check {shlex.join(argv)}".rstrip()
+            print(f"meshtui: {problem}; for a report, run `{report}`", file=sys.stderr)
+            return EXIT_USAGE
         from meshtui.tui.app import run_app
 
         return run_app(source)
@@ -154,3 +254,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+
+
+def kubectl_main() -> int:
+    """`kubectl meshtui ...`: kubectl runs the `kubectl-meshtui` executable on PATH."""
+    return main(prog="kubectl meshtui")

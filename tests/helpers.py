@@ -109,6 +109,7 @@ def vs(
     gateways: list[str] | None = None,
     export_to: list[str] | None = None,
     api_version: str = ISTIO_V1,
+    created: str | None = None,
 ) -> Obj:
     spec: Obj = {}
     if hosts is not None:
@@ -124,8 +125,23 @@ def vs(
     return {
         "apiVersion": api_version,
         "kind": "VirtualService",
-        "metadata": _metadata(name, namespace, None),
+        "metadata": _metadata(name, namespace, created),
         "spec": spec,
+    }
+
+
+def gateway(name: str, hosts: Iterable[str] = ("*",), *, namespace: str = "default") -> Obj:
+    """An ingress Gateway with one HTTP server for `hosts`."""
+    return {
+        "apiVersion": ISTIO_V1,
+        "kind": "Gateway",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "selector": {"istio": "ingressgateway"},
+            "servers": [
+                {"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": list(hosts)}
+            ],
+        },
     }
 
 
@@ -154,6 +170,7 @@ def service_entry(
     ports: Iterable[int] = (443,),
     selector: Mapping[str, str] | None = None,
     api_version: str = ISTIO_V1,
+    export_to: list[str] | None = None,
 ) -> Obj:
     spec: Obj = {
         "hosts": list(hosts),
@@ -161,6 +178,8 @@ def service_entry(
     }
     if selector is not None:
         spec["workloadSelector"] = {"labels": dict(selector)}
+    if export_to is not None:
+        spec["exportTo"] = export_to
     return {
         "apiVersion": api_version,
         "kind": "ServiceEntry",

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import sys
-from typing import TextIO
+from collections.abc import Sequence
+from typing import Any, TextIO
 
 from meshtui.check.report import render_json, render_sarif, render_text, to_json
 from meshtui.mesh.findings import Severity, reaches
-from meshtui.sources import Source
+from meshtui.mesh.partial import Withheld
+from meshtui.mesh.suppress import SuppressRule
+from meshtui.sources import FORBIDDEN, KindState, Source, known_analyses, partial_notes
+from meshtui.sources.files import LoadError
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -22,22 +27,95 @@ def run_check(
     fixes: bool = True,
     max_fixes: int | None = None,
     fix_weight: int = 10,
+    allow_partial: bool = False,
+    suppress: Sequence[SuppressRule] = (),
 ) -> int:
-    """Load, analyse and report; exit 1 when a finding reaches the threshold."""
+    """Load, analyse and report; exit 1 when a finding reaches the threshold.
+
+    A kind the findings need that could not be read at all (403) is exit 2 (LoadError)
+    unless `allow_partial`: then the findings that depend on it are withheld, and the report
+    says what is missing. Suppressed findings are only counted."""
     out = out or sys.stdout
-    meshes = source.load()
-    analyses = [mesh.analyze() for mesh in meshes]
+    meshes = source.scoped(source.load())
+    for mesh in meshes:
+        mesh.suppress_rules = tuple(suppress)
+    states = source.kind_states()
+    unread = [s for s in states if s.state == FORBIDDEN]
+    if unread and not allow_partial:
+        raise LoadError(
+            "could not read "
+            + "; ".join(s.describe() for s in unread)
+            + ": findings that depend on them would be guesses "
+            "(--allow-partial reports the rest)"
+        )
+    analyses, withheld = known_analyses(source, [mesh.analyze() for mesh in meshes])
     findings = [source.refine(a.findings) for a in analyses]
+    partial = partial_document(states, withheld)
     renderer = None
     if fixes:
         from meshtui.check.fixes import FixRenderer
 
         renderer = FixRenderer(source, meshes, weight=fix_weight, limit=max_fixes)
     if output == "json":
-        out.write(render_json(to_json(analyses, findings, source.label, renderer)))
+        document = to_json(analyses, findings, source.label, renderer)
+        if partial:
+            document["partial"] = partial
+        out.write(render_json(document))
     elif output == "sarif":
-        out.write(render_sarif(analyses, findings, renderer))
+        out.write(_with_notifications(render_sarif(analyses, findings, renderer), partial))
     else:
-        out.write(render_text(analyses, findings, source.label, renderer))
+        out.write(_partial_text(partial) + render_text(analyses, findings, source.label, renderer))
     failing = any(reaches(f.severity, threshold) for fs in findings for f in fs)
     return EXIT_FINDINGS if failing else EXIT_OK
+
+
+def partial_document(states: list[KindState], withheld: list[Withheld]) -> dict[str, Any]:
+    """The report's `partial` object: what could not be read and what it held back; empty
+    when everything was read."""
+    notes = partial_notes(states)
+    if not notes and not withheld:
+        return {}
+    return {
+        "unread": [
+            {
+                "cluster": s.cluster,
+                "kind": s.kind,
+                "reason": s.reason,
+                "namespaces": list(s.unseen),
+                **({"readIn": list(s.read_in)} if s.read_in is not None else {}),
+                "wholly": s.state == FORBIDDEN,
+            }
+            for s in states
+            if s.partial
+        ],
+        "withheld": [
+            {"cluster": w.cluster, "code": w.code.value, "count": w.count, "because": w.message}
+            for w in withheld
+        ],
+        "notes": notes + [w.message for w in withheld],
+    }
+
+
+def _partial_text(partial: dict[str, Any]) -> str:
+    if not partial:
+        return ""
+    lines = ["PARTIAL: not everything could be read; findings that would depend on it are"]
+    lines.append("withheld, not reported as passing:")
+    lines += [f"  - {note}" for note in partial["notes"]]
+    return "\n".join(lines) + "\n\n"
+
+
+def _with_notifications(sarif: str, partial: dict[str, Any]) -> str:
+    """SARIF with the partial read said as run-level tool execution notifications."""
+    if not partial:
+        return sarif
+    doc = json.loads(sarif)
+    doc["runs"][0]["invocations"] = [
+        {
+            "executionSuccessful": True,
+            "toolExecutionNotifications": [
+                {"level": "warning", "message": {"text": note}} for note in partial["notes"]
+            ],
+        }
+    ]
+    return render_json(doc)

@@ -15,7 +15,8 @@ from urllib.parse import quote
 from meshtui import __version__
 from meshtui.mesh.analysis import Analysis, HostAnalysis, SubsetAnalysis
 from meshtui.mesh.batch import collector_paused
-from meshtui.mesh.findings import EXPLANATION, SEVERITY, Code, Finding, Severity
+from meshtui.mesh.clients import ClientSet
+from meshtui.mesh.findings import EXPLANATION, RULES, SEVERITY, Code, Finding, Severity
 from meshtui.mesh.policy import EffectivePolicy
 from meshtui.mesh.resources import Workload
 from meshtui.mesh.routes import RouteRef
@@ -91,7 +92,18 @@ def _subset(s: SubsetAnalysis) -> dict[str, Any]:
         "routes": [_route(r) for r in s.routes],
         "workloads": _workloads(s.workloads),
         "policyNeverApplied": s.policy_never_applied,
+        **_clients(s.clients),
     }
+
+
+def _clients(clients: ClientSet | None) -> dict[str, Any]:
+    """`clientNamespaces` (`["*"]` for all) and, with `*`, the `exceptClientNamespaces`."""
+    if clients is None:
+        return {}
+    out: dict[str, Any] = {"clientNamespaces": clients.namespaces}
+    if clients.exceptions:
+        out["exceptClientNamespaces"] = clients.exceptions
+    return out
 
 
 def host_json(h: HostAnalysis, cluster: str | None = None) -> dict[str, Any]:
@@ -109,6 +121,15 @@ def host_json(h: HostAnalysis, cluster: str | None = None) -> dict[str, Any]:
         "routes": [_route(r) for r in h.default_routes],
         "workloads": _workloads(h.workloads),
         "undefinedSubsets": list(h.undefined_subsets),
+        "destinationRulesByClient": [
+            {
+                "destinationRules": [r.meta.ref.namespaced_name for r in v.rule.rules]
+                if v.rule
+                else [],
+                **_clients(v.clients),
+            }
+            for v in h.views
+        ],
     }
     if cluster is not None:
         out["cluster"] = cluster
@@ -125,6 +146,8 @@ def finding_json(f: Finding, cluster: str | None = None) -> dict[str, Any]:
         "message": f.message,
         "file": f.file,
         "line": f.line,
+        "istio": f.istio,
+        **_clients(f.clients),
     }
     if f.field:
         out["field"] = f.field
@@ -139,6 +162,7 @@ def to_json(
     source: str,
     fixes: FixRenderer | None = None,
 ) -> dict[str, Any]:
+    client = analyses[0].client_namespace if analyses else None
     """The JSON document of `check -o json`; `findings` are per analysis, already refined."""
     multi = len(analyses) > 1
     hosts: list[dict[str, Any]] = []
@@ -151,11 +175,13 @@ def to_json(
     counts = {s.value: 0 for s in Severity}
     for f in all_findings:
         counts[f["severity"]] += 1
+    suppressed = sum(len(a.suppressed) for a in analyses)
     return {
         "source": source,
+        "clientNamespace": client,
         "hosts": hosts,
         "findings": all_findings,
-        "summary": {"hosts": len(hosts), **counts},
+        "summary": {"hosts": len(hosts), **counts, "suppressed": suppressed},
     }
 
 
@@ -299,16 +325,24 @@ def render_text(
                     )
                     if part
                 )
-                head = f"  {ICON[f.severity]} {f.severity.value:<7} {f.code.value}"
+                code = f"{f.code.value} ({f.istio})" if f.istio else f.code.value
+                head = f"  {ICON[f.severity]} {f.severity.value:<7} {code}"
                 lines.append(printable(f"{head}  {subject}" + (f"  ({where})" if where else "")))
                 lines.append(printable(f"      {f.message}"))
+                if f.clients is not None and (f.clients.names or not f.clients.everyone):
+                    lines.append(printable(f"      affects {f.clients.describe()}"))
                 lines += _fixes_text(f, fixes, i)
             lines.append("")
     summary = ", ".join(f"{n} {s.value}{'s' if n != 1 else ''}" for s, n in total.items() if n)
+    suppressed = sum(len(a.suppressed) for a in analyses)
+    if suppressed:  # suppressed findings are counted, never silently hidden
+        summary = f"{summary or 'no findings'} ({suppressed} suppressed)"
     if fixes is not None and fixes.omitted:
         lines.append(f"fixes shown for the first {fixes.limit} findings (--max-fixes N for more)")
+    client = analyses[0].client_namespace if analyses else None
+    view = f" as clients in {printable(client)} see it" if client else ""
     lines.append(
-        f"{printable(source)}: {hosts} host{'s' if hosts != 1 else ''}, "
+        f"{printable(source)}{view}: {hosts} host{'s' if hosts != 1 else ''}, "
         + (summary or "no findings")
     )
     return "\n".join(lines) + "\n"
@@ -344,6 +378,23 @@ def _uri(file: str) -> str:
         return path.resolve().as_uri()
 
 
+# istioctl analyze's message codes, as a SARIF taxonomy that meshtui's rules relate to.
+_ISTIOCTL = {
+    "name": "istioctl-analyze",
+    "rules": [
+        {"id": code, "name": code}
+        for code in sorted({r.istio for r in RULES.values() if r.istio is not None})
+    ],
+}
+
+
+def _istio_relationship(code: str) -> dict[str, Any]:
+    return {
+        "target": {"id": code, "toolComponent": {"name": "istioctl-analyze"}},
+        "kinds": ["equal"],
+    }
+
+
 def render_sarif(
     analyses: Sequence[Analysis],
     findings: Iterable[Sequence[Finding]],
@@ -358,6 +409,11 @@ def render_sarif(
             "fullDescription": {"text": EXPLANATION[code]},
             "help": {"text": EXPLANATION[code]},
             "defaultConfiguration": {"level": _SARIF_LEVEL[SEVERITY[code]]},
+            **(
+                {"relationships": [_istio_relationship(RULES[code].istio)]}
+                if RULES[code].istio
+                else {}
+            ),
         }
         for code in codes
     ]
@@ -392,13 +448,28 @@ def render_sarif(
                         ]
                     }
                 ]
-            props = {k: v for k, v in (("host", f.host), ("subset", f.subset)) if v}
+            props: dict[str, Any] = {
+                k: v for k, v in (("host", f.host), ("subset", f.subset), ("istio", f.istio)) if v
+            }
+            props.update(_clients(f.clients))
             if analysis.cluster:
                 props["cluster"] = analysis.cluster
             if props:
                 result["properties"] = props
             _sarif_fixes(result, f, fixes, i)
             results.append(result)
+        # Suppressed findings stay in the log, marked as SARIF says (§3.27.23), so
+        # code-scanning tools count them without raising them.
+        results += [
+            {
+                "ruleId": f.code.value,
+                "ruleIndex": codes.index(f.code),
+                "level": _SARIF_LEVEL[f.severity],
+                "message": {"text": f.message},
+                "suppressions": [{"kind": "external"}],
+            }
+            for f in analysis.suppressed
+        ]
     doc = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
@@ -409,7 +480,8 @@ def render_sarif(
                         "name": "meshtui",
                         "version": __version__,
                         "rules": rules,
-                    }
+                    },
+                    "extensions": [_ISTIOCTL],
                 },
                 "results": results,
             }

@@ -172,6 +172,7 @@ class DestinationRuleIndex:
         # resolved host or wildcard -> the namespaces with DRs for it (for `matching`)
         self._namespaces_of: dict[str, set[str]] = defaultdict(set)
         self._cache: dict[tuple[str, str, str], list[ConsolidatedRule]] = {}
+        self._wildcards: set[str] = set()  # the wildcard hosts of all DRs
 
     def __len__(self) -> int:
         return len(self._rules)
@@ -189,6 +190,8 @@ class DestinationRuleIndex:
         table = self._wild if is_wildcard(host) else self._exact
         table[rule.meta.ref.namespace].setdefault(host, []).append(rule)
         self._namespaces_of[host].add(rule.meta.ref.namespace)
+        if is_wildcard(host):
+            self._wildcards.add(host)
         self._invalidate(rule.meta.ref.namespace, host)
         return old
 
@@ -205,6 +208,7 @@ class DestinationRuleIndex:
             self._namespaces_of[host].discard(ref.namespace)
             if not self._namespaces_of[host]:
                 del self._namespaces_of[host]
+                self._wildcards.discard(host)
         self._invalidate(ref.namespace, host)
         return old
 
@@ -268,6 +272,9 @@ class DestinationRuleIndex:
         """Every DR in any namespace whose host covers `host` (for "seen elsewhere" notes)."""
         if is_wildcard(host):
             keys = [k for k in self._namespaces_of if is_wildcard(k) and matches(host, k)]
+        elif len(self._wildcards) <= 32:
+            # Few wildcard DR hosts (the usual case): test each against the host.
+            keys = [host, *(k for k in self._wildcards if matches(host, k))]
         else:
             # The wildcards that cover a plain host are `*` followed by one of its suffixes:
             # look those up instead of scanning every namespace for every host.

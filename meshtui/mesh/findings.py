@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from meshtui.mesh.clients import ClientSet
 from meshtui.mesh.resources import ObjectRef, Origin, Path, format_path
 
 
@@ -24,46 +25,203 @@ class Code(StrEnum):
     SUBSET_SELECTS_NOTHING = "SubsetSelectsNothing"
     DUPLICATE_SUBSET = "DuplicateSubset"
     MULTIPLE_DESTINATION_RULES = "MultipleDestinationRules"
+    CONFLICTING_VIRTUAL_SERVICES = "ConflictingVirtualServices"
+    UNREACHABLE_RULE = "UnreachableRule"
+    INEFFECTIVE_MATCH = "IneffectiveMatch"
+    UNKNOWN_GATEWAY = "UnknownGateway"
+    GATEWAY_ROUTE_BYPASSES_SUBSETS = "GatewayRouteBypassesSubsets"
     INVALID_RESOURCE = "InvalidResource"
     PARSE_ERROR = "ParseError"
+    # Schema, references and analyzer parity (issue 10)
+    UNKNOWN_FIELD = "UnknownField"
+    DEPRECATED_FIELD = "DeprecatedField"
+    PORT_NOT_IN_SERVICE = "PortNotInService"
+    UNKNOWN_HOST = "UnknownHost"
+    UNKNOWN_PORT = "UnknownPort"
+    DESTINATION_PORT_REQUIRED = "DestinationPortRequired"
+    UNKNOWN_DESTINATION_RULE_HOST = "UnknownDestinationRuleHost"
+    NO_CA_CERTIFICATES = "NoCaCertificates"
+    NO_CA_CERTIFICATES_PORT = "NoCaCertificatesPort"
+    HOST_NOT_IN_GATEWAY = "HostNotInGateway"
+    INTERNAL_GATEWAY_REFERENCE = "InternalGatewayReference"
+    SINGLE_DESTINATION_WEIGHT = "SingleDestinationWeight"
+    DUPLICATE_DESTINATION = "DuplicateDestination"
+    SUBSET_WITHOUT_LABELS = "SubsetWithoutLabels"
 
 
-SEVERITY = {
-    Code.SUBSET_POLICY_NEVER_APPLIED: Severity.WARNING,
-    Code.UNDEFINED_SUBSET: Severity.ERROR,
-    Code.SUBSET_SELECTS_NOTHING: Severity.WARNING,
-    Code.DUPLICATE_SUBSET: Severity.WARNING,
-    Code.MULTIPLE_DESTINATION_RULES: Severity.INFO,
-    Code.INVALID_RESOURCE: Severity.ERROR,
-    Code.PARSE_ERROR: Severity.ERROR,
-}
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """What a finding code means: its severity, its equivalents elsewhere, one line to act on."""
 
-# One line a person can act on, shown in `check -o text`, SARIF rule help and the TUI.
-EXPLANATION = {
-    Code.SUBSET_POLICY_NEVER_APPLIED: (
+    severity: Severity
+    explanation: str
+    istio: str | None = None  # the istioctl analyze message code (IST0101, ...)
+    kiali: str | None = None  # the Kiali validation code (KIA1101, ...)
+
+
+# The one table of finding codes: the README's findings table, SARIF rules and the help text
+# all come from here.
+RULES: dict[Code, Rule] = {
+    Code.SUBSET_POLICY_NEVER_APPLIED: Rule(
+        Severity.WARNING,
         "Istio applies a subset's trafficPolicy only to traffic that a route sends to that "
         "subset; with no such route, default routing goes to the whole service and the "
-        "subset's policy is dead config."
+        "subset's policy is dead config.",
     ),
-    Code.UNDEFINED_SUBSET: (
+    Code.UNDEFINED_SUBSET: Rule(
+        Severity.ERROR,
         "A route names a subset that no DestinationRule for that host defines; Istio has no "
-        "cluster for it and requests fail with 503 (no healthy upstream)."
+        "cluster for it and requests fail with 503 (no healthy upstream).",
+        istio="IST0101",
+        kiali="KIA1107",
     ),
-    Code.SUBSET_SELECTS_NOTHING: (
+    Code.SUBSET_SELECTS_NOTHING: Rule(
+        Severity.WARNING,
         "No workload of the service carries all of the subset's labels, so traffic routed to "
-        "the subset has no endpoints."
+        "the subset has no endpoints.",
+        istio="IST0173",
+        kiali="KIA0203",
     ),
-    Code.DUPLICATE_SUBSET: (
+    Code.DUPLICATE_SUBSET: Rule(
+        Severity.WARNING,
         "Several merged DestinationRules define a subset of the same name; Istio keeps the "
-        "first and ignores the others."
+        "first and ignores the others.",
+        kiali="KIA0201",
     ),
-    Code.MULTIPLE_DESTINATION_RULES: (
+    Code.MULTIPLE_DESTINATION_RULES: Rule(
+        Severity.INFO,
         "Several DestinationRules for one host were merged: subsets are concatenated and the "
-        "top-level trafficPolicy of the first one that has one wins."
+        "top-level trafficPolicy of the first one that has one wins.",
     ),
-    Code.INVALID_RESOURCE: "The resource has a field of the wrong type; Istio would reject it.",
-    Code.PARSE_ERROR: "The file could not be read as YAML or JSON.",
+    Code.CONFLICTING_VIRTUAL_SERVICES: Rule(
+        Severity.ERROR,
+        "Several mesh-bound VirtualServices claim the same host; a sidecar uses the first one "
+        "it sees and drops the others, so their routes carry no traffic for those clients.",
+        istio="IST0109",
+        kiali="KIA1106",
+    ),
+    Code.UNREACHABLE_RULE: Rule(
+        Severity.WARNING,
+        "Rules are tried in order and the first match wins; a rule after a catch-all, or "
+        "whose every match an earlier rule already covers, never matches.",
+        istio="IST0130",
+    ),
+    Code.INEFFECTIVE_MATCH: Rule(
+        Severity.INFO,
+        "One match clause of the rule is covered by an earlier rule, so it never matches.",
+        istio="IST0131",
+    ),
+    Code.UNKNOWN_GATEWAY: Rule(
+        Severity.ERROR,
+        "The VirtualService binds to a Gateway that does not exist; its routes for that "
+        "gateway carry no traffic.",
+        istio="IST0101",
+        kiali="KIA1102",
+    ),
+    Code.GATEWAY_ROUTE_BYPASSES_SUBSETS: Rule(
+        Severity.WARNING,
+        "A gateway-bound VirtualService routes the host without a subset while mesh routes "
+        "use subsets: traffic from the gateway is not split by the subset routing.",
+        istio="IST0140",
+    ),
+    Code.INVALID_RESOURCE: Rule(
+        Severity.ERROR,
+        "The resource has a field of the wrong type, a value outside its enum, a malformed "
+        "duration or a missing required field; the API server would reject it, so Istio never "
+        "sees it.",
+    ),
+    Code.PARSE_ERROR: Rule(Severity.ERROR, "The file could not be read as YAML or JSON."),
+    # -- schema, references and analyzer parity (issue 10) --
+    Code.UNKNOWN_FIELD: Rule(
+        Severity.WARNING,
+        "The field is not part of the Istio API at this place: kubectl's strict field "
+        "validation rejects the resource, and an API server without it drops the field, so "
+        "what it was meant to set is not set (often a typo of the field named).",
+    ),
+    Code.DEPRECATED_FIELD: Rule(
+        Severity.INFO,
+        "The value is accepted but deprecated in the Istio API; Istio reads it as its "
+        "replacement, which is what to write.",
+    ),
+    Code.PORT_NOT_IN_SERVICE: Rule(
+        Severity.WARNING,
+        "portLevelSettings name a port the Service or ServiceEntry does not expose; no "
+        "traffic uses that port, so the settings never apply.",
+    ),
+    Code.UNKNOWN_HOST: Rule(
+        Severity.ERROR,
+        "A route or mirror sends traffic to a host that is no Service or ServiceEntry visible "
+        "from the VirtualService's namespace; Istio has no cluster for it and the requests fail.",
+        istio="IST0101",
+        kiali="KIA1101",
+    ),
+    Code.UNKNOWN_PORT: Rule(
+        Severity.ERROR,
+        "A destination names a port the host does not expose; Istio has no cluster for that "
+        "host and port and the requests fail.",
+        istio="IST0101",
+    ),
+    Code.DESTINATION_PORT_REQUIRED: Rule(
+        Severity.ERROR,
+        "The destination has no port but its host exposes several; name the port the route "
+        "sends traffic to.",
+        istio="IST0112",
+    ),
+    Code.UNKNOWN_DESTINATION_RULE_HOST: Rule(
+        Severity.WARNING,
+        "The DestinationRule's host is no Service or ServiceEntry visible from its namespace: "
+        "Istio builds no cluster for it, so its traffic policy and subsets are never applied.",
+        istio="IST0174",
+        kiali="KIA0202",
+    ),
+    Code.NO_CA_CERTIFICATES: Rule(
+        Severity.WARNING,
+        "TLS mode SIMPLE or MUTUAL without caCertificates: the sidecar does not verify the "
+        "server's certificate (set caCertificates, or credentialName with a workloadSelector).",
+        istio="IST0128",
+    ),
+    Code.NO_CA_CERTIFICATES_PORT: Rule(
+        Severity.WARNING,
+        "Port-level TLS mode SIMPLE or MUTUAL without caCertificates: on that port the "
+        "sidecar does not verify the server's certificate.",
+        istio="IST0129",
+    ),
+    Code.HOST_NOT_IN_GATEWAY: Rule(
+        Severity.WARNING,
+        "No server of the Gateway accepts any of the VirtualService's hosts, so the gateway "
+        "never uses its routes.",
+        istio="IST0132",
+    ),
+    Code.INTERNAL_GATEWAY_REFERENCE: Rule(
+        Severity.WARNING,
+        "The VirtualService binds to a Gateway that Istio generates for a Kubernetes Gateway "
+        "API gateway; that binding is internal and may change. Bind to the Gateway API "
+        "resources instead.",
+        istio="IST0165",
+    ),
+    Code.SINGLE_DESTINATION_WEIGHT: Rule(
+        Severity.INFO,
+        "A route with a single destination sends it all the traffic: Istio takes its weight "
+        "as 100 whatever it says.",
+        kiali="KIA1104",
+    ),
+    Code.DUPLICATE_DESTINATION: Rule(
+        Severity.WARNING,
+        "The same host and subset appear twice among one route's destinations; Istio builds "
+        "one weighted cluster per entry, which is seldom what was meant.",
+        kiali="KIA1105",
+    ),
+    Code.SUBSET_WITHOUT_LABELS: Rule(
+        Severity.WARNING,
+        "The subset has no labels, so it selects every endpoint of the service: it is the "
+        "whole service under another name.",
+        kiali="KIA0209",
+    ),
 }
+
+SEVERITY = {code: rule.severity for code, rule in RULES.items()}
+# One line a person can act on, shown in `check -o text`, SARIF rule help and the TUI.
+EXPLANATION = {code: rule.explanation for code, rule in RULES.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +233,8 @@ class Finding:
     resource: ObjectRef | None = None
     origin: Origin | None = None
     path: Path = ()  # the field within the resource, for sources that can locate it
+    clients: ClientSet | None = None  # whose requests it concerns; None: not client-specific
+    beyond_istio: bool = False  # meshtui's own conclusion where istioctl reports another code
 
     @property
     def field(self) -> str | None:
@@ -83,6 +243,11 @@ class Finding:
     @property
     def severity(self) -> Severity:
         return SEVERITY[self.code]
+
+    @property
+    def istio(self) -> str | None:
+        """The istioctl analyze code of the same problem, where istioctl has one."""
+        return None if self.beyond_istio else RULES[self.code].istio
 
     @property
     def file(self) -> str | None:
@@ -104,3 +269,17 @@ class Finding:
 
 def reaches(severity: Severity, threshold: Severity) -> bool:
     return severity.rank >= threshold.rank
+
+
+def markdown_table() -> str:
+    """The README's findings table, made from RULES so the two never disagree."""
+    rows = [
+        "| code | severity | istioctl | Kiali | means |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for code, rule in RULES.items():
+        rows.append(
+            f"| `{code.value}` | {rule.severity.value} | {rule.istio or ''} | "
+            f"{rule.kiali or ''} | {rule.explanation} |"
+        )
+    return "\n".join(rows)

@@ -12,12 +12,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from meshtui.mesh import schema
+
 ISTIO_NETWORKING_GROUP = "networking.istio.io"
 ISTIO_NETWORKING_VERSIONS = ("v1", "v1beta1", "v1alpha3")
 
 WORKLOAD_KINDS = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job")
 ISTIO_KINDS = ("DestinationRule", "VirtualService", "ServiceEntry", "Gateway")
-KNOWN_KINDS = ("Service", *ISTIO_KINDS, *WORKLOAD_KINDS)
+KNOWN_KINDS = ("Service", *ISTIO_KINDS, *WORKLOAD_KINDS, "Node")
 
 Path = tuple[str | int, ...]
 
@@ -61,6 +63,10 @@ class Meta:
     origin: Origin
     creation_timestamp: str = ""
     raw: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+    # What the schema says short of rejecting the resource (unknown fields, deprecations).
+    issues: tuple[schema.Issue, ...] = field(default=(), compare=False, repr=False)
+    # Only the annotations meshtui reads (READ_ANNOTATIONS), not every one of the object.
+    annotations: Mapping[str, str] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +151,9 @@ class Route:
     delegate: ObjectRef | None = None
     # The `match` entries as written (mappings), for reachability and request traces.
     matches: tuple[Mapping[str, Any], ...] = ()
+    # What an HTTP rule does besides routing (timeout, retries, fault, redirect, directResponse,
+    # rewrite), as written: a request trace shows it.
+    actions: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +183,15 @@ class Gateway:
     selector: Mapping[str, str] | None
 
 
-Resource = Service | ServiceEntry | Workload | DestinationRule | VirtualService | Gateway
+@dataclass(frozen=True, slots=True)
+class Node:
+    """A Kubernetes Node, for the topology labels Istio adds to the endpoints of its pods."""
+
+    meta: Meta
+    labels: Mapping[str, str]
+
+
+Resource = Service | ServiceEntry | Workload | DestinationRule | VirtualService | Gateway | Node
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,6 +284,7 @@ def _str_list(value: object, path: Path) -> tuple[str, ...]:
 
 
 _POLICY_FIELDS = ("loadBalancer", "connectionPool", "outlierDetection", "tls")
+_TOP_POLICY_FIELDS = (*_POLICY_FIELDS, "tunnel", "proxyProtocol", "retryBudget")
 # TrafficPolicy's schema is some eight levels deep; the policy is kept as written and merged
 # and printed recursively later, so a deeper (or self-containing) value is refused here.
 MAX_POLICY_DEPTH = 32
@@ -294,8 +312,8 @@ def _traffic_policy(value: object, path: Path) -> Mapping[str, Any] | None:
         if key == "portLevelSettings":
             for i, entry in enumerate(_list(sub, (*path, key))):
                 _port_traffic_policy(entry, (*path, key, i))
-        elif sub is not None:
-            _mapping(sub, (*path, key))
+        elif key in _TOP_POLICY_FIELDS and sub is not None:
+            _mapping(sub, (*path, key))  # an unknown key is the schema's UnknownField
     return policy
 
 
@@ -381,6 +399,9 @@ def _match_summary(kind: str, matches: list[Any]) -> str:
     return " | ".join(parts) if parts else "any"
 
 
+_ROUTE_ACTIONS = ("timeout", "retries", "fault", "redirect", "directResponse", "rewrite")
+
+
 def _route(kind: str, index: int, value: object, path: Path, namespace: str) -> Route:
     r = _mapping(value, path, required=True)
     assert r is not None
@@ -436,6 +457,7 @@ def _route(kind: str, index: int, value: object, path: Path, namespace: str) -> 
         match=_match_summary(kind, matches),
         delegate=delegate,
         matches=tuple(written),
+        actions={k: r[k] for k in _ROUTE_ACTIONS if r.get(k) is not None},
     )
 
 
@@ -583,6 +605,31 @@ def _parse_workload(meta: Meta, obj: Mapping[str, Any], spec: Mapping[str, Any])
     )
 
 
+EXPORT_TO_ANNOTATION = "networking.istio.io/exportTo"
+SUPPRESS_ANNOTATION = "galley.istio.io/analyze-suppress"
+READ_ANNOTATIONS = (EXPORT_TO_ANNOTATION, SUPPRESS_ANNOTATION)
+
+
+def _read_annotations(metadata: Mapping[str, Any]) -> dict[str, str] | None:
+    annotations = metadata.get("annotations")
+    if not isinstance(annotations, Mapping):
+        return None
+    kept = {k: v for k in READ_ANNOTATIONS if isinstance(v := annotations.get(k), str)}
+    return kept or None
+
+
+def _rejection(issues: list[schema.Issue], ref: ObjectRef, origin: Origin) -> InvalidField | None:
+    """The first error the API server would reject the spec for, naming the next few."""
+    fatal = [i for i in issues if i.fatal]
+    if not fatal:
+        return None
+    message = fatal[0].message
+    if len(fatal) > 1:
+        others = "; ".join(f"{format_path(i.path)} {i.message}" for i in fatal[1:4])
+        message += f" (and {len(fatal) - 1} more: {others}{', ...' if len(fatal) > 4 else ''})"
+    return InvalidField(ref, origin, fatal[0].path, message)
+
+
 def object_kind(obj: object) -> str | None:
     """The kind meshtui reads this object as, or None for anything it ignores.
 
@@ -598,7 +645,7 @@ def object_kind(obj: object) -> str | None:
     group, _, version = api_version.rpartition("/")
     if kind in ISTIO_KINDS:
         return kind if group == ISTIO_NETWORKING_GROUP else None
-    if kind in ("Service", "Pod"):
+    if kind in ("Service", "Pod", "Node"):
         return kind if group == "" and version == "v1" else None
     if kind == "Job":
         return kind if group == "batch" else None
@@ -626,12 +673,26 @@ def parse_object(
         assert metadata is not None
         name = _str(metadata.get("name"), ("metadata", "name"), required=True)
         namespace = _str(metadata.get("namespace"), ("metadata", "namespace")) or default_namespace
+        if kind == "Node":  # cluster-scoped
+            namespace = ""
         created = metadata.get("creationTimestamp")
+        ref = ObjectRef(kind, namespace, name)
+        issues: tuple[schema.Issue, ...] = ()
+        if kind in schema.SPECS:
+            # What the API server would refuse never reaches pilot: the resource is dropped,
+            # as one with a field of the wrong type always was.
+            found = schema.validate(kind, obj.get("spec"))
+            rejected = _rejection(found, ref, origin)
+            if rejected is not None:
+                return rejected
+            issues = tuple(found)
         meta = Meta(
-            ref=ObjectRef(kind, namespace, name),
+            ref=ref,
             origin=origin,
             creation_timestamp=str(created) if created is not None else "",
             raw=obj if keep_raw else None,
+            issues=issues,
+            annotations=_read_annotations(metadata),
         )
         spec = _mapping(obj.get("spec"), ("spec",)) or {}
         if kind == "DestinationRule":
@@ -644,6 +705,8 @@ def parse_object(
             return _parse_gateway(meta, spec)
         if kind == "Service":
             return _parse_service(meta, spec)
+        if kind == "Node":
+            return Node(meta, _labels(metadata.get("labels"), ("metadata", "labels")))
         return _parse_workload(meta, obj, spec)
     except _Invalid as err:
         return InvalidField(ObjectRef(kind, namespace, name), origin, err.path, err.message)

@@ -16,7 +16,7 @@ import stat
 import sys
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import GeneratorType
 from typing import Any
@@ -555,15 +555,7 @@ def _refine_lines(out: list[Finding]) -> list[Finding]:
             assert f.origin is not None
             line = _field_line(found, f.origin, f.path)
             if line is not None and line != f.origin.line:
-                f = Finding(
-                    f.code,
-                    f.message,
-                    host=f.host,
-                    subset=f.subset,
-                    resource=f.resource,
-                    origin=Origin(f.origin.file, line, f.origin.cluster, f.origin.item),
-                    path=f.path,
-                )
+                f = replace(f, origin=replace(f.origin, line=line))
                 out[i] = f
     return out
 

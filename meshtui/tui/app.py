@@ -7,18 +7,19 @@ read; a live source hands new analyses to :meth:`MeshApp.apply_analysis` (throug
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
 from textual import on
-from textual.app import App, ComposeResult
-from textual.binding import Binding, BindingType
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import reactive
+from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Tree
@@ -28,16 +29,22 @@ from meshtui.mesh.analysis import Analysis
 from meshtui.mesh.findings import Finding
 from meshtui.mesh.fixes import Fix
 from meshtui.mesh.resources import Meta
-from meshtui.sources import Source
+from meshtui.sources import Source, known_analyses, partial_marker, partial_notes
+from meshtui.tui.command_mode import COMMANDS, CommandLine, find, split
 from meshtui.tui.commands import MeshCommands
+from meshtui.tui.contexts import context_names, current_contexts, is_cluster, switched
 from meshtui.tui.detail import detail, involved, raw_yaml
 from meshtui.tui.fixes import FixPanel
+from meshtui.tui.keys import Scope, bindings
 from meshtui.tui.model import MeshView, NodeRef, Sort, ViewOptions
+from meshtui.tui.screens.client import ClientScreen
 from meshtui.tui.screens.help import HelpScreen
+from meshtui.tui.screens.trace import open_trace
 from meshtui.tui.text import MUTED, plural, safe
 from meshtui.tui.widgets.detail_pane import DetailPane
 from meshtui.tui.widgets.mesh_tree import MeshTree
 from meshtui.tui.widgets.summary import SummaryBar
+from meshtui.tui.widgets.text_line import TextLine
 
 LOAD_GROUP = "load"
 LIVE_GROUP = "live"
@@ -48,6 +55,11 @@ EXIT_UNREADABLE = 2
 # Above this many hosts, the filter waits for a pause in the typing before it rebuilds the tree.
 DEBOUNCE_HOSTS = 2_000
 DEBOUNCE_SECONDS = 0.2
+CONTEXT_GROUP = "context"
+NARROW_COLUMNS = 100
+# Actions that open a line to type into: not from a text field (there the key is a character)
+# nor over another screen (help, palette).
+TYPING_ACTIONS = {"filter", "command"}
 
 
 class SourceChanged(Message):
@@ -64,23 +76,11 @@ class MeshApp(App[int]):
     CSS_PATH = "meshtui.tcss"
     TITLE = "meshtui"
     COMMANDS: ClassVar = App.COMMANDS | {MeshCommands}
-    BINDINGS: ClassVar[list[BindingType]] = [
-        # A priority binding runs as the key arrives, not after the tree's queued keys: what is
-        # typed right after `/` goes to the filter (see check_action for text fields).
-        Binding("slash", "filter", "Filter", key_display="/", priority=True),
-        Binding("escape", "clear_filter", "Clear filter", show=False),
-        Binding("n", "next_finding", "Next finding"),
-        Binding("N", "previous_finding", "Prev finding"),
-        Binding("f", "toggle_findings_only", "Findings only"),
-        Binding("s", "toggle_sort", "Sort"),
-        Binding("y", "toggle_yaml", "YAML"),
-        Binding("c", "copy_fix", "Copy fix", show=False),
-        Binding("w", "write_fix", "Write fix", show=False),
-        Binding("F", "next_fix", "Next fix", show=False),
-        Binding("r", "reload", "Reload"),
-        Binding("tab", "switch_pane", "Switch pane", show=False),
-        Binding("question_mark", "help", "Help", key_display="?"),
-        Binding("q", "quit", "Quit"),
+    BINDINGS: ClassVar[list[BindingType]] = bindings(Scope.APP)  # meshtui.tui.keys: one table
+    # Under 100 columns the tree and the detail stack (meshtui.tcss: Screen.-narrow).
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
+        (0, "-narrow"),
+        (NARROW_COLUMNS, "-wide"),
     ]
 
     status: reactive[str] = reactive("")
@@ -101,10 +101,12 @@ class MeshApp(App[int]):
         self._warned: set[str] = set()
         self.summary = SummaryBar(id="summary")
         self.host_tree = MeshTree(id="tree")
-        self.filter_input = Input(
+        self.filter_input = TextLine(
             placeholder="filter: host, subset, label or pod", id="filter", disabled=True
         )
         self.detail_pane = DetailPane(id="detail")
+        self.search_input = TextLine(placeholder="search the pane", id="search", disabled=True)
+        self.command_line = CommandLine(self, id="command")
 
     # -- layout ----------------------------------------------------------------------------------
 
@@ -114,10 +116,14 @@ class MeshApp(App[int]):
             with Vertical(id="left"):
                 yield self.host_tree
                 yield self.filter_input
-            yield self.detail_pane
+            with Vertical(id="right"):
+                yield self.detail_pane
+                yield self.search_input
+        yield self.command_line
         yield Footer()
 
     _problem = ""
+    partial = ""  # the header's marker of kinds a live source could not (wholly) read
 
     def on_mount(self) -> None:
         self._focus(self.host_tree)
@@ -141,14 +147,16 @@ class MeshApp(App[int]):
         self.busy = True
         self.host_tree.loading = self.mesh_view is None
         self._summary()
-        self._in_thread(self._load, LOAD_GROUP)
+        source = self.source
+        self._in_thread(lambda: self._load(source), LOAD_GROUP)
 
-    def _load(self) -> tuple[MeshView, list[list[Finding]]]:
+    def _load(self, source: Source) -> tuple[MeshView, list[list[Finding]]]:
         """In the worker thread: read, analyse, and index for display."""
-        meshes = self.source.load()
-        with self.source.lock:  # a live source's watch threads change its meshes
-            analyses = [mesh.analyze() for mesh in meshes]
-        refined = [self.source.refine(a.findings) for a in analyses]
+        meshes = source.load()
+        with source.lock:  # a live source's watch threads change its meshes
+            analyses = [mesh.analyze() for mesh in source.scoped(meshes)]
+        analyses, _ = known_analyses(source, analyses)  # no verdict from an unread kind
+        refined = [source.refine(a.findings) for a in analyses]
         view = MeshView(analyses)
         view.layout(self.options)
         return view, refined
@@ -156,7 +164,7 @@ class MeshApp(App[int]):
     def _snapshot(self) -> MeshView:
         """In a worker thread: the live source's current analysis (changed hosts only are
         re-analysed: the core caches the others)."""
-        view = MeshView(self.source.snapshot())
+        view = MeshView(known_analyses(self.source, self.source.snapshot())[0])
         view.layout(self.options)
         return view
 
@@ -177,7 +185,9 @@ class MeshApp(App[int]):
         elif worker.group == YAML_GROUP and event.state is WorkerState.SUCCESS:
             ref, documents = worker.result
             if self.show_yaml and ref == self._cursor_ref():
-                self.detail_pane.show(raw_yaml(documents))
+                self.detail_pane.show(raw_yaml(documents), wrap=False)
+        elif worker.group == CONTEXT_GROUP:
+            self._context_done(event)
 
     def _loaded(self) -> None:
         """After a (re)load: say what the source could not see, and follow a live one."""
@@ -215,6 +225,10 @@ class MeshApp(App[int]):
 
     def _poll_status(self) -> None:
         self.status = self.source.status
+        partial = partial_marker(self.source.kind_states())
+        if partial != self.partial:  # lasting, unlike a toast: what could not be read
+            self.partial = partial
+            self._summary()
         # A live source failing after start-up says why, once per new problem, and says so
         # again when it is back.
         # Status and problem are read one after the other while watch threads change them:
@@ -234,6 +248,8 @@ class MeshApp(App[int]):
         self.host_tree.loading = False
         self.load_error = safe(str(error) if error else "unknown error")
         self._summary()
+        if self.source.live:
+            self._poll_status()  # the source kept running: say how it is, not "live"
         if self.mesh_view is None:
             # Nothing was ever read (no such path, no cluster): say so and exit 2, as `check`.
             self.exit(return_code=EXIT_UNREADABLE, message=Text(f"meshtui: {self.load_error}"))
@@ -290,7 +306,10 @@ class MeshApp(App[int]):
         self._show_detail()
 
     def _summary(self) -> None:
-        self.summary.summarize(self.source.label, self.mesh_view, self.status, self.busy)
+        label = self.source.label
+        if self.source.client_namespace:
+            label += f" · as clients in {self.source.client_namespace} see it"
+        self.summary.summarize(label, self.mesh_view, self.status, self.busy, self.partial)
 
     def watch_status(self) -> None:
         if self.is_mounted:
@@ -303,11 +322,14 @@ class MeshApp(App[int]):
         parts = [plural(count, "host")]
         if self.options.query:
             parts.append(f"filter “{safe(self.options.query)}”")
+        if self.options.namespace:
+            parts.append(f"ns {safe(self.options.namespace)}")
         if self.options.findings_only:
             parts.append("findings only")
         tree.border_title = Text(" · ".join(parts))
         tree.border_subtitle = Text(f"sort: {self.options.sort.value}")
         self.detail_pane.border_title = Text("raw YAML" if self.show_yaml else "detail")
+        self._search_title()
 
     def _cursor_ref(self) -> NodeRef | None:
         node = self.host_tree.cursor_node
@@ -396,10 +418,32 @@ class MeshApp(App[int]):
     # -- actions ---------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "filter":
-            # `/` typed into a text field (the filter, the palette) is a character.
+        if action == "interrupt":
+            # A meshtui text line takes ctrl+c in its own turn (TextLine); the palette's does not.
+            return not isinstance(self.screen.focused, TextLine)
+        if action in TYPING_ACTIONS:
+            # `/` or `:` typed into a text field (filter, search, command, palette) is a
+            # character, and neither opens a line over the help or the palette.
             return self.screen is self.host_tree.screen and not isinstance(self.focused, Input)
         return True
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        # The palette's Quit is the inspector's own (MeshCommands), listed once.
+        for command in super().get_system_commands(screen):
+            if command.title != "Quit":
+                yield command
+
+    def action_interrupt(self) -> None:
+        """ctrl+c: quit, as q does (and k9s, less, htop); in the palette's field, when it holds
+        text, empty it first (meshtui's own lines do the same themselves: TextLine)."""
+        focused = self.screen.focused
+        if isinstance(focused, Input) and focused.value:
+            focused.value = ""
+            return
+        self.exit(0)
+
+    def quit_app(self) -> None:
+        self.exit(0)
 
     @staticmethod
     def _focus(widget: Widget) -> None:
@@ -408,7 +452,10 @@ class MeshApp(App[int]):
         widget.screen.set_focus(widget)
 
     def action_filter(self) -> None:
-        """Open the filter line and type into it."""
+        """Open the filter line and type into it; with the detail pane focused, search it."""
+        if self.detail_pane.has_focus:
+            self._open_search()
+            return
         box = self.filter_input
         box.disabled = False
         box.add_class("-visible")
@@ -447,7 +494,11 @@ class MeshApp(App[int]):
         box.disabled = True
 
     def action_clear_filter(self) -> None:
-        """Empty the filter and show every host again."""
+        """esc: leave the pane search if in it (or clear it), else empty the filter."""
+        pane = self.detail_pane
+        if self.search_input.has_focus or (pane.has_focus and pane.search_query):
+            self._close_search()
+            return
         box = self.filter_input
         self._hide_filter()
         self._focus(self.host_tree)
@@ -461,10 +512,156 @@ class MeshApp(App[int]):
             self._rebuild()
 
     def action_next_finding(self) -> None:
-        self._go_to_finding(backwards=False)
+        if not self._step_search(backwards=False):
+            self._go_to_finding(backwards=False)
 
     def action_previous_finding(self) -> None:
-        self._go_to_finding(backwards=True)
+        if not self._step_search(backwards=True):
+            self._go_to_finding(backwards=True)
+
+    # -- searching the detail or raw YAML pane ---------------------------------------------------
+
+    def _open_search(self) -> None:
+        box = self.search_input
+        box.disabled = False
+        box.add_class("-visible")
+        with box.prevent(Input.Changed):
+            box.value = ""
+        self._focus(box)
+
+    @on(Input.Changed, "#search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        self.detail_pane.search(event.value)
+        self._search_title()
+
+    @on(Input.Submitted, "#search")
+    def _search_submitted(self) -> None:
+        self._hide_search()
+        pane = self.detail_pane
+        self._focus(pane)
+        if pane.search_query and not pane.matches:
+            self.notify(f"Not found: {safe(pane.search_query)}", timeout=3, markup=False)
+
+    def _hide_search(self) -> None:
+        self.search_input.remove_class("-visible")
+        self.search_input.disabled = True
+
+    def _close_search(self) -> None:
+        self._hide_search()
+        self.detail_pane.clear_search()
+        self._search_title()
+        self._focus(self.detail_pane)
+
+    def _step_search(self, *, backwards: bool) -> bool:
+        """n / N in the focused pane after a search: the next match (True), else False."""
+        pane = self.detail_pane
+        if not (pane.has_focus and pane.search_query):
+            return False
+        if not pane.step(backwards):
+            self.notify(f"Not found: {safe(pane.search_query)}", timeout=3, markup=False)
+        self._search_title()
+        return True
+
+    def _search_title(self) -> None:
+        pane = self.detail_pane
+        if pane.search_query:
+            pane.border_subtitle = Text(f"/{safe(pane.search_query)} · {pane.position}")
+        else:
+            pane.border_subtitle = ""
+
+    # -- command mode (`:`) ----------------------------------------------------------------------
+
+    def action_command(self) -> None:
+        """Open the command line (`:ns NAME`, `:ctx NAME`, `:q`)."""
+        self.command_line.open()
+        self._focus(self.command_line)
+
+    def _leave_command(self) -> None:
+        self.command_line.close()
+        self._focus(self.host_tree)
+
+    @on(CommandLine.Left)
+    def _command_left(self) -> None:
+        self._leave_command()
+
+    @on(Input.Submitted, "#command")
+    def _command_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._leave_command()
+        name, argument = split(event.value)
+        if not name:
+            return
+        command = find(name)
+        if command is None:
+            known = ", ".join(f":{c.name}" for c in COMMANDS)
+            self.notify(
+                f"Unknown command :{safe(name)} (commands: {known})",
+                severity="warning",
+                timeout=5,
+                markup=False,
+            )
+            return
+        command.run(self, argument)
+
+    def namespace_names(self) -> list[str]:
+        return self.mesh_view.namespaces() if self.mesh_view is not None else []
+
+    def show_namespace(self, name: str) -> None:
+        """`:ns NAME`: only that namespace's hosts; `:ns` / `:ns all`: every namespace."""
+        if name and self.mesh_view is not None and name not in self.namespace_names():
+            self.notify(f"No namespace {safe(name)} in this view", severity="warning", markup=False)
+            return
+        if name != self.options.namespace:
+            self.options = replace(self.options, namespace=name)
+            self._rebuild()
+
+    def context_names(self) -> list[str]:
+        return context_names(self.source)
+
+    def switch_context(self, argument: str) -> None:
+        """`:ctx NAME` reads that kubeconfig context instead, `:ctx +NAME` beside the others;
+        the current view stays until the new one has loaded, and stays if it cannot."""
+        if not is_cluster(self.source):
+            self.notify(
+                "`:ctx` switches the context of a live view (meshtui --context CTX); "
+                "this one reads files",
+                severity="warning",
+                markup=False,
+            )
+            return
+        if not argument.removeprefix("+"):
+            shown = ", ".join(current_contexts(self.source)) or "(current)"
+            self.notify(f"context {safe(shown)}", title=":ctx NAME switches", markup=False)
+            return
+        new = switched(self.source, argument)
+        self.notify(f"Reading {safe(new.label)} …", timeout=3, markup=False)
+
+        def load() -> tuple[Source, tuple[MeshView, list[list[Finding]]]]:
+            try:
+                new.preflight()
+                return new, self._load(new)
+            except BaseException:
+                new.stop()
+                raise
+
+        self._in_thread(load, CONTEXT_GROUP)
+
+    def _context_done(self, event: Worker.StateChanged) -> None:
+        if event.state is WorkerState.ERROR:
+            reason = safe(str(event.worker.error) or "unknown error")
+            self.notify(reason, title="Context not switched", severity="error", markup=False)
+        elif event.state is WorkerState.SUCCESS and event.worker.result is not None:
+            new, (view, refined) = event.worker.result
+            old, self.source = self.source, new
+            old.stop()
+            self._warned = set()
+            self._problem = ""
+            self.options = replace(self.options, namespace="")
+            self.mesh_view = None
+            # Another cluster: laid out afresh (namespaces opened as at start), not kept.
+            self.host_tree.show(view, self.options, keep=False)
+            self._apply_view(view, refined)
+            self._loaded()
 
     def _go_to_finding(self, *, backwards: bool) -> None:
         tree = self.host_tree
@@ -486,10 +683,27 @@ class MeshApp(App[int]):
         self.options = replace(self.options, sort=sort)
         self._rebuild()
 
+    def action_client_view(self) -> None:
+        """Ask whose view to show: sidecars in one namespace, or every client."""
+        current = self.source.client_namespace or ""
+        self.push_screen(ClientScreen(current), self.set_client_namespace)
+
+    def set_client_namespace(self, namespace: str | None) -> None:
+        """Show the mesh as sidecars in `namespace` see it ("" or None: every client)."""
+        if namespace is None:
+            return  # the prompt was cancelled
+        self.source.set_client_namespace(namespace.strip() or None)
+        self._summary()
+        self._in_thread(self._snapshot, LIVE_GROUP)
+
     def action_toggle_yaml(self) -> None:
         self.show_yaml = not self.show_yaml
         self._titles()
         self._show_detail()
+
+    def action_trace(self) -> None:
+        """Trace a request to the host or subset under the cursor (form, then its path)."""
+        open_trace(self)
 
     def action_expand(self) -> None:
         self.host_tree.action_expand()
@@ -504,25 +718,7 @@ class MeshApp(App[int]):
             self._focus(self.host_tree)
 
     def action_help(self) -> None:
-        self.push_screen(
-            HelpScreen(
-                [
-                    ("Tree", MeshTree.BINDINGS),
-                    ("Inspector", self.BINDINGS),
-                    ("Detail pane (tab to focus)", DetailPane.BINDINGS),
-                    (
-                        "Anywhere",
-                        [
-                            Binding(
-                                self.COMMAND_PALETTE_BINDING,
-                                "command_palette",
-                                "Command palette: every action by name",
-                            )
-                        ],
-                    ),
-                ]
-            )
-        )
+        self.push_screen(HelpScreen(notes=partial_notes(self.source.kind_states())))
 
 
 def run_app(source: Source) -> int:

@@ -19,14 +19,21 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("Show only hosts with findings", "toggle_findings_only", "Toggle (key f)"),
     ("Sort hosts: findings first or alphabetical", "toggle_sort", "Toggle (key s)"),
     ("Toggle raw YAML", "toggle_yaml", "The YAML of the resources behind the node (key y)"),
-    ("Copy the selected fix", "copy_fix", "Its objects as YAML, to the clipboard (key c)"),
+    ("Copy the selected fix", "copy_fix", "Its objects as YAML, to the clipboard (key C)"),
     ("Write the selected fix to a file", "write_fix", "A new YAML file here (key w)"),
     ("Select the next fix", "next_fix", "The selected fix shows its diff (key F)"),
+    ("Trace a request", "trace", "Which rule, subset, policy and pods it gets (key t)"),
     ("Expand node", "expand", "Open the selected node (keys enter l →)"),
     ("Collapse node", "collapse", "Close the selected node (keys h ←)"),
     ("Reload", "reload", "Read the source again (key r)"),
+    ("Command line: namespace, context, quit", "command", "Type :ns NAME, :ctx NAME, :q (key :)"),
+    (
+        "Client view: the mesh as sidecars in one namespace see it",
+        "client_view",
+        "Which DestinationRule and VirtualService clients in a namespace use (key c)",
+    ),
     ("Help: every key", "help", "Show the keys (key ?)"),
-    ("Quit", "quit", "Leave meshtui (key q)"),
+    ("Quit", "quit", "Leave meshtui (keys q, ctrl+c)"),
 )
 
 

@@ -19,7 +19,7 @@ from rich.text import Text
 
 from meshtui.check.report import ICON, workload_name
 from meshtui.mesh.analysis import HostAnalysis, SubsetAnalysis
-from meshtui.mesh.findings import EXPLANATION, Finding, Severity
+from meshtui.mesh.findings import EXPLANATION, Code, Finding, Severity
 from meshtui.mesh.policy import PORT_LEVEL_FIELDS, EffectiveField, EffectivePolicy, Level
 from meshtui.mesh.resources import Meta, ObjectRef, Origin, ServicePort, Workload
 from meshtui.mesh.routes import RouteRef
@@ -41,7 +41,6 @@ from meshtui.tui.text import (
 )
 
 Locate = Callable[[Finding], Finding]
-NEVER_APPLIED_WHY = "never applied: no route names this subset"
 DEFAULT_WIDTH = 80
 LISTED = 25  # a namespace or the input files list this many entries, not thousands
 SECTION = "bold underline"
@@ -204,7 +203,21 @@ def never_applied_rows(s: SubsetAnalysis, width: int) -> Text:
     return field_rows(rows, width)
 
 
-def route_line(r: RouteRef) -> Text:
+def rule_origin(r: RouteRef, locate: Locate = _same) -> Origin:
+    """Where the route's own rule (`http[i]`) is written: the source locates that field as it
+    locates a finding's (a line in the file offline; the resource live). The probe is a
+    finding in form only: it is never shown."""
+    probe = Finding(
+        Code.INVALID_RESOURCE,
+        "",
+        resource=r.delegate or r.virtual_service,
+        origin=r.origin,
+        path=tuple(r.path[:3]),
+    )
+    return locate(probe).origin or r.origin
+
+
+def route_line(r: RouteRef, locate: Locate = _same) -> Text:
     """Which VirtualService route, how much of its traffic, to what, through which gateways."""
     name = f" {safe(r.route_name)!r}" if r.route_name else ""
     share = f"mirror {r.weight}%" if r.kind == "mirror" else f"{r.weight}%"
@@ -232,15 +245,15 @@ def route_line(r: RouteRef) -> Text:
         lines.append(
             Text.assemble(("  written in delegate ", MUTED), safe(r.delegate.namespaced_name))
         )
-    lines.append(Text.assemble("  ", (safe(str(r.origin)), MUTED)))
+    lines.append(Text.assemble("  ", (safe(str(rule_origin(r, locate))), MUTED)))
     return Text("\n").join(lines)
 
 
-def routes_section(routes: Sequence[RouteRef], empty: str) -> list[Text]:
-    out: list[Text] = [section("Routes", routing_badge(routes))]
+def routes_section(routes: Sequence[RouteRef], empty: str, locate: Locate = _same) -> list[Text]:
+    out: list[Text] = [section("Routes", routing_badge(routes, targets=True))]
     if not routes:
         out.append(Text(empty, style=MUTED))
-    out += [route_line(r) for r in routes]
+    out += [route_line(r, locate) for r in routes]
     return out
 
 
@@ -407,16 +420,29 @@ def host_detail(view: MeshView, ref: NodeRef, locate: Locate, width: int) -> lis
             out.append(Text(f"{ICON[Severity.ERROR]} undefined subset {safe(u)}", style="bold red"))
     out.append(section("Policy for traffic without a subset"))
     out += policy_by_port(h.policy, h.port_policies, h.ports, width)
-    if h.other_rules:
+    if len(h.views) > 1:
+        # pilot picks the DestinationRule per client namespace: its own first.
+        out.append(section("DestinationRule in force, by client"))
+        for v in h.views:
+            rules = ", ".join(r.meta.ref.namespaced_name for r in v.rule.rules) if v.rule else ""
+            out.append(
+                Text.assemble(
+                    (safe(v.clients.describe()), "bold"),
+                    ("  ", ""),
+                    (safe(rules), "") if rules else ("none: Istio defaults", MUTED),
+                )
+            )
+    elif h.other_rules:
         out.append(section("Other DestinationRules"))
         out.append(
             Text(
-                "clients in other namespaces may see: "
+                "not in force for any client here (another namespace's own, or not exported): "
                 + ", ".join(safe(r.meta.ref.namespaced_name) for r in h.other_rules),
                 style=MUTED,
             )
         )
-    out += routes_section(h.routes, "No VirtualService routes to this host: default routing.")
+    none = "No VirtualService routes to this host: default routing."
+    out += routes_section(h.routes, none, locate)
     out += source_section(involved(view, ref))
     return out
 
@@ -436,7 +462,7 @@ def default_detail(view: MeshView, ref: NodeRef, locate: Locate, width: int) -> 
         if not h.routes
         else "No route sends traffic to the host without a subset."
     )
-    out += routes_section(h.default_routes, empty)
+    out += routes_section(h.default_routes, empty, locate)
     out += workloads_section(h.workloads)
     out += source_section(involved(view, ref))
     return out
@@ -451,10 +477,19 @@ def subset_detail(view: MeshView, ref: NodeRef, locate: Locate, width: int) -> l
         title(("subset ", MUTED), (safe(s.name), "bold"), (" of ", MUTED), (safe(h.host), "bold")),
         Text.assemble(("labels ", MUTED), labels_text(s.labels)),
     ]
+    if not s.clients.everyone or s.clients.names:
+        out.append(
+            Text.assemble(
+                ("clients ", MUTED),
+                safe(f"defined by {s.destination_rule.meta.ref.namespaced_name}, which "),
+                safe(s.clients.describe()),
+                " apply",
+            )
+        )
     if s.policy_never_applied:
         out.append(
             Text(
-                f"{ICON[Severity.WARNING]} {NEVER_APPLIED}: no route names this subset",
+                f"{ICON[Severity.WARNING]} {NEVER_APPLIED}: {safe(s.never_applied_why)}",
                 style="bold yellow",
             )
         )
@@ -463,12 +498,17 @@ def subset_detail(view: MeshView, ref: NodeRef, locate: Locate, width: int) -> l
     if s.selects_nothing:
         out.append(Text(f"{ICON[Severity.WARNING]} {SELECTS_NOTHING}", style="bold yellow"))
     if s.policy_never_applied:
-        out.append(section("Subset policy", Text(NEVER_APPLIED_WHY, style="bold yellow")))
+        out.append(
+            section(
+                "Subset policy",
+                Text(f"never applied: {safe(s.never_applied_why)}", style="bold yellow"),
+            )
+        )
         out.append(indent(never_applied_rows(s, width - 2)))
         out.append(
             section(
                 "Policy in force",
-                Text("the host's: traffic goes to the whole service", style=MUTED),
+                Text(f"none of this subset's: {safe(s.traffic_instead)}", style=MUTED),
             )
         )
         out += policy_by_port(h.policy, h.port_policies, h.ports, width)
@@ -477,7 +517,7 @@ def subset_detail(view: MeshView, ref: NodeRef, locate: Locate, width: int) -> l
         out.append(section("Effective policy", Text(note, style=MUTED)))
         out += policy_by_port(s.policy, s.ports, h.ports, width, s.name)
     out += findings_section(view.findings_on(ref), h, locate, width, view.fixes)
-    out += routes_section(s.routes, "No VirtualService route names this subset.")
+    out += routes_section(s.routes, "No VirtualService route names this subset.", locate)
     out += workloads_section(s.workloads)
     out += source_section(involved(view, ref))
     return out
@@ -500,7 +540,7 @@ def undefined_detail(view: MeshView, ref: NodeRef, locate: Locate, width: int) -
         ),
     ]
     out += findings_section(view.findings_on(ref), h, locate, width, view.fixes)
-    out += routes_section([r for r in h.routes if r.subset == ref.subset], "")
+    out += routes_section([r for r in h.routes if r.subset == ref.subset], "", locate)
     out += source_section(involved(view, ref))
     return out
 
@@ -537,7 +577,7 @@ def namespace_detail(view: MeshView, ref: NodeRef, locate: Locate, width: int) -
     ]
     counts = counts_badge(finding_counts(findings))
     out.append(counts if counts else Text("no findings", style=MUTED))
-    flagged = sorted((e for e in entries if e.rank), key=lambda e: (-e.rank, e.host))
+    flagged = sorted((e for e in entries if e.rank), key=lambda e: (-e.rank, e.name_key))
     if flagged:
         out.append(section("Hosts with findings", Text("n: next finding", style=MUTED)))
     for e in flagged[:LISTED]:
@@ -608,11 +648,40 @@ def detail(
     return Text("\n").join(parts)
 
 
+def first_line(meta: Meta, text: str) -> int:
+    """The file line of the first line of a document's text, so the raw view numbers lines as
+    the file does: the origin names the document's first content line (after comments and
+    `---`), which is the text's first line that is not one of those. 1 without a file."""
+    origin = meta.origin
+    if not origin.file or not origin.line or origin.item is not None:
+        return 1
+    for i, line in enumerate(text.split("\n")):
+        stripped = line.strip()
+        if stripped and not stripped.startswith(("#", "---", "%")):
+            return max(origin.line - i, 1)
+    return origin.line
+
+
+def numbered(text: str, start: int) -> Text:
+    """YAML with a gutter of line numbers, unwrapped: the pane scrolls sideways instead."""
+    code = yaml_block(text)
+    lines = code.split("\n", allow_blank=True)
+    width = len(str(start + len(lines) - 1))
+    out = Text("\n").join(
+        Text.assemble((f"{start + i:>{width}} │ ", MUTED), line) for i, line in enumerate(lines)
+    )
+    out.no_wrap = True
+    return out
+
+
 def raw_yaml(documents: Sequence[tuple[Meta, str | None]]) -> Text:
-    """The raw YAML of the resources involved, each under a comment naming it."""
+    """The raw YAML of the resources involved, each under a comment naming it, with the line
+    numbers of its file."""
     if not documents:
         return Text("No resources behind this node.", style=MUTED)
-    parts: list[Text] = [Text.assemble(("Raw YAML", SECTION), ("  y: back to the analysis", MUTED))]
+    parts: list[Text] = [
+        Text.assemble(("Raw YAML", SECTION), ("  y: back to the analysis · / search", MUTED))
+    ]
     for meta, text in documents:
         parts.append(
             Text.assemble(
@@ -625,5 +694,5 @@ def raw_yaml(documents: Sequence[tuple[Meta, str | None]]) -> Text:
         if text is None:
             parts.append(Text("(the source cannot show this resource)", style=MUTED))
         else:
-            parts.append(yaml_block(text))
+            parts.append(numbered(text, first_line(meta, text)))
     return Text("\n").join(parts)

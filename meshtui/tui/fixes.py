@@ -95,7 +95,7 @@ def fix_block(
         out.append(Text(f"    {line}", style=MUTED))
     if not selected:
         return out
-    out.append(Text("    c copies it · w writes it to a file · F selects the next fix", MUTED))
+    out.append(Text("    C copies it · w writes it to a file · F selects the next fix", MUTED))
     for resource in fix.resources:
         out += diff_lines(panel.renderer.diff(resource, finding))
     return out

@@ -7,6 +7,7 @@ here decides Istio semantics: it groups, orders and searches what the core compu
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from meshtui.tui.fixes import FixPanel
 
 NO_NAMESPACE = "(no namespace)"
+_DIGITS = re.compile(r"(\d+)")
 LAYOUTS_KEPT = 4
 
 
@@ -68,6 +70,14 @@ class HostEntry:
     rank: int  # the worst finding's severity rank, 0 without findings
     label: Text | None = None  # the tree label, cached by the widget
     _blob: str | None = None
+    _key: tuple[tuple[str | int, ...], str] | None = None
+
+    @property
+    def name_key(self) -> tuple[tuple[str | int, ...], str]:
+        """The host's natural sort key, computed once."""
+        if self._key is None:
+            self._key = (natural_key(self.host), self.host)
+        return self._key
 
     @property
     def host(self) -> str:
@@ -175,6 +185,17 @@ class ViewOptions:
     query: str = ""
     findings_only: bool = False
     sort: Sort = Sort.FINDINGS
+    namespace: str = ""  # `:ns NAME`: only this namespace's hosts
+
+
+def natural_key(name: str) -> tuple[str | int, ...]:
+    """Names in the order people count: `svc2` before `svc10` before `svc1000`.
+
+    Text and numbers alternate in the key (re.split with a group), so two keys always compare
+    text with text and number with number at the same position.
+    """
+    parts = _DIGITS.split(name.lower())
+    return tuple(int(p) if i % 2 else p for i, p in enumerate(parts))
 
 
 def _worst(findings: Iterable[Finding]) -> int:
@@ -198,6 +219,11 @@ class MeshView:
         self.multi = len(self.analyses) > 1
         self._layouts: dict[ViewOptions, Layout] = {}
         self.fixes: FixPanel | None = None  # the verified fixes the detail pane shows
+
+    def namespaces(self) -> list[str]:
+        """Every namespace with a host, in natural order (what `:ns` completes)."""
+        names = {e.namespace for entries in self.entries for e in entries}
+        return sorted(names, key=natural_key)
 
     # -- counts for the header -----------------------------------------------------------
 
@@ -303,6 +329,8 @@ class MeshView:
             for entry in entries:
                 if options.findings_only and not entry.rank:
                     continue
+                if options.namespace and entry.namespace != options.namespace:
+                    continue
                 match = match_host(entry, options.query) if options.query else None
                 if options.query and match is None:
                     continue
@@ -315,12 +343,14 @@ class MeshView:
             namespaces = list(by_ns.values())
             if options.sort is Sort.FINDINGS:
                 for ns in namespaces:
-                    ns.hosts.sort(key=lambda e: (-e.rank, e.host))
-                namespaces.sort(key=lambda n: (-n.rank, n.name == NO_NAMESPACE, n.name))
+                    ns.hosts.sort(key=lambda e: (-e.rank, e.name_key))
+                namespaces.sort(
+                    key=lambda n: (-n.rank, n.name == NO_NAMESPACE, natural_key(n.name))
+                )
             else:
                 for ns in namespaces:
-                    ns.hosts.sort(key=lambda e: e.host)
-                namespaces.sort(key=lambda n: (n.name == NO_NAMESPACE, n.name))
+                    ns.hosts.sort(key=lambda e: e.name_key)
+                namespaces.sort(key=lambda n: (n.name == NO_NAMESPACE, natural_key(n.name)))
             load = list(self.analyses[i].load_findings)
             if options.query:
                 q = options.query.lower()

@@ -121,23 +121,65 @@ def host_label(entry: HostEntry, match: Match | None = None, query: str = "") ->
     return _with_badges(name, badges)
 
 
-def routing_badge(routes: Sequence[RouteRef]) -> Text:
-    """`90%`, `mirror`, `gateway only`: how routes send traffic to a host or subset."""
+RULE_LABEL_WIDTH = 24
+RULES_SHOWN = 3
+
+
+def rule_label(r: RouteRef) -> str:
+    """What a person calls a route rule: its name, what it matches (`x-canary`), or `default`
+    for a rule that matches everything."""
+    if r.route_name:
+        label = r.route_name
+    elif r.match == "any":
+        label = "default"
+    else:
+        label = r.match.replace("header ", "").replace("query ", "?")
+    if len(label) > RULE_LABEL_WIDTH:
+        label = label[: RULE_LABEL_WIDTH - 1] + "…"
+    return safe(label)
+
+
+def _rule_key(r: RouteRef) -> tuple[object, ...]:
+    # A mirror belongs to the http rule it is written in.
+    kind = "http" if r.kind == "mirror" else r.kind
+    return (r.virtual_service, r.delegate, kind, r.route_index)
+
+
+def _target(r: RouteRef) -> str:
+    return safe(r.subset) if r.subset else safe(r.host.split(".")[0])
+
+
+def routing_badge(routes: Sequence[RouteRef], *, targets: bool = False) -> Text:
+    """How routes send traffic, rule by rule: `90%`; with several rules
+    `x-canary: 100% · default: 10%`; with `targets`, a split names where each share goes
+    (`default: 90% v1 / 10% v3`). Then `mirror`, and `gateway only` when no rule is bound to
+    the mesh. Shares of different rules never add up, so they are never listed as one."""
     carrying = [r for r in routes if r.carries_traffic]
     if not carrying:
         return Text("weight 0 only" if routes else "", style=MUTED)
+    rules: dict[tuple[object, ...], list[RouteRef]] = {}
+    for r in carrying:
+        rules.setdefault(_rule_key(r), []).append(r)
     parts: list[Text] = []
-    weights = list(dict.fromkeys(r.weight for r in carrying if r.kind != "mirror"))
-    if weights:
-        shown = ", ".join(f"{w}%" for w in weights[:3]) + (" …" if len(weights) > 3 else "")
-        parts.append(Text(shown, style=ROUTE_STYLE))
-    mirrors = list(dict.fromkeys(r.weight for r in carrying if r.kind == "mirror"))
-    if mirrors:
-        share = "" if mirrors == [100] else " " + ", ".join(f"{w}%" for w in mirrors[:3])
-        parts.append(Text(f"mirror{share}", style=ROUTE_STYLE))
+    for refs in list(rules.values())[:RULES_SHOWN]:
+        sent = [r for r in refs if r.kind != "mirror"]
+        mirrored = [r for r in refs if r.kind == "mirror"]
+        named = targets and len(sent) > 1
+        shares = [f"{r.weight}% {_target(r)}" if named else f"{r.weight}%" for r in sent]
+        text = " / ".join(shares)
+        if mirrored:
+            share = ", ".join(f"{r.weight}%" for r in mirrored if r.weight != 100)
+            text = " ".join(p for p in (text, "mirror", share) if p)
+        part = Text(text, style=ROUTE_STYLE)
+        if len(rules) > 1:
+            part = Text.assemble((f"{rule_label(refs[0])}: ", MUTED), part)
+        parts.append(part)
+    out = Text(" · ").join(parts)
+    if len(rules) > RULES_SHOWN:
+        out.append(f" · +{len(rules) - RULES_SHOWN} rules", style=MUTED)
     if not any(r.mesh_bound for r in carrying):
-        parts.append(Text("gateway only", style=GATEWAY_STYLE))
-    return Text(" ").join(parts)
+        out.append(" gateway only", style=GATEWAY_STYLE)
+    return out
 
 
 def default_label(h: HostAnalysis) -> Text:
@@ -174,6 +216,9 @@ def subset_label(s: SubsetAnalysis, query: str = "") -> Text:
     badges = [*problems, routing_badge(s.routes)]
     if not s.routes and not s.policy_never_applied:
         badges.append(Text("no route", style=MUTED))
+    if not s.clients.everyone or s.clients.names:
+        # Not every client applies the DestinationRule that defines this subset.
+        badges.append(Text(safe(s.clients.short()), style=MUTED))
     return _with_badges(name, badges)
 
 

@@ -221,7 +221,7 @@ def test_json_weights_are_effective(capsys):
 def test_json_ports_cover_service_ports_and_port_level_settings(capsys, tmp_path):
     folder = write(
         tmp_path,
-        service("shop", ports=(80, 8080)),
+        service("shop", ports=(80, 8080, 7070, 9090)),
         dr(
             "shop",
             "shop",
@@ -246,6 +246,20 @@ def test_json_ports_cover_service_ports_and_port_level_settings(capsys, tmp_path
     assert sorted(v1["ports"], key=int) == ["80", "7070", "8080", "9090"]
     assert v1["ports"]["7070"] == {"loadBalancer": {"simple": "RANDOM"}}
     assert v1["ports"]["9090"] == {"tls": MUTUAL}
+
+
+def test_json_ports_leave_out_port_level_settings_for_a_port_the_service_lacks(capsys, tmp_path):
+    folder = write(
+        tmp_path,
+        service("shop", ports=(80,)),
+        dr("shop", "shop", policy={"portLevelSettings": [port_policy(12345, tls=MUTUAL)]}),
+    )
+    _, data = check_json(capsys, str(folder))
+    [shop] = data["hosts"]
+    assert list(shop["ports"]) == ["80"]
+    [finding] = [f for f in data["findings"] if f["code"] == "PortNotInService"]
+    assert finding["resource"] == "DestinationRule default/shop"
+    assert "port 12345" in finding["message"]
 
 
 def test_json_workloads_are_null_when_not_known(capsys, tmp_path):

@@ -385,8 +385,9 @@ def test_max_fixes_bounds_how_many_findings_get_fixes(tmp_path: Path, capsys):
     write_case(tmp_path, objs)
     main(["check", str(tmp_path), "-o", "json", "--max-fixes", "1"])
     findings = json.loads(capsys.readouterr().out)["findings"]
-    assert len(findings) == 2
-    assert ["fixes" in f for f in findings] == [True, False]  # not computed is not "none"
+    assert len(findings) >= 2
+    assert "fixes" in findings[0]
+    assert sum("fixes" in f for f in findings) == 1  # not computed is not "none"
     main(["check", str(tmp_path), "--max-fixes", "1"])
     assert "fixes shown for the first 1 findings" in capsys.readouterr().out
 

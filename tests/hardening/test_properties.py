@@ -7,6 +7,7 @@ with subsets and policies, VirtualServices) as raw objects, runs it through `par
 
 from __future__ import annotations
 
+import copy
 import json
 
 import pytest
@@ -61,7 +62,24 @@ def test_adding_a_route_to_a_subset_clears_its_subset_policy_never_applied(objs,
     namespace = before.hosts[host].namespace
     assert namespace is not None
     route = {"route": [destination(host, subset)]}
-    objs = [*objs, virtual_service("added-route", namespace, [host], http=[route])]
+    # Sidecars use only the first VirtualService claiming a host (pilot: oldest, then by name),
+    # so the route goes into that one, first and matched by a header, as a user would add it;
+    # a second VirtualService for the host would be dropped.
+    claiming = [
+        o
+        for o in objs
+        if o["kind"] == "VirtualService"
+        and host in o["spec"].get("hosts", [])
+        and o["spec"].get("gateways") in (None, ["mesh"])
+    ]
+    if claiming:
+        winner = min(claiming, key=lambda o: (o["metadata"]["name"], o["metadata"]["namespace"]))
+        edited = copy.deepcopy(winner)
+        header = {"headers": {"x-meshtui-property": {"exact": "1"}}}
+        edited["spec"]["http"] = [{**route, "match": [header]}, *edited["spec"].get("http", [])]
+        objs = [edited if o is winner else o for o in objs]
+    else:
+        objs = [*objs, virtual_service("added-route", namespace, [host], http=[route])]
     after = analyze(objs)
     assert never_applied(after) == never_applied(before) - {(host, subset)}
     assert not after.hosts[host].subset(subset).policy_never_applied
@@ -293,3 +311,48 @@ def test_renaming_helper_only_touches_the_namespace():
     assert get_path(renamed, ("metadata", "namespace")) == "zrenamed"
     assert renamed["spec"]["hosts"] == ["alpha.zrenamed.svc.cluster.local"]
     assert json.dumps(renamed).count("zrenamed") == 2
+
+
+# -- (g) client views ----------------------------------------------------------------------
+
+
+def _client_view(objs: list[Obj], namespace: str | None) -> set[str]:
+    """The verdicts sidecars in `namespace` get (every client's when None): the findings
+    without the client namespaces they name, and their wording, which names them too."""
+    mesh, _ = build_mesh(objs)
+    mesh.set_client_namespace(namespace)
+    drop = frozenset({"clientNamespaces", "exceptClientNamespaces", "message"})
+    return {
+        json.dumps(canonical(json.loads(f), drop), sort_keys=True)
+        for f in finding_set(mesh.analyze())
+    }
+
+
+@PROPERTY
+@given(meshes(), st.data())
+def test_a_new_client_namespace_with_its_own_rules_changes_no_other_namespace_view(objs, data):
+    """A DR in a third namespace applies only to clients there (push_context.go
+    destinationRule: the client's own namespace first)."""
+    namespace = data.draw(st.sampled_from(NAMESPACES), "client namespace")
+    before = _client_view(objs, namespace)
+    target = data.draw(st.sampled_from([o for o in objs if o["kind"] == "Service"]), "host")
+    host = fqdn(target["metadata"]["name"], target["metadata"]["namespace"])
+    policy = {"loadBalancer": {"simple": "RANDOM"}}
+    own = destination_rule(
+        "mine",
+        "nsfresh",
+        host,
+        [{"name": "v9", "labels": {"version": "v9"}, "trafficPolicy": policy}],
+        policy,
+    )
+    assert _client_view([*objs, own], namespace) == before
+    # Two namespaces without config of their own see the same mesh.
+    assert _client_view(objs, "nsfresh") == _client_view(objs, "nsother")
+
+
+@PROPERTY
+@given(meshes(), st.sampled_from(NAMESPACES))
+def test_with_one_client_class_the_all_clients_view_is_that_class_view(objs, namespace):
+    analysis = analyze(objs)
+    assume(all(len(h.views) <= 1 for h in analysis.hosts.values()))
+    assert _client_view(objs, None) == _client_view(objs, namespace)

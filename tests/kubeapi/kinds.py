@@ -82,6 +82,7 @@ CORE_KINDS: tuple[KindSpec, ...] = (
         field_labels=_POD_FIELDS,
     ),
     KindSpec("", ("v1",), "Service", "services", short_names=("svc",), categories=("all",)),
+    KindSpec("", ("v1",), "Node", "nodes", namespaced=False, short_names=("no",)),
     KindSpec("", ("v1",), "Secret", "secrets", field_labels=("type",)),
     KindSpec("", ("v1",), "ConfigMap", "configmaps", short_names=("cm",)),
 )

@@ -654,6 +654,41 @@ def test_500_for_a_time_window(kube_api, api):
     v1.list_pod_for_all_namespaces()
 
 
+def test_429_and_503_say_when_to_retry(kube_api, api):
+    auth = api.configuration.auth_settings()["BearerToken"]["value"]
+
+    def answer() -> urllib3.BaseHTTPResponse:  # no client retries: the raw answer
+        return api.rest_client.pool_manager.request(
+            "GET",
+            f"{kube_api.url}/api/v1/namespaces",
+            headers={"Authorization": auth},
+            retries=False,
+        )
+
+    for code in (429, 503):
+        kube_api.fail_next(1, code=code)
+        response = answer()
+        assert response.status == code and response.headers["Retry-After"] == "1"
+    kube_api.fail_next(1, code=500)
+    response = answer()
+    assert response.status == 500 and "Retry-After" not in response.headers
+    assert answer().status == 200
+
+
+def test_a_stopped_server_starts_again_on_its_port_with_its_objects(kube_api, api):
+    kube_api.add(pod("shop", "web-0"))
+    port = kube_api.port
+    kube_api.stop()
+    with pytest.raises(urllib3.exceptions.MaxRetryError):
+        client.CoreV1Api(api).list_pod_for_all_namespaces(_request_timeout=2)
+
+    kube_api.start()
+
+    assert kube_api.port == port
+    pods = client.CoreV1Api(api).list_pod_for_all_namespaces(_request_timeout=2)
+    assert [p.metadata.name for p in pods.items] == ["web-0"]
+
+
 def test_hang_exceeds_the_request_timeout(kube_api, api):
     kube_api.hang_next(5, count=10)
     began = time.monotonic()

@@ -18,7 +18,14 @@ from tests.kubeapi import KubeAPIServer, write_kubeconfig
 from tests.kubeapi.objects import service
 from tests.live.cluster_fixtures import BOOKINFO, REVIEWS, bookinfo, load_bookinfo
 
-RESOURCE_KINDS = {"services", "pods", "destinationrules", "virtualservices", "serviceentries"}
+RESOURCE_KINDS = {
+    "services",
+    "pods",
+    "destinationrules",
+    "virtualservices",
+    "serviceentries",
+    "gateways",
+}
 
 
 def check(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Any, str]:
@@ -250,7 +257,9 @@ def test_all_namespaces_is_one_cluster_wide_list_per_kind(kube_api, capsys, scop
     _, report, _ = check(capsys, "--kubeconfig", str(kube_api.kubeconfig), *scope)
 
     assert _listed_scopes(kube_api) == {None}
-    assert {r.resource for r in kube_api.requests if r.verb == "list"} == RESOURCE_KINDS
+    # Nodes (cluster-scoped, for topology labels) only when every namespace is read.
+    listed = {r.resource for r in kube_api.requests if r.verb == "list"}
+    assert listed == RESOURCE_KINDS | {"nodes"}
     assert "search.other.svc.cluster.local" in {h["host"] for h in report["hosts"]}
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from meshtui.mesh.findings import Code
 from meshtui.mesh.resources import Meta, ObjectRef, Origin
+from meshtui.sources import kube
 from meshtui.sources.cluster import PAGE_SIZE, ClusterSource, _continue_token
 from meshtui.sources.files import LoadError
 from tests.kubeapi import KubeAPIServer
@@ -187,9 +188,10 @@ def test_a_forbidden_namespace_given_with_n_is_named(kube_api):
     assert src.warnings == ["alpha: cannot list pods in namespace shop (403)"]
 
 
-def test_a_server_error_while_listing_stops_the_load_with_the_context_named(kube_api):
+def test_a_server_error_while_listing_stops_the_load_with_the_context_named(kube_api, monkeypatch):
+    monkeypatch.setattr(kube, "RETRY_BACKOFF", (0.01,))
     load_bookinfo(kube_api)
-    kube_api.fail_next(1, code=500, match="/destinationrules")
+    kube_api.fail_for(30, code=500, match="/destinationrules")  # retried once, then given up
 
     with pytest.raises(LoadError, match=r"^context alpha: .*destinationrules: 500"):
         source(kube_api).load()

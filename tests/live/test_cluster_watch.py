@@ -26,6 +26,7 @@ from tests.live.cluster_fixtures import (
 )
 
 DR_PATH = "/apis/networking.istio.io/v1/destinationrules"
+STREAMS = len(cluster.ISTIO_KINDS) + len(cluster.CORE_KINDS)  # one watch per kind
 
 pytestmark = pytest.mark.usefixtures("fast")
 
@@ -50,6 +51,10 @@ def reviews(src: ClusterSource):
 
 def is_watch(path: str):
     return lambda r: r.verb == "watch" and r.path == path
+
+
+def all_watched(server: KubeAPIServer):
+    return lambda: len({r.path for r in server.requests if r.verb == "watch"}) == STREAMS
 
 
 def watches(server: KubeAPIServer, path: str = DR_PATH):
@@ -245,22 +250,26 @@ def long_watches(monkeypatch: pytest.MonkeyPatch, kube_api: KubeAPIServer) -> No
     kube_api.bookmark_interval = 0.1
 
 
-def test_a_server_gone_silent_is_noticed_without_waiting_for_the_watch_to_end(
+def test_a_server_gone_silent_is_reconnecting_after_the_silence_not_another_timeout(
     kube_api, watched, long_watches
 ):
+    # The request timeout is long (5 s) and the documented silence short (1 s here, 90 s
+    # by default): the view must say so after the silence, not after a reopened watch
+    # also timed out.
     src, notes = watched
-    src.clusters[0].reader.timeout = 0.3
+    src.clusters[0].reader.timeout = 5
     start(src, notes)
-    eventually(lambda: len({r.path for r in kube_api.requests if r.verb == "watch"}) == 5)
+    eventually(all_watched(kube_api))
+    eventually(lambda: src.status == "live", what="live")
 
     kube_api.stall()  # connections stay open, nothing comes: a hung server, a cut network
     began = time.monotonic()
     eventually(lambda: src.status == "reconnecting", 10, "reconnecting")
-    assert time.monotonic() - began < 10  # not the 60 s until the server would end the watch
-    assert "no answer within 0.3 s" in src.problem
+    assert time.monotonic() - began < 2.5  # 1 s of silence, polled; not 1 s + 5 s
+    assert "nothing received for 1 s, not even a bookmark" in src.problem
 
     kube_api.clear_faults()
-    eventually(lambda: src.status == "live", 5, "live again")
+    eventually(lambda: src.status == "live", 8, "live again")
     kube_api.delete("networking.istio.io/v1/DestinationRule", "bookinfo", "reviews")
     eventually(lambda: reviews(src).subsets == (), what="the deletion seen")
 
@@ -268,18 +277,18 @@ def test_a_server_gone_silent_is_noticed_without_waiting_for_the_watch_to_end(
 def test_quiet_watches_kept_alive_by_bookmarks_are_not_reopened(kube_api, watched, long_watches):
     src, notes = watched
     start(src, notes)
-    eventually(lambda: len({r.path for r in kube_api.requests if r.verb == "watch"}) == 5)
+    eventually(all_watched(kube_api))
 
     time.sleep(2.5)  # nothing changes; only bookmarks come, more often than 1 s
 
-    assert len([r for r in kube_api.requests if r.verb == "watch"]) == 5
+    assert len([r for r in kube_api.requests if r.verb == "watch"]) == STREAMS
     assert src.status == "live"
 
 
 def test_a_revoked_token_is_said_and_the_view_recovers_with_new_credentials(kube_api, watched):
     src, notes = watched
     start(src, notes)
-    eventually(lambda: len(watches(kube_api)) >= 1, what="a watch")
+    eventually(lambda: src.status == "live", what="live")
 
     kube_api.revoke_token("alpha-token")  # watches end every 2 s; reconnects get 401
     eventually(lambda: src.status != "live", 5, "not live")
@@ -293,7 +302,7 @@ def test_stop_ends_every_watch_at_once(kube_api, watched):
     src, notes = watched
     kube_api.bookmark_interval = 60  # quiet streams: only stop() can end them
     start(src, notes)
-    eventually(lambda: len({r.path for r in kube_api.requests if r.verb == "watch"}) == 5)
+    eventually(all_watched(kube_api))
     time.sleep(0.2)
 
     begun = time.monotonic()

@@ -34,7 +34,7 @@ RATINGS = svc_host("ratings")
 RANDOM = {"loadBalancer": {"simple": "RANDOM"}}
 
 
-def test_host_ports_are_service_ports_and_port_level_ports():
+def test_host_ports_are_the_service_ports_not_port_level_settings_it_lacks():
     reviews = host(
         analyze(
             service("reviews", ports=(9080, 9090)),
@@ -52,10 +52,14 @@ def test_host_ports_are_service_ports_and_port_level_ports():
         ),
         REVIEWS,
     )
-    assert sorted(reviews.port_policies) == [9080, 9090, 15000]
+    # Port 15000 is no port of the Service: its settings never apply (PortNotInService).
+    assert sorted(reviews.port_policies) == [9080, 9090]
     assert reviews.port_policies[9080].as_dict() == {"loadBalancer": {"simple": "RANDOM"}}
     assert reviews.port_policies[9090].as_dict() == {"tls": {"mode": "ISTIO_MUTUAL"}}
-    assert sorted(reviews.subset("v1").ports) == [9080, 9090, 15000]
+    assert sorted(reviews.subset("v1").ports) == [9080, 9090]
+    assert [(f.code, f.subset) for f in reviews.findings if f.code is Code.PORT_NOT_IN_SERVICE] == [
+        (Code.PORT_NOT_IN_SERVICE, "v1")
+    ]
 
 
 def test_host_without_service_dr_or_route_is_not_listed():
@@ -65,7 +69,8 @@ def test_host_without_service_dr_or_route_is_not_listed():
 
 
 def test_dr_for_a_service_host_missing_from_the_input_is_still_analysed():
-    # A folder of Istio config without its Services: the DR's host is still checked.
+    # A folder of Istio config without its Services: the DR's host is still checked, and
+    # whether the host exists is not judged (no UnknownDestinationRuleHost without Services).
     analysis = analyze(dr("reviews", "reviews", subsets=[subset("v1", policy=RANDOM)]))
     reviews = host(analysis, REVIEWS)
     assert reviews.service is None
@@ -159,10 +164,16 @@ def test_changed_vs_returns_old_and_new_hosts():
 
 def test_added_vs_routing_to_a_subset_clears_its_finding():
     mesh = warmed()
-    new = vs("to-v2", ["reviews"], http=[route(dest("reviews", "v2"))])
+    # A second VS for the host: with no creation times pilot takes the first by name, so
+    # "a-to-v2" wins over "reviews" and its route to v2 is the one sidecars use.
+    new = vs("a-to-v2", ["reviews"], http=[route(dest("reviews", "v2"))])
     assert mesh.add(parse(new)) == {REVIEWS}
     assert_same_as_fresh(mesh, [*BASE, new])
-    assert not host(mesh.analyze(), REVIEWS).subset("v2").policy_never_applied
+    analysis = host(mesh.analyze(), REVIEWS)
+    assert not analysis.subset("v2").policy_never_applied
+    assert {
+        f.resource.name for f in analysis.findings if f.code.value == "ConflictingVirtualServices"
+    } == {"a-to-v2", "reviews"}
 
 
 def test_removed_vs_returns_its_hosts():

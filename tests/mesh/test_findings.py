@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from meshtui.mesh.analysis import Mesh
-from meshtui.mesh.findings import SEVERITY, Code, Finding, Severity, reaches
+from meshtui.mesh.findings import SEVERITY, Code, Finding, Severity, markdown_table, reaches
 from meshtui.mesh.resources import Origin
 from tests.helpers import (
     analyze,
@@ -34,8 +36,27 @@ def test_severities_are_the_documented_ones():
         Code.SUBSET_SELECTS_NOTHING: Severity.WARNING,
         Code.DUPLICATE_SUBSET: Severity.WARNING,
         Code.MULTIPLE_DESTINATION_RULES: Severity.INFO,
+        Code.CONFLICTING_VIRTUAL_SERVICES: Severity.ERROR,
+        Code.UNREACHABLE_RULE: Severity.WARNING,
+        Code.INEFFECTIVE_MATCH: Severity.INFO,
+        Code.UNKNOWN_GATEWAY: Severity.ERROR,
+        Code.GATEWAY_ROUTE_BYPASSES_SUBSETS: Severity.WARNING,
         Code.INVALID_RESOURCE: Severity.ERROR,
         Code.PARSE_ERROR: Severity.ERROR,
+        Code.UNKNOWN_FIELD: Severity.WARNING,
+        Code.DEPRECATED_FIELD: Severity.INFO,
+        Code.PORT_NOT_IN_SERVICE: Severity.WARNING,
+        Code.UNKNOWN_HOST: Severity.ERROR,
+        Code.UNKNOWN_PORT: Severity.ERROR,
+        Code.DESTINATION_PORT_REQUIRED: Severity.ERROR,
+        Code.UNKNOWN_DESTINATION_RULE_HOST: Severity.WARNING,
+        Code.NO_CA_CERTIFICATES: Severity.WARNING,
+        Code.NO_CA_CERTIFICATES_PORT: Severity.WARNING,
+        Code.HOST_NOT_IN_GATEWAY: Severity.WARNING,
+        Code.INTERNAL_GATEWAY_REFERENCE: Severity.WARNING,
+        Code.SINGLE_DESTINATION_WEIGHT: Severity.INFO,
+        Code.DUPLICATE_DESTINATION: Severity.WARNING,
+        Code.SUBSET_WITHOUT_LABELS: Severity.WARNING,
     }
     assert reaches(Severity.ERROR, Severity.WARNING)
     assert not reaches(Severity.INFO, Severity.WARNING)
@@ -362,3 +383,11 @@ def test_findings_are_sorted_worst_first():
         Severity.WARNING,
         Severity.INFO,
     ]
+
+
+def test_readme_findings_table_is_the_table_of_rules():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert markdown_table() in readme, (
+        "README.md's findings table is out of date; renew it with: python -c "
+        "'from meshtui.mesh.findings import markdown_table; print(markdown_table())'"
+    )

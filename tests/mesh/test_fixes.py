@@ -96,7 +96,15 @@ def test_a_field_that_cannot_be_in_force_on_a_shadowed_port_is_not_moved():
     # and a port entry cannot carry one: no host-level move can put it in force there.
     objs = base(
         policy={"portLevelSettings": [port_policy(8080, loadBalancer={"simple": "RANDOM"})]},
-        subsets=[subset("v1"), subset("v2", policy={"tunnel": {"protocol": "CONNECT"}})],
+        subsets=[
+            subset("v1"),
+            subset(
+                "v2",
+                policy={
+                    "tunnel": {"protocol": "CONNECT", "targetHost": "egress", "targetPort": 8080}
+                },
+            ),
+        ],
     )
     mesh = build_mesh(*objs)
     fixes = fixes_for(finding(mesh, Code.SUBSET_POLICY_NEVER_APPLIED), mesh)

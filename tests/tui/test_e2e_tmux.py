@@ -62,28 +62,41 @@ class Terminal:
         raise AssertionError(f"timed out; the terminal shows:\n{screen}")
 
 
+Start = Callable[[str], Terminal]
+
+
 @pytest.fixture
-def terminal(tmp_path: Path) -> Iterator[Terminal]:
-    name = f"meshtui-e2e-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    term = Terminal(name, tmp_path / "tmux.sock")
-    # COLUMNS/LINES from the test runner would override the terminal size Textual reads.
-    command = (
-        f"cd {ROOT} && env -u COLUMNS -u LINES TERM=xterm-256color "
-        f"{meshtui_command()} examples/bookinfo"
-    )
-    term.tmux("new-session", "-d", "-s", name, "-x", "120", "-y", "40", command)
+def start_terminal(tmp_path: Path) -> Iterator[Start]:
+    """Runs a shell command line in a new 120x40 tmux session at the repository's root."""
+    started: list[Terminal] = []
+
+    def start(command: str) -> Terminal:
+        name = f"meshtui-e2e-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        term = Terminal(name, tmp_path / f"tmux-{len(started)}.sock")
+        # COLUMNS/LINES from the test runner would override the terminal size Textual reads.
+        line = f"cd {ROOT} && env -u COLUMNS -u LINES TERM=xterm-256color {command}"
+        term.tmux("new-session", "-d", "-s", name, "-x", "120", "-y", "40", line)
+        started.append(term)
+        return term
+
     try:
-        yield term
+        yield start
     finally:
-        term.tmux("kill-server")  # the session and its private server, whatever happened
+        for term in started:
+            term.tmux("kill-server")  # the session and its private server, whatever happened
+
+
+@pytest.fixture
+def terminal(start_terminal: Start) -> Terminal:
+    return start_terminal(f"{meshtui_command()} examples/bookinfo")
 
 
 def test_meshtui_on_bookinfo_in_a_real_terminal(terminal: Terminal):
-    screen = terminal.wait_for(lambda s: "policy never applied" in s and "Next finding" in s)
+    screen = terminal.wait_for(lambda s: "policy never applied" in s and "n Next" in s)
     assert "examples/bookinfo" in screen
     assert "4 hosts · 6 subsets · 6 workloads" in screen
     assert "reviews  ⚠ 1 warning" in screen
-    assert "Next finding" in screen  # the footer
+    assert "? Help  q Quit" in screen and "n Next" in screen  # the footer
 
     terminal.send("n")
     screen = terminal.wait_for(lambda s: "subset v3 of reviews" in s)
@@ -105,3 +118,47 @@ def test_meshtui_on_bookinfo_in_a_real_terminal(terminal: Terminal):
 
     terminal.send("q")
     terminal.wait_for(lambda s: "policy never applied" not in s)
+
+
+def test_colon_commands_and_ctrl_c_in_a_real_terminal(start_terminal: Start):
+    # The shell says how meshtui exited, and the pane stays to show it.
+    terminal = start_terminal(
+        f"bash -c '{meshtui_command()} examples/bookinfo; echo meshtui-exit=$?; sleep 60'"
+    )
+    terminal.wait_for(lambda s: "policy never applied" in s and "? Help" in s)
+
+    terminal.send(":")
+    terminal.wait_for(lambda s: "ns  ctx  client  q" in s)
+    terminal.send("ns", "Tab")  # completes the command, then lists the namespaces
+    terminal.wait_for(lambda s: "all  bookinfo" in s)
+    terminal.send("b", "Tab", "Enter")
+    screen = terminal.wait_for(lambda s: "4 hosts · ns bookinfo" in s)
+    assert "sort: findings first" in screen  # `s` typed in the line did not sort
+
+    terminal.send(":", "pods", "Enter")
+    terminal.wait_for(lambda s: "Unknown command :pods" in s)
+
+    terminal.send(":", "ns book", "C-c")  # ctrl+c in the line empties it, and meshtui stays
+    screen = terminal.wait_for(lambda s: "ns  ctx  client  q" in s)
+    assert "meshtui-exit" not in screen
+    terminal.send("Escape")
+    terminal.wait_for(lambda s: "tab Complete" not in s and "? Help" in s)
+
+    terminal.send("C-c")  # ctrl+c quits, as q does
+    screen = terminal.wait_for(lambda s: "meshtui-exit=" in s)
+    assert "meshtui-exit=0" in screen
+    assert "Press ctrl+q" not in screen
+
+
+def test_a_piped_stdout_is_one_line_and_no_escape_codes(start_terminal: Start):
+    terminal = start_terminal(
+        f"bash -c '{meshtui_command()} examples/bookinfo | od -c | head -3; "
+        "echo meshtui-exit=${PIPESTATUS[0]}; sleep 60'"
+    )
+    screen = terminal.wait_for(lambda s: "meshtui-exit=" in s)
+    assert "meshtui-exit=2" in screen
+    assert "standard output is not a terminal" in screen
+    assert "meshtui check examples/bookinfo" in screen
+    # What reached the pipe: nothing (od prints only its end offset, 0000000).
+    lines = [line for line in screen.splitlines() if line.strip()]
+    assert "0000000" in lines and "033" not in screen

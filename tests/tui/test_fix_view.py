@@ -21,7 +21,7 @@ async def test_c_copies_the_selected_fix_and_w_writes_it(tmp_path: Path, monkeyp
         shown = widget_text(app.detail_pane.body)
         assert "▶ Fix 1 of 3: route requests with header x-subset: v3" in shown
         assert "+++ b/mesh/virtual-services.yaml" in shown
-        await press(pilot, "c")
+        await press(pilot, "C")
         copied = list(yaml.safe_load_all(app.clipboard))
         assert [(o["kind"], o["metadata"]["name"]) for o in copied] == [
             ("VirtualService", "reviews")
@@ -70,7 +70,7 @@ async def test_keys_without_a_fix_say_so():
         await settle(pilot)
         app.host_tree.cursor_line = app.host_tree.last_line
         await pilot.pause()
-        await press(pilot, "c")
+        await press(pilot, "C")
         assert app.clipboard == ""
         assert any("No fix for this node" in n.message for n in app._notifications)
 

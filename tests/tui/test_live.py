@@ -32,6 +32,15 @@ def seed(server) -> None:
     )
 
 
+async def until_live(pilot, app: MeshApp) -> None:
+    """The header says live once every watch is open (they open after the load)."""
+    for _ in range(30):
+        if "● live" in screen_text(app).splitlines()[0]:
+            break
+        await pilot.pause(0.1)
+    assert "● live" in screen_text(app).splitlines()[0]
+
+
 async def test_live_pods_and_a_watched_change_show_in_place(kube_api):
     seed(kube_api)
     source = cluster.ClusterSource(contexts=["alpha"], kubeconfig=str(kube_api.kubeconfig))
@@ -39,7 +48,7 @@ async def test_live_pods_and_a_watched_change_show_in_place(kube_api):
     try:
         async with app.run_test(size=SIZE) as pilot:
             await settle(pilot)
-            assert "● live" in screen_text(app).splitlines()[0]
+            await until_live(pilot, app)
             assert "v2  ⚠ policy never applied" in tree_text(app)
             await press(pilot, "n", "l", "l")  # subset v2, open, onto its pod
             assert cursor_label(app).startswith("Pod shop/checkout-v2-5c4b  Running ready")
@@ -70,7 +79,7 @@ async def test_a_cluster_lost_after_start_up_is_said_on_screen_then_restored(kub
     try:
         async with app.run_test(size=SIZE, notifications=True) as pilot:
             await settle(pilot)
-            assert "● live" in screen_text(app).splitlines()[0]
+            await until_live(pilot, app)
             kube_api.stop()  # the API server goes away: open watches drop, reconnects fail
             seen = ""
             for _ in range(80):

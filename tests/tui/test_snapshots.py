@@ -42,3 +42,40 @@ def test_narrow_terminal(snap_compare):
 def test_markup_and_escapes_show_literally(snap_compare):
     """Names and labels holding `[bold]`, `\\x1b[31m` and an OSC title sequence are text."""
     assert snap_compare(make_app(HOSTILE), press=["n"], terminal_size=(120, 40), run_before=settle)
+
+
+def test_command_mode_completes_namespaces_80x24(snap_compare):
+    """`:ns ` at 80x24: the line under the stacked panes, the namespaces it completes to."""
+    assert snap_compare(
+        make_app(BOOKINFO, DORMANT),
+        press=["colon", "n", "s", "space"],
+        terminal_size=(80, 24),
+        run_before=settle,
+    )
+
+
+def test_help_screen_80x24(snap_compare):
+    assert snap_compare(
+        make_app(BOOKINFO), press=["question_mark"], terminal_size=(80, 24), run_before=settle
+    )
+
+
+def test_raw_yaml_with_the_files_line_numbers_120x40(snap_compare):
+    """`y` on subset v3: its DestinationRule numbered as in the file, long lines not wrapped."""
+    assert snap_compare(
+        make_app(BOOKINFO), press=["n", "y"], terminal_size=(120, 40), run_before=settle
+    )
+
+
+def test_detail_search_200x60(snap_compare):
+    """`/` in the focused detail pane: every match marked, the current one in yellow."""
+    assert snap_compare(
+        make_app(BOOKINFO),
+        press=["n", "tab", "slash", "i", "s", "t", "i", "o", "enter", "n"],
+        terminal_size=(200, 60),
+        run_before=settle,
+    )
+
+
+def test_bookinfo_200x60(snap_compare):
+    assert snap_compare(make_app(BOOKINFO), terminal_size=(200, 60), run_before=settle)

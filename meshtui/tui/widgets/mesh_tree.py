@@ -11,11 +11,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import ClassVar
 
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from meshtui.tui import text
+from meshtui.tui.keys import Scope, bindings
 from meshtui.tui.model import (
     HostEntry,
     Kind,
@@ -48,17 +49,8 @@ def cached_label(entry: HostEntry) -> text.Text:
 class MeshTree(Tree[NodeRef]):
     """Hosts grouped by namespace (and cluster), with badges; children built on expand."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j,down", "cursor_down", "Move down", show=False),
-        Binding("k,up", "cursor_up", "Move up", show=False),
-        Binding("l,right,enter", "expand", "Expand", show=False),
-        Binding("h,left", "collapse", "Collapse", show=False),
-        Binding("space", "toggle_node", "Expand or collapse", show=False),
-        Binding("g,home", "scroll_home", "First node", show=False),
-        Binding("G,end", "scroll_end", "Last node", show=False),
-        Binding("pagedown,ctrl+d", "page_down", "Page down", show=False),
-        Binding("pageup,ctrl+u", "page_up", "Page up", show=False),
-    ]
+    # The paging keys of every pane, and the tree's own (meshtui.tui.keys is the one table).
+    BINDINGS: ClassVar[list[BindingType]] = [*bindings(Scope.SCROLL), *bindings(Scope.TREE)]
 
     _batching = False
     _batch_dirty = False
@@ -416,6 +408,35 @@ class MeshTree(Tree[NodeRef]):
             self.expand_node(node)
         elif node.is_expanded and node.children:
             self.move_cursor(node.children[0])
+
+    # The paging keys every pane shares: here they move the cursor, and the view follows it.
+    def action_down(self) -> None:
+        self.action_cursor_down()
+
+    def action_up(self) -> None:
+        self.action_cursor_up()
+
+    def _move(self, lines: int) -> None:
+        self.cursor_line = max(0, min(self.last_line, max(self.cursor_line, 0) + lines))
+        self.scroll_to_line(self.cursor_line, animate=False)
+
+    def action_half_page_down(self) -> None:
+        self._move(max(self.scrollable_content_region.height // 2, 1))
+
+    def action_half_page_up(self) -> None:
+        self._move(-max(self.scrollable_content_region.height // 2, 1))
+
+    def action_page_down(self) -> None:
+        self._move(max(self.scrollable_content_region.height - 1, 1))
+
+    def action_page_up(self) -> None:
+        self._move(-max(self.scrollable_content_region.height - 1, 1))
+
+    def action_top(self) -> None:
+        self._move(-self.last_line - 1)
+
+    def action_bottom(self) -> None:
+        self._move(self.last_line + 1)
 
     def action_collapse(self) -> None:
         """Close the node; on a closed node or a leaf, step out to its parent."""

@@ -31,20 +31,59 @@ class SummaryBar(Static):
     }
     """
 
-    def summarize(self, label: str, view: MeshView | None, status: str, loading: bool) -> None:
-        sep = Text(" │ ", style=MUTED)
-        parts = [Text("meshtui", style="bold"), Text(safe(label) or "(no source)")]
+    _parts: tuple[Text, Text, Text | None, Text | None, list[Text], str] | None = None
+
+    def summarize(
+        self, label: str, view: MeshView | None, status: str, loading: bool, partial: str = ""
+    ) -> None:
+        counts: Text | None = None
+        findings: Text | None = None
         if view is not None:
-            parts.append(
-                Text(
-                    f"{plural(view.host_count, 'host')} · {plural(view.subset_count, 'subset')}"
-                    f" · {plural(view.workload_count, 'workload')}"
-                )
+            counts = Text(
+                f"{plural(view.host_count, 'host')} · {plural(view.subset_count, 'subset')}"
+                f" · {plural(view.workload_count, 'workload')}"
             )
-            counts = counts_badge(view.counts())
-            parts.append(counts if counts else Text("✔ no findings", style="bold green"))
+            badge = counts_badge(view.counts())
+            findings = badge if badge else Text("✔ no findings", style="bold green")
+        tail = []
         if loading:
-            parts.append(Text("⟳ loading…", style="bold"))
+            tail.append(Text("⟳ loading…", style="bold"))
         if status:
-            parts.append(status_text(status))
-        self.update(sep.join(parts))
+            tail.append(status_text(status))
+        name = Text("meshtui", style="bold")
+        source = Text(safe(label) or "(no source)")
+        self._parts = (name, source, counts, findings, tail, partial)
+        self._show()
+
+    def _show(self) -> None:
+        """What fits on the line: on a narrow terminal the findings and the live status stay;
+        the partial-read marker shortens first (`?` names the kinds), then the counts go, then
+        the source's name is shortened."""
+        if self._parts is None:
+            return
+        name, source, counts, findings, tail, partial = self._parts
+        sep = Text(" │ ", style=MUTED)
+        room = self.content_region.width or 1_000
+        marker = None
+        if partial:  # kinds a live source could not read: details under `?`
+            marker = Text(f"◐ partial: {safe(partial)}", style="bold yellow")
+
+        def line(*parts: Text | None) -> Text:
+            return sep.join([p for p in parts if p is not None])
+
+        text = line(name, source, counts, findings, *tail, marker)
+        if text.cell_len > room and marker is not None:
+            marker = Text("◐ partial (?)", style="bold yellow")  # the help names them
+            text = line(name, source, counts, findings, *tail, marker)
+        if text.cell_len > room:
+            text = line(name, source, findings, *tail, marker)
+        if text.cell_len > room:
+            rest = line(findings, *tail, marker).cell_len + name.cell_len + 2 * sep.cell_len
+            keep = max(room - rest - 1, 4)
+            if source.cell_len > keep:
+                source = Text("…" + source.plain[-keep + 1 :], style=source.style)
+            text = line(name, source, findings, *tail, marker)
+        self.update(text)
+
+    def on_resize(self) -> None:
+        self._show()

@@ -1,0 +1,631 @@
+"""A request trace: which VirtualService rule, subset, DestinationRule, policy and pods one
+request gets, as pilot would configure the client that sends it.
+
+The steps are pilot's: the client's proxy (a sidecar in a namespace, or a named gateway) picks
+the VirtualService for the host (pilot/pkg/model virtualservice.go SelectVirtualServices; a
+gateway merges every VS bound to it for the host, pilot/pkg/networking/core gateway.go), follows
+delegates (virtualservice.go mergeHTTPRoutes), tries the rules in order and takes the first that
+matches (route.go BuildHTTPRoutesForVirtualService), splits the traffic by weight
+(applyHTTPRouteDestination), and each destination uses the DestinationRule in force for that
+client (push_context.go destinationRule) with the effective policy on the destination port
+(GetDestinationCluster picks the port; util MergeTrafficPolicy the policy).
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from meshtui.mesh.analysis import HostAnalysis, Mesh
+from meshtui.mesh.delegation import ProxyRule, proxy_rules
+from meshtui.mesh.destination_rules import ConsolidatedRule
+from meshtui.mesh.hosts import is_wildcard, resolve_host
+from meshtui.mesh.hosts import matches as host_matches
+from meshtui.mesh.matching import Request, builds_route, match_any
+from meshtui.mesh.policy import EffectivePolicy, effective_policies
+from meshtui.mesh.resources import (
+    Destination,
+    DestinationRule,
+    Gateway,
+    ObjectRef,
+    Service,
+    ServiceEntry,
+    Subset,
+    VirtualService,
+    Workload,
+)
+from meshtui.mesh.routes import (
+    MESH_GATEWAY,
+    effective_weights,
+    gateway_ref,
+    precedes,
+    visibility,
+)
+
+HTTP, TCP, TLS = "http", "tcp", "tls"
+# Port-name prefixes and ServiceEntry protocols, as pilot's protocol.Parse reads them.
+_HTTP_PROTOCOLS = {"http", "http2", "grpc", "grpc-web", "h2c"}
+_TLS_PROTOCOLS = {"https", "tls"}
+_TCP_PROTOCOLS = {"tcp", "mongo", "mysql", "redis", "thrift", "udp"}
+
+
+class TraceError(ValueError):
+    """The request cannot be traced as asked (a bad request): the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Client:
+    """Who sends the request: a sidecar in a namespace (maybe a named workload) or a gateway."""
+
+    namespace: str
+    workload: Workload | None = None
+    gateway: ObjectRef | None = None
+    name: str = ""  # the workload as the person named it (a Deployment's pod, live)
+
+    def describe(self) -> str:
+        if self.gateway is not None:
+            return f"gateway {self.gateway.namespaced_name}"
+        if self.workload is not None:
+            return f"{self.workload.meta.ref} (namespace {self.namespace})"
+        return f"a sidecar in namespace {self.namespace}"
+
+    @property
+    def written(self) -> str:
+        """NAMESPACE[/WORKLOAD], as given on the command line."""
+        if self.workload is not None:
+            return f"{self.namespace}/{self.name or self.workload.meta.ref.name}"
+        return self.namespace
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A rule tried before the one that matched, and why it did not."""
+
+    virtual_service: ObjectRef
+    rule: str  # "http[0]", the rule's place in the VS it belongs to (the root's for delegates)
+    name: str
+    why: str
+    delegate: ObjectRef | None = None
+    delegate_rule: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Hop:
+    """One destination of the matched rule: where its share of the traffic goes, and how."""
+
+    host: str
+    subset: str
+    port: int | None
+    weight: int  # percent of the rule's traffic (of the request's, for a mirror)
+    rule: ConsolidatedRule | None  # the DestinationRule(s) in force for this client
+    subset_rule: DestinationRule | None  # the DR defining the subset, if one does
+    policy: EffectivePolicy
+    workloads: tuple[Workload, ...] | None  # None: not known (no selector, or not read)
+    in_registry: bool
+
+    @property
+    def destination_rule(self) -> DestinationRule | None:
+        """The DR a reader looks at: the subset's, else the one whose policy is in force."""
+        if self.subset_rule is not None:
+            return self.subset_rule
+        if self.rule is None:
+            return None
+        return self.rule.policy_rule or self.rule.rules[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Trace:
+    """The whole answer for one request."""
+
+    client: Client
+    request: Request
+    host: str
+    port: int
+    protocol: str
+    virtual_service: ObjectRef | None  # the VS whose rule matched, else the one that handles it
+    merged: tuple[ObjectRef, ...]  # every VS taking part (several on a gateway)
+    rule: str | None
+    rule_name: str
+    delegate: ObjectRef | None
+    delegate_rule: str
+    skipped: tuple[Skipped, ...]
+    destinations: tuple[Hop, ...]
+    mirrors: tuple[Hop, ...]
+    actions: Mapping[str, Any]
+    problems: tuple[str, ...]
+
+    @property
+    def default_route(self) -> bool:
+        """No VirtualService: pilot's default route sends everything to the host itself."""
+        return not self.merged and self.client.gateway is None
+
+
+# -- which VirtualService -----------------------------------------------------------------------
+
+
+def _in_client_order(services: Iterable[VirtualService], namespace: str) -> list[VirtualService]:
+    """The VSs a proxy in `namespace` sees, in pilot's order for it (SelectVirtualServices:
+    private to it, then exported to it by name, then public; each oldest first)."""
+    seen = [vs for vs in services if namespace in visibility(vs)]
+
+    def order(a: VirtualService, b: VirtualService) -> int:
+        return -1 if namespace in precedes(a, b) else 1
+
+    return sorted(seen, key=functools.cmp_to_key(order))
+
+
+def _resolved_hosts(vs: VirtualService, domain: str) -> list[str]:
+    return [resolve_host(h, vs.meta.ref.namespace, domain) for h in vs.hosts]
+
+
+def _bound_to(vs: VirtualService, gateway: ObjectRef | None) -> bool:
+    names = vs.gateways or (MESH_GATEWAY,)
+    if gateway is None:
+        return MESH_GATEWAY in names
+    return any(gateway_ref(g, vs.meta.ref.namespace) == gateway for g in names)
+
+
+class _ClaimIndex:
+    """Root VirtualServices by the hosts they name (resolved; wildcards apart), whatever they
+    bind to, rebuilt when the set of VSs changes: VSs are immutable, so the identity of each
+    one is the version of the index. Gateways match a request's host against wildcards."""
+
+    def __init__(self, services: tuple[VirtualService, ...], domain: str) -> None:
+        self.services = services
+        self.exact: dict[str, list[VirtualService]] = {}
+        self.wildcards: list[tuple[str, VirtualService]] = []
+        suffix = f".svc.{domain}"
+        exact = self.exact
+        for vs in services:
+            # A VS without hosts is a delegate: it claims nothing itself.
+            namespace = vs.meta.ref.namespace
+            for h in vs.hosts:
+                if h.startswith("*"):
+                    self.wildcards.append((h, vs))
+                    continue
+                if "." not in h and ":" not in h:  # resolve_host, inlined: this loop is hot
+                    h = f"{h}.{namespace}{suffix}"
+                claims = exact.setdefault(h, [])
+                if not claims or claims[-1] is not vs:
+                    claims.append(vs)
+
+    def current(self, services: tuple[VirtualService, ...]) -> bool:
+        return len(services) == len(self.services) and all(
+            map(operator.is_, services, self.services)
+        )
+
+    def claiming(self, host: str) -> list[VirtualService]:
+        """Every VS with a host covering `host` (exact or wildcard), each once."""
+        found = list(self.exact.get(host, ()))
+        found += [vs for pattern, vs in self.wildcards if host_matches(host, pattern)]
+        return list({id(vs): vs for vs in found}.values())
+
+
+_CLAIMS: dict[int, _ClaimIndex] = {}
+
+
+def _claiming(mesh: Mesh, host: str) -> list[VirtualService]:
+    services = tuple(mesh.routes)
+    index = _CLAIMS.get(id(mesh.routes))
+    if index is None or not index.current(services):
+        if len(_CLAIMS) > 8:  # meshes come and go with reloads: keep the last few
+            _CLAIMS.clear()
+        index = _CLAIMS[id(mesh.routes)] = _ClaimIndex(services, mesh.config.domain)
+    return index.claiming(host)
+
+
+def prepare(mesh: Mesh) -> None:
+    """Index the mesh's VirtualServices by every host they name, wildcards included (what a
+    gateway trace needs), now rather than in the first trace: a loader calls it after loading."""
+    _claiming(mesh, "")
+
+
+def _most_specific_wildcard(mesh: Mesh, host: str, namespace: str) -> VirtualService | None:
+    """The mesh VS whose wildcard host is the most specific match for `host` among those a
+    sidecar in `namespace` sees (route.go mostSpecificWildcardVsIndex; the first in order on a
+    tie). A bare `*` is refused for mesh-bound VSs by Istio's validation."""
+    best: tuple[int, VirtualService] | None = None
+    for vs in _in_client_order(_claiming(mesh, host), namespace):
+        if not _bound_to(vs, None):
+            continue
+        for pattern in vs.hosts:
+            covers = pattern.startswith("*.") and host_matches(host, pattern)
+            if covers and (best is None or len(pattern) > best[0]):
+                best = (len(pattern), vs)
+    return best[1] if best else None
+
+
+def _sidecar_services(mesh: Mesh, host: str, client_namespace: str) -> list[VirtualService]:
+    """Every mesh-bound VS claiming `host` that a sidecar in `client_namespace` sees, in order:
+    those naming it (the first is Mesh.virtual_service_for's answer), and the one whose
+    wildcard covers it most specifically, which the core's claims leave out."""
+    claims = list(mesh.routes.claims(host))
+    wildcard = _most_specific_wildcard(mesh, host, client_namespace)
+    if wildcard is not None and all(vs is not wildcard for vs in claims):
+        claims.append(wildcard)
+    return _in_client_order(claims, client_namespace)
+
+
+def _builds_routes(vs: VirtualService, request: Request, kinds: list[str]) -> bool:
+    """Whether pilot builds any route of this VS for the request's port and client: a VS that
+    builds none makes no virtual host there (BuildHTTPRoutesForVirtualService: "no routes
+    matched"), and the host falls to the next VS that claims it, or to the default route."""
+    namespace = vs.meta.ref.namespace
+    for route in vs.routes:
+        if route.kind not in kinds:
+            continue
+        if not route.matches or any(builds_route(m, request, namespace) for m in route.matches):
+            return True
+    return False
+
+
+def _server_hosts(mesh: Mesh, gateway: ObjectRef, host: str, port: int) -> list[str] | None:
+    """The `ns/host` entries of the gateway's servers on `port` that accept `host` (None: the
+    Gateway is not known, so nothing restricts which VirtualServices bind)."""
+    found = mesh.gateways.get(gateway)
+    if found is None:
+        return None
+    out = []
+    for server in found.servers:
+        if server.port not in (None, port):
+            continue
+        for written in server.hosts:
+            ns, sep, pattern = written.rpartition("/")
+            if host_matches(host, pattern):
+                out.append(f"{ns if sep else '*'}/{pattern}")
+    return out
+
+
+def _admitted(vs: VirtualService, gateway: ObjectRef, servers: list[str] | None) -> bool:
+    """Whether a server's `ns/host` lets this VS bind: `*/host` any namespace, `./host` the
+    Gateway's own, `ns/host` that one (pilot gateway.go, the server hosts' namespace part)."""
+    if servers is None:
+        return True
+    own = vs.meta.ref.namespace
+    for entry in servers:
+        ns = entry.split("/", 1)[0]
+        if ns == "*" or ns == own or (ns == "." and own == gateway.namespace):
+            return True
+    return False
+
+
+def _gateway_services(
+    mesh: Mesh, host: str, port: int, gateway: ObjectRef, proxy_namespace: str
+) -> list[VirtualService]:
+    """The VSs a gateway merges for `host`: every one bound to it (and admitted by its server
+    for the host) whose most specific host matching the request is the same, in pilot's order
+    (gateway.go merges them into one virtual host, never drops one)."""
+    domain = mesh.config.domain
+    servers = _server_hosts(mesh, gateway, host, port)
+    bound = _in_client_order(
+        (
+            vs
+            for vs in _claiming(mesh, host)
+            if _bound_to(vs, gateway) and _admitted(vs, gateway, servers)
+        ),
+        proxy_namespace,
+    )
+    best: str | None = None
+    keyed: list[tuple[str, VirtualService]] = []
+    for vs in bound:
+        hosts = [h for h in _resolved_hosts(vs, domain) if host_matches(host, h)]
+        if not hosts:
+            continue
+        key = host if host in hosts else max(hosts, key=len)
+        keyed.append((key, vs))
+        if best is None or key == host or (best != host and len(key) > len(best)):
+            best = key
+    return [vs for key, vs in keyed if key == best]
+
+
+# -- the destinations -----------------------------------------------------------------------------
+
+
+def _protocol_of(name: str) -> str | None:
+    word = name.lower().split("-", 1)[0] if name else ""
+    if name.lower().startswith("grpc-web"):
+        return HTTP
+    if word in _HTTP_PROTOCOLS:
+        return HTTP
+    if word in _TLS_PROTOCOLS:
+        return TLS
+    if word in _TCP_PROTOCOLS:
+        return TCP
+    return None
+
+
+def port_protocol(service: Service | ServiceEntry | None, port: int) -> str:
+    """How the client's proxy treats traffic to `port`: http, tls or tcp. An unnamed port is
+    sniffed, and an HTTP request on it takes the HTTP routes (IsHTTPOrSniffed)."""
+    for p in service.ports if service else ():
+        if p.number != port:
+            continue
+        if isinstance(service, ServiceEntry):
+            found = _protocol_of(p.protocol) or _protocol_of(p.name)
+        else:
+            found = _protocol_of(p.name)
+        return found or HTTP
+    return HTTP
+
+
+def _registry(mesh: Mesh, host: str) -> HostAnalysis | None:
+    """The host's analysis when a Service or ServiceEntry defines it (a wildcard one too)."""
+    analysis = mesh.analyze_host(host)
+    if analysis is not None and analysis.service is not None:
+        return analysis
+    for pattern in mesh.hosts():
+        if is_wildcard(pattern) and host_matches(host, pattern):
+            found = mesh.analyze_host(pattern)
+            if found is not None and found.service is not None:
+                return found
+    return None
+
+
+def _destination_port(dest: Destination, registry: HostAnalysis | None, port: int) -> int:
+    """pilot's GetDestinationCluster: the destination's port, else the service's only port,
+    else the port the request was sent to."""
+    if dest.port is not None:
+        return dest.port
+    ports = registry.ports if registry else ()
+    return ports[0].number if len(ports) == 1 else port
+
+
+def _selector(service: Service | ServiceEntry | None) -> Mapping[str, str] | None:
+    if isinstance(service, Service):
+        return service.selector
+    if isinstance(service, ServiceEntry):
+        return service.workload_selector
+    return None
+
+
+def _hop(
+    mesh: Mesh, client: Client, dest: Destination, namespace: str, weight: int, port: int
+) -> Hop:
+    host = resolve_host(dest.host, namespace, mesh.config.domain)
+    registry = _registry(mesh, host)
+    dest_port = _destination_port(dest, registry, port)
+    rule = mesh.destination_rule_for(host, client.namespace)
+    found: tuple[Subset, DestinationRule] | None = None
+    if dest.subset and rule is not None:
+        found = next(((s, r) for s, r in rule.subsets if s.name == dest.subset), None)
+    _, by_port = effective_policies(
+        rule.traffic_policy if rule else None,
+        found[0].traffic_policy if found else None,
+        [dest_port],
+    )
+    workloads = None
+    service = registry.service if registry else None
+    selector = _selector(service)
+    if service is not None and selector and mesh.workloads.is_known(service.meta.ref.namespace):
+        labels = found[0].labels if found else {}
+        workloads = tuple(mesh.workloads.select(service.meta.ref.namespace, selector, labels))
+    return Hop(
+        host=host,
+        subset=dest.subset,
+        port=dest_port,
+        weight=weight,
+        rule=rule,
+        subset_rule=found[1] if found else None,
+        policy=by_port[dest_port],
+        workloads=workloads,
+        in_registry=registry is not None,
+    )
+
+
+def _hop_problems(hop: Hop, client: Client) -> list[str]:
+    where = f"{hop.host}:{hop.port}" if hop.port else hop.host
+    if not hop.in_registry:
+        return [
+            f"{hop.host} is not in the service registry (no Service or ServiceEntry): "
+            "the client's proxy has no cluster for it"
+        ]
+    if hop.subset and hop.subset_rule is None:
+        seen = (
+            f"the DestinationRule in force for {client.namespace} "
+            f"({', '.join(r.meta.ref.namespaced_name for r in hop.rule.rules)}) does not define it"
+            if hop.rule
+            else f"no DestinationRule for {hop.host} applies to clients in {client.namespace}"
+        )
+        return [f"subset {hop.subset!r} of {hop.host} is undefined for this client: {seen} (503)"]
+    if hop.workloads is not None and not hop.workloads:
+        what = f"subset {hop.subset!r} of {where}" if hop.subset else where
+        return [f"{what} has no pods: no workload of the service carries its labels (503)"]
+    return []
+
+
+# -- the trace ------------------------------------------------------------------------------------
+
+
+def _sidecar_claim(
+    mesh: Mesh, host: str, request: Request, kinds: list[str]
+) -> tuple[VirtualService | None, list[VirtualService]]:
+    """The VS whose routes the sidecar has for the host on this port, and those passed over
+    before it because they build no route there for this client."""
+    passed_over = []
+    for vs in _sidecar_services(mesh, host, request.source_namespace):
+        if _builds_routes(vs, request, kinds):
+            return vs, passed_over
+        passed_over.append(vs)
+    return None, passed_over
+
+
+def _why(rule: ProxyRule, request: Request) -> str:
+    namespace = rule.virtual_service.meta.ref.namespace
+    return rule.problem or match_any(rule.matches, request, namespace, rule.route.kind).why
+
+
+def _skip(rule: ProxyRule, why: str) -> Skipped:
+    ref = rule.virtual_service.meta.ref
+    return Skipped(ref, rule.label, rule.name, why, rule.delegate, rule.delegate_label)
+
+
+def _client_labels(mesh: Mesh, client: Client) -> Mapping[str, str] | None:
+    """The labels of the client's proxy: the named workload's, or a gateway's selector (the
+    labels of the pods it runs on); None when not known."""
+    if client.workload is not None:
+        return client.workload.labels
+    gateway = mesh.gateways.get(client.gateway) if client.gateway else None
+    return gateway.selector if gateway is not None else None
+
+
+def target_host(mesh: Mesh, written: str, client_namespace: str) -> str:
+    """The host a client in `client_namespace` means by `written`, as its DNS search path
+    completes it: `reviews`, `reviews.bookinfo`, `reviews.bookinfo.svc` or the full name."""
+    domain = mesh.config.domain
+    name = written.rstrip(".").lower()
+    if "." not in name:
+        return resolve_host(name, client_namespace, domain)
+    if name.endswith(f".svc.{domain}"):
+        return name
+    for candidate in (f"{name}.svc.{domain}", f"{name}.{domain}"):
+        if mesh.analyze_host(candidate) is not None:
+            return candidate
+    return name
+
+
+def default_port(mesh: Mesh, host: str, gateway: Gateway | None) -> int:
+    """The port a request goes to when none is given: the service's only port (or a gateway
+    server's for the host); several ports make the request ambiguous."""
+    if gateway is not None:
+        for server in gateway.servers:
+            if server.port is not None and any(
+                host_matches(host, h.split("/", 1)[-1]) for h in server.hosts
+            ):
+                return server.port
+        raise TraceError(f"gateway {gateway.meta.ref.namespaced_name} has no server for {host}")
+    registry = _registry(mesh, host)
+    ports = sorted({p.number for p in registry.ports}) if registry else []
+    if len(ports) == 1:
+        return ports[0]
+    if not ports:
+        return 80
+    raise TraceError(f"{host} has ports {', '.join(map(str, ports))}: give HOST:PORT")
+
+
+def _gateway_problems(mesh: Mesh, gateway: ObjectRef, host: str, port: int) -> list[str]:
+    found = mesh.gateways.get(gateway)
+    if found is None:
+        return [f"there is no Gateway {gateway.namespaced_name}: no proxy serves it"]
+    for server in found.servers:
+        if server.port == port and any(
+            host_matches(host, h.split("/", 1)[-1]) for h in server.hosts
+        ):
+            return []
+    return [
+        f"Gateway {gateway.namespaced_name} has no server for {host} on port {port}: "
+        "the gateway does not accept the request"
+    ]
+
+
+def trace(
+    mesh: Mesh,
+    client: Client,
+    host: str,
+    port: int,
+    *,
+    path: str = "/",
+    method: str = "GET",
+    headers: Mapping[str, str] | None = None,
+) -> Trace:
+    """Follow one request from `client` to `host:port` through the mesh's configuration."""
+    registry = _registry(mesh, host)
+    service = registry.service if registry else None
+    protocol = port_protocol(service, port)
+    request = Request(
+        host=host,
+        port=port,
+        path=path or "/",
+        method=method.upper(),
+        headers={k.lower(): v for k, v in (headers or {}).items()},
+        source_namespace=client.namespace,
+        source_labels=_client_labels(mesh, client),
+        gateway=client.gateway,
+    )
+    problems: list[str] = []
+    kinds = [protocol] if protocol != TLS else [TLS, TCP]
+    passed_over: list[VirtualService] = []
+    if client.gateway is not None:
+        problems += _gateway_problems(mesh, client.gateway, host, port)
+        services = _gateway_services(mesh, host, port, client.gateway, client.namespace)
+    else:
+        found, passed_over = _sidecar_claim(mesh, host, request, kinds)
+        services = [found] if found is not None else []
+    skipped = [
+        _skip(rule, _why(rule, request)) for rule in proxy_rules(mesh.routes, passed_over, kinds[0])
+    ]
+    rules = [r for kind in kinds for r in proxy_rules(mesh.routes, services, kind)]
+    matched: ProxyRule | None = None
+    for rule in rules:
+        why = _why(rule, request)
+        if not why:
+            matched = rule
+            break
+        skipped.append(_skip(rule, why))
+    destinations: list[Hop] = []
+    mirrors: list[Hop] = []
+    if matched is not None:
+        weights = effective_weights(matched.destinations) if matched.destinations else []
+        for dest, weight in zip(matched.destinations, weights, strict=True):
+            destinations.append(_hop(mesh, client, dest, matched.namespace, weight, port))
+        for mirror in matched.mirrors:
+            share = mirror.weight if mirror.weight is not None else 100
+            mirrors.append(_hop(mesh, client, mirror, matched.namespace, share, port))
+        if not matched.destinations and not ({"redirect", "directResponse"} & set(matched.actions)):
+            problems.append(f"rule {matched.label} has no destination")
+    elif not services and client.gateway is None:
+        # No VirtualService: the default route sends the request to the host on that port.
+        destinations.append(_hop(mesh, client, Destination(host, "", None, None), "", 100, port))
+    elif client.gateway is not None and not services:
+        problems.append(
+            f"no VirtualService bound to gateway {client.gateway.namespaced_name} has host "
+            f"{host}: the gateway answers 404"
+        )
+    else:
+        names = ", ".join(vs.meta.ref.namespaced_name for vs in services)
+        problems.append(f"no rule of {names} matches the request: the proxy answers 404 (NR)")
+    for hop in destinations:
+        if hop.weight > 0:
+            problems += _hop_problems(hop, client)
+    return Trace(
+        client=client,
+        request=request,
+        host=host,
+        port=port,
+        protocol=protocol,
+        virtual_service=(
+            matched.virtual_service.meta.ref
+            if matched
+            else services[0].meta.ref
+            if services
+            else None
+        ),
+        merged=tuple(vs.meta.ref for vs in services),
+        rule=matched.label if matched else None,
+        rule_name=matched.name if matched else "",
+        delegate=matched.delegate if matched else None,
+        delegate_rule=matched.delegate_label if matched else "",
+        skipped=tuple(skipped),
+        destinations=tuple(destinations),
+        mirrors=tuple(mirrors),
+        actions=dict(matched.actions) if matched else {},
+        problems=tuple(dict.fromkeys(problems)),
+    )
+
+
+def find_workload(mesh: Mesh, namespace: str, name: str) -> Workload | None:
+    """The workload a client names (`--from ns/name`): a controller or a pod of that name, or
+    (live, where only pods are read) a pod the named controller owns, so that one name works
+    offline and live."""
+    for kind in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "Pod"):
+        found = mesh.workloads.get(ObjectRef(kind, namespace, name))
+        if found is not None:
+            return found
+    for workload in mesh.workloads.select(namespace):
+        kind, _, owner = workload.owner.partition("/")
+        # A Deployment's pods belong to its ReplicaSets, named `<deployment>-<hash>`.
+        if owner == name or (kind == "ReplicaSet" and owner.rpartition("-")[0] == name):
+            return workload
+    return None

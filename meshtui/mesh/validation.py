@@ -1,0 +1,511 @@
+"""Checks of each DestinationRule and VirtualService against the rest of the mesh.
+
+What istioctl analyze's analyzers (pkg/config/analysis/analyzers) and Kiali's checkers
+(business/checkers) say about these two kinds, one function per rule, plus what the schema
+found short of rejecting a resource. They read the :class:`~meshtui.mesh.analysis.Mesh`'s
+indexes and run once per analysis; each finding names its resource, field and host, so the
+analysis can hang it on the host it concerns.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from meshtui.mesh.findings import Code, Finding
+from meshtui.mesh.hosts import resolve_host
+from meshtui.mesh.resources import (
+    EXPORT_TO_ANNOTATION,
+    Destination,
+    DestinationRule,
+    ObjectRef,
+    Path,
+    VirtualService,
+    format_path,
+)
+from meshtui.mesh.routes import MESH_GATEWAY, gateway_ref
+from meshtui.mesh.suppress import is_suppressed
+
+if TYPE_CHECKING:
+    from meshtui.mesh.analysis import HostAnalysis, Mesh
+
+ALL = "*"
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    """A Service or ServiceEntry host as the analyzers see it: its ports (None: unknown)."""
+
+    ports: tuple[int, ...] | None
+
+
+# An in-cluster host in an input without any Service: meshtui cannot tell whether it exists.
+UNJUDGED = Known(None)
+
+
+@dataclass
+class Registry:
+    """Hosts by visibility scope, as istioctl's util.InitServiceEntryHostMap builds them:
+    (scope namespace or `*`, FQDN) for exact hosts, and the wildcard hosts apart."""
+
+    exact: dict[tuple[str, str], Known] = field(default_factory=dict)
+    wildcards: list[tuple[str, str, Known]] = field(default_factory=list)
+    # Whether the input holds Services at all: a folder of Istio config alone says nothing
+    # about which Kubernetes services exist (live, the API server always lists some).
+    services_known: bool = True
+
+    def add(self, scope: str, host: str, known: Known) -> None:
+        if host.startswith("*"):
+            self.wildcards.append((scope, host[1:], known))
+        else:
+            self.exact.setdefault((scope, host), known)
+
+    def lookup(
+        self, namespace: str, export_to: Iterable[str], host: str, domain: str
+    ) -> Known | None:
+        """The Service or ServiceEntry a resource in `namespace` reaches by `host`.
+
+        istioctl's util.GetDestinationHost: a host exported to all namespaces; else one in the
+        scopes the referring resource's own exportTo names (its namespace when it has none);
+        else a wildcard ServiceEntry host visible to the namespace that covers it.
+        """
+        fqdn = resolve_host(host, namespace, domain)
+        found = self.exact.get((ALL, fqdn))
+        if found is not None:
+            return found
+        scopes = [namespace if e == "." else e for e in export_to] or [namespace]
+        for scope in scopes:
+            found = self.exact.get((scope, fqdn))
+            if found is not None:
+                return found
+        bare = fqdn.removeprefix("*")
+        for scope, suffix, known in self.wildcards:
+            if scope in (ALL, namespace) and bare.endswith(suffix):
+                return known
+        if fqdn.startswith("*"):
+            # A wildcard host (a mesh-wide `*.local` DR) covers every visible host under it,
+            # as pilot applies it; istioctl's lookup misses these and reports IST0174.
+            visible = {ALL, *scopes}
+            for (scope, name), known in self.exact.items():
+                if scope in visible and name.endswith(bare):
+                    return known
+        if not self.services_known and (fqdn.endswith(f".svc.{domain}") or fqdn == "*"):
+            return UNJUDGED
+        return None
+
+
+def _scopes(export_to: Iterable[str], own: str) -> list[str]:
+    scopes = []
+    for e in export_to:
+        e = e.strip()
+        if e == ALL:
+            return [ALL]
+        scopes.append(own if e == "." else e)
+    return scopes or [ALL]
+
+
+def registry(mesh: Mesh) -> Registry:
+    """Every Service and ServiceEntry host with the namespaces it is visible in."""
+    out = Registry(services_known=bool(mesh._hosts.services))
+    domain = mesh.config.domain
+    for host, service in mesh._hosts.services.items():
+        ns = service.meta.ref.namespace
+        annotation = (service.meta.annotations or {}).get(EXPORT_TO_ANNOTATION)
+        known = Known(tuple(p.number for p in service.ports))
+        for scope in _scopes(annotation.split(",") if annotation else (), ns):
+            out.add(scope, host, known)
+    entries = {e.meta.ref: e for es in mesh._hosts.entries.values() for e in es}
+    for entry in entries.values():
+        ns = entry.meta.ref.namespace
+        known = Known(tuple(p.number for p in entry.ports))
+        for h in entry.hosts:
+            for scope in _scopes(entry.export_to, ns):
+                out.add(scope, resolve_host(h, ns, domain), known)
+    return out
+
+
+def check_mesh(mesh: Mesh) -> list[Finding]:
+    """Every finding of the rules below, over every DestinationRule and VirtualService.
+
+    A resource's findings depend on it and on the Services, ServiceEntries and Gateways
+    only, so they are kept per resource until one of those changes (a live mesh re-analyses
+    on every watch event, most of them pods)."""
+    state = mesh.check_cache
+    if state.get("version") != mesh.registry_version:
+        state.clear()
+        state["version"] = mesh.registry_version
+        state["registry"] = registry(mesh)
+    known: Registry = state["registry"]
+    before: dict[ObjectRef, tuple[object, list[Finding]]] = state.get("resources", {})
+    after: dict[ObjectRef, tuple[object, list[Finding]]] = {}
+    out: list[Finding] = []
+    for resource in (*mesh.destination_rules, *mesh.routes):
+        ref = resource.meta.ref
+        kept = before.get(ref)
+        if kept is None or kept[0] is not resource:
+            if isinstance(resource, DestinationRule):
+                found = _schema_findings(resource, _dr_host(mesh, resource))
+                found += destination_rule_findings(mesh, resource, known)
+            else:
+                found = _schema_findings(resource, None)
+                found += virtual_service_findings(mesh, resource, known)
+            kept = (resource, found)
+        after[ref] = kept
+        out += kept[1]
+    state["resources"] = after
+    return out
+
+
+def _dr_host(mesh: Mesh, rule: DestinationRule) -> str:
+    return resolve_host(rule.host, rule.meta.ref.namespace, mesh.config.domain)
+
+
+def _schema_findings(resource: DestinationRule | VirtualService, host: str | None) -> list[Finding]:
+    codes = {"UnknownField": Code.UNKNOWN_FIELD, "DeprecatedField": Code.DEPRECATED_FIELD}
+    return [
+        Finding(
+            codes[issue.code],
+            f"{resource.meta.ref}: {_field(issue.path)} {issue.message}",
+            host=host,
+            resource=resource.meta.ref,
+            origin=resource.meta.origin,
+            path=issue.path,
+        )
+        for issue in resource.meta.issues
+        if issue.code in codes
+    ]
+
+
+def _field(path: Path) -> str:
+    return format_path(path)
+
+
+# -- DestinationRules -----------------------------------------------------------------------
+
+_TLS_WITHOUT_CA = ("SIMPLE", "MUTUAL")
+
+
+def destination_rule_findings(mesh: Mesh, rule: DestinationRule, known: Registry) -> list[Finding]:
+    host = _dr_host(mesh, rule)
+    ref = rule.meta.ref
+    out: list[Finding] = []
+
+    def finding(code: Code, message: str, path: Path, subset: str | None = None) -> Finding:
+        return Finding(
+            code,
+            message,
+            host=host,
+            subset=subset,
+            resource=ref,
+            origin=rule.meta.origin,
+            path=path,
+        )
+
+    target = known.lookup(ref.namespace, rule.export_to, rule.host, mesh.config.domain)
+    if target is None:
+        # destinationrule/subset.go (PodNotSelectedAnalyzer): NewUnknownDestinationRuleHost.
+        out.append(
+            finding(
+                Code.UNKNOWN_DESTINATION_RULE_HOST,
+                f"{ref}: host {rule.host!r} is no Service or ServiceEntry visible from namespace "
+                f"{ref.namespace}; Istio builds no cluster for it, so its traffic policy and "
+                "subsets are never applied",
+                ("spec", "host"),
+            )
+        )
+    policies: list[tuple[Mapping[str, Any] | None, Path, str | None]] = [
+        (rule.traffic_policy, ("spec", "trafficPolicy"), None)
+    ]
+    policies += [(s.traffic_policy, (*s.path, "trafficPolicy"), s.name) for s in rule.subsets]
+    for policy, path, subset in policies:
+        out += _tls_findings(rule, policy, path, subset, finding)
+        if target is not None and not rule.host.startswith("*"):
+            out += _port_findings(rule, policy, path, subset, target, finding)
+    for s in rule.subsets:
+        if not s.labels:
+            # Kiali business/checkers/destinationrules (KIA0209): a subset without labels.
+            out.append(
+                finding(
+                    Code.SUBSET_WITHOUT_LABELS,
+                    f"subset {s.name!r} of {host} has no labels: it selects every endpoint "
+                    "of the service",
+                    s.path,
+                    s.name,
+                )
+            )
+    return out
+
+
+def _tls_findings(rule, policy, path, subset, finding) -> Iterator[Finding]:  # type: ignore[no-untyped-def]
+    """destinationrule/ca-certificates.go (CaCertificateAnalyzer): TLS SIMPLE or MUTUAL with
+    no caCertificates, unless credentialName is set on a DR with a workloadSelector (the
+    credential then comes from the workload's own secret). Host and port level as istioctl;
+    the subset's own policy as meshtui's addition."""
+    if not isinstance(policy, Mapping):
+        return
+    where = f" of subset {subset!r}" if subset else ""
+    tls = policy.get("tls")
+    if _unverified(tls, rule):
+        yield finding(
+            Code.NO_CA_CERTIFICATES,
+            f"{rule.meta.ref}: TLS mode {tls['mode']}{where} has no caCertificates, so the "
+            f"server certificate of {rule.host} is not verified",
+            (*path, "tls"),
+            subset,
+        )
+    for i, entry in enumerate(policy.get("portLevelSettings") or ()):
+        tls = entry.get("tls") if isinstance(entry, Mapping) else None
+        if _unverified(tls, rule):
+            number = (entry.get("port") or {}).get("number")
+            yield finding(
+                Code.NO_CA_CERTIFICATES_PORT,
+                f"{rule.meta.ref}: TLS mode {tls['mode']} on port {number}{where} has no "
+                f"caCertificates, so the server certificate of {rule.host} is not verified there",
+                (*path, "portLevelSettings", i, "tls"),
+                subset,
+            )
+
+
+def _unverified(tls: object, rule: DestinationRule) -> bool:
+    if not isinstance(tls, Mapping) or tls.get("mode") not in _TLS_WITHOUT_CA:
+        return False
+    if tls.get("caCertificates"):
+        return False
+    return not (tls.get("credentialName") and rule.workload_selector is not None)
+
+
+def _port_findings(rule, policy, path, subset, target: Known, finding) -> Iterator[Finding]:  # type: ignore[no-untyped-def]
+    """portLevelSettings for a port the Service or ServiceEntry does not expose: pilot only
+    builds clusters for the service's ports, so the settings are never used."""
+    if not isinstance(policy, Mapping) or not target.ports:
+        return
+    for i, entry in enumerate(policy.get("portLevelSettings") or ()):
+        number = (entry.get("port") or {}).get("number") if isinstance(entry, Mapping) else None
+        if isinstance(number, int) and number not in target.ports:
+            ports = ", ".join(str(p) for p in sorted(target.ports))
+            where = f" of subset {subset!r}" if subset else ""
+            yield finding(
+                Code.PORT_NOT_IN_SERVICE,
+                f"{rule.meta.ref}: portLevelSettings{where} for port {number}, which "
+                f"{rule.host} does not expose (its ports: {ports}); they never apply",
+                (*path, "portLevelSettings", i, "port", "number"),
+                subset,
+            )
+
+
+# -- VirtualServices ------------------------------------------------------------------------
+
+
+def _destinations(vs: VirtualService) -> Iterator[tuple[Destination, Path, bool]]:
+    """Every route and mirror destination: (destination, path of its `destination`, mirror)."""
+    for route in vs.routes:
+        for d in route.destinations:
+            yield d, (*d.path, "destination"), False
+        for m in route.mirrors:
+            yield m, m.path, True
+
+
+def virtual_service_findings(mesh: Mesh, vs: VirtualService, known: Registry) -> list[Finding]:
+    ref = vs.meta.ref
+    domain = mesh.config.domain
+    out: list[Finding] = []
+
+    def finding(code: Code, message: str, path: Path, host: str | None) -> Finding:
+        return Finding(code, message, host=host, resource=ref, origin=vs.meta.origin, path=path)
+
+    # virtualservice/destinationhosts.go (DestinationHostAnalyzer): hosts and ports. Without
+    # a port, pilot (networking/util GetDestinationCluster) takes the host's only port, else
+    # the port the request arrived on: a sidecar's route to one of the VirtualService's own
+    # hosts arrives on a port of that host and works, so meshtui reports IST0112 only where
+    # the arrival port may be another (another host, or a gateway's server port).
+    own_hosts = {resolve_host(h, ref.namespace, domain) for h in vs.hosts}
+    gateway_bound = any(g != MESH_GATEWAY for g in vs.gateways) or any(
+        g != MESH_GATEWAY for r in vs.routes for g in r.match_gateways
+    )
+    for d, path, mirror in _destinations(vs):
+        host = resolve_host(d.host, ref.namespace, domain)
+        what = "mirror host" if mirror else "host"
+        target = known.lookup(ref.namespace, vs.export_to, d.host, domain)
+        if target is None:
+            out.append(
+                finding(
+                    Code.UNKNOWN_HOST,
+                    f"{ref}: {what} {d.host!r} is no Service or ServiceEntry visible from "
+                    f"namespace {ref.namespace}; its requests fail",
+                    (*path, "host"),
+                    host,
+                )
+            )
+        elif target.ports is None:
+            continue
+        elif d.port is None:
+            if len(target.ports) > 1 and (host not in own_hosts or gateway_bound):
+                ports = ", ".join(str(p) for p in target.ports)
+                out.append(
+                    finding(
+                        Code.DESTINATION_PORT_REQUIRED,
+                        f"{ref}: {what} {d.host!r} exposes several ports ({ports}); the "
+                        "destination must name one",
+                        path,
+                        host,
+                    )
+                )
+        elif d.port not in target.ports:
+            out.append(
+                finding(
+                    Code.UNKNOWN_PORT,
+                    f"{ref}: {what} {d.host}:{d.port} does not exist: {d.host} exposes "
+                    f"{', '.join(str(p) for p in target.ports) or 'no ports'}",
+                    (*path, "port", "number"),
+                    host,
+                )
+            )
+    out += _route_findings(vs, domain, finding)
+    out += _gateway_findings(mesh, vs, finding)
+    return out
+
+
+def _route_findings(vs: VirtualService, domain: str, finding) -> Iterator[Finding]:  # type: ignore[no-untyped-def]
+    """Kiali's route checkers: a lone destination's weight (KIA1104) and the same host and
+    subset twice in one route (KIA1105)."""
+    ns = vs.meta.ref.namespace
+    for route in vs.routes:
+        dests = route.destinations
+        if len(dests) == 1 and dests[0].weight is not None and dests[0].weight < 100:
+            d = dests[0]
+            yield finding(
+                Code.SINGLE_DESTINATION_WEIGHT,
+                f"{vs.meta.ref} {route.kind}[{route.index}]: the only destination has weight "
+                f"{d.weight}, but Istio sends it all the traffic (weight 100)",
+                (*d.path, "weight"),
+                resolve_host(d.host, ns, domain),
+            )
+        seen: dict[tuple[str, str], int] = {}
+        for i, d in enumerate(dests):
+            key = (resolve_host(d.host, ns, domain), d.subset)
+            if key in seen:
+                subset = f" subset {d.subset!r}" if d.subset else ""
+                yield finding(
+                    Code.DUPLICATE_DESTINATION,
+                    f"{vs.meta.ref} {route.kind}[{route.index}]: destination {i} repeats "
+                    f"{d.host}{subset} of destination {seen[key]}",
+                    (*d.path, "destination"),
+                    key[0],
+                )
+            else:
+                seen[key] = i
+
+
+# Gateways Istio generates for a Kubernetes Gateway API gateway: `<gw>-istio-autogenerated-
+# k8s-gateway-<listener>` (pkg/config/kube IsInternalGatewayReference; `~` in older releases).
+_INTERNAL_GATEWAY = ("-istio-autogenerated-k8s-gateway-", "~istio-autogenerated-k8s-gateway~")
+
+
+def _gateway_findings(mesh: Mesh, vs: VirtualService, finding) -> Iterator[Finding]:  # type: ignore[no-untyped-def]
+    """virtualservice/gateways.go (GatewayAnalyzer): a generated gateway (IST0165), and a
+    gateway none of whose servers accepts any of the VirtualService's hosts (IST0132).
+    istioctl also reports IST0132 for a gateway that does not exist; meshtui says that once,
+    as UnknownGateway, rather than twice."""
+    ns = vs.meta.ref.namespace
+    for i, name in enumerate(vs.gateways):
+        if name == MESH_GATEWAY:
+            continue
+        path: Path = ("spec", "gateways", i)
+        if any(mark in name.rpartition("/")[2] for mark in _INTERNAL_GATEWAY):
+            yield finding(
+                Code.INTERNAL_GATEWAY_REFERENCE,
+                f"{vs.meta.ref}: gateway {name!r} is generated by Istio for a Kubernetes "
+                "Gateway API gateway; bind routes with an HTTPRoute to that gateway instead",
+                path,
+                None,
+            )
+            continue
+        gw_ref = gateway_ref(name, ns)
+        gateway = mesh.gateways.get(gw_ref) if gw_ref else None
+        if gateway is None or gw_ref is None:
+            continue
+        accepted = _gateway_hosts(gateway.servers, gw_ref.namespace, ns)
+        if not any(_overlap(g, h) for g in accepted for h in vs.hosts):
+            yield finding(
+                Code.HOST_NOT_IN_GATEWAY,
+                f"{vs.meta.ref}: no server of gateway {name} accepts any of its hosts "
+                f"({', '.join(vs.hosts) or 'none'}), so the gateway never uses its routes",
+                path,
+                None,
+            )
+
+
+def _gateway_hosts(servers: Iterable[Any], gateway_ns: str, vs_ns: str) -> list[str]:
+    """The server hosts that apply to VirtualServices of `vs_ns` (`ns/host`, `./host`,
+    `*/host`, or a bare host), as gateways.go sanitizeServerHostNamespace and
+    host.NamesForNamespace read them."""
+    out = []
+    for server in servers:
+        for h in server.hosts:
+            ns, slash, name = h.partition("/")
+            if not slash:
+                out.append(h)
+            elif ns == "*" or ns == vs_ns or (ns == "." and gateway_ns == vs_ns):
+                out.append(name)
+    return out
+
+
+def _overlap(a: str, b: str) -> bool:
+    """Whether two host names overlap, either may be a wildcard (istio host.Name.Matches)."""
+    if a == b:
+        return True
+    if a.startswith("*") and b.startswith("*"):
+        return a[1:].endswith(b[1:]) or b[1:].endswith(a[1:])
+    if a.startswith("*"):
+        return b.endswith(a[1:])
+    if b.startswith("*"):
+        return a.endswith(b[1:])
+    return False
+
+
+def by_host(findings: Iterable[Finding]) -> dict[str | None, list[Finding]]:
+    out: dict[str | None, list[Finding]] = defaultdict(list)
+    for f in findings:
+        out[f.host].append(f)
+    return out
+
+
+def complete(
+    mesh: Mesh, hosts: dict[str, HostAnalysis], load: tuple[Finding, ...]
+) -> tuple[dict[str, HostAnalysis], tuple[Finding, ...], tuple[Finding, ...]]:
+    """Add these checks' findings to the hosts they concern (the rest to the findings of
+    loading), then take out what the mesh's suppression rules or annotations suppress.
+
+    Returns the hosts, the load findings and the suppressed findings."""
+    extra = by_host(check_mesh(mesh))
+    loose = list(load) + extra.pop(None, [])
+    for host, found in extra.items():
+        analysis = hosts.get(host)
+        if analysis is None:
+            loose += found
+        else:
+            merged = sorted((*analysis.findings, *found), key=Finding.sort_key)
+            hosts[host] = replace(analysis, findings=tuple(merged))
+    rules = mesh.suppress_rules
+
+    def annotations_of(ref: ObjectRef) -> Mapping[str, str] | None:
+        resource = mesh.get(ref)
+        return resource.meta.annotations if resource is not None else None
+
+    suppressed: list[Finding] = []
+
+    def keep(findings: Iterable[Finding]) -> list[Finding]:
+        kept = []
+        for f in findings:
+            (suppressed if is_suppressed(f, rules, annotations_of) else kept).append(f)
+        return kept
+
+    if rules or mesh.has_suppress_annotations():
+        for host, analysis in list(hosts.items()):
+            kept = keep(analysis.findings)
+            if len(kept) != len(analysis.findings):
+                hosts[host] = replace(analysis, findings=tuple(kept))
+        loose = keep(loose)
+    return hosts, tuple(loose), tuple(suppressed)

@@ -1,0 +1,218 @@
+"""Findings about VirtualServices themselves: conflicts, rules that never match, gateways.
+
+- ConflictingVirtualServices (IST0109): several mesh-bound VSs claim one host; a client's
+  sidecar uses the first in pilot's order and drops the rest ("duplicate domain",
+  pilot/pkg/networking/core/httproute.go).
+- UnreachableRule / IneffectiveMatch (IST0130 / IST0131): see meshtui.mesh.reachability.
+- UnknownGateway (IST0101): a VS bound to a Gateway that does not exist.
+- GatewayRouteBypassesSubsets (IST0140): a gateway route to a host without a subset while the
+  mesh routes that host by subsets (pkg/config/analysis/analyzers/virtualservice
+  destinationhosts.go analyzeSubset).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from meshtui.mesh.clients import ClientSet
+from meshtui.mesh.findings import Code, Finding
+from meshtui.mesh.resources import Gateway, ObjectRef, VirtualService
+from meshtui.mesh.routes import (
+    MESH_GATEWAY,
+    RouteIndex,
+    RouteRef,
+    gateway_ref,
+    precedes,
+    visibility,
+)
+
+
+def _why_first(winner: VirtualService, loser: VirtualService, clients: ClientSet) -> str:
+    """Why pilot takes `winner` before `loser` for `clients` (a phrase after "because")."""
+    won, lost = visibility(winner), visibility(loser)
+    if not won.everyone:
+        if any(ns == winner.meta.ref.namespace for ns in clients.names) and not clients.everyone:
+            return "it is private to the clients' own namespace, which comes first"
+        if lost.everyone:
+            return "it is exported to those namespaces by name, which comes before public ones"
+    a, b = winner.meta.creation_timestamp, loser.meta.creation_timestamp
+    if a and b and a != b:
+        return f"it was created first ({a}, the other {b})"
+    if a and b:
+        return "both were created in the same second, and pilot then takes the first by name"
+    return (
+        "with no creationTimestamp (offline) the order is set only when they are applied; "
+        "pilot takes the older one, and with equal times the first by name, as assumed here"
+    )
+
+
+def conflicts(
+    routes: RouteIndex, host: str, scope: ClientSet
+) -> tuple[list[Finding], dict[ObjectRef, str]]:
+    """IST0109 on each VS that shares `host` with another for some client; and for each VS
+    that some of those clients drop, a phrase saying so (for the dormancy message)."""
+    claims = routes.claims(host)
+    findings: list[Finding] = []
+    dropped: dict[ObjectRef, str] = {}
+    if len(claims) < 2:
+        return findings, dropped
+    names = ", ".join(vs.meta.ref.namespaced_name for vs in claims)
+    for vs in claims:
+        seen = visibility(vs) & scope
+        rivals = ClientSet.none()
+        for other in claims:
+            if other is not vs:
+                rivals |= visibility(other)
+        overlap = seen & rivals
+        if not overlap:
+            continue
+        uses = routes.users(vs, host) & scope
+        lost = overlap - uses
+        winner = next(
+            (w for w in claims if w is not vs and precedes(w, vs) & visibility(w) & lost),
+            None,
+        )
+        if lost and winner is not None:
+            why = _why_first(winner, vs, lost)
+            verdict = (
+                f"{lost.describe()} use {winner.meta.ref.namespaced_name} because {why}; "
+                f"this VirtualService's routes for {host} carry no traffic for them"
+            )
+            dropped[vs.meta.ref] = (
+                f"sidecars of {lost.describe()} use VirtualService "
+                f"{winner.meta.ref.namespaced_name} for {host}, not this one"
+            )
+        else:
+            verdict = f"{uses.describe()} use this one for {host}"
+        findings.append(
+            Finding(
+                Code.CONFLICTING_VIRTUAL_SERVICES,
+                f"VirtualServices {names} all claim host {host} for sidecars; pilot uses only "
+                f"the first for each client and drops the others: {verdict}",
+                host=host,
+                resource=vs.meta.ref,
+                origin=vs.meta.origin,
+                path=("spec", "hosts"),
+                clients=lost if lost else overlap,
+            )
+        )
+    return findings, dropped
+
+
+def designated_host(routes: RouteIndex, vs: VirtualService) -> str | None:
+    """The one host whose analysis carries the findings about `vs` as a whole."""
+    refs = routes.refs_of(vs.meta.ref)
+    return min(r.host for r in refs) if refs else None
+
+
+def rule_findings(routes: RouteIndex, vs: VirtualService, host: str) -> list[Finding]:
+    """UnreachableRule and IneffectiveMatch for `vs` and the delegates it reaches."""
+    out: list[Finding] = []
+    delegates = {r.delegate for r in routes.refs_of(vs.meta.ref) if r.delegate is not None}
+    for ref in (vs.meta.ref, *sorted(delegates, key=str)):
+        owner = routes.get(ref)
+        if owner is None:
+            continue
+        for issue in routes.rule_issues(ref):
+            rule = f"{issue.kind}[{issue.index}]"
+            if issue.unreachable:
+                out.append(
+                    Finding(
+                        Code.UNREACHABLE_RULE,
+                        f"rule {rule} of VirtualService {ref.namespaced_name} can never match: "
+                        f"{issue.reason}; its destinations get no traffic from it",
+                        host=host,
+                        resource=ref,
+                        origin=owner.meta.origin,
+                        path=("spec", issue.kind, issue.index),
+                        beyond_istio=issue.by_prefix,
+                    )
+                )
+            else:
+                out.append(
+                    Finding(
+                        Code.INEFFECTIVE_MATCH,
+                        f"match {issue.match_index} of rule {rule} of VirtualService "
+                        f"{ref.namespaced_name} never matches: {issue.reason}",
+                        host=host,
+                        resource=ref,
+                        origin=owner.meta.origin,
+                        path=("spec", issue.kind, issue.index, "match", issue.match_index or 0),
+                    )
+                )
+    return out
+
+
+def unknown_gateways(
+    vs: VirtualService, gateways: Mapping[ObjectRef, Gateway], host: str
+) -> list[Finding]:
+    """Gateways `vs` binds to (at the top or in a match) that do not exist (IST0101)."""
+    out = []
+    named: list[tuple[str, tuple[str | int, ...]]] = [
+        (g, ("spec", "gateways", i)) for i, g in enumerate(vs.gateways)
+    ]
+    for route in vs.routes:
+        for n, match in enumerate(route.matches):
+            for i, g in enumerate(match.get("gateways") or ()):
+                if isinstance(g, str):
+                    named.append((g, ("spec", route.kind, route.index, "match", n, "gateways", i)))
+    reported = set()
+    for name, path in named:
+        ref = gateway_ref(name, vs.meta.ref.namespace)
+        if ref is None or ref in gateways or ref in reported:
+            continue
+        reported.add(ref)
+        out.append(
+            Finding(
+                Code.UNKNOWN_GATEWAY,
+                f"VirtualService {vs.meta.ref.namespaced_name} binds to gateway "
+                f"{ref.namespaced_name}, which does not exist: its routes for that gateway "
+                f"carry no traffic",
+                host=host,
+                resource=vs.meta.ref,
+                origin=vs.meta.origin,
+                path=path,
+            )
+        )
+    return out
+
+
+def gateway_bypasses(routes: RouteIndex, host: str) -> list[Finding]:
+    """IST0140: gateway routes to `host` without a subset while mesh routes use subsets."""
+    subset_routes: dict[ObjectRef, list[str]] = {}
+    for vs in routes.claims(host):
+        names = sorted(
+            {r.subset for r in routes.refs_of(vs.meta.ref) if r.host == host and r.subset}
+        )
+        if names:
+            subset_routes[vs.meta.ref] = names
+    if not subset_routes:
+        return []
+    out = []
+    seen: set[ObjectRef] = set()
+    for r in routes.routes_to(host):
+        if r.kind != "http" or r.subset or r.virtual_service in seen:
+            continue
+        through = [g for g in r.gateways if g != MESH_GATEWAY]
+        if not through:
+            continue
+        seen.add(r.virtual_service)
+        owner, names = next(iter(sorted(subset_routes.items(), key=lambda kv: str(kv[0]))))
+        out.append(_bypass(r, host, through, owner, names))
+    return out
+
+
+def _bypass(
+    r: RouteRef, host: str, through: list[str], owner: ObjectRef, names: list[str]
+) -> Finding:
+    return Finding(
+        Code.GATEWAY_ROUTE_BYPASSES_SUBSETS,
+        f"{r.describe()} sends traffic from gateway {', '.join(through)} to {host} without a "
+        f"subset, while VirtualService {owner.namespaced_name} routes sidecar traffic for it to "
+        f"subsets {', '.join(names)}: requests through the gateway reach every pod of the "
+        f"service, and those subset routes and policies do not apply to them",
+        host=host,
+        resource=r.delegate or r.virtual_service,
+        origin=r.origin,
+        path=r.path,
+    )

@@ -1,0 +1,99 @@
+"""The kinds the live source reads, and the trimmed form it keeps of each object.
+
+Only the fields the core and the raw view use are kept: building the client's models, or
+keeping whole objects, for 50,000 pods costs far more than the analysis itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from meshtui.mesh.resources import ISTIO_NETWORKING_GROUP
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    """A kind meshtui lists: its API group and plural resource name."""
+
+    kind: str
+    group: str
+    plural: str
+    namespaced: bool = True
+
+    @property
+    def istio(self) -> bool:
+        return self.group == ISTIO_NETWORKING_GROUP
+
+
+ISTIO_KINDS = (
+    Kind("DestinationRule", ISTIO_NETWORKING_GROUP, "destinationrules"),
+    Kind("VirtualService", ISTIO_NETWORKING_GROUP, "virtualservices"),
+    Kind("ServiceEntry", ISTIO_NETWORKING_GROUP, "serviceentries"),
+    Kind("Gateway", ISTIO_NETWORKING_GROUP, "gateways"),
+)
+# Nodes for their topology labels only (subsets selecting on region, zone or hostname).
+NODE = Kind("Node", "", "nodes", namespaced=False)
+CORE_KINDS = (Kind("Service", "", "services"), Kind("Pod", "", "pods"), NODE)
+
+
+# -- trimming: keep what the core and the raw view need, nothing else ----------------------
+
+_DROP_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration",)
+
+
+def _trim_metadata(meta: Mapping[str, Any]) -> dict[str, Any]:
+    out = {
+        k: meta[k]
+        for k in (
+            "name",
+            "namespace",
+            "labels",
+            "annotations",
+            "creationTimestamp",
+            "ownerReferences",
+            "resourceVersion",
+        )
+        if k in meta
+    }
+    annotations = out.get("annotations")
+    if isinstance(annotations, dict) and any(a in annotations for a in _DROP_ANNOTATIONS):
+        out["annotations"] = {k: v for k, v in annotations.items() if k not in _DROP_ANNOTATIONS}
+    return out
+
+
+def trim(obj: Mapping[str, Any], kind: Kind, api_version: str) -> dict[str, Any]:
+    """A small copy of `obj` with kind and apiVersion set (list items come without them)."""
+    meta = obj.get("metadata")
+    out: dict[str, Any] = {
+        "apiVersion": api_version,
+        "kind": kind.kind,
+        "metadata": _trim_metadata(meta) if isinstance(meta, Mapping) else meta,
+    }
+    spec = obj.get("spec")
+    if kind.kind == "Pod":
+        status = obj.get("status") if isinstance(obj.get("status"), Mapping) else {}
+        assert isinstance(status, Mapping)
+        conditions = status.get("conditions")
+        out["spec"] = {"nodeName": spec.get("nodeName")} if isinstance(spec, Mapping) else {}
+        out["status"] = {
+            "phase": status.get("phase"),
+            "podIP": status.get("podIP"),
+            "conditions": [
+                c for c in conditions or () if isinstance(c, Mapping) and c.get("type") == "Ready"
+            ]
+            if isinstance(conditions, list)
+            else None,
+        }
+    elif kind.kind == "Node":
+        out["spec"] = {}  # only its labels count
+    elif kind.kind == "Service":
+        out["spec"] = (
+            {k: spec[k] for k in ("selector", "ports", "type") if k in spec}
+            if isinstance(spec, Mapping)
+            else spec
+        )
+    else:
+        out["spec"] = spec
+    return out
