@@ -586,9 +586,9 @@ class Fixer:
 
     def _client_views(self, host: HostAnalysis, r: RouteRef, finding: Finding) -> list[str]:
         """The client namespaces whose DestinationRule lookups the route's clients make."""
-        given = getattr(finding, "client_namespaces", None)
-        if given:
-            return sorted(set(given))
+        clients = finding.clients
+        if clients is not None and not clients.everyone and clients.names:
+            return sorted(clients.names)  # the analysis named the client namespaces
         vs = self.mesh.routes.get(r.virtual_service)
         own = r.virtual_service.namespace
         export = set(vs.export_to) if vs and vs.export_to else {"*"}
