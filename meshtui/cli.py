@@ -120,6 +120,26 @@ def _parser(check: bool, prog: str = "meshtui") -> argparse.ArgumentParser:
             help="lowest severity that makes the exit status 1 (default: warning)",
         )
         parser.add_argument(
+            "--no-fixes",
+            action="store_true",
+            help="leave out the verified fixes (text diffs, JSON and SARIF `fixes`)",
+        )
+        parser.add_argument(
+            "--max-fixes",
+            type=int,
+            default=100,
+            metavar="N",
+            help="verify and show fixes for the first N findings (default: 100; each costs "
+            "a re-analysis)",
+        )
+        parser.add_argument(
+            "--fix-weight",
+            type=int,
+            default=10,
+            metavar="PERCENT",
+            help="share of traffic a weight-split fix sends to a subset (default: 10)",
+        )
+        parser.add_argument(
             "--suppress",
             action="append",
             default=[],
@@ -239,6 +259,9 @@ def main(argv: Sequence[str] | None = None, prog: str = "meshtui") -> int:
                 source,
                 args.output,
                 Severity(args.failure_threshold),
+                fixes=not args.no_fixes,
+                max_fixes=max(args.max_fixes, 0),
+                fix_weight=args.fix_weight,
                 allow_partial=args.allow_partial,
                 suppress=rules,
             )

@@ -24,6 +24,9 @@ def run_check(
     output: str = "text",
     threshold: Severity = Severity.WARNING,
     out: TextIO | None = None,
+    fixes: bool = True,
+    max_fixes: int | None = None,
+    fix_weight: int = 10,
     allow_partial: bool = False,
     suppress: Sequence[SuppressRule] = (),
 ) -> int:
@@ -49,17 +52,22 @@ def run_check(
     findings = [source.refine(a.findings) for a in analyses]
     partial = partial_document(states, withheld)
     notes = source.notes  # how the input was read: an assumed namespace, files over a cluster
+    renderer = None
+    if fixes:
+        from meshtui.check.fixes import FixRenderer
+
+        renderer = FixRenderer(source, meshes, weight=fix_weight, limit=max_fixes)
     if output == "json":
-        document = to_json(analyses, findings, source.label)
+        document = to_json(analyses, findings, source.label, renderer)
         if partial:
             document["partial"] = partial
         if notes:
             document["notes"] = list(notes)
         out.write(render_json(document))
     elif output == "sarif":
-        out.write(_with_notifications(render_sarif(analyses, findings), partial, notes))
+        out.write(_with_notifications(render_sarif(analyses, findings, renderer), partial, notes))
     else:
-        out.write(_partial_text(partial) + render_text(analyses, findings, source.label))
+        out.write(_partial_text(partial) + render_text(analyses, findings, source.label, renderer))
         out.writelines(f"note: {printable(note)}\n" for note in notes)
     failing = any(reaches(f.severity, threshold) for fs in findings for f in fs)
     return EXIT_FINDINGS if failing else EXIT_OK

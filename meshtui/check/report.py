@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import textwrap
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from meshtui import __version__
@@ -17,6 +18,9 @@ from meshtui.mesh.findings import EXPLANATION, RULES, SEVERITY, Code, Finding, S
 from meshtui.mesh.policy import EffectivePolicy
 from meshtui.mesh.resources import Workload
 from meshtui.mesh.routes import RouteRef
+
+if TYPE_CHECKING:
+    from meshtui.check.fixes import FixRenderer
 
 
 def printable(text: str) -> str:
@@ -151,7 +155,10 @@ def finding_json(f: Finding, cluster: str | None = None) -> dict[str, Any]:
 
 
 def to_json(
-    analyses: Sequence[Analysis], findings: Sequence[Sequence[Finding]], source: str
+    analyses: Sequence[Analysis],
+    findings: Sequence[Sequence[Finding]],
+    source: str,
+    fixes: FixRenderer | None = None,
 ) -> dict[str, Any]:
     client = analyses[0].client_namespace if analyses else None
     """The JSON document of `check -o json`; `findings` are per analysis, already refined."""
@@ -159,10 +166,10 @@ def to_json(
     hosts: list[dict[str, Any]] = []
     all_findings: list[dict[str, Any]] = []
     with collector_paused():
-        for analysis, fs in zip(analyses, findings, strict=True):
+        for i, (analysis, fs) in enumerate(zip(analyses, findings, strict=True)):
             cluster = analysis.cluster if multi else None
             hosts += [host_json(h, cluster) for h in analysis.hosts.values()]
-            all_findings += [finding_json(f, cluster) for f in fs]
+            all_findings += [_fixes_json(finding_json(f, cluster), f, fixes, i) for f in fs]
     counts = {s.value: 0 for s in Severity}
     for f in all_findings:
         counts[f["severity"]] += 1
@@ -174,6 +181,16 @@ def to_json(
         "findings": all_findings,
         "summary": {"hosts": len(hosts), **counts, "suppressed": suppressed},
     }
+
+
+def _fixes_json(
+    out: dict[str, Any], f: Finding, fixes: FixRenderer | None, mesh: int
+) -> dict[str, Any]:
+    """A finding's JSON with its verified fixes (`fixes`), when fixes are asked for."""
+    found = fixes.fixes(f, mesh) if fixes is not None else None
+    if fixes is not None and found is not None:
+        out["fixes"] = [fixes.fix_json(fix, f) for fix in found]
+    return out
 
 
 def render_json(document: Any) -> str:
@@ -210,13 +227,16 @@ def _location(f: Finding) -> str:
 
 
 def render_text(
-    analyses: Sequence[Analysis], findings: Sequence[Sequence[Finding]], source: str
+    analyses: Sequence[Analysis],
+    findings: Sequence[Sequence[Finding]],
+    source: str,
+    fixes: FixRenderer | None = None,
 ) -> str:
     """A readable report grouped by host: every finding with where it is and why it matters."""
     lines: list[str] = []
     total = {s: 0 for s in Severity}
     hosts = 0
-    for analysis, fs in zip(analyses, findings, strict=True):
+    for i, (analysis, fs) in enumerate(zip(analyses, findings, strict=True)):
         hosts += len(analysis.hosts)
         if len(analyses) > 1:
             lines.append(f"== cluster {printable(analysis.cluster or '?')} ==")
@@ -243,16 +263,14 @@ def render_text(
                 lines.append(printable(f"      {f.message}"))
                 if f.clients is not None and (f.clients.names or not f.clients.everyone):
                     lines.append(printable(f"      affects {f.clients.describe()}"))
-                if f.code is Code.SUBSET_POLICY_NEVER_APPLIED:
-                    lines.append(
-                        "      fix: move the policy to the host-level trafficPolicy, or add a "
-                        "VirtualService route to the subset"
-                    )
+                lines += _fixes_text(f, fixes, i)
             lines.append("")
     summary = ", ".join(f"{n} {s.value}{'s' if n != 1 else ''}" for s, n in total.items() if n)
     suppressed = sum(len(a.suppressed) for a in analyses)
     if suppressed:  # suppressed findings are counted, never silently hidden
         summary = f"{summary or 'no findings'} ({suppressed} suppressed)"
+    if fixes is not None and fixes.omitted:
+        lines.append(f"fixes shown for the first {fixes.limit} findings (--max-fixes N for more)")
     client = analyses[0].client_namespace if analyses else None
     view = f" as clients in {printable(client)} see it" if client else ""
     lines.append(
@@ -260,6 +278,21 @@ def render_text(
         + (summary or "no findings")
     )
     return "\n".join(lines) + "\n"
+
+
+def _fixes_text(f: Finding, fixes: FixRenderer | None, mesh: int) -> list[str]:
+    """Each verified fix of a finding: its title, what it does, and its diff."""
+    found = fixes.fixes(f, mesh) if fixes is not None else None
+    if fixes is None or found is None:
+        return []
+    lines = []
+    for n, fix in enumerate(found, 1):
+        number = f" {n}" if len(found) > 1 else ""
+        lines.append(printable(f"      fix{number}: {fix.title}"))
+        lines += [printable(f"        {line}") for line in textwrap.wrap(fix.description, 88)]
+        for resource in fix.resources:
+            lines += [printable(f"        {line}") for line in fixes.diff(resource, f).splitlines()]
+    return lines
 
 
 # -- SARIF ----------------------------------------------------------------------------------
@@ -294,7 +327,11 @@ def _istio_relationship(code: str) -> dict[str, Any]:
     }
 
 
-def render_sarif(analyses: Sequence[Analysis], findings: Iterable[Sequence[Finding]]) -> str:
+def render_sarif(
+    analyses: Sequence[Analysis],
+    findings: Iterable[Sequence[Finding]],
+    fixes: FixRenderer | None = None,
+) -> str:
     codes = list(Code)
     rules = [
         {
@@ -313,7 +350,7 @@ def render_sarif(analyses: Sequence[Analysis], findings: Iterable[Sequence[Findi
         for code in codes
     ]
     results = []
-    for analysis, fs in zip(analyses, findings, strict=True):
+    for i, (analysis, fs) in enumerate(zip(analyses, findings, strict=True)):
         for f in fs:
             result: dict[str, Any] = {
                 "ruleId": f.code.value,
@@ -351,6 +388,7 @@ def render_sarif(analyses: Sequence[Analysis], findings: Iterable[Sequence[Findi
                 props["cluster"] = analysis.cluster
             if props:
                 result["properties"] = props
+            _sarif_fixes(result, f, fixes, i)
             results.append(result)
         # Suppressed findings stay in the log, marked as SARIF says (§3.27.23), so
         # code-scanning tools count them without raising them.
@@ -382,3 +420,12 @@ def render_sarif(analyses: Sequence[Analysis], findings: Iterable[Sequence[Findi
         ],
     }
     return render_json(doc)
+
+
+def _sarif_fixes(result: dict[str, Any], f: Finding, fixes: FixRenderer | None, mesh: int) -> None:
+    """SARIF `fixes` (artifact changes) for the verified fixes whose files are known."""
+    if fixes is None:
+        return
+    found = [fixes.sarif_fix(fix, _uri) for fix in fixes.fixes(f, mesh) or ()]
+    if any(found):
+        result["fixes"] = [x for x in found if x]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
@@ -26,12 +27,14 @@ from textual.worker import Worker, WorkerState
 
 from meshtui.mesh.analysis import Analysis
 from meshtui.mesh.findings import Finding
+from meshtui.mesh.fixes import Fix
 from meshtui.mesh.resources import Meta
 from meshtui.sources import Source, known_analyses, partial_marker, partial_notes
 from meshtui.tui.command_mode import COMMANDS, CommandLine, find, split
 from meshtui.tui.commands import MeshCommands
 from meshtui.tui.contexts import context_names, current_contexts, is_cluster, switched
 from meshtui.tui.detail import detail, involved, raw_yaml
+from meshtui.tui.fixes import FixPanel
 from meshtui.tui.keys import Scope, bindings
 from meshtui.tui.model import MeshView, NodeRef, Sort, ViewOptions
 from meshtui.tui.screens.client import ClientScreen
@@ -271,6 +274,7 @@ class MeshApp(App[int]):
     ) -> None:
         first = self.mesh_view is None
         self.mesh_view = view
+        view.fixes = FixPanel(self.source)
         self._located = {}
         if refined is not None:
             for analysis, located in zip(view.analyses, refined, strict=False):
@@ -342,7 +346,60 @@ class MeshApp(App[int]):
             self._in_thread(lambda: (ref, self._documents(metas)), YAML_GROUP)
         else:
             view = self.mesh_view
+            fixes = self._node_fixes()
+            if view.fixes is not None and view.fixes.selected not in fixes:
+                view.fixes.selected = fixes[0] if fixes else None  # the first shows its diff
             self.detail_pane.show(lambda width: detail(view, ref, self.locate, width))
+
+    # -- fixes -----------------------------------------------------------------------------------
+
+    def _node_fixes(self) -> list[Fix]:
+        """The fixes the detail pane lists for the node under the cursor, in its order."""
+        view, ref = self.mesh_view, self._cursor_ref()
+        if view is None or view.fixes is None or ref is None:
+            return []
+        return [fix for f in view.findings_on(ref) for fix in view.fixes.fixes(f)]
+
+    def _selected_fix(self) -> Fix | None:
+        fixes = self._node_fixes()
+        panel = self.mesh_view.fixes if self.mesh_view else None
+        if not fixes or panel is None:
+            if not self.show_yaml:
+                self.notify("No fix for this node: select a finding with a fix", timeout=3)
+            return None
+        if panel.selected not in fixes:
+            panel.selected = fixes[0]
+        return panel.selected
+
+    def action_next_fix(self) -> None:
+        """Select the next fix of the node (the selected one shows its diff)."""
+        fixes = self._node_fixes()
+        if not fixes or self.mesh_view is None or self.mesh_view.fixes is None:
+            return
+        panel = self.mesh_view.fixes
+        now = fixes.index(panel.selected) if panel.selected in fixes else -1
+        panel.selected = fixes[(now + 1) % len(fixes)]
+        self._show_detail()
+
+    def action_copy_fix(self) -> None:
+        """Copy the selected fix's objects as YAML (OSC 52), ready for `kubectl apply -f -`."""
+        fix = self._selected_fix()
+        if fix is None or self.mesh_view is None or self.mesh_view.fixes is None:
+            return
+        self.copy_to_clipboard(self.mesh_view.fixes.renderer.yaml(fix))
+        self.notify(f"Copied fix “{safe(fix.title)}” to the clipboard", timeout=4)
+
+    def action_write_fix(self) -> None:
+        """Write the selected fix's objects to a new YAML file in the working directory."""
+        fix = self._selected_fix()
+        if fix is None or self.mesh_view is None or self.mesh_view.fixes is None:
+            return
+        try:
+            path = self.mesh_view.fixes.write(fix, Path.cwd())
+        except OSError as err:
+            self.notify(f"Could not write the fix: {safe(str(err))}", severity="error")
+            return
+        self.notify(f"Wrote fix “{safe(fix.title)}” to {safe(str(path))}", timeout=6)
 
     def _documents(self, metas: Sequence[Meta]) -> list[tuple[Meta, str | None]]:
         out = []

@@ -9,7 +9,6 @@ and the host's policy, which is the one in force.
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -24,7 +23,7 @@ from meshtui.mesh.findings import EXPLANATION, Code, Finding, Severity
 from meshtui.mesh.policy import PORT_LEVEL_FIELDS, EffectiveField, EffectivePolicy, Level
 from meshtui.mesh.resources import Meta, ObjectRef, Origin, ServicePort, Workload
 from meshtui.mesh.routes import RouteRef
-from meshtui.tui.fixes import Fix, fixes_for
+from meshtui.tui.fixes import FixPanel, fix_block
 from meshtui.tui.model import Kind, MeshView, NodeRef
 from meshtui.tui.text import (
     MUTED,
@@ -258,19 +257,12 @@ def routes_section(routes: Sequence[RouteRef], empty: str, locate: Locate = _sam
     return out
 
 
-def fix_block(n: int, total: int, fix: Fix, width: int) -> list[Text]:
-    title = f"Fix {n}: " if total > 1 else "Fix: "
-    out: list[Text] = [Text.assemble((title, "bold green"), (safe(fix.title), "bold"))]
-    for note in fix.notes:
-        # Wrapped here, so every line of a note stays a YAML comment at the block's indent.
-        for line in textwrap.wrap(safe(note), max(width - 4, 20)):
-            out.append(Text(f"  # {line}", style=MUTED))
-    out.append(indent(yaml_block(fix.yaml)))
-    return out
-
-
 def finding_block(
-    f: Finding, host: HostAnalysis | None, locate: Locate = _same, width: int = DEFAULT_WIDTH
+    f: Finding,
+    host: HostAnalysis | None,
+    locate: Locate = _same,
+    width: int = DEFAULT_WIDTH,
+    fixes: FixPanel | None = None,
 ) -> list[Text]:
     located = locate(f)
     head = Text.assemble(severity_word(f.severity), "  ", (f.code.value, "bold"))
@@ -283,14 +275,18 @@ def finding_block(
         Text.assemble(("why    ", MUTED), EXPLANATION[f.code]),
         where_line,
     ]
-    fixes = fixes_for(f, host)
-    for i, fix in enumerate(fixes, 1):
-        out += fix_block(i, len(fixes), fix, width)
+    found = fixes.fixes(f) if fixes is not None and host is not None else []
+    for i, fix in enumerate(found, 1):
+        out += fix_block(i, len(found), fix, fixes, f, width) if fixes else []
     return out
 
 
 def findings_section(
-    findings: Sequence[Finding], host: HostAnalysis | None, locate: Locate, width: int
+    findings: Sequence[Finding],
+    host: HostAnalysis | None,
+    locate: Locate,
+    width: int,
+    fixes: FixPanel | None = None,
 ) -> list[Text]:
     if not findings:
         return []
@@ -298,7 +294,7 @@ def findings_section(
     for i, f in enumerate(findings):
         if i:
             out.append(Text(""))
-        out += finding_block(f, host, locate, width)
+        out += finding_block(f, host, locate, width, fixes)
     return out
 
 
@@ -402,7 +398,7 @@ def host_detail(view: MeshView, ref: NodeRef, locate: Locate, width: int) -> lis
     counts = counts_badge(finding_counts(h.findings))
     if counts:
         out.append(counts)
-    out += findings_section(view.findings_on(ref), h, locate, width)
+    out += findings_section(view.findings_on(ref), h, locate, width, view.fixes)
     if h.subsets or h.undefined_subsets:
         out.append(section("Subsets"))
         for s in h.subsets:
@@ -520,7 +516,7 @@ def subset_detail(view: MeshView, ref: NodeRef, locate: Locate, width: int) -> l
         note = "" if s.has_own_policy else "no policy of its own: the host's applies"
         out.append(section("Effective policy", Text(note, style=MUTED)))
         out += policy_by_port(s.policy, s.ports, h.ports, width, s.name)
-    out += findings_section(view.findings_on(ref), h, locate, width)
+    out += findings_section(view.findings_on(ref), h, locate, width, view.fixes)
     out += routes_section(s.routes, "No VirtualService route names this subset.", locate)
     out += workloads_section(s.workloads)
     out += source_section(involved(view, ref))
@@ -543,7 +539,7 @@ def undefined_detail(view: MeshView, ref: NodeRef, locate: Locate, width: int) -
             style=MUTED,
         ),
     ]
-    out += findings_section(view.findings_on(ref), h, locate, width)
+    out += findings_section(view.findings_on(ref), h, locate, width, view.fixes)
     out += routes_section([r for r in h.routes if r.subset == ref.subset], "", locate)
     out += source_section(involved(view, ref))
     return out

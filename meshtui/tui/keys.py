@@ -87,6 +87,14 @@ KEYS: tuple[Key, ...] = (
     Key("y", "toggle_yaml", "Raw YAML of the resources involved", Scope.APP, True),
     Key("r", "reload", "Reload", Scope.APP, True),
     Key(
+        "C",
+        "copy_fix",
+        "Copy the selected fix (YAML) to the clipboard",
+        Scope.APP,
+    ),
+    Key("w", "write_fix", "Write the selected fix to a file here", Scope.APP),
+    Key("F", "next_fix", "Next fix of the node (it shows its diff)", Scope.APP),
+    Key(
         "c",
         "client_view",
         "Client view: the mesh as sidecars in one namespace see it",

@@ -21,6 +21,8 @@ from meshtui.mesh.resources import ObjectRef, Workload
 if TYPE_CHECKING:
     from rich.text import Text
 
+    from meshtui.tui.fixes import FixPanel
+
 NO_NAMESPACE = "(no namespace)"
 _DIGITS = re.compile(r"(\d+)")
 LAYOUTS_KEPT = 4
@@ -216,6 +218,7 @@ class MeshView:
             self._by_host.append({e.host: e for e in entries})
         self.multi = len(self.analyses) > 1
         self._layouts: dict[ViewOptions, Layout] = {}
+        self.fixes: FixPanel | None = None  # the verified fixes the detail pane shows
 
     def namespaces(self) -> list[str]:
         """Every namespace with a host, in natural order (what `:ns` completes)."""

@@ -48,6 +48,8 @@ def without_locations(document: dict[str, Any]) -> dict[str, Any]:
     findings = [
         {k: v for k, v in f.items() if k not in ("file", "line")} for f in document["findings"]
     ]
+    for f in findings:  # a fix's diff is against a file offline, the object as read live
+        f["fixes"] = [{k: v for k, v in fix.items() if k != "diff"} for fix in f["fixes"]]
     return {"hosts": hosts, "findings": findings, "summary": document["summary"]}
 
 

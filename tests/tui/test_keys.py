@@ -216,26 +216,21 @@ async def test_n_drills_down_from_a_finding_to_both_fixes():
         assert "Subset policy  never applied: no route names this subset" in shown
         assert "SubsetPolicyNeverApplied" in shown
         text = detail_text(app)
-        dr = yaml.safe_load(block_after(text, "Fix 1: move the policy to the host level"))
-        assert dr["kind"] == "DestinationRule"
-        assert dr["metadata"] == {"name": "checkout", "namespace": "shop"}
-        assert dr["spec"]["trafficPolicy"] == {"loadBalancer": {"simple": "LEAST_REQUEST"}}
-        assert dr["spec"]["subsets"] == [
-            {"name": "v1", "labels": {"version": "v1"}},
-            {"name": "v2", "labels": {"version": "v2"}},
-        ]
-        vs = yaml.safe_load(block_after(text, "Fix 2: route traffic to the subset"))
+        assert "▶ Fix 1 of 3: route requests with header x-subset: v2" in text
+        assert "Fix 3 of 3: move the policy to the host level" in text
+        await press(pilot, "C")  # the selected fix, as YAML for kubectl apply
+        [vs] = yaml.safe_load_all(app.clipboard)
         assert vs["kind"] == "VirtualService"
         destination = vs["spec"]["http"][0]["route"][0]["destination"]
-        assert destination == {"host": "checkout.shop.svc.cluster.local", "subset": "v2"}
+        assert destination == {"host": "checkout", "subset": "v2"}
         # The fixes are below the fold: tab to the pane and page down to read them.
         await press(pilot, "tab")
         assert app.focused is app.detail_pane
         for _ in range(6):
-            if "kind: VirtualService" in screen_text(app):
+            if "+kind: VirtualService" in screen_text(app):
                 break
             await press(pilot, "pagedown")
-        assert "kind: VirtualService" in screen_text(app)
+        assert "+kind: VirtualService" in screen_text(app)
 
 
 async def test_f_shows_only_hosts_with_findings():
