@@ -23,7 +23,7 @@ from meshtui.check.yaml_edit import Loader as _Loader
 from meshtui.check.yaml_edit import edit_document
 from meshtui.mesh.analysis import Mesh
 from meshtui.mesh.findings import Finding
-from meshtui.mesh.fixes import DEFAULT_WEIGHT, Fix, FixedResource, Fixer
+from meshtui.mesh.fixes import DEFAULT_WEIGHT, Fix, FixedResource, Fixer, plain
 from meshtui.mesh.resources import Origin, Resource
 from meshtui.sources import Source
 
@@ -185,9 +185,9 @@ class FixRenderer:
         doc = self.files.document(origin) if origin is not None else None
         if doc is None or origin is None or origin.file is None:
             return None
-        obj: Any = _plain(resource.object)
+        obj: Any = plain(resource.object)
         if origin.item is not None:
-            whole = _plain(self.files.parsed(origin))
+            whole = plain(self.files.parsed(origin))
             if not isinstance(whole, dict) or not isinstance(whole.get("items"), list):
                 return None
             whole["items"][origin.item] = obj
@@ -217,7 +217,7 @@ class FixRenderer:
         origin = resource.origin
         if resource.replaces is None:
             path = self.new_file(resource, near)
-            new = dump(_plain(resource.object)).splitlines(keepends=True)
+            new = dump(plain(resource.object)).splitlines(keepends=True)
             return "".join(difflib.unified_diff([], new, "/dev/null", f"b/{path}", n=3))
         span = self.after_lines(resource) if origin and origin.item is None else None
         if span is not None and origin is not None and origin.file is not None:
@@ -238,19 +238,19 @@ class FixRenderer:
         label = str(resource.replaces)
         if origin is not None and origin.file is not None:
             label = f"{origin.file} ({label}, item {origin.item} of line {origin.line})"
-        old = dump(_plain(resource.before or {})).splitlines(keepends=True)
-        new = dump(_plain(resource.object)).splitlines(keepends=True)
+        old = dump(plain(resource.before or {})).splitlines(keepends=True)
+        new = dump(plain(resource.object)).splitlines(keepends=True)
         return "".join(difflib.unified_diff(old, new, f"a/{label}", f"b/{label}", n=3))
 
     def yaml(self, fix: Fix) -> str:
         """The fix's objects as one multi-document YAML stream, for `kubectl apply -f -`."""
-        return "---\n".join(dump(_plain(r.object)) for r in fix.resources)
+        return "---\n".join(dump(plain(r.object)) for r in fix.resources)
 
     def fix_json(self, fix: Fix, near: Finding | None = None) -> dict[str, Any]:
         return {
             "title": fix.title,
             "description": fix.description,
-            "resources": [_plain(r.object) for r in fix.resources],
+            "resources": [plain(r.object) for r in fix.resources],
             "replaces": [str(r.replaces) if r.replaces else None for r in fix.resources],
             "diff": "".join(self.diff(r, near) for r in fix.resources),
         }
@@ -294,11 +294,3 @@ def _shift(line: str, offset: int) -> str:
         return line
     old, new = int(m.group(1)) + offset, int(m.group(3)) + offset
     return f"@@ -{old}{m.group(2) or ''} +{new}{m.group(4) or ''} @@\n"
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value

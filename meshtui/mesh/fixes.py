@@ -80,12 +80,22 @@ class Fix:
     resources: tuple[FixedResource, ...]
 
 
-def _plain(value: Any) -> Any:
+def _subset_destination(doc: Obj, host: str, subset: str, namespace: str, domain: str) -> Obj:
+    """A destination to `subset` of `host`, written as the VS writes the host, with the port
+    its other destinations for the host name (a multi-port host needs one)."""
+    destination: Obj = {"host": _written_host(doc, host, namespace, domain), "subset": subset}
+    port = _destination_ports(doc, host, namespace, domain)
+    if port is not None:
+        destination["port"] = plain(port)
+    return destination
+
+
+def plain(value: Any) -> Any:
     """Mappings and tuples from the model as plain dicts and lists (deep copies)."""
     if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     return value
 
 
@@ -97,7 +107,7 @@ _LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 def _applyable(obj: Mapping[str, Any]) -> Obj:
     """A deep copy of an object as read, without what the server sets (and its status)."""
-    out = _plain(obj)
+    out = plain(obj)
     out.pop("status", None)
     meta = out.get("metadata")
     if isinstance(meta, dict):
@@ -118,10 +128,10 @@ def _port(entry: Any) -> Any:
 def _merge(base: Any, override: Any) -> Any:
     """`override` laid over `base` key by key (mappings only); override wins on conflicts."""
     if not isinstance(base, Mapping) or not isinstance(override, Mapping):
-        return _plain(override)
-    out = _plain(base)
+        return plain(override)
+    out = plain(base)
     for k, v in override.items():
-        out[k] = _merge(out[k], v) if k in out else _plain(v)
+        out[k] = _merge(out[k], v) if k in out else plain(v)
     return out
 
 
@@ -137,7 +147,7 @@ def _conflicts(base: Any, override: Any, prefix: str) -> list[str]:
 
 
 def _short(value: Any) -> str:
-    text = str(_plain(value))
+    text = str(plain(value))
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -277,12 +287,12 @@ class Fixer:
                 if name in _WHOLE_FIELDS:
                     if top[name] != own[name]:
                         changed.append(f"{name} {_short(top[name])} → {_short(own[name])}")
-                    top[name] = _plain(own[name])
+                    top[name] = plain(own[name])
                 else:
                     changed += _conflicts(top[name], own[name], name)
                     top[name] = _merge(top[name], own[name])
             else:
-                top[name] = _plain(own[name])
+                top[name] = plain(own[name])
         # A top-level port entry replaces the four port-level fields on its port, so each
         # moved one also goes into every entry (pilot's GetPortLevelTrafficPolicy).
         own_ports = {_port(e): e for e in own.get("portLevelSettings") or ()}
@@ -304,7 +314,7 @@ class Fixer:
                         changed.append(
                             f"port {number} {name} {_short(entry[name])} → {_short(own[name])}"
                         )
-                    entry[name] = _plain(own[name])
+                    entry[name] = plain(own[name])
                 added.append(name)
             if added:
                 shadowed.append(f"{number} ({', '.join(added)})")
@@ -316,14 +326,14 @@ class Fixer:
             existing = next((e for e in entries if _port(e) == number), None)
             if existing is None:
                 existing = {"port": {"number": number}}
-                existing.update({k: _plain(top[k]) for k in PORT_LEVEL_FIELDS if top.get(k)})
+                existing.update({k: plain(top[k]) for k in PORT_LEVEL_FIELDS if top.get(k)})
                 entries.append(existing)
             for name, value in fields.items():
                 if existing.get(name) is not None and existing[name] != value:
                     changed.append(
                         f"port {number} {name} {_short(existing[name])} → {_short(value)}"
                     )
-                existing[name] = _plain(value)
+                existing[name] = plain(value)
         if entries:
             top["portLevelSettings"] = entries
         # The subset keeps its name and labels; its policy now lives at the host level.
@@ -479,13 +489,7 @@ class Fixer:
             return None  # tcp/tls only: no header to match on
         ns = vs.meta.ref.namespace
         domain = self.mesh.config.domain
-        destination: Obj = {
-            "host": _written_host(doc, host.host, ns, domain),
-            "subset": subset.name,
-        }
-        port = _destination_ports(doc, host.host, ns, domain)
-        if port is not None:
-            destination["port"] = _plain(port)
+        destination = _subset_destination(doc, host.host, subset.name, ns, domain)
         names = {r.get("name") for r in http if isinstance(r, Mapping)}
         name = f"to-{subset.name}"
         while name in names:
@@ -549,13 +553,7 @@ class Fixer:
         if len(old) != len(route) or sum(old) <= 0:
             return None
         new = _scale([w for w in old], 100 - self.weight)
-        destination: Obj = {
-            "host": _written_host(doc, host.host, ns, domain),
-            "subset": subset.name,
-        }
-        port = _destination_ports(doc, host.host, ns, domain)
-        if port is not None:
-            destination["port"] = _plain(port)
+        destination = _subset_destination(doc, host.host, subset.name, ns, domain)
         taken = []
         for entry, before, after in zip(route, old, new, strict=True):
             entry["weight"] = after
