@@ -388,14 +388,7 @@ class Mesh:
         return result
 
     def _analyze_host(self, host: str) -> HostAnalysis | None:
-        service: Service | ServiceEntry | None = self._hosts.services.get(host)
-        entries = self._hosts.entries.get(host)
-        if service is None and entries:
-            # pilot's sortConfigByCreationTime: creation time, then name, then namespace.
-            service = min(
-                entries,
-                key=lambda e: (e.meta.creation_timestamp, e.meta.ref.name, e.meta.ref.namespace),
-            )
+        service = self._service(host)
         namespace = (
             service.meta.ref.namespace if service else host_namespace(host, self.config.domain)
         )
@@ -441,9 +434,8 @@ class Mesh:
             if subset.name not in names:  # the tree shows one subset per name
                 names.add(subset.name)
                 subsets.append(analysed)
-        for view in views:
-            if view.rule is not None and view is primary:
-                findings += self._rule_findings(host, view.rule)
+        if rule is not None:
+            findings += self._rule_findings(host, rule)
         undefined = self._undefined_subsets(host, views, carried)
         findings += undefined[1]
         findings += self._virtual_service_findings(host, routes)
@@ -497,17 +489,22 @@ class Mesh:
 
     def service_namespace(self, host: str) -> str | None:
         """The namespace of the Service or ServiceEntry behind `host` (DR lookup order)."""
-        service = self._hosts.services.get(host)
+        service = self._service(host)
         if service is not None:
             return service.meta.ref.namespace
+        return host_namespace(host, self.config.domain)
+
+    def _service(self, host: str) -> Service | ServiceEntry | None:
+        """The Service behind `host`, else its oldest ServiceEntry (pilot's
+        sortConfigByCreationTime: creation time, then name, then namespace)."""
+        service = self._hosts.services.get(host)
         entries = self._hosts.entries.get(host)
-        if entries:
-            first = min(
+        if service is None and entries:
+            return min(
                 entries,
                 key=lambda e: (e.meta.creation_timestamp, e.meta.ref.name, e.meta.ref.namespace),
             )
-            return first.meta.ref.namespace
-        return host_namespace(host, self.config.domain)
+        return service
 
     def destination_rule_for(self, host: str, client_namespace: str) -> ConsolidatedRule | None:
         """The merged DestinationRule sidecars in `client_namespace` apply to `host`."""
