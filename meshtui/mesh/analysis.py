@@ -922,9 +922,11 @@ def _where_traffic_goes(
         services.add(r.virtual_service.namespaced_name)
     if not services:
         return "traffic goes to the whole service with the host-level policy"
-    targets = [f"subset{'s' if len(subsets) > 1 else ''} {', '.join(sorted(subsets))}"] * bool(
-        subsets
-    ) + ["the whole service"] * whole
+    targets = []
+    if subsets:
+        targets.append(f"subset{'s' if len(subsets) > 1 else ''} {', '.join(sorted(subsets))}")
+    if whole:
+        targets.append("the whole service")
     return (
         f"VirtualService {', '.join(sorted(services))} sends the host's traffic to "
         f"{' and '.join(targets)}, so subset {name!r} gets none of it"

@@ -31,7 +31,7 @@ def _why_first(winner: VirtualService, loser: VirtualService, clients: ClientSet
     """Why pilot takes `winner` before `loser` for `clients` (a phrase after "because")."""
     won, lost = visibility(winner), visibility(loser)
     if not won.everyone:
-        if any(ns == winner.meta.ref.namespace for ns in clients.names) and not clients.everyone:
+        if not clients.everyone and winner.meta.ref.namespace in clients.names:
             return "it is private to the clients' own namespace, which comes first"
         if lost.everyone:
             return "it is exported to those namespaces by name, which comes before public ones"
