@@ -43,7 +43,7 @@ from meshtui.mesh.routes import (
 from meshtui.mesh.selection import WorkloadIndex
 from meshtui.mesh.suppress import SuppressRule
 from meshtui.mesh.topology import select_subset
-from meshtui.mesh.validation import complete
+from meshtui.mesh.validation import Completed, check_mesh
 from meshtui.mesh.virtual_services import (
     conflicts,
     designated_host,
@@ -203,8 +203,12 @@ class Mesh:
         # Bumped when Services, ServiceEntries or Gateways change: the reference checks of
         # validation.py are kept per resource until then.
         self.registry_version = 0
-        self.check_cache: dict[str, Any] = {}
+        self.check_state: object | None = None  # validation.check_mesh's, between analyses
+        self._touched: set[ObjectRef] = set()  # resources changed since the last checks
         self._suppress_annotated: set[ObjectRef] = set()
+        # The last analysis, completed (validation.Completed), and the hosts changed since.
+        self._completed: Completed | None = None
+        self._dirty: set[str] = set()
 
     # -- feeding -------------------------------------------------------------------------
 
@@ -225,7 +229,7 @@ class Mesh:
         with collector_paused():
             for resource in resources:
                 self._add(resource)
-        self._cache.clear()
+        self._forget()
 
     def add(self, resource: Resource) -> set[str]:
         """Add or replace one resource; returns the hosts whose analysis it changed."""
@@ -251,14 +255,30 @@ class Mesh:
     def _invalidate(self, hosts: set[str]) -> None:
         for host in hosts:
             self._cache.pop(host, None)
+        if self._completed is not None:
+            self._dirty |= hosts
+
+    def _forget(self) -> None:
+        """Analyse every host again next time (bulk loads, another client's view)."""
+        self._cache.clear()
+        self._completed = None
+        self._dirty = set()
+
+    def take_touched(self) -> set[ObjectRef]:
+        """The resources added, replaced or removed since the last call (for the checks)."""
+        touched, self._touched = self._touched, set()
+        return touched
 
     def _add(self, resource: Resource) -> set[str]:
         """Index a resource; returns the hosts whose routes changed (for VirtualServices)."""
         ref = resource.meta.ref
         routed = self._remove(self._resources[ref]) if ref in self._resources else set()
         self._resources[ref] = resource
+        if self.check_state is not None:
+            self._touched.add(ref)
         if resource.meta.annotations and SUPPRESS_ANNOTATION in resource.meta.annotations:
             self._suppress_annotated.add(ref)
+            self._completed = None  # its findings may be on any host: complete them all
         if isinstance(resource, Service | ServiceEntry | Gateway):
             self.registry_version += 1
         if isinstance(resource, Workload):
@@ -283,7 +303,11 @@ class Mesh:
     def _remove(self, resource: Resource) -> set[str]:
         ref = resource.meta.ref
         self._resources.pop(ref, None)
-        self._suppress_annotated.discard(ref)
+        if self.check_state is not None:
+            self._touched.add(ref)
+        if ref in self._suppress_annotated:
+            self._suppress_annotated.discard(ref)
+            self._completed = None
         if isinstance(resource, Service | ServiceEntry | Gateway):
             self.registry_version += 1
         if isinstance(resource, Workload):
@@ -326,13 +350,13 @@ class Mesh:
         if isinstance(resource, ServiceEntry):
             return set(self._entry_hosts(resource))
         if isinstance(resource, DestinationRule):
-            return self.destination_rules.hosts_for(resource, set(self.hosts()))
+            return self.destination_rules.hosts_for(resource, self._host_set())
         if isinstance(resource, VirtualService):
             return set()  # the route index reports what a VirtualService changes
         if isinstance(resource, Gateway):
             return self.routes.hosts_bound_to(ref)
         if isinstance(resource, Node):  # its topology labels may change any subset's pods
-            return set(self.hosts())
+            return self._host_set()
         assert isinstance(resource, Workload)
         hosts = set()
         for host in self._hosts.services_by_namespace.get(ref.namespace, ()):
@@ -354,28 +378,58 @@ class Mesh:
 
     def hosts(self) -> list[str]:
         """Every host the mesh knows: Services, ServiceEntries, DR hosts and route targets."""
+        return sorted(self._host_set())
+
+    def _host_set(self) -> set[str]:
         hosts = set(self._hosts.services) | set(self._hosts.entries)
         hosts |= self.destination_rules.exact_hosts()
         hosts |= self.routes.hosts()
         hosts |= self.routes.contested_hosts()
-        return sorted(hosts)
+        return hosts
 
     def analyze(self) -> Analysis:
-        hosts: dict[str, HostAnalysis] = {}
+        """The whole mesh's analysis. After a change only the hosts it touched are analysed
+        and completed again (`_invalidate`); the rest are the last analysis's objects."""
         with collector_paused():
-            for host in self.hosts():
-                result = self.analyze_host(host)
-                if result is not None:
-                    hosts[host] = result
-            hosts, load, suppressed = complete(self, hosts, tuple(self._load_findings))
+            checks, changed = check_mesh(self)
+            done = self._completed
+            if done is None or changed is None or done.rules != self.suppress_rules:
+                done = Completed(self.suppress_rules)
+                done.known = set(self._host_set())
+                for host in sorted(done.known):
+                    done.put(self, host, self.analyze_host(host), checks)
+                self._completed = done
+            else:
+                self._complete_again(done, changed, checks)
+            self._dirty = set()
+            load, suppressed = done.loose(self, self._load_findings, checks)
         return Analysis(
-            hosts=hosts,
+            hosts=dict(done.hosts),
             load_findings=load,
             cluster=self.cluster,
             workload_count=len(self.workloads),
             suppressed=suppressed,
             client_namespace=self.client_namespace,
         )
+
+    def _complete_again(
+        self,
+        done: Completed,
+        changed: set[str | None],
+        checks: Mapping[str | None, list[Finding]],
+    ) -> None:
+        hosts = self._host_set()
+        dirty = self._dirty | {h for h in changed if h is not None}
+        if hosts != done.known:  # hosts that came or went are among the changed ones
+            dirty |= hosts ^ done.known
+            done.known = set(hosts)
+        added = False
+        for host in dirty:
+            had = host in done.hosts
+            done.put(self, host, self.analyze_host(host) if host in hosts else None, checks)
+            added |= not had and host in done.hosts
+        if added:  # a host the last analysis did not list: keep them in host order
+            done.hosts = dict(sorted(done.hosts.items()))
 
     def has_suppress_annotations(self) -> bool:
         return bool(self._suppress_annotated)
@@ -476,7 +530,7 @@ class Mesh:
     def set_client_namespace(self, namespace: str | None) -> None:
         """Analyse as sidecars in `namespace` see the mesh (None: every client)."""
         self.client_namespace = namespace or None
-        self._cache.clear()
+        self._forget()
 
     @property
     def gateways_known(self) -> bool:

@@ -26,7 +26,7 @@ from meshtui.mesh.resources import (
     format_path,
 )
 from meshtui.mesh.routes import MESH_GATEWAY, gateway_ref
-from meshtui.mesh.suppress import is_suppressed
+from meshtui.mesh.suppress import SuppressRule, is_suppressed
 
 if TYPE_CHECKING:
     from meshtui.mesh.analysis import HostAnalysis, Mesh
@@ -126,36 +126,89 @@ def registry(mesh: Mesh) -> Registry:
     return out
 
 
-def check_mesh(mesh: Mesh) -> list[Finding]:
-    """Every finding of the rules below, over every DestinationRule and VirtualService.
+@dataclass
+class CheckState:
+    """The checks' findings kept between analyses, per resource and per host."""
+
+    version: int
+    registry: Registry
+    resources: dict[ObjectRef, tuple[object, list[Finding]]] = field(default_factory=dict)
+    refs: dict[str | None, set[ObjectRef]] = field(default_factory=lambda: defaultdict(set))
+    by_host: dict[str | None, list[Finding]] = field(default_factory=dict)
+
+    def _ordered(self, host: str | None) -> list[Finding]:
+        found = [
+            f for ref in self.refs.get(host, ()) for f in self.resources[ref][1] if f.host == host
+        ]
+        found.sort(key=_order)
+        return found
+
+    def _keep(self, ref: ObjectRef, resource: object, found: list[Finding]) -> None:
+        self.resources[ref] = (resource, found)
+        for f in found:
+            self.refs[f.host].add(ref)
+
+
+def _order(f: Finding) -> tuple[Any, ...]:
+    # One order whichever resource was read or changed last: a full and an incremental
+    # analysis list a host's findings alike.
+    return (*f.sort_key(), str(f.resource or ""), f.file or "", f.line or 0, f.path)
+
+
+def check_mesh(mesh: Mesh) -> tuple[Mapping[str | None, list[Finding]], set[str | None] | None]:
+    """Every finding of the rules below, over every DestinationRule and VirtualService, by
+    host (None: no host), and the hosts whose findings changed since the last call (None: any
+    may have).
 
     A resource's findings depend on it and on the Services, ServiceEntries and Gateways
-    only, so they are kept per resource until one of those changes (a live mesh re-analyses
-    on every watch event, most of them pods)."""
-    state = mesh.check_cache
-    if state.get("version") != mesh.registry_version:
-        state.clear()
-        state["version"] = mesh.registry_version
-        state["registry"] = registry(mesh)
-    known: Registry = state["registry"]
-    before: dict[ObjectRef, tuple[object, list[Finding]]] = state.get("resources", {})
-    after: dict[ObjectRef, tuple[object, list[Finding]]] = {}
-    out: list[Finding] = []
-    for resource in (*mesh.destination_rules, *mesh.routes):
-        ref = resource.meta.ref
-        kept = before.get(ref)
-        if kept is None or kept[0] is not resource:
-            if isinstance(resource, DestinationRule):
-                found = _schema_findings(resource, _dr_host(mesh, resource))
-                found += destination_rule_findings(mesh, resource, known)
-            else:
-                found = _schema_findings(resource, None)
-                found += virtual_service_findings(mesh, resource, known)
-            kept = (resource, found)
-        after[ref] = kept
-        out += kept[1]
-    state["resources"] = after
-    return out
+    only, so they are kept per resource until one of those changes, and only the resources
+    added, replaced or removed since the last call are checked again (a live mesh
+    re-analyses on every watch event, a followed folder on every save)."""
+    touched = mesh.take_touched()
+    state = mesh.check_state
+    if not isinstance(state, CheckState) or state.version != mesh.registry_version:
+        state = CheckState(mesh.registry_version, registry(mesh))
+        for resource in (*mesh.destination_rules, *mesh.routes):
+            state._keep(resource.meta.ref, resource, _check(mesh, resource, state.registry))
+        state.by_host = {host: state._ordered(host) for host in state.refs}
+        mesh.check_state = state
+        return state.by_host, None
+    changed: set[str | None] = set()
+    for ref in touched:
+        resource = mesh.get(ref)
+        kept = state.resources.get(ref)
+        if kept is not None and kept[0] is resource:
+            continue
+        found = (
+            _check(mesh, resource, state.registry)
+            if isinstance(resource, DestinationRule | VirtualService)
+            else []
+        )
+        if kept is not None:
+            state.resources.pop(ref)
+            for f in kept[1]:
+                changed.add(f.host)
+                state.refs[f.host].discard(ref)
+        if isinstance(resource, DestinationRule | VirtualService):
+            state._keep(ref, resource, found)
+            changed.update(f.host for f in found)
+    for host in changed:
+        found = state._ordered(host)
+        if found:
+            state.by_host[host] = found
+        else:
+            state.by_host.pop(host, None)
+            state.refs.pop(host, None)
+    return state.by_host, changed
+
+
+def _check(
+    mesh: Mesh, resource: DestinationRule | VirtualService, known: Registry
+) -> list[Finding]:
+    if isinstance(resource, DestinationRule):
+        found = _schema_findings(resource, _dr_host(mesh, resource))
+        return found + destination_rule_findings(mesh, resource, known)
+    return _schema_findings(resource, None) + virtual_service_findings(mesh, resource, known)
 
 
 def _dr_host(mesh: Mesh, rule: DestinationRule) -> str:
@@ -465,47 +518,65 @@ def _overlap(a: str, b: str) -> bool:
     return False
 
 
-def by_host(findings: Iterable[Finding]) -> dict[str | None, list[Finding]]:
-    out: dict[str | None, list[Finding]] = defaultdict(list)
-    for f in findings:
-        out[f.host].append(f)
-    return out
+class Completed:
+    """Every host's analysis with the checks' findings added and what the suppression rules
+    and annotations take out removed: kept between analyses, so that a change completes
+    again only the hosts it touched."""
 
+    def __init__(self, rules: tuple[SuppressRule, ...]) -> None:
+        self.rules = rules
+        self.known: set[str] = set()  # every host of the mesh, with an analysis or not
+        self.hosts: dict[str, HostAnalysis] = {}  # in host order
+        self.suppressed: dict[str, list[Finding]] = {}
 
-def complete(
-    mesh: Mesh, hosts: dict[str, HostAnalysis], load: tuple[Finding, ...]
-) -> tuple[dict[str, HostAnalysis], tuple[Finding, ...], tuple[Finding, ...]]:
-    """Add these checks' findings to the hosts they concern (the rest to the findings of
-    loading), then take out what the mesh's suppression rules or annotations suppress.
-
-    Returns the hosts, the load findings and the suppressed findings."""
-    extra = by_host(check_mesh(mesh))
-    loose = list(load) + extra.pop(None, [])
-    for host, found in extra.items():
-        analysis = hosts.get(host)
+    def put(
+        self,
+        mesh: Mesh,
+        host: str,
+        analysis: HostAnalysis | None,
+        checks: Mapping[str | None, list[Finding]],
+    ) -> None:
+        """Set one host's analysis (None: the host has none) from the core and the checks."""
+        self.suppressed.pop(host, None)
         if analysis is None:
-            loose += found
-        else:
-            merged = sorted((*analysis.findings, *found), key=Finding.sort_key)
-            hosts[host] = replace(analysis, findings=tuple(merged))
-    rules = mesh.suppress_rules
+            self.hosts.pop(host, None)
+            return
+        extra = checks.get(host)
+        if extra:
+            merged = sorted((*analysis.findings, *extra), key=Finding.sort_key)
+            analysis = replace(analysis, findings=tuple(merged))
+        if self.rules or mesh.has_suppress_annotations():
+            kept, out = _suppress(mesh, analysis.findings)
+            if out:
+                self.suppressed[host] = out
+                analysis = replace(analysis, findings=tuple(kept))
+        self.hosts[host] = analysis
+
+    def loose(
+        self, mesh: Mesh, load: Iterable[Finding], checks: Mapping[str | None, list[Finding]]
+    ) -> tuple[tuple[Finding, ...], tuple[Finding, ...]]:
+        """The findings of no host's analysis (loading, checks of hosts the mesh does not
+        analyse), and every suppressed finding, hosts' first."""
+        loose = list(load) + list(checks.get(None, ()))
+        for host, found in checks.items():
+            if host is not None and host not in self.hosts:
+                loose += found
+        suppressed = [f for host in sorted(self.suppressed) for f in self.suppressed[host]]
+        if self.rules or mesh.has_suppress_annotations():
+            loose, out = _suppress(mesh, loose)
+            suppressed += out
+        return tuple(loose), tuple(suppressed)
+
+
+def _suppress(mesh: Mesh, findings: Iterable[Finding]) -> tuple[list[Finding], list[Finding]]:
+    """The findings kept and those the mesh's rules or its resources' annotations suppress."""
 
     def annotations_of(ref: ObjectRef) -> Mapping[str, str] | None:
         resource = mesh.get(ref)
         return resource.meta.annotations if resource is not None else None
 
-    suppressed: list[Finding] = []
-
-    def keep(findings: Iterable[Finding]) -> list[Finding]:
-        kept = []
-        for f in findings:
-            (suppressed if is_suppressed(f, rules, annotations_of) else kept).append(f)
-        return kept
-
-    if rules or mesh.has_suppress_annotations():
-        for host, analysis in list(hosts.items()):
-            kept = keep(analysis.findings)
-            if len(kept) != len(analysis.findings):
-                hosts[host] = replace(analysis, findings=tuple(kept))
-        loose = keep(loose)
-    return hosts, tuple(loose), tuple(suppressed)
+    kept: list[Finding] = []
+    out: list[Finding] = []
+    for f in findings:
+        (out if is_suppressed(f, mesh.suppress_rules, annotations_of) else kept).append(f)
+    return kept, out

@@ -103,7 +103,9 @@ BASE = [
 
 
 def assert_same_as_fresh(mesh: Mesh, final: list[dict]) -> None:
-    assert mesh.analyze() == build_mesh(*final).analyze()
+    got, want = mesh.analyze(), build_mesh(*final).analyze()
+    assert got == want
+    assert list(got.hosts) == list(want.hosts)  # host order too: the tree and reports list it
 
 
 def updated(mesh_objs: list[dict], obj: dict) -> list[dict]:
@@ -189,6 +191,17 @@ def test_added_and_removed_service_return_its_host():
     assert_same_as_fresh(mesh, [*BASE, new])
     assert mesh.remove(parse(BASE[1]).meta.ref) == {RATINGS}
     assert_same_as_fresh(mesh, removed([*BASE, new], "Service", "ratings"))
+
+
+def test_a_host_first_named_after_the_first_analysis_takes_its_place_in_host_order():
+    # No Service changes, so only the touched hosts are analysed again (Mesh._complete_again).
+    mesh = warmed()
+    rule = dr("details", "details", policy=RANDOM)
+    assert mesh.add(parse(rule)) == {svc_host("details")}
+    assert list(mesh.analyze().hosts) == [svc_host("details"), RATINGS, REVIEWS]
+    assert_same_as_fresh(mesh, [*BASE, rule])
+    mesh.remove(parse(rule).meta.ref)
+    assert_same_as_fresh(mesh, BASE)
 
 
 def test_added_workload_returns_the_hosts_that_select_it():
