@@ -160,8 +160,11 @@ class Analysis:
 
     def counts(self) -> dict[Severity, int]:
         counts = dict.fromkeys(Severity, 0)
-        for f in self.findings:
+        for f in self.load_findings:
             counts[f.severity] += 1
+        for host in self.hosts.values():
+            for f in host.findings:
+                counts[f.severity] += 1
         return counts
 
     @property

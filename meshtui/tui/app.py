@@ -164,7 +164,8 @@ class MeshApp(App[int]):
     def _snapshot(self) -> MeshView:
         """In a worker thread: the live source's current analysis (changed hosts only are
         re-analysed: the core caches the others)."""
-        view = MeshView(known_analyses(self.source, self.source.snapshot())[0])
+        analyses = known_analyses(self.source, self.source.snapshot())[0]
+        view = MeshView(analyses, previous=self.mesh_view)  # unchanged hosts keep their places
         view.layout(self.options)
         return view
 

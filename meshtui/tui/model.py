@@ -203,21 +203,42 @@ def _worst(findings: Iterable[Finding]) -> int:
 
 
 class MeshView:
-    """The analyses of one source, grouped by cluster and namespace for display."""
+    """The analyses of one source, grouped by cluster and namespace for display.
 
-    def __init__(self, analyses: Sequence[Analysis]) -> None:
+    Built from the `previous` view of the same source (a live change, a saved file), it keeps
+    the entries of hosts whose analysis is the same object, and lays out from the previous
+    layouts when the changed hosts keep their places (see :meth:`layout`)."""
+
+    def __init__(self, analyses: Sequence[Analysis], previous: MeshView | None = None) -> None:
         self.analyses = list(analyses)
         self.entries: list[list[HostEntry]] = []
         self._by_host: list[dict[str, HostEntry]] = []
+        if previous is not None and len(previous.analyses) != len(self.analyses):
+            previous = None
+        # Hosts whose entry is new, by cluster; None: no previous view to compare with.
+        self._changed: list[list[HostEntry]] | None = [] if previous is not None else None
         for i, analysis in enumerate(self.analyses):
-            entries = [
-                HostEntry(h, i, h.namespace or NO_NAMESPACE, _worst(h.findings))
-                for h in analysis.hosts.values()
-            ]
+            before = previous._by_host[i] if previous is not None else {}
+            entries = []
+            changed = []
+            for h in analysis.hosts.values():
+                entry = before.get(h.host)
+                if entry is None or entry.analysis is not h:
+                    key = entry._key if entry is not None else None
+                    entry = HostEntry(h, i, h.namespace or NO_NAMESPACE, _worst(h.findings))
+                    entry._key = key  # the name's sort key depends on the name alone
+                    changed.append(entry)
+                entries.append(entry)
             self.entries.append(entries)
             self._by_host.append({e.host: e for e in entries})
+            if self._changed is not None:
+                self._changed.append(changed)
+        self._previous = previous
+        if previous is not None:
+            previous._previous = None  # keep one view back, not every view ever shown
         self.multi = len(self.analyses) > 1
         self._layouts: dict[ViewOptions, Layout] = {}
+        self._counts: dict[Severity, int] | None = None
         self.fixes: FixPanel | None = None  # the verified fixes the detail pane shows
 
     def namespaces(self) -> list[str]:
@@ -240,11 +261,13 @@ class MeshView:
         return sum(a.workload_count for a in self.analyses)
 
     def counts(self) -> dict[Severity, int]:
-        total = dict.fromkeys(Severity, 0)
-        for a in self.analyses:
-            for severity, n in a.counts().items():
-                total[severity] += n
-        return total
+        if self._counts is None:
+            total = dict.fromkeys(Severity, 0)
+            for a in self.analyses:
+                for severity, n in a.counts().items():
+                    total[severity] += n
+            self._counts = total
+        return dict(self._counts)
 
     # -- lookups -------------------------------------------------------------------------
 
@@ -315,11 +338,65 @@ class MeshView:
         """The grouped, ordered view for these options (the last few are kept)."""
         layout = self._layouts.get(options)
         if layout is None:
-            layout = Layout(self, self.groups(options))
+            previous = self._previous
+            before = previous._layouts.get(options) if previous is not None else None
+            if previous is not None and before is not None:
+                layout = self._relaid(previous, before, options)
+            if layout is None:
+                layout = Layout(self, self.groups(options))
             if len(self._layouts) >= LAYOUTS_KEPT:
                 self._layouts.pop(next(iter(self._layouts)))
             self._layouts[options] = layout
         return layout
+
+    def _relaid(self, previous: MeshView, before: Layout, options: ViewOptions) -> Layout | None:
+        """The previous view's layout with this view's entries, when every changed host keeps
+        its place: same hosts, same namespaces, same worst severity, same filter verdict.
+        A save or a watch event usually changes a policy, not a host's place; the 10,000-host
+        sort and index are then not redone. None when a place may have changed."""
+        if self._changed is None:
+            return None
+        matches: dict[tuple[int, str], Match] = {}
+        for i, changed in enumerate(self._changed):
+            old = previous._by_host[i]
+            if len(old) != len(self._by_host[i]):
+                return None  # a host came or went
+            for entry in changed:
+                was = old.get(entry.host)
+                if was is None or (was.namespace, was.rank) != (entry.namespace, entry.rank):
+                    return None
+                if options.query:
+                    match = match_host(entry, options.query)
+                    if (match is None) != (match_host(was, options.query) is None):
+                        return None
+                    if match is not None:
+                        matches[(i, entry.host)] = match
+        groups = []
+        for cluster in before.groups:
+            i = cluster.index
+            load = self._load_findings(i, options)
+            if load != cluster.load_findings:
+                return None
+            entries = self._by_host[i]
+            namespaces = []
+            for ns in cluster.namespaces:
+                found = ns.matches
+                if matches:
+                    found = dict(found)
+                    for entry in ns.hosts:
+                        found[entry.host] = matches.get((i, entry.host), found[entry.host])
+                namespaces.append(
+                    NamespaceGroup(ns.name, [entries[e.host] for e in ns.hosts], found)
+                )
+            groups.append(ClusterGroup(i, cluster.name, load, namespaces))
+        return Layout(self, groups, like=before)
+
+    def _load_findings(self, cluster: int, options: ViewOptions) -> list[Finding]:
+        load = list(self.analyses[cluster].load_findings)
+        if options.query:
+            q = options.query.lower()
+            load = [f for f in load if q in f.message.lower() or q in (f.file or "").lower()]
+        return load
 
     def groups(self, options: ViewOptions) -> list[ClusterGroup]:
         """Clusters → namespaces → hosts that pass the filter, in display order."""
@@ -351,11 +428,9 @@ class MeshView:
                 for ns in namespaces:
                     ns.hosts.sort(key=lambda e: e.name_key)
                 namespaces.sort(key=lambda n: (n.name == NO_NAMESPACE, natural_key(n.name)))
-            load = list(self.analyses[i].load_findings)
-            if options.query:
-                q = options.query.lower()
-                load = [f for f in load if q in f.message.lower() or q in (f.file or "").lower()]
-            out.append(ClusterGroup(i, self.cluster_name(i), load, namespaces))
+            out.append(
+                ClusterGroup(i, self.cluster_name(i), self._load_findings(i, options), namespaces)
+            )
         return out
 
 
@@ -404,9 +479,19 @@ def finding_targets(view: MeshView, groups: Sequence[ClusterGroup]) -> list[Node
 class Layout:
     """Where every node sits in display order, for n/N and for restoring the cursor."""
 
-    def __init__(self, view: MeshView, groups: Sequence[ClusterGroup]) -> None:
+    def __init__(
+        self, view: MeshView, groups: Sequence[ClusterGroup], like: Layout | None = None
+    ) -> None:
+        """`like`: a layout with the same places (MeshView._relaid), whose indexes are shared."""
         self.view = view
         self.groups = list(groups)
+        self._targets: list[NodeRef] | None = None
+        self._target_keys: list[tuple[int, ...]] = []
+        if like is not None:
+            self._namespaces = like._namespaces
+            self._hosts = like._hosts
+            self.shape = like.shape
+            return
         self._namespaces: dict[tuple[int, str], int] = {}
         self._hosts: dict[tuple[int, str], int] = {}
         shape = []
@@ -423,8 +508,6 @@ class Layout:
         # Clusters, their load findings, namespaces and hosts in display order: a new analysis
         # of the same shape can update the tree in place.
         self.shape = tuple(shape)
-        self._targets: list[NodeRef] | None = None
-        self._target_keys: list[tuple[int, ...]] = []
 
     @property
     def targets(self) -> list[NodeRef]:

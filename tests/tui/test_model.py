@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from meshtui.mesh.findings import Code
+from meshtui.mesh.resources import Origin, parse_object
 from meshtui.sources.files import FileSource
 from meshtui.tui.model import Kind, MeshView, NodeRef, Sort, ViewOptions, match_host
+from tests.hardening.meshgen import build_mesh, meshes
 from tests.tui.helpers import BOOKINFO, DORMANT, HOSTILE
 
 REVIEWS = "reviews.bookinfo.svc.cluster.local"
@@ -96,3 +103,65 @@ def test_layouts_are_kept_per_options():
     view = view_of(BOOKINFO)
     assert view.layout(ViewOptions()) is view.layout(ViewOptions())
     assert view.layout(ViewOptions(query="x")) is not view.layout(ViewOptions())
+
+
+# -- a view built from the one before (a live change, a saved file) ---------------------------
+
+OPTIONS = [
+    ViewOptions(),
+    ViewOptions(sort=Sort.NAME),
+    ViewOptions(findings_only=True),
+    ViewOptions(query="v1"),
+    ViewOptions(query="alpha"),
+    ViewOptions(namespace="nsq1"),
+]
+
+
+def places(view: MeshView, options: ViewOptions) -> list[object]:
+    """What the tree shows for these options: clusters, namespaces, hosts, filter matches,
+    each host with the analysis of this view."""
+    layout = view.layout(options)
+    out: list[object] = []
+    for cluster in layout.groups:
+        hosts = view.analyses[cluster.index].hosts
+        for ns in cluster.namespaces:
+            assert all(e.analysis is hosts[e.host] for e in ns.hosts)
+            out.append((cluster.index, ns.name, [e.host for e in ns.hosts], ns.matches))
+        out.append(tuple(cluster.load_findings))
+    out.append([layout.key(ref) for ref in layout.targets])
+    return out
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(meshes(), meshes(), st.data())
+def test_a_view_built_from_the_last_one_shows_what_a_fresh_view_shows(first, second, data):
+    mesh, _ = build_mesh(first)
+    view = MeshView([mesh.analyze()])
+    for options in OPTIONS:
+        view.layout(options)
+    for step in range(data.draw(st.integers(1, 4), "changes")):
+        obj = data.draw(st.sampled_from([*first, *second]), "changed")
+        if data.draw(st.booleans(), "remove"):
+            mesh.remove(parse_object(obj, Origin(file="m.yaml", line=1)).meta.ref)
+        else:
+            mesh.add(parse_object(obj, Origin(file="m.yaml", line=100 + step)))
+        analysis = mesh.analyze()
+        view = MeshView([analysis], previous=view)
+        fresh = MeshView([analysis])
+        for options in data.draw(st.permutations(OPTIONS), "looked at"):
+            assert places(view, options) == places(fresh, options)
+
+
+def test_a_view_built_from_the_last_one_keeps_unchanged_hosts_and_their_places():
+    mesh = FileSource([BOOKINFO]).load()[0]
+    view = MeshView([mesh.analyze()])
+    before = view.layout(ViewOptions())
+    ratings = next(o for o in mesh.destination_rules if o.meta.ref.name == "ratings")
+    changed = replace(ratings, traffic_policy={"loadBalancer": {"simple": "RANDOM"}})
+    mesh.add(changed)
+    after = MeshView([mesh.analyze()], previous=view)
+    layout = after.layout(ViewOptions())
+    assert layout.shape is before.shape  # the same places: the tree updates in place
+    old = {e.host: e for e in view.entries[0]}
+    new = {e.host: e for e in after.entries[0]}
+    assert [h for h in new if new[h] is not old[h]] == ["ratings.bookinfo.svc.cluster.local"]
