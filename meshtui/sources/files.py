@@ -37,7 +37,7 @@ from meshtui.mesh.resources import (
 )
 from meshtui.mesh.resources import Path as FieldPath
 from meshtui.sources import kustomize
-from meshtui.sources.yaml_loader import _Loader
+from meshtui.sources.yaml_loader import _Loader, load_document
 
 SUFFIXES = (".yaml", ".yml", ".json")
 # A document that expands (through aliases) to more nodes than this is refused, so an alias
@@ -376,7 +376,7 @@ def _parse_chunk(chunk: bytes, file: str, line: int, result: LoadResult) -> Any:
         _check_nesting(chunk)
         if b"&" in chunk and b"*" in chunk:
             _check_aliases(chunk)
-        return yaml.load(chunk, Loader=_Loader)
+        return load_document(chunk)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         at = line + (mark.line if mark else 0)
@@ -595,7 +595,7 @@ def document_text(origin: Origin) -> str | None:
             text = chunk.decode("utf-8", errors="replace").replace("\r\n", "\n")
             return text.removeprefix("---").lstrip("\n")
         try:
-            doc = yaml.load(chunk, Loader=_Loader)
+            doc = load_document(chunk)
             return yaml.safe_dump(doc["items"][origin.item], sort_keys=False)
         except (yaml.YAMLError, LookupError, TypeError):
             return None

@@ -53,19 +53,35 @@ class _Loader(_Base):
 
     # -- speed: Kubernetes YAML is nearly always plain JSON values -------------------------
 
-    def resolve(self, kind: type[yaml.Node], value: Any, implicit: Any) -> str:
-        """The tag of a node, remembered for short scalars (pure: it depends on them alone).
+    # Whether the document may hold anchors (and so aliases); see load_document.
+    anchored = True
 
-        libyaml asks Python for the tag of every node, and the implicit resolvers try regular
-        expressions on each plain scalar; manifests repeat the same keys and values."""
-        if kind is yaml.ScalarNode and len(value) <= 64:
-            key = (value, implicit)
-            tag = _TAGS.get(key)
+    # libyaml's composer calls these two around every node for path resolvers
+    # (add_path_resolver), which meshtui never registers: builtins that take the same
+    # arguments and keep nothing cost a fraction of the Python methods they replace.
+    descend_resolver = staticmethod({}.get)  # (parent, index) -> index
+    ascend_resolver = staticmethod(tuple)  # () -> ()
+
+    def resolve(self, kind: type[yaml.Node], value: Any, implicit: Any) -> str:
+        """The tag of a node without an explicit one, as BaseResolver.resolve gives it.
+
+        libyaml asks Python for the tag of every node. Without path resolvers a mapping or a
+        sequence gets the default tag, a quoted scalar is a string, and a plain scalar's tag
+        depends on its text alone (the implicit resolvers' regular expressions): remembered
+        for short ones, as manifests repeat the same keys and values."""
+        if kind is yaml.ScalarNode:
+            if not implicit[0]:
+                return _STR
+            tag = _PLAIN_TAGS.get(value)
             if tag is None:
                 tag = super().resolve(kind, value, implicit)
-                if len(_TAGS) < 100_000:
-                    _TAGS[key] = tag
+                if len(value) <= 64 and len(_PLAIN_TAGS) < 100_000:
+                    _PLAIN_TAGS[value] = tag
             return tag
+        if kind is yaml.MappingNode:
+            return _MAP
+        if kind is yaml.SequenceNode:
+            return _SEQ
         return super().resolve(kind, value, implicit)
 
     def construct_document(self, node: yaml.Node) -> Any:
@@ -77,14 +93,15 @@ class _Loader(_Base):
         key, another tag or an error takes the standard path, which then reports what it does.
         """
         try:
-            return self._plain(node, set())
+            return self._plain(node, set() if self.anchored else None)
         except (_NotPlain, yaml.YAMLError, RecursionError):
             return super().construct_document(node)
 
-    def _plain(self, node: yaml.Node, seen: set[int]) -> Any:
+    def _plain(self, node: yaml.Node, seen: set[int] | None) -> Any:
+        """`seen`: the collections built so far, to notice an alias (None: there are none)."""
         cls = type(node)
         tag = node.tag
-        if cls is yaml.ScalarNode:
+        if cls is _Scalar:
             if tag == _STR:
                 return node.value
             if tag not in _PLAIN_SCALARS:
@@ -93,28 +110,51 @@ class _Loader(_Base):
             if isinstance(value, GeneratorType):
                 raise _NotPlain
             return value
-        if id(node) in seen:  # an alias: the standard path shares one object
-            raise _NotPlain
-        seen.add(id(node))
+        if seen is not None:
+            if id(node) in seen:  # an alias: the standard path shares one object
+                raise _NotPlain
+            seen.add(id(node))
+        # String leaves, most of a manifest, are taken in place rather than by a call.
         if cls is yaml.MappingNode and tag == _MAP:
             out = {}
             for key, item in node.value:
-                if type(key) is not yaml.ScalarNode or key.tag != _STR:
+                if type(key) is not _Scalar or key.tag != _STR:
                     raise _NotPlain
-                out[key.value] = self._plain(item, seen)
+                if type(item) is _Scalar and item.tag == _STR:
+                    out[key.value] = item.value
+                else:
+                    out[key.value] = self._plain(item, seen)
             if len(out) < len(node.value):  # a duplicate key: the standard path reports it
                 raise _NotPlain
             return out
         if cls is yaml.SequenceNode and tag == _SEQ:
-            return [self._plain(item, seen) for item in node.value]
+            return [
+                item.value
+                if type(item) is _Scalar and item.tag == _STR
+                else self._plain(item, seen)
+                for item in node.value
+            ]
         raise _NotPlain
+
+
+def load_document(chunk: bytes) -> Any:
+    """One YAML document's value, read as Kubernetes reads it (see _Loader)."""
+    loader = _Loader(chunk)
+    # Without an anchor there is no alias (libyaml refuses one it cannot resolve), so the
+    # direct walk need not remember what it built.
+    loader.anchored = b"&" in chunk
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
 
 
 class _NotPlain(Exception):
     pass
 
 
-_TAGS: dict[tuple[str, Any], str] = {}
+_Scalar = yaml.ScalarNode
+_PLAIN_TAGS: dict[str, str] = {}  # a plain scalar's text -> its implicit tag
 _STR, _MAP, _SEQ = (f"tag:yaml.org,2002:{t}" for t in ("str", "map", "seq"))
 _PLAIN_SCALARS = {
     f"tag:yaml.org,2002:{t}" for t in ("null", "bool", "int", "float", "timestamp", "binary")

@@ -20,7 +20,7 @@ from meshtui.sources.files import (
     content_line,
     split_documents,
 )
-from meshtui.sources.yaml_loader import _Base, _Loader
+from meshtui.sources.yaml_loader import _Base, _Loader, load_document
 
 
 class Color(StrEnum):
@@ -89,6 +89,8 @@ class _Reference(_Loader):
     does (with the loader's own constructors, duplicate-key check and all)."""
 
     resolve = _Base.resolve
+    descend_resolver = _Base.descend_resolver
+    ascend_resolver = _Base.ascend_resolver
     construct_document = _Base.construct_document
 
 
@@ -147,8 +149,30 @@ def test_the_loader_builds_what_pyyaml_builds(parts: list[object], flow: bool) -
     assert _outcome(text, _Loader) == _outcome(text, _Reference)
 
 
+def _one(text: str, load: object) -> tuple[str, object]:
+    try:
+        return "value", load(text.encode())  # type: ignore[operator]
+    except (yaml.YAMLError, RecursionError) as err:
+        return type(err).__name__, str(err)
+
+
+@given(_values | _fragments, st.booleans())
+def test_one_document_is_read_as_pyyaml_reads_it(part: object, flow: bool) -> None:
+    """load_document, as files are read: its walk skips alias tracking without an anchor."""
+    text = part if isinstance(part, str) else yaml.safe_dump(part, default_flow_style=flow)
+    assert _one(text, load_document) == _one(text, lambda b: yaml.load(b, Loader=_Reference))
+
+
+def test_the_tag_shortcuts_hold_only_without_path_resolvers() -> None:
+    # _Loader.resolve skips BaseResolver's path lookup, and its descend/ascend hooks keep
+    # nothing: right only while no path resolver is registered (PyYAML registers none).
+    assert not _Loader.yaml_path_resolvers
+
+
 def test_the_loader_keeps_an_aliased_node_one_object() -> None:
     doc = yaml.load("a: &x {k: v}\nb: *x\n", Loader=_Loader)
+    assert doc["a"] is doc["b"]
+    doc = load_document(b"a: &x {k: v}\nb: *x\n")
     assert doc["a"] is doc["b"]
 
 
