@@ -315,7 +315,7 @@ def _finite_float(token: str) -> float:
 
 def split_documents(data: bytes) -> Iterator[tuple[int, bytes]]:
     """Yield (first line, bytes) of each `---`-separated document of a YAML stream."""
-    starts = [m.start() for m in _DOC_MARKER.finditer(data)]
+    starts = _marker_starts(data)
     if not starts or starts[0] != 0:
         starts.insert(0, 0)
     line = 1
@@ -324,6 +324,23 @@ def split_documents(data: bytes) -> Iterator[tuple[int, bytes]]:
         chunk = data[start:end]
         yield line, chunk
         line += chunk.count(b"\n")
+
+
+def _marker_starts(data: bytes) -> list[int]:
+    """Where each line that is a `---` document marker starts (what _DOC_MARKER matches).
+
+    Found with bytes.find from newline to newline: the regular expression's `^` in
+    multi-line mode is tried at every byte, seconds over a large JSON file with no marker."""
+    starts = [0] if _DOC_MARKER.match(data) else []
+    at = data.find(b"\n---")
+    while at >= 0:
+        if data[at + 4 : at + 5] in _AFTER_MARKER:
+            starts.append(at + 1)
+        at = data.find(b"\n---", at + 4)
+    return starts
+
+
+_AFTER_MARKER = (b"", b" ", b"\t", b"\r", b"\n")
 
 
 def content_line(start: int, chunk: bytes) -> int:
@@ -569,15 +586,100 @@ def _refine_lines(out: list[Finding]) -> list[Finding]:
             except OSError:
                 chunks = {}
         document = chunks.get(at)
-        found = _compose(document[1], document[0]) if document is not None else None
+        items = _json_items(document[1], document[0], indices, out) if document else None
+        found = None
+        if items is None and document is not None:
+            found = _compose(document[1], document[0])
         for i in indices:
             f = out[i]
             assert f.origin is not None
-            line = _field_line(found, f.origin, f.path)
+            if items is not None:  # the item alone was composed: its path starts inside it
+                line = _field_line(items.get(f.origin.item), replace(f.origin, item=None), f.path)
+            else:
+                line = _field_line(found, f.origin, f.path)
             if line is not None and line != f.origin.line:
                 f = replace(f, origin=replace(f.origin, line=line))
                 out[i] = f
     return out
+
+
+def _json_items(
+    chunk: bytes, first_line: int, indices: list[int], findings: list[Finding]
+) -> dict[int | None, tuple[yaml.Node, int] | None] | None:
+    """For findings in items of a JSON `kind: List` (`kubectl get -o json`), each such item
+    composed alone, with its line offset; None for any other document (composed whole).
+
+    Composing a whole list of a few MB for the fields of a few items cost more than reading
+    the mesh; the items before the last one needed are only skipped by the json module."""
+    wanted: set[int] = set()
+    for i in indices:
+        item = findings[i].origin.item if findings[i].origin is not None else None
+        if item is None:
+            return None
+        wanted.add(item)
+    if not _JSON_OBJECT.match(chunk):
+        return None
+    try:
+        text = chunk.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if any(c in text for c in _OTHER_BREAKS):
+        return None  # libyaml counts these as line breaks too: compose the whole document
+    try:
+        spans = _item_spans(text, max(wanted))
+    except (ValueError, IndexError):
+        return None
+    if spans is None:
+        return None
+    out: dict[int | None, tuple[yaml.Node, int] | None] = {}
+    offset, counted = first_line - 1, 0  # lines before `counted`, counted once for all items
+    for item in sorted(wanted):
+        if item >= len(spans):
+            out[item] = None
+            continue
+        start, end = spans[item]
+        offset += text.count("\n", counted, start)
+        counted = start
+        composed = _compose(text[start:end].encode("utf-8"), 1)
+        out[item] = (composed[0], offset) if composed is not None else None
+    return out
+
+
+_JSON_OBJECT = re.compile(rb"[ \t\n\r]*\{")
+_JSON_SPACE = re.compile(r"[ \t\n\r]*")
+_OTHER_BREAKS = ("\r", "\x85", "\u2028", "\u2029")
+_JSON = json.JSONDecoder()
+
+
+def _item_spans(text: str, last: int) -> list[tuple[int, int]] | None:
+    """Where the first `last + 1` items of the top-level object's `items` array start and
+    end in `text` (fewer if it has fewer); None without an `items` array."""
+    space = _JSON_SPACE.match
+    at = space(text).end()
+    if text[at] != "{":
+        return None
+    at = space(text, at + 1).end()
+    while text[at] == '"':
+        key, at = json.decoder.scanstring(text, at + 1)
+        at = space(text, at).end()
+        if text[at] != ":":
+            return None
+        at = space(text, at + 1).end()
+        if key == "items" and text[at] == "[":
+            spans: list[tuple[int, int]] = []
+            at = space(text, at + 1).end()
+            while text[at] != "]" and len(spans) <= last:
+                _, end = _JSON.raw_decode(text, at)
+                spans.append((at, end))
+                at = space(text, end).end()
+                if text[at] == ",":
+                    at = space(text, at + 1).end()
+            return spans
+        _, at = _JSON.raw_decode(text, at)
+        at = space(text, at).end()
+        if text[at] == ",":
+            at = space(text, at + 1).end()
+    return None
 
 
 def document_text(origin: Origin) -> str | None:

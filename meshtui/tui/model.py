@@ -375,7 +375,7 @@ class MeshView:
         for cluster in before.groups:
             i = cluster.index
             load = self._load_findings(i, options)
-            if load != cluster.load_findings:
+            if load != cluster.load_findings or self.cluster_name(i) != cluster.name:
                 return None
             entries = self._by_host[i]
             namespaces = []

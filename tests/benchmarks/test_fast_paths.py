@@ -11,12 +11,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from meshtui.check.report import render_json
+from meshtui.mesh.findings import Code, Finding
+from meshtui.mesh.resources import Origin
 from meshtui.sources.files import (
     _DEEP_BLOCK,
     _DEEP_FIRST,
     _DOC_MARKER,
     MAX_NESTING,
+    _compose,
     _Documents,
+    _field_line,
+    _marker_starts,
+    _refine_lines,
     content_line,
     split_documents,
 )
@@ -225,3 +231,61 @@ def test_deep_block_lines_are_found_as_with_a_multiline_anchor(parts: list[bytes
     reference = re.compile(rb"^[ \t?:-]{%d}" % (MAX_NESTING // 4), re.M).search(chunk)
     fast = _DEEP_FIRST.match(chunk) or _DEEP_BLOCK.search(chunk)
     assert bool(fast) == bool(reference)
+
+
+_marker_parts = st.lists(
+    st.sampled_from([b"---", b"\n", b"--- ", b"---\t", b"---\r", b"----", b"a", b" ", b"\r\n"]),
+    max_size=12,
+)
+
+
+@given(_marker_parts)
+def test_document_markers_are_found_as_by_the_multiline_pattern(parts: list[bytes]) -> None:
+    data = b"".join(parts)
+    assert _marker_starts(data) == [m.start() for m in _DOC_MARKER.finditer(data)]
+
+
+# -- the line of a field in a JSON list ------------------------------------------------------
+
+# Characters of the Basic Multilingual Plane: json.dumps writes others as surrogate pairs,
+# which libyaml cannot compose, so the whole list, the reference, would have no lines.
+_bmp = st.text(st.characters(max_codepoint=0xFFFF, exclude_categories=("Cs",)), max_size=6)
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | _bmp,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_bmp, inner, max_size=3),
+    max_leaves=12,
+)
+_json_items = st.lists(st.dictionaries(_bmp, _json_values, max_size=4), max_size=6)
+
+
+def _paths(value: object, prefix: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    out = [prefix]
+    if isinstance(value, dict):
+        for k, v in value.items():
+            out += _paths(v, (*prefix, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            out += _paths(v, (*prefix, i))
+    return out
+
+
+@given(_json_items, st.sampled_from([None, 0, 1, 2, 4]), st.booleans(), st.data())
+def test_a_field_in_a_json_list_is_on_the_line_composing_the_whole_list_gives(
+    tmp_path_factory, items, indent, before, data
+):
+    """`kubectl get -o json` lists: each item with findings is composed alone (see
+    files._json_items), on the line the whole document's composition gives."""
+    document = {"apiVersion": "v1", "items": items, "kind": "List"}
+    if before:  # `items` after other keys, or before them
+        document = {"items": items, "metadata": {"a": [1, {"b": 2}]}, "kind": "List"}
+    path = tmp_path_factory.mktemp("json") / "list.json"
+    path.write_text(json.dumps(document, indent=indent))
+    wanted = []
+    for item, value in enumerate(items):
+        for field in data.draw(st.lists(st.sampled_from(_paths(value)), max_size=3)):
+            origin = Origin(file=str(path), line=1, item=item)
+            wanted.append(Finding(Code.INVALID_RESOURCE, "x", origin=origin, path=field))
+    whole = _compose(path.read_bytes(), 1)
+    # A field not found (or a list libyaml cannot compose) keeps the document's line.
+    expected = [(_field_line(whole, f.origin, f.path) if f.path else None) or 1 for f in wanted]
+    assert [f.line for f in _refine_lines(list(wanted))] == expected
