@@ -27,6 +27,7 @@ from meshtui.sources.files import (
     split_documents,
 )
 from meshtui.sources.yaml_loader import _Base, _Loader, load_document
+from tests.hardening.meshgen import paths
 
 
 class Color(StrEnum):
@@ -258,17 +259,6 @@ _json_values = st.recursive(
 _json_items = st.lists(st.dictionaries(_bmp, _json_values, max_size=4), max_size=6)
 
 
-def _paths(value: object, prefix: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
-    out = [prefix]
-    if isinstance(value, dict):
-        for k, v in value.items():
-            out += _paths(v, (*prefix, k))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            out += _paths(v, (*prefix, i))
-    return out
-
-
 @given(_json_items, st.sampled_from([None, 0, 1, 2, 4]), st.booleans(), st.data())
 def test_a_field_in_a_json_list_is_on_the_line_composing_the_whole_list_gives(
     tmp_path_factory, items, indent, before, data
@@ -282,7 +272,7 @@ def test_a_field_in_a_json_list_is_on_the_line_composing_the_whole_list_gives(
     path.write_text(json.dumps(document, indent=indent))
     wanted = []
     for item, value in enumerate(items):
-        for field in data.draw(st.lists(st.sampled_from(_paths(value)), max_size=3)):
+        for field in data.draw(st.lists(st.sampled_from([(), *paths(value)]), max_size=3)):
             origin = Origin(file=str(path), line=1, item=item)
             wanted.append(Finding(Code.INVALID_RESOURCE, "x", origin=origin, path=field))
     whole = _compose(path.read_bytes(), 1)
