@@ -563,9 +563,14 @@ class Mesh:
             )
         return service
 
-    def destination_rule_for(self, host: str, client_namespace: str) -> ConsolidatedRule | None:
-        """The merged DestinationRule sidecars in `client_namespace` apply to `host`."""
-        return self.destination_rules.lookup(host, client_namespace, self.service_namespace(host))
+    def destination_rule_for(
+        self, host: str, client_namespace: str, labels: Mapping[str, str] | None = None
+    ) -> ConsolidatedRule | None:
+        """The merged DestinationRule sidecars in `client_namespace` apply to `host` (with a
+        proxy's `labels`: the one that proxy applies, workloadSelector DRs included)."""
+        return self.destination_rules.lookup(
+            host, client_namespace, self.service_namespace(host), labels
+        )
 
     def virtual_service_for(self, host: str, client_namespace: str) -> VirtualService | None:
         """The mesh VirtualService sidecars in `client_namespace` use for `host`, if any.

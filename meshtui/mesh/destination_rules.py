@@ -151,12 +151,26 @@ def consolidate(rules: list[DestinationRule]) -> list[ConsolidatedRule]:
     return entries
 
 
-def applicable(entries: list[ConsolidatedRule]) -> ConsolidatedRule | None:
-    """The entry a client without a matching workloadSelector DR uses: the last catch-all."""
+def applicable(
+    entries: list[ConsolidatedRule],
+    labels: Mapping[str, str] | None = None,
+    namespace: str | None = None,
+) -> ConsolidatedRule | None:
+    """The entry a proxy in `namespace` with `labels` uses (sidecar.go
+    SidecarScope.DestinationRule): the first whose workloadSelector, in the proxy's own
+    namespace, selects its labels; else the last catch-all. Without labels (a namespace's
+    clients in general) only a catch-all applies."""
     catch_all = None
     for entry in entries:
-        if entry.workload_selector is None:
+        selector = entry.workload_selector
+        if selector is None:
             catch_all = entry
+        elif (
+            labels is not None
+            and entry.rules[0].meta.ref.namespace == namespace
+            and all(labels.get(k) == v for k, v in selector.items())
+        ):
+            return entry
     return catch_all
 
 
@@ -246,16 +260,21 @@ class DestinationRuleIndex:
         return cached
 
     def lookup(
-        self, host: str, client_namespace: str, service_namespace: str | None
+        self,
+        host: str,
+        client_namespace: str,
+        service_namespace: str | None,
+        labels: Mapping[str, str] | None = None,
     ) -> ConsolidatedRule | None:
-        """The merged DR a client in `client_namespace` applies to `host` (pilot's order)."""
+        """The merged DR a client in `client_namespace` applies to `host` (pilot's order);
+        with the client proxy's `labels`, a workloadSelector DR that selects it first."""
         root = self.config.root_namespace
         # A client in the root namespace starts from the root's private DRs only; the root's
         # exported DRs come last, after the service namespace's (PushContext.destinationRule).
         scope = "private" if client_namespace == root else "local"
         local = self._most_specific(client_namespace, host, scope)
         if local:
-            return applicable(local)
+            return applicable(local, labels, client_namespace)
         for owner in (service_namespace, root):
             if owner is None or (owner == client_namespace and owner != root):
                 continue
@@ -265,7 +284,7 @@ class DestinationRuleIndex:
                 if e.visible_to(client_namespace, owner)
             ]
             if exported:
-                return applicable(exported)
+                return applicable(exported, labels, client_namespace)
         return None
 
     def matching(self, host: str) -> list[DestinationRule]:

@@ -387,7 +387,7 @@ def _hop(
     host = resolve_host(dest.host, namespace, mesh.config.domain)
     registry = _registry(mesh, host)
     dest_port = _destination_port(dest, registry, port)
-    rule = mesh.destination_rule_for(host, client.namespace)
+    rule = mesh.destination_rule_for(host, client.namespace, _client_labels(mesh, client))
     found: tuple[Subset, DestinationRule] | None = None
     if dest.subset and rule is not None:
         found = next(((s, r) for s, r in rule.subsets if s.name == dest.subset), None)

@@ -404,6 +404,38 @@ def test_the_client_namespace_destination_rule_wins_for_that_client():
     assert other.policy.as_dict() == {}
 
 
+def test_a_workload_selector_rule_applies_to_the_workloads_it_selects_only():
+    """sidecar.go SidecarScope.DestinationRule: a DR of the client's own namespace whose
+    workloadSelector selects the proxy's labels comes before the namespace's catch-all."""
+    random = {"loadBalancer": {"simple": "RANDOM"}}
+    least = {"loadBalancer": {"simple": "LEAST_REQUEST"}}
+    mesh = shop(
+        deployment("canary", {"app": "web", "track": "canary"}, namespace="web"),
+        deployment("stable", {"app": "web", "track": "stable"}, namespace="web"),
+        deployment("batch", {"app": "batch", "track": "canary"}, namespace="jobs"),
+        dr("reviews-all", REVIEWS, namespace="web", policy=least),
+        dr("reviews-canary", REVIEWS, namespace="web", policy=random, selector={"track": "canary"}),
+        # Another namespace's selector DR is for its own proxies, whatever their labels.
+        dr(
+            "reviews-canary", REVIEWS, namespace="shop", policy=random, selector={"track": "canary"}
+        ),
+    )
+
+    def hop(namespace: str, workload: str | None):
+        named = find_workload(mesh, namespace, workload) if workload else None
+        return trace(mesh, Client(namespace, named), REVIEWS, 9080).destinations[0]
+
+    canary = hop("web", "canary")
+    assert canary.destination_rule.meta.ref.namespaced_name == "web/reviews-canary"
+    assert canary.policy.as_dict() == random
+    for other in (hop("web", "stable"), hop("web", None)):
+        assert other.destination_rule.meta.ref.namespaced_name == "web/reviews-all"
+        assert other.policy.as_dict() == least
+    batch = hop("jobs", "batch")
+    assert batch.destination_rule.meta.ref.namespaced_name == "shop/reviews"
+    assert batch.policy.as_dict() == {}
+
+
 def test_port_level_policy_on_the_destination_port():
     mesh = build_mesh(
         service("reviews", namespace="shop", ports=(9080, 9443)),
