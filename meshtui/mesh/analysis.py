@@ -40,7 +40,7 @@ from meshtui.mesh.routes import (
     is_mesh_bound,
     visibility,
 )
-from meshtui.mesh.selection import WorkloadIndex
+from meshtui.mesh.selection import WorkloadIndex, selects
 from meshtui.mesh.suppress import SuppressRule
 from meshtui.mesh.topology import select_subset
 from meshtui.mesh.validation import Completed, check_mesh
@@ -364,7 +364,7 @@ class Mesh:
         hosts = set()
         for host in self._hosts.services_by_namespace.get(ref.namespace, ()):
             selector = self._hosts.services[host].selector
-            if selector and all(resource.labels.get(k) == v for k, v in selector.items()):
+            if selector and selects(selector, resource.labels):
                 hosts.add(host)
         for host, entries in self._hosts.entries.items():
             for entry in entries:
@@ -372,7 +372,7 @@ class Mesh:
                 if (
                     entry.meta.ref.namespace == ref.namespace
                     and sel
-                    and all(resource.labels.get(k) == v for k, v in sel.items())
+                    and selects(sel, resource.labels)
                 ):
                     hosts.add(host)
         return hosts
@@ -398,7 +398,7 @@ class Mesh:
             done = self._completed
             if done is None or changed is None or done.rules != self.suppress_rules:
                 done = Completed(self.suppress_rules)
-                done.known = set(self._host_set())
+                done.known = self._host_set()
                 for host in sorted(done.known):
                     done.put(self, host, self.analyze_host(host), checks)
                 self._completed = done
@@ -425,7 +425,7 @@ class Mesh:
         dirty = self._dirty | {h for h in changed if h is not None}
         if hosts != done.known:  # hosts that came or went are among the changed ones
             dirty |= hosts ^ done.known
-            done.known = set(hosts)
+            done.known = hosts
         added = False
         for host in dirty:
             had = host in done.hosts

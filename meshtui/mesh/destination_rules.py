@@ -16,6 +16,7 @@ from typing import Any
 
 from meshtui.mesh.hosts import MeshConfig, is_wildcard, matches, resolve_host
 from meshtui.mesh.resources import DestinationRule, ObjectRef, Subset
+from meshtui.mesh.selection import selects
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +169,7 @@ def applicable(
         elif (
             labels is not None
             and entry.rules[0].meta.ref.namespace == namespace
-            and all(labels.get(k) == v for k, v in selector.items())
+            and selects(selector, labels)
         ):
             return entry
     return catch_all

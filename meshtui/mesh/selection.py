@@ -8,6 +8,11 @@ from collections.abc import Iterable, Mapping
 from meshtui.mesh.resources import ObjectRef, Workload
 
 
+def selects(selector: Mapping[str, str], labels: Mapping[str, str]) -> bool:
+    """Whether `labels` hold every `key=value` of `selector` (an empty one selects all)."""
+    return all(labels.get(k) == v for k, v in selector.items())
+
+
 class WorkloadIndex:
     """Workloads by namespace and by `key=value` label, for subset and service selection."""
 

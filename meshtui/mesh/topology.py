@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from meshtui.mesh.resources import Workload
-from meshtui.mesh.selection import WorkloadIndex
+from meshtui.mesh.selection import WorkloadIndex, selects
 
 REGION = "topology.kubernetes.io/region"
 ZONE = "topology.kubernetes.io/zone"
@@ -57,6 +57,6 @@ def select_subset(
             out.append(w)
             continue
         merged = {**w.labels, **endpoint}
-        if all(merged.get(k) == v for k, v in topology.items()):
+        if selects(topology, merged):
             out.append(w)
     return out

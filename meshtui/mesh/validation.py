@@ -179,17 +179,13 @@ def check_mesh(mesh: Mesh) -> tuple[Mapping[str | None, list[Finding]], set[str 
         kept = state.resources.get(ref)
         if kept is not None and kept[0] is resource:
             continue
-        found = (
-            _check(mesh, resource, state.registry)
-            if isinstance(resource, DestinationRule | VirtualService)
-            else []
-        )
         if kept is not None:
             state.resources.pop(ref)
             for f in kept[1]:
                 changed.add(f.host)
                 state.refs[f.host].discard(ref)
-        if isinstance(resource, DestinationRule | VirtualService):
+        if isinstance(resource, DestinationRule | VirtualService):  # else removed, or unchecked
+            found = _check(mesh, resource, state.registry)
             state._keep(ref, resource, found)
             changed.update(f.host for f in found)
     for host in changed:
