@@ -14,19 +14,10 @@ from textual.pilot import Pilot
 
 from meshtui.sources.files import FileSource
 from meshtui.tui.app import MeshApp
-from tests.tui.helpers import ROOT, screen_text, settle, tree_text
+from tests.tui.helpers import ROOT, ROUTE_TO_V2, screen_text, settle, tree_text
 
 SIZE = (120, 40)
 DORMANT = ROOT / "tests" / "tui" / "fixtures" / "dormant-policy"
-ROUTE_TO_V2 = """apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: checkout, namespace: shop}
-spec:
-  hosts: [checkout]
-  http:
-  - route:
-    - destination: {host: checkout, subset: v2}
-"""
 EXTRA = """apiVersion: v1
 kind: Service
 metadata: {name: extra, namespace: shop}

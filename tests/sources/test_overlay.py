@@ -17,6 +17,7 @@ from meshtui.sources.files import FileSource
 from meshtui.sources.overlay import OverlaySource
 from tests.kubeapi import KubeAPIServer
 from tests.kubeapi import objects as k
+from tests.tui.helpers import ROUTE_TO_V2
 
 HOST = "checkout.shop.svc.cluster.local"
 SUBSETS = [
@@ -27,15 +28,6 @@ SUBSETS = [
         "trafficPolicy": {"loadBalancer": {"simple": "RANDOM"}},
     },
 ]
-ROUTE_TO_V2 = """apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: checkout, namespace: shop}
-spec:
-  hosts: [checkout]
-  http:
-  - route:
-    - destination: {host: checkout, subset: v2}
-"""
 RULE_WITHOUT_V2 = """apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: {name: checkout, namespace: shop}

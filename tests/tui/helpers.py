@@ -21,6 +21,16 @@ ROOT = Path(__file__).resolve().parents[2]
 BOOKINFO = "tests/tui/fixtures/bookinfo"
 DORMANT = "tests/tui/fixtures/dormant-policy"
 HOSTILE = "tests/tui/fixtures/hostile"
+# A route to the dormant fixture's subset v2 (checkout in shop): its policy then applies.
+ROUTE_TO_V2 = """apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: checkout, namespace: shop}
+spec:
+  hosts: [checkout]
+  http:
+  - route:
+    - destination: {host: checkout, subset: v2}
+"""
 
 
 def editable_copy(

@@ -23,6 +23,7 @@ from tests.tui.helpers import (
     DORMANT,
     HOSTILE,
     ROOT,
+    ROUTE_TO_V2,
     cursor_label,
     detail_text,
     editable_copy,
@@ -34,17 +35,6 @@ from tests.tui.helpers import (
 )
 
 SIZE = (120, 40)
-
-ROUTE_V2 = """\
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: checkout, namespace: shop}
-spec:
-  hosts: [checkout]
-  http:
-  - route:
-    - destination: {host: checkout, subset: v2}
-"""
 
 
 class SlowSource(Source):
@@ -89,7 +79,7 @@ async def test_apply_analysis_from_another_thread_keeps_cursor_and_open_nodes(
         await press(pilot, "j", "j", "l")  # subset v1, opened on its workloads
         assert cursor_label(app) == "v1  no route"
         assert "Deployment shop/checkout-v1" in tree_text(app)
-        (folder / "virtual-service.yaml").write_text(ROUTE_V2)
+        (folder / "virtual-service.yaml").write_text(ROUTE_TO_V2)
         analyses = [mesh.analyze() for mesh in FileSource(["mesh"]).load()]
 
         await asyncio.to_thread(app.call_from_thread, app.apply_analysis, analyses)
@@ -195,7 +185,7 @@ async def test_a_live_source_is_followed_its_changes_shown_in_place():
         await press(pilot, "j", "j")  # subset v1
         assert cursor_label(app) == "v1  no route"
 
-        route = parse_object(yaml.safe_load(ROUTE_V2), Origin(cluster="fake"))
+        route = parse_object(yaml.safe_load(ROUTE_TO_V2), Origin(cluster="fake"))
         with source.lock:
             hosts = source.meshes[0].add(route)
         source.state = "stale since 10:42"
