@@ -66,6 +66,10 @@ def _route(r: RouteRef) -> dict[str, Any]:
         out["port"] = r.port
     if r.delegate is not None:
         out["delegate"] = r.delegate.namespaced_name
+    if r.dropped:
+        out["dropped"] = r.dropped
+    elif r.clients:
+        out.update(_clients(r.clients))
     return out
 
 
@@ -88,6 +92,7 @@ def _subset(s: SubsetAnalysis) -> dict[str, Any]:
         "portOrigins": _port_origins(s.ports),
         "ownPolicy": dict(s.own_policy) if s.own_policy else None,
         "routes": [_route(r) for r in s.routes],
+        "droppedRoutes": [_route(r) for r in s.dropped_routes],
         "workloads": _workloads(s.workloads),
         "policyNeverApplied": s.policy_never_applied,
         **_clients(s.clients),
@@ -117,6 +122,7 @@ def host_json(h: HostAnalysis, cluster: str | None = None) -> dict[str, Any]:
         "otherDestinationRules": [r.meta.ref.namespaced_name for r in h.other_rules],
         "subsets": [_subset(s) for s in h.subsets],
         "routes": [_route(r) for r in h.default_routes],
+        "droppedRoutes": [_route(r) for r in h.dropped_routes if not r.subset],
         "workloads": _workloads(h.workloads),
         "undefinedSubsets": list(h.undefined_subsets),
         "destinationRulesByClient": [

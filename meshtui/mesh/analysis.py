@@ -32,14 +32,8 @@ from meshtui.mesh.resources import (
     VirtualService,
     Workload,
 )
-from meshtui.mesh.routes import (
-    MESH_GATEWAY,
-    RouteIndex,
-    RouteRef,
-    gateway_ref,
-    is_mesh_bound,
-    visibility,
-)
+from meshtui.mesh.routes import RouteIndex, RouteRef
+from meshtui.mesh.routing import HostRoutes, RoutingTable, sidecar_candidates
 from meshtui.mesh.selection import WorkloadIndex, selects
 from meshtui.mesh.suppress import SuppressRule
 from meshtui.mesh.topology import select_subset
@@ -74,11 +68,12 @@ class SubsetAnalysis:
     own_policy: Mapping[str, Any] | None
     policy: EffectivePolicy
     ports: Mapping[int, EffectivePolicy]
-    routes: tuple[RouteRef, ...]
+    routes: tuple[RouteRef, ...]  # routes that carry its clients' requests to it
     workloads: tuple[Workload, ...] | None  # None: the host's workloads are not known
     findings: tuple[Finding, ...]
     subset: Subset
     clients: ClientSet = EVERY_CLIENT  # who applies the DestinationRule defining it
+    dropped_routes: tuple[RouteRef, ...] = ()  # routes naming it that carry none of that
     never_applied_why: str = ""  # with SubsetPolicyNeverApplied: why no route counts
     traffic_instead: str = ""  # and where the requests of its clients go instead
 
@@ -88,7 +83,7 @@ class SubsetAnalysis:
 
     @property
     def routed(self) -> bool:
-        return any(r.carries_traffic for r in self.routes)
+        return bool(self.routes)
 
     @property
     def policy_never_applied(self) -> bool:
@@ -116,6 +111,7 @@ class HostAnalysis:
     findings: tuple[Finding, ...]
     views: tuple[ClientView, ...] = ()  # every client's DestinationRule in force
     clients: ClientSet = EVERY_CLIENT  # the clients `rule` (the one shown) is for
+    dropped_routes: tuple[RouteRef, ...] = ()  # routes to it pilot builds for no client here
 
     @property
     def destination_rules(self) -> tuple[DestinationRule, ...]:
@@ -197,6 +193,9 @@ class Mesh:
         self.routes = RouteIndex(self.config)
         self.workloads = WorkloadIndex()
         self.gateways: dict[ObjectRef, Gateway] = {}
+        self.table = RoutingTable(
+            self.routes, self.gateways, lambda: self.gateways_known, self._service
+        )
         self.nodes: dict[str, Mapping[str, str]] = {}  # node name -> labels (topology)
         self._hosts = _Hosts()
         self._resources: dict[ObjectRef, Resource] = {}
@@ -284,6 +283,7 @@ class Mesh:
             self._completed = None  # its findings may be on any host: complete them all
         if isinstance(resource, Service | ServiceEntry | Gateway):
             self.registry_version += 1
+            self.routes.memo.clear()  # ports and protocols decide which VS a client uses
         if isinstance(resource, Workload):
             self.workloads.add(resource)
         elif isinstance(resource, DestinationRule):
@@ -313,6 +313,7 @@ class Mesh:
             self._completed = None
         if isinstance(resource, Service | ServiceEntry | Gateway):
             self.registry_version += 1
+            self.routes.memo.clear()
         if isinstance(resource, Workload):
             self.workloads.remove(ref)
         elif isinstance(resource, DestinationRule):
@@ -349,9 +350,14 @@ class Mesh:
     def _affected(self, resource: Resource) -> set[str]:
         ref = resource.meta.ref
         if isinstance(resource, Service):
-            return {service_host(ref.name, ref.namespace, self.config.domain)}
+            host = service_host(ref.name, ref.namespace, self.config.domain)
+            # Its ports decide which VirtualService wins it, and so where their routes go.
+            return {host} | self.routes.routed_by_claims(host)
         if isinstance(resource, ServiceEntry):
-            return set(self._entry_hosts(resource))
+            hosts = set(self._entry_hosts(resource))
+            for host in list(hosts):
+                hosts |= self.routes.routed_by_claims(host)
+            return hosts
         if isinstance(resource, DestinationRule):
             return self.destination_rules.hosts_for(resource, self._host_set())
         if isinstance(resource, VirtualService):
@@ -453,9 +459,11 @@ class Mesh:
         views = self._views(host, namespace, matching)
         primary = self._primary(views, service, namespace, matching)
         rule = primary.rule
-        routes = tuple(self.routes.routes_to(host))
+        indexed = self.routes.routes_to(host)
+        table = self.table.routes_to(host, self.scope)
+        routes = table.live
         contested = len(self.routes.claims(host)) > 1
-        if service is None and rule is None and not routes and not contested:
+        if service is None and rule is None and not indexed and not contested:
             return None
         host_policy = rule.traffic_policy if rule else None
         ports = service.ports if service else ()
@@ -472,8 +480,7 @@ class Mesh:
             )
         )
         workloads = self._host_workloads(service)
-        carried = [(r, *self._route_clients(r)) for r in routes]
-        conflict_findings, dropped = conflicts(self.routes, host, self.scope)
+        conflict_findings, dropped = conflicts(self.table, host, self.scope)
         findings: list[Finding] = list(conflict_findings)
         subsets: list[SubsetAnalysis] = []
         names: set[str] = set()
@@ -484,7 +491,7 @@ class Mesh:
                     host, service, in_force, subset, dr, routes, port_numbers, workloads
                 ),
                 clients,
-                carried,
+                table,
                 dropped,
             )
             findings += analysed.findings
@@ -493,9 +500,9 @@ class Mesh:
                 subsets.append(analysed)
         if rule is not None:
             findings += self._rule_findings(host, rule)
-        undefined = self._undefined_subsets(host, views, carried)
+        undefined = self._undefined_subsets(host, views, routes)
         findings += undefined[1]
-        findings += self._virtual_service_findings(host, routes)
+        findings += self._virtual_service_findings(host, indexed)
         own = {r.meta.ref for r in (rule.rules if rule else ())}
         others = tuple(r for r in matching if r.meta.ref not in own)
         findings.sort(key=Finding.sort_key)
@@ -519,6 +526,7 @@ class Mesh:
             findings=tuple(findings),
             views=tuple(views),
             clients=primary.clients,
+            dropped_routes=table.dropped,
         )
 
     # -- client scope ------------------------------------------------------------------
@@ -578,8 +586,8 @@ class Mesh:
         The first in pilot's order (private, exported by name, public; oldest first) wins;
         later ones claiming the same host are dropped for that client.
         """
-        for vs in self.routes.claims(host):
-            if client_namespace in self.routes.users(vs, host):
+        for vs in sidecar_candidates(self.routes, host, client_namespace):
+            if client_namespace in self.table.host_users(vs, host):
                 return vs
         return None
 
@@ -656,33 +664,7 @@ class Mesh:
                     out[key] = [subset, dr, view.rule, view.clients]
         return [tuple(v) for v in out.values()]  # type: ignore[misc]
 
-    def _route_clients(self, r: RouteRef) -> tuple[ClientSet, bool]:
-        """Whose requests a route can carry; True beside it when that is a guess.
-
-        Sidecars use a route when its VirtualService wins one of its hosts for them; a gateway
-        applies the DRs of its own namespace, taken to be its Gateway resource's. Offline
-        without Gateways that namespace is unknown: any client view may be the gateway's.
-        """
-        vs = self.routes.get(r.virtual_service)
-        if vs is None or not r.reachable:
-            return ClientSet.none(), False
-        seen = visibility(vs)
-        out = ClientSet.none()
-        guess = False
-        for name in r.gateways:
-            if name == MESH_GATEWAY:
-                if is_mesh_bound(vs):
-                    out |= self.routes.users(vs)
-                continue
-            ref = gateway_ref(name, vs.meta.ref.namespace)
-            if ref in self.gateways:
-                out |= seen & ClientSet.of([ref.namespace])
-            elif not self.gateways_known:
-                out |= seen
-                guess = True
-        return out & self.scope, guess
-
-    def _virtual_service_findings(self, host: str, routes: tuple[RouteRef, ...]) -> list[Finding]:
+    def _virtual_service_findings(self, host: str, routes: list[RouteRef]) -> list[Finding]:
         findings = gateway_bypasses(self.routes, host)
         for ref in sorted({r.virtual_service for r in routes}, key=str):
             vs = self.routes.get(ref)
@@ -809,26 +791,43 @@ class Mesh:
         host: str,
         analysed: SubsetAnalysis,
         clients: ClientSet,
-        carried: list[tuple[RouteRef, ClientSet, bool]],
+        table: HostRoutes,
         dropped: Mapping[ObjectRef, str],
     ) -> SubsetAnalysis:
         """SubsetPolicyNeverApplied: no client that uses this subset's DR is routed to it.
 
-        A route counts when it can match, carries weight and its VirtualService is the one
-        some client using this DR takes for the host (pilot applies a subset's policy only
-        to traffic a route explicitly sends to the subset).
+        The routing table says which routes carry whose requests; a route to the subset counts
+        for the clients it carries that also apply this DR (pilot applies a subset's policy
+        only to traffic a route explicitly sends to the subset, through their DR's cluster).
         """
         name = analysed.name
-        applied = ClientSet.none()
-        for r, users, _ in carried:
-            if r.subset == name and r.carries_traffic:
-                applied |= users & clients
-        if not analysed.has_own_policy or applied:
-            if clients == EVERY_CLIENT:
-                return analysed
-            return replace(analysed, clients=clients & self.scope)
-        why = self._why_not_routed(name, clients, carried, dropped)
-        instead = _where_traffic_goes(name, clients, carried)
+        applies: list[RouteRef] = []
+        elsewhere: list[RouteRef] = []
+        for r in table.live:
+            if r.subset != name:
+                continue
+            if r.clients & clients:
+                applies.append(replace(r, clients=r.clients & clients))
+            else:
+                elsewhere.append(
+                    replace(
+                        r,
+                        dropped=f"serves only {r.clients.describe()}, whose DestinationRule "
+                        f"does not hold this subset ({clients.describe()} use this one)",
+                    )
+                )
+        unused = (*(r for r in table.dropped if r.subset == name), *elsewhere)
+        scoped = clients & self.scope
+        analysed = replace(
+            analysed,
+            routes=tuple(applies),
+            dropped_routes=unused,
+            clients=EVERY_CLIENT if clients == EVERY_CLIENT else scoped,
+        )
+        if not analysed.has_own_policy or applies:
+            return analysed
+        why = _why_not_routed(unused, dropped)
+        instead = _where_traffic_goes(name, clients, table.live)
         dead = Finding(
             Code.SUBSET_POLICY_NEVER_APPLIED,
             f"subset {name!r} of {host} has its own trafficPolicy, but {why}: {instead}",
@@ -837,77 +836,28 @@ class Mesh:
             resource=analysed.destination_rule.meta.ref,
             origin=analysed.destination_rule.meta.origin,
             path=(*analysed.subset.path, "trafficPolicy") if analysed.subset.path else (),
-            clients=clients & self.scope,
+            clients=scoped,
         )
-        findings = [dead, *analysed.findings]
         return replace(
             analysed,
-            findings=tuple(findings),
-            clients=clients & self.scope,
+            findings=(dead, *analysed.findings),
+            clients=scoped,
             never_applied_why=_short(why),
             traffic_instead=instead,
         )
-
-    def _why_not_routed(
-        self,
-        name: str,
-        clients: ClientSet,
-        carried: list[tuple[RouteRef, ClientSet, bool]],
-        dropped: Mapping[ObjectRef, str],
-    ) -> str:
-        """Why no route to the subset counts, naming each route that names it."""
-        reasons: list[str] = []
-        for r, users, _ in carried:
-            if r.subset != name:
-                continue
-            if not r.carries_traffic:
-                reasons.append(f"{r.describe()} gives it weight 0")
-            elif not r.reachable:
-                reasons.append(f"{r.describe()} can never match ({r.unreachable})")
-            elif r.virtual_service in dropped and not users:
-                reasons.append(f"{r.describe()} is dropped: {dropped[r.virtual_service]}")
-            elif not users:
-                reasons.append(f"{r.describe()} is used by no client ({self._unused(r)})")
-            else:
-                reasons.append(
-                    f"{r.describe()} serves only {users.describe()}, whose DestinationRule "
-                    f"does not hold this subset ({clients.describe()} use this one)"
-                )
-        if not reasons:
-            return "no VirtualService route names it"
-        zero = sorted({r.describe() for r, _, _ in carried if r.subset == name})
-        if all(not r.carries_traffic for r, _, _ in carried if r.subset == name):
-            return f"only weight-0 destinations name it ({', '.join(zero)})"
-        return "no route that names it carries traffic: " + "; ".join(sorted(set(reasons)))
-
-    def _unused(self, r: RouteRef) -> str:
-        vs = self.routes.get(r.virtual_service)
-        missing = [
-            g
-            for g in r.gateways
-            if g != MESH_GATEWAY
-            and vs is not None
-            and gateway_ref(g, vs.meta.ref.namespace) not in self.gateways
-        ]
-        if missing and len(missing) == len(r.gateways):
-            return f"it is bound only to gateways that do not exist: {', '.join(missing)}"
-        if vs is not None and not visibility(vs):
-            return "its VirtualService is exported to no namespace"
-        if vs is not None and self.client_namespace is not None:
-            return f"clients in {self.client_namespace} do not use its VirtualService"
-        return "its VirtualService is not used by any client"
 
     def _undefined_subsets(
         self,
         host: str,
         views: list[ClientView],
-        carried: list[tuple[RouteRef, ClientSet, bool]],
+        routes: tuple[RouteRef, ...],
     ) -> tuple[tuple[str, ...], list[Finding]]:
         """UndefinedSubset (IST0101): a route that some clients take names a subset their DR
         in force does not define; pilot has no cluster for it and they get 503."""
         names: list[str] = []
         findings = []
-        for r, users, guess in carried:
+        for r in routes:
+            users, guess = r.clients, r.guess
             if not r.subset or not users:
                 continue
             defined = ClientSet.none()
@@ -966,16 +916,36 @@ def _short(why: str) -> str:
     return why.split(" (")[0].split(":")[0]
 
 
-def _where_traffic_goes(
-    name: str, clients: ClientSet, carried: list[tuple[RouteRef, ClientSet, bool]]
-) -> str:
+def _why_not_routed(unused: tuple[RouteRef, ...], dropped: Mapping[ObjectRef, str]) -> str:
+    """Why no route to the subset counts, naming each route that names it."""
+    if not unused:
+        return "no VirtualService route names it"
+    if all(r.weight <= 0 and not r.never_matches for r in unused):
+        names = sorted({r.describe() for r in unused})
+        return f"only weight-0 destinations name it ({', '.join(names)})"
+    reasons: list[str] = []
+    for r in unused:
+        if r.never_matches:
+            reasons.append(f"{r.describe()} can never match ({r.dropped})")
+        elif r.weight <= 0:
+            reasons.append(f"{r.describe()} gives it weight 0")
+        elif r.virtual_service in dropped and not r.clients:
+            reasons.append(f"{r.describe()} is dropped: {dropped[r.virtual_service]}")
+        elif r.clients:
+            reasons.append(f"{r.describe()} {r.dropped}")
+        else:
+            reasons.append(f"{r.describe()} is used by no client ({r.dropped})")
+    return "no route that names it carries traffic: " + "; ".join(sorted(set(reasons)))
+
+
+def _where_traffic_goes(name: str, clients: ClientSet, routes: tuple[RouteRef, ...]) -> str:
     """Where these clients' requests for the host go instead; only without a VS is it the
     whole service with the host-level policy."""
     subsets: set[str] = set()
     whole = False
     services: set[str] = set()
-    for r, users, _ in carried:
-        if r.kind == "mirror" or not r.carries_traffic or not users & clients:
+    for r in routes:
+        if r.kind == "mirror" or not r.clients & clients:
             continue
         if r.subset:
             subsets.add(r.subset)

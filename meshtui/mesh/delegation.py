@@ -10,10 +10,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from meshtui.mesh.resources import Destination, ObjectRef, Route, VirtualService
-from meshtui.mesh.routes import RouteIndex, exported_to
+
+
+class VirtualServices(Protocol):
+    """Where a root's delegates are looked up (the route index)."""
+
+    def get(self, ref: ObjectRef) -> VirtualService | None: ...
+
+
+def exported_to(vs: VirtualService, namespace: str) -> bool:
+    """Whether `namespace` sees `vs` (a delegate is used only by roots it is exported to)."""
+    own = vs.meta.ref.namespace
+    return not vs.export_to or any(
+        e == "*" or e == namespace or (e == "." and own == namespace) for e in vs.export_to
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +129,9 @@ def _merge_matches(
     return tuple(out)
 
 
-def proxy_rules(routes: RouteIndex, services: list[VirtualService], kind: str) -> list[ProxyRule]:
+def proxy_rules(
+    routes: VirtualServices, services: list[VirtualService], kind: str
+) -> list[ProxyRule]:
     """Every rule of `kind` the proxy has for the host, in order, delegates merged in."""
     out: list[ProxyRule] = []
     for vs in services:

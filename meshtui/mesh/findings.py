@@ -47,6 +47,9 @@ class Code(StrEnum):
     SINGLE_DESTINATION_WEIGHT = "SingleDestinationWeight"
     DUPLICATE_DESTINATION = "DuplicateDestination"
     SUBSET_WITHOUT_LABELS = "SubsetWithoutLabels"
+    # The routing table (issue 20)
+    VIRTUAL_SERVICE_OVERRIDE = "VirtualServiceOverride"
+    DELEGATE_RULE_DROPPED = "DelegateRuleDropped"
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +219,21 @@ RULES: dict[Code, Rule] = {
         "The subset has no labels, so it selects every endpoint of the service: it is the "
         "whole service under another name.",
         kiali="KIA0209",
+    ),
+    # -- the routing table (issue 20) --
+    Code.VIRTUAL_SERVICE_OVERRIDE: Rule(
+        Severity.INFO,
+        "A VirtualService private to (or exported by name to) some client namespaces claims a "
+        "host another VirtualService routes for everyone: those clients' sidecars take it "
+        "first, whatever the creation times, so the outcome is deterministic (a consumer "
+        "override). istioctl reports it as a conflict.",
+        istio="IST0109",
+    ),
+    Code.DELEGATE_RULE_DROPPED: Rule(
+        Severity.WARNING,
+        "A rule of a delegate VirtualService whose match does not narrow its root rule's "
+        "match: merging the two yields nothing, so pilot drops the rule and its destinations "
+        "get no traffic from it.",
     ),
 }
 

@@ -103,8 +103,9 @@ class Verifier:
             put(w)
         for dr in mesh.destination_rules.matching(host):
             put(dr)
-        refs = {r.virtual_service for r in self.host.routes}
-        refs |= {r.delegate for r in self.host.routes if r.delegate}
+        named = (*self.host.routes, *self.host.dropped_routes)
+        refs = {r.virtual_service for r in named}
+        refs |= {r.delegate for r in named if r.delegate}
         for ref in refs:
             put(mesh.routes.get(ref))
         for vs in claimants:

@@ -35,12 +35,14 @@ DEPENDS_ON: dict[Code, frozenset[str]] = {
     Code.SUBSET_POLICY_NEVER_APPLIED: frozenset({"VirtualService", "DestinationRule", "Gateway"}),
     # Which VirtualServices claim a host: needs them all.
     Code.CONFLICTING_VIRTUAL_SERVICES: frozenset({"VirtualService"}),
+    Code.VIRTUAL_SERVICE_OVERRIDE: frozenset({"VirtualService"}),
     Code.GATEWAY_ROUTE_BYPASSES_SUBSETS: frozenset({"VirtualService"}),
     # A gateway that does not exist: needs every Gateway.
     Code.UNKNOWN_GATEWAY: frozenset({"Gateway"}),
     # About the rules of a VirtualService that was read.
     Code.UNREACHABLE_RULE: frozenset(),
     Code.INEFFECTIVE_MATCH: frozenset(),
+    Code.DELEGATE_RULE_DROPPED: frozenset(),
     # No workload carries the subset's labels: needs the pods and the service's selector
     # (Kiali's business/checkers/destinationrules no_dest_checker matches them the same way).
     # The core already leaves it out where pods were not read in the service's namespace.

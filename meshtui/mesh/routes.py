@@ -10,14 +10,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
+from typing import Any
 
 from meshtui.mesh.clients import ClientSet
-from meshtui.mesh.hosts import MeshConfig, resolve_host
+from meshtui.mesh.delegation import ProxyRule, proxy_rules
+from meshtui.mesh.hosts import MeshConfig, is_wildcard, resolve_host
+from meshtui.mesh.hosts import matches as host_matches
 from meshtui.mesh.reachability import RuleIssue, rule_issues
 from meshtui.mesh.resources import Destination, ObjectRef, Origin, Path, Route, VirtualService
 
 MESH_GATEWAY = "mesh"
+NO_CLIENT = ClientSet.none()
 
 
 def gateway_ref(name: str, namespace: str) -> ObjectRef | None:
@@ -39,7 +43,12 @@ def gateway_ref(name: str, namespace: str) -> ObjectRef | None:
 
 @dataclass(frozen=True, slots=True)
 class RouteRef:
-    """One destination of one route, resolved: what reaches `host` (and `subset`)."""
+    """One destination of one rule as the client's proxy has it (delegates merged into their
+    root): what reaches `host` (and `subset`), for whom, or why pilot builds no route from it.
+
+    The route index holds these with no `clients`; the routing table (meshtui.mesh.routing)
+    hands out copies with `clients` set and, where no client takes the route, `dropped`.
+    """
 
     virtual_service: ObjectRef
     kind: str  # "http", "tcp", "tls" or "mirror"
@@ -54,21 +63,33 @@ class RouteRef:
     origin: Origin
     path: Path
     delegate: ObjectRef | None = None  # the delegate VS the route was written in
-    unreachable: str = ""  # why the rule can never match ("" when it can)
+    dropped: str = ""  # why pilot builds no route from it for any client ("" when it does)
+    never_matches: bool = False  # dropped by the rules themselves, whoever uses the VS
+    clients: ClientSet = NO_CLIENT  # whose requests it carries (set by the table)
+    guess: bool = False  # `clients` assumes a Gateway that the input does not hold
+    # The rule's match blocks as the proxy has them (a delegate's completed by its root's),
+    # and the kind of rule: which ports and clients pilot builds the route for.
+    matches: tuple[Mapping[str, Any], ...] = field(default=(), compare=False)
+    rule_kind: str = ""
 
     @property
     def reachable(self) -> bool:
-        return not self.unreachable
+        return not self.dropped
 
     @property
     def carries_traffic(self) -> bool:
         # A mirror with an explicit 0% sends nothing to the subset's cluster (pilot sets no
         # request mirror policy for it), so it does not count either.
-        return self.weight > 0
+        return self.weight > 0 and not self.dropped
 
     @property
     def mesh_bound(self) -> bool:
         return MESH_GATEWAY in self.gateways
+
+    @property
+    def written_in(self) -> ObjectRef:
+        """The VirtualService whose YAML holds the route (the delegate's, for delegates)."""
+        return self.delegate or self.virtual_service
 
     def describe(self) -> str:
         where = f" (delegate {self.delegate.namespaced_name})" if self.delegate else ""
@@ -91,77 +112,34 @@ def visible_anywhere(vs: VirtualService) -> bool:
     return not vs.export_to or any(e != "~" for e in vs.export_to)
 
 
-def exported_to(vs: VirtualService, namespace: str) -> bool:
-    """Whether `namespace` sees `vs` (a delegate is used only by roots it is exported to)."""
-    own = vs.meta.ref.namespace
-    return not vs.export_to or any(
-        e == "*" or e == namespace or (e == "." and own == namespace) for e in vs.export_to
+def rule_gateways(
+    matches: tuple[Mapping[str, Any], ...], vs_gateways: tuple[str, ...], namespace: str
+) -> tuple[str, ...]:
+    """The gateways (or `mesh`) a rule is built for: pilot attaches the VirtualService to its
+    `gateways` (getGatewayNames: none means mesh) and a match block naming gateways keeps the
+    rule only for those of them (sourceMatchHTTP); a block without gateways, all of them."""
+    bound = vs_gateways or (MESH_GATEWAY,)
+    if not matches:
+        return bound
+    out: dict[str, None] = {}
+    for m in matches:
+        named = {gateway_ref(g, namespace) for g in (m.get("gateways") or ()) if isinstance(g, str)}
+        out.update(
+            dict.fromkeys(g for g in bound if not named or gateway_ref(g, namespace) in named)
+        )
+    return tuple(out)
+
+
+def unbound_gateways(matches: tuple[Mapping[str, Any], ...], vs_gateways: tuple[str, ...]) -> str:
+    """Why a rule whose every match names only gateways the VS is not bound to never matches."""
+    named = sorted(
+        {str(g) for m in matches for g in (m.get("gateways") or ()) if isinstance(g, str)}
     )
-
-
-def _route_gateways(route: Route, vs_gateways: tuple[str, ...]) -> tuple[str, ...]:
-    if route.match_gateways:
-        return tuple(dict.fromkeys(route.match_gateways))
-    return vs_gateways or (MESH_GATEWAY,)
-
-
-def _refs(
-    vs: VirtualService,
-    gateways: tuple[str, ...],
-    config: MeshConfig,
-    root: VirtualService,
-    delegate: ObjectRef | None,
-    unreachable: Mapping[tuple[str, int], str],
-    outer: str = "",
-) -> list[RouteRef]:
-    namespace = vs.meta.ref.namespace
-    out = []
-    for route in vs.routes:
-        if route.delegate is not None:
-            continue
-        route_gateways = _route_gateways(route, gateways)
-        why = outer or unreachable.get((route.kind, route.index), "")
-        for dest, weight in zip(
-            route.destinations, effective_weights(route.destinations), strict=True
-        ):
-            out.append(
-                RouteRef(
-                    root.meta.ref,
-                    route.kind,
-                    route.index,
-                    route.name,
-                    resolve_host(dest.host, namespace, config.domain),
-                    dest.subset,
-                    dest.port,
-                    weight,
-                    route_gateways,
-                    route.match,
-                    vs.meta.origin,
-                    dest.path,
-                    delegate,
-                    why,
-                )
-            )
-        for mirror in route.mirrors:
-            out.append(
-                RouteRef(
-                    root.meta.ref,
-                    "mirror",
-                    route.index,
-                    route.name,
-                    resolve_host(mirror.host, namespace, config.domain),
-                    mirror.subset,
-                    mirror.port,
-                    mirror.weight if mirror.weight is not None else 100,
-                    route_gateways,
-                    route.match,
-                    vs.meta.origin,
-                    mirror.path,
-                    delegate,
-                    why,
-                )
-            )
-    return out
+    bound = ", ".join(vs_gateways or (MESH_GATEWAY,))
+    return (
+        f"its matches name only gateway{'s' if len(named) > 1 else ''} {', '.join(named)}, "
+        f"which the VirtualService is not bound to (it is bound to {bound})"
+    )
 
 
 def is_mesh_bound(vs: VirtualService) -> bool:
@@ -215,9 +193,8 @@ def precedes(first: VirtualService, then: VirtualService) -> ClientSet:
 class RouteIndex:
     """Route references by destination host, kept up to date as VirtualServices change.
 
-    Beside the routes it keeps which mesh-bound VirtualServices claim which hosts, so it can say
-    which one a client's sidecar uses for a host (the first claim wins; pilot's httproute.go
-    drops later ones as "duplicate domain"), and which rules can never match.
+    Beside the routes it keeps which mesh-bound VirtualServices claim which hosts (by name, and
+    by wildcard), from which the routing table works out which one each client's sidecar uses.
     """
 
     def __init__(self, config: MeshConfig) -> None:
@@ -228,8 +205,11 @@ class RouteIndex:
         self._delegated_by: dict[ObjectRef, set[ObjectRef]] = defaultdict(set)
         # resolved host -> the mesh-bound VirtualServices whose `hosts` name it
         self._claims: dict[str, set[ObjectRef]] = defaultdict(set)
+        # mesh-bound VirtualServices with a wildcard host -> those hosts
+        self._wildcards: dict[ObjectRef, tuple[str, ...]] = {}
         self._issues: dict[ObjectRef, list[RuleIssue]] = {}
-        self._users: dict[tuple[ObjectRef, str], ClientSet] = {}
+        # The routing table's memo (who uses which VS where); cleared on every change.
+        self.memo: dict[object, object] = {}
 
     def __len__(self) -> int:
         return len(self._services)
@@ -241,6 +221,7 @@ class RouteIndex:
         return self._services.get(ref)
 
     def routes_to(self, host: str) -> list[RouteRef]:
+        """Every route reference to `host`, as indexed: no clients, only static drops."""
         return self._by_host.get(host, [])
 
     def refs_of(self, ref: ObjectRef) -> list[RouteRef]:
@@ -259,25 +240,17 @@ class RouteIndex:
         out = [self._services[r] for r in self._claims.get(host, ())]
         return sorted(out, key=_order_key)
 
+    def wildcard_claims(self, host: str) -> list[tuple[str, VirtualService]]:
+        """Mesh-bound VirtualServices whose wildcard hosts cover `host`, with the pattern."""
+        out = []
+        for ref, patterns in self._wildcards.items():
+            covering = [p for p in patterns if p != host and host_matches(host, p)]
+            if covering:
+                out.append((max(covering, key=len), self._services[ref]))
+        return sorted(out, key=lambda pv: _order_key(pv[1]))
+
     def rule_issues(self, ref: ObjectRef) -> list[RuleIssue]:
         return self._issues.get(ref, [])
-
-    def users(self, vs: VirtualService, host: str | None = None) -> ClientSet:
-        """Whose sidecars use `vs` for `host` (for any of its hosts when None)."""
-        if host is None:
-            out = ClientSet.none()
-            for h in self._vs_hosts(vs):
-                out |= self.users(vs, h)
-            return out
-        key = (vs.meta.ref, host)
-        cached = self._users.get(key)
-        if cached is None:
-            cached = visibility(vs) if is_mesh_bound(vs) and vs.hosts else ClientSet.none()
-            for other in self.claims(host):
-                if other.meta.ref != vs.meta.ref and cached:
-                    cached = cached - (precedes(other, vs) & visibility(other))
-            self._users[key] = cached
-        return cached
 
     def hosts_bound_to(self, gateway: ObjectRef) -> set[str]:
         """Hosts with a route bound to `gateway` (`ns/name`, or a short name in the VS's ns)."""
@@ -289,7 +262,8 @@ class RouteIndex:
                     break
         return out
 
-    def _vs_hosts(self, vs: VirtualService) -> list[str]:
+    def hosts_of(self, vs: VirtualService) -> list[str]:
+        """The hosts `vs` names, resolved in its namespace."""
         namespace = vs.meta.ref.namespace
         return [resolve_host(h, namespace, self.config.domain) for h in vs.hosts]
 
@@ -302,8 +276,11 @@ class RouteIndex:
             if route.delegate is not None:
                 self._delegated_by[route.delegate].add(vs.meta.ref)
         if is_mesh_bound(vs) and visible_anywhere(vs):
-            for host in self._vs_hosts(vs):
+            for host in self.hosts_of(vs):
                 self._claims[host].add(vs.meta.ref)
+            wild = tuple(h for h in self.hosts_of(vs) if is_wildcard(h))
+            if wild:
+                self._wildcards[vs.meta.ref] = wild
         affected |= self._index(vs.meta.ref)
         # A delegate changed: its roots' references change with it.
         for root in self._delegated_by.get(vs.meta.ref, ()):
@@ -320,16 +297,35 @@ class RouteIndex:
             affected |= self._reindex(root)
         return affected
 
+    def routed_by_claims(self, host: str) -> set[str]:
+        """The hosts routed by the VirtualServices that claim `host`: who wins `host` (and on
+        which of its ports) decides whether their routes carry traffic."""
+        out: set[str] = set()
+        for ref in self._claims.get(host, ()):
+            out |= {r.host for r in self._refs.get(ref, ())}
+        for ref, patterns in self._wildcards.items():
+            if any(host_matches(host, p) for p in patterns):
+                out |= {r.host for r in self._refs.get(ref, ())}
+        return out
+
     def _contest(self, vs: VirtualService) -> set[str]:
         """Hosts whose analysis depends on who wins the hosts `vs` claims."""
-        self._users.clear()
+        self.memo.clear()
         affected = set()
-        for host in self._vs_hosts(vs):
+        for host in self.hosts_of(vs):
             claims = self._claims.get(host, ())
             if len(claims) > 1:
                 affected.add(host)  # its ConflictingVirtualServices findings change
             for ref in claims:
                 affected |= {r.host for r in self._refs.get(ref, ())}
+            if is_wildcard(host):  # the VSs it may outrank for the hosts it covers
+                for other in self._wildcards:
+                    if other != vs.meta.ref:
+                        affected |= {r.host for r in self._refs.get(other, ())}
+                for claimed, refs in self._claims.items():
+                    if host_matches(claimed, host):
+                        for ref in refs:
+                            affected |= {r.host for r in self._refs.get(ref, ())}
         return affected
 
     def _reindex(self, ref: ObjectRef) -> set[str]:
@@ -343,15 +339,17 @@ class RouteIndex:
             if route.delegate is not None:
                 self._delegated_by[route.delegate].discard(ref)
         affected = self._contest(old)
-        for host in self._vs_hosts(old):
+        for host in self.hosts_of(old):
             claims = self._claims.get(host)
             if claims is not None:
                 claims.discard(ref)
                 if not claims:
                     del self._claims[host]
+        self._wildcards.pop(ref, None)
         return affected | self._unindex(ref)
 
     def _unindex(self, ref: ObjectRef) -> set[str]:
+        self.memo.clear()
         refs = self._refs.pop(ref, [])
         hosts = {r.host for r in refs}
         for host in hosts:
@@ -368,35 +366,116 @@ class RouteIndex:
         # A VirtualService without hosts is a delegate: it routes only through a root.
         if vs is None or not vs.hosts or not visible_anywhere(vs):
             return set()
-        gateways = vs.gateways or (MESH_GATEWAY,)
-        unreachable = self._unreachable(ref)
-        refs = _refs(vs, gateways, self.config, vs, None, unreachable)
-        for route in vs.routes:
-            child = self._services.get(route.delegate) if route.delegate else None
-            if child is not None and not child.hosts and exported_to(child, ref.namespace):
-                # A delegate's rules are tried only when the root's delegating rule matches.
-                outer = unreachable.get((route.kind, route.index), "")
-                refs += _refs(
-                    child,
-                    _route_gateways(route, gateways),
-                    self.config,
-                    vs,
-                    child.meta.ref,
-                    self._unreachable(child.meta.ref),
-                    f"the delegating rule {route.kind}[{route.index}]: {outer}" if outer else "",
-                )
-                # pilot's mergeHTTPRoute: a delegate route without a mirror takes the root's.
-                if route.mirrors and any(not r.mirrors for r in child.routes if r.kind == "http"):
-                    inherited = replace(route, destinations=(), delegate=None)
-                    refs += _refs(
-                        replace(vs, routes=(inherited,)),
-                        gateways,
-                        self.config,
-                        vs,
-                        None,
-                        unreachable,
+        refs: list[RouteRef] = []
+        inherited: set[int] = set()
+        for kind in ("http", "tcp", "tls"):
+            for rule in proxy_rules(self, [vs], kind):
+                refs += self._rule_refs(vs, rule)
+                # pilot's mergeHTTPRoute: a delegate rule without a mirror takes the root's;
+                # those mirrors are written in the root, listed once per root rule.
+                root = rule.route
+                if (
+                    rule.delegate_route is not None
+                    and root.mirrors
+                    and not rule.delegate_route.mirrors
+                    and root.index not in inherited
+                ):
+                    inherited.add(root.index)
+                    refs += self._destination_refs(
+                        vs, rule, (), root.mirrors, root, vs, vs.meta.ref.namespace
                     )
+        self.memo.clear()
         self._refs[ref] = refs
         for r in refs:
             self._by_host[r.host].append(r)
         return {r.host for r in refs}
+
+    def _rule_refs(self, vs: VirtualService, rule: ProxyRule) -> list[RouteRef]:
+        """The references one proxy rule makes, with the reason pilot drops it, if any."""
+        written = rule.delegate_route or rule.route
+        owner = self._services.get(rule.delegate) if rule.delegate else vs
+        if owner is None:  # a missing delegate: the rule has no destination to reference
+            return []
+        mirrors = rule.delegate_route.mirrors if rule.delegate_route else rule.mirrors
+        return self._destination_refs(
+            vs, rule, rule.destinations, mirrors, written, owner, rule.namespace
+        )
+
+    def _destination_refs(
+        self,
+        vs: VirtualService,
+        rule: ProxyRule,
+        destinations: tuple[Destination, ...],
+        mirrors: tuple[Destination, ...],
+        written: Route,
+        owner: VirtualService,
+        namespace: str,
+    ) -> list[RouteRef]:
+        dropped = self._static_drop(vs, rule, written, owner)
+        gateways = rule_gateways(rule.matches, vs.gateways, vs.meta.ref.namespace)
+        delegate = owner.meta.ref if owner is not vs else None
+        common = {
+            "route_index": written.index,
+            "route_name": written.name,
+            "gateways": gateways,
+            "match": written.match,
+            "origin": owner.meta.origin,
+            "delegate": delegate,
+            "dropped": dropped,
+            "never_matches": bool(dropped),
+            "matches": rule.matches,
+            "rule_kind": rule.route.kind,
+        }
+        out = []
+        weights = effective_weights(destinations) if destinations else []
+        for dest, weight in zip(destinations, weights, strict=True):
+            host = resolve_host(dest.host, namespace, self.config.domain)
+            out.append(
+                RouteRef(
+                    vs.meta.ref,
+                    written.kind,
+                    host=host,
+                    subset=dest.subset,
+                    port=dest.port,
+                    weight=weight,
+                    path=dest.path,
+                    **common,
+                )
+            )
+        for mirror in mirrors:
+            host = resolve_host(mirror.host, namespace, self.config.domain)
+            out.append(
+                RouteRef(
+                    vs.meta.ref,
+                    "mirror",
+                    host=host,
+                    subset=mirror.subset,
+                    port=mirror.port,
+                    weight=mirror.weight if mirror.weight is not None else 100,
+                    path=mirror.path,
+                    **common,
+                )
+            )
+        return out
+
+    def _static_drop(
+        self, vs: VirtualService, rule: ProxyRule, written: Route, owner: VirtualService
+    ) -> str:
+        """Why pilot builds no route from this rule for anyone, whoever wins the host."""
+        outer = self._unreachable(vs.meta.ref).get((rule.route.kind, rule.route.index), "")
+        if rule.delegate_route is not None:
+            if outer:
+                return f"the delegating rule {rule.label}: {outer}"
+            if rule.problem:
+                return (
+                    f"{rule.problem} ({rule.label} of {vs.meta.ref.namespaced_name}): "
+                    "pilot drops the rule"
+                )
+            inner = self._unreachable(owner.meta.ref).get((written.kind, written.index), "")
+            if inner:
+                return inner
+        elif outer:
+            return outer
+        if not rule_gateways(rule.matches, vs.gateways, vs.meta.ref.namespace):
+            return unbound_gateways(rule.matches, vs.gateways)
+        return ""

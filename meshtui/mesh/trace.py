@@ -13,9 +13,7 @@ client (push_context.go destinationRule) with the effective policy on the destin
 
 from __future__ import annotations
 
-import functools
-import operator
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +22,7 @@ from meshtui.mesh.delegation import ProxyRule, proxy_rules
 from meshtui.mesh.destination_rules import ConsolidatedRule
 from meshtui.mesh.hosts import is_wildcard, resolve_host
 from meshtui.mesh.hosts import matches as host_matches
-from meshtui.mesh.matching import Request, builds_route, match_any
+from meshtui.mesh.matching import Request, match_any
 from meshtui.mesh.policy import EffectivePolicy, effective_policies
 from meshtui.mesh.resources import (
     Destination,
@@ -37,19 +35,20 @@ from meshtui.mesh.resources import (
     VirtualService,
     Workload,
 )
-from meshtui.mesh.routes import (
-    MESH_GATEWAY,
-    effective_weights,
-    gateway_ref,
-    precedes,
-    visibility,
+from meshtui.mesh.routes import effective_weights
+from meshtui.mesh.routing import (
+    gateway_virtual_services,
+    port_protocol,
+    route_kinds,
+    sidecar_virtual_service,
 )
+from meshtui.mesh.routing import prepare as prepare_routing
 
-HTTP, TCP, TLS = "http", "tcp", "tls"
-# Port-name prefixes and ServiceEntry protocols, as pilot's protocol.Parse reads them.
-_HTTP_PROTOCOLS = {"http", "http2", "grpc", "grpc-web", "h2c"}
-_TLS_PROTOCOLS = {"https", "tls"}
-_TCP_PROTOCOLS = {"tcp", "mongo", "mysql", "redis", "thrift", "udp"}
+
+def prepare(mesh: Mesh) -> None:
+    """Index the mesh's VirtualServices by every host they name, wildcards included (what a
+    gateway trace needs), now rather than in the first trace: a loader calls it after loading."""
+    prepare_routing(mesh.routes)
 
 
 class TraceError(ValueError):
@@ -143,212 +142,7 @@ class Trace:
         return not self.merged and self.client.gateway is None
 
 
-# -- which VirtualService -----------------------------------------------------------------------
-
-
-def _in_client_order(services: Iterable[VirtualService], namespace: str) -> list[VirtualService]:
-    """The VSs a proxy in `namespace` sees, in pilot's order for it (SelectVirtualServices:
-    private to it, then exported to it by name, then public; each oldest first)."""
-    seen = [vs for vs in services if namespace in visibility(vs)]
-
-    def order(a: VirtualService, b: VirtualService) -> int:
-        return -1 if namespace in precedes(a, b) else 1
-
-    return sorted(seen, key=functools.cmp_to_key(order))
-
-
-def _resolved_hosts(vs: VirtualService, domain: str) -> list[str]:
-    return [resolve_host(h, vs.meta.ref.namespace, domain) for h in vs.hosts]
-
-
-def _bound_to(vs: VirtualService, gateway: ObjectRef | None) -> bool:
-    names = vs.gateways or (MESH_GATEWAY,)
-    if gateway is None:
-        return MESH_GATEWAY in names
-    return any(gateway_ref(g, vs.meta.ref.namespace) == gateway for g in names)
-
-
-class _ClaimIndex:
-    """Root VirtualServices by the hosts they name (resolved; wildcards apart), whatever they
-    bind to, rebuilt when the set of VSs changes: VSs are immutable, so the identity of each
-    one is the version of the index. Gateways match a request's host against wildcards."""
-
-    def __init__(self, services: tuple[VirtualService, ...], domain: str) -> None:
-        self.services = services
-        self.exact: dict[str, list[VirtualService]] = {}
-        self.wildcards: list[tuple[str, VirtualService]] = []
-        suffix = f".svc.{domain}"
-        exact = self.exact
-        for vs in services:
-            # A VS without hosts is a delegate: it claims nothing itself.
-            namespace = vs.meta.ref.namespace
-            for h in vs.hosts:
-                if h.startswith("*"):
-                    self.wildcards.append((h, vs))
-                    continue
-                if "." not in h and ":" not in h:  # resolve_host, inlined: this loop is hot
-                    h = f"{h}.{namespace}{suffix}"
-                claims = exact.setdefault(h, [])
-                if not claims or claims[-1] is not vs:
-                    claims.append(vs)
-
-    def current(self, services: tuple[VirtualService, ...]) -> bool:
-        return len(services) == len(self.services) and all(
-            map(operator.is_, services, self.services)
-        )
-
-    def claiming(self, host: str) -> list[VirtualService]:
-        """Every VS with a host covering `host` (exact or wildcard), each once."""
-        found = list(self.exact.get(host, ()))
-        found += [vs for pattern, vs in self.wildcards if host_matches(host, pattern)]
-        return list({id(vs): vs for vs in found}.values())
-
-
-_CLAIMS: dict[int, _ClaimIndex] = {}
-
-
-def _claiming(mesh: Mesh, host: str) -> list[VirtualService]:
-    services = tuple(mesh.routes)
-    index = _CLAIMS.get(id(mesh.routes))
-    if index is None or not index.current(services):
-        if len(_CLAIMS) > 8:  # meshes come and go with reloads: keep the last few
-            _CLAIMS.clear()
-        index = _CLAIMS[id(mesh.routes)] = _ClaimIndex(services, mesh.config.domain)
-    return index.claiming(host)
-
-
-def prepare(mesh: Mesh) -> None:
-    """Index the mesh's VirtualServices by every host they name, wildcards included (what a
-    gateway trace needs), now rather than in the first trace: a loader calls it after loading."""
-    _claiming(mesh, "")
-
-
-def _most_specific_wildcard(mesh: Mesh, host: str, namespace: str) -> VirtualService | None:
-    """The mesh VS whose wildcard host is the most specific match for `host` among those a
-    sidecar in `namespace` sees (route.go mostSpecificWildcardVsIndex; the first in order on a
-    tie). A bare `*` is refused for mesh-bound VSs by Istio's validation."""
-    best: tuple[int, VirtualService] | None = None
-    for vs in _in_client_order(_claiming(mesh, host), namespace):
-        if not _bound_to(vs, None):
-            continue
-        for pattern in vs.hosts:
-            covers = pattern.startswith("*.") and host_matches(host, pattern)
-            if covers and (best is None or len(pattern) > best[0]):
-                best = (len(pattern), vs)
-    return best[1] if best else None
-
-
-def _sidecar_services(mesh: Mesh, host: str, client_namespace: str) -> list[VirtualService]:
-    """Every mesh-bound VS claiming `host` that a sidecar in `client_namespace` sees, in order:
-    those naming it (the first is Mesh.virtual_service_for's answer), and the one whose
-    wildcard covers it most specifically, which the core's claims leave out."""
-    claims = list(mesh.routes.claims(host))
-    wildcard = _most_specific_wildcard(mesh, host, client_namespace)
-    if wildcard is not None and all(vs is not wildcard for vs in claims):
-        claims.append(wildcard)
-    return _in_client_order(claims, client_namespace)
-
-
-def _builds_routes(vs: VirtualService, request: Request, kinds: list[str]) -> bool:
-    """Whether pilot builds any route of this VS for the request's port and client: a VS that
-    builds none makes no virtual host there (BuildHTTPRoutesForVirtualService: "no routes
-    matched"), and the host falls to the next VS that claims it, or to the default route."""
-    namespace = vs.meta.ref.namespace
-    for route in vs.routes:
-        if route.kind not in kinds:
-            continue
-        if not route.matches or any(builds_route(m, request, namespace) for m in route.matches):
-            return True
-    return False
-
-
-def _server_hosts(mesh: Mesh, gateway: ObjectRef, host: str, port: int) -> list[str] | None:
-    """The `ns/host` entries of the gateway's servers on `port` that accept `host` (None: the
-    Gateway is not known, so nothing restricts which VirtualServices bind)."""
-    found = mesh.gateways.get(gateway)
-    if found is None:
-        return None
-    out = []
-    for server in found.servers:
-        if server.port not in (None, port):
-            continue
-        for written in server.hosts:
-            ns, sep, pattern = written.rpartition("/")
-            if host_matches(host, pattern):
-                out.append(f"{ns if sep else '*'}/{pattern}")
-    return out
-
-
-def _admitted(vs: VirtualService, gateway: ObjectRef, servers: list[str] | None) -> bool:
-    """Whether a server's `ns/host` lets this VS bind: `*/host` any namespace, `./host` the
-    Gateway's own, `ns/host` that one (pilot gateway.go, the server hosts' namespace part)."""
-    if servers is None:
-        return True
-    own = vs.meta.ref.namespace
-    for entry in servers:
-        ns = entry.split("/", 1)[0]
-        if ns == "*" or ns == own or (ns == "." and own == gateway.namespace):
-            return True
-    return False
-
-
-def _gateway_services(
-    mesh: Mesh, host: str, port: int, gateway: ObjectRef, proxy_namespace: str
-) -> list[VirtualService]:
-    """The VSs a gateway merges for `host`: every one bound to it (and admitted by its server
-    for the host) whose most specific host matching the request is the same, in pilot's order
-    (gateway.go merges them into one virtual host, never drops one)."""
-    domain = mesh.config.domain
-    servers = _server_hosts(mesh, gateway, host, port)
-    bound = _in_client_order(
-        (
-            vs
-            for vs in _claiming(mesh, host)
-            if _bound_to(vs, gateway) and _admitted(vs, gateway, servers)
-        ),
-        proxy_namespace,
-    )
-    best: str | None = None
-    keyed: list[tuple[str, VirtualService]] = []
-    for vs in bound:
-        hosts = [h for h in _resolved_hosts(vs, domain) if host_matches(host, h)]
-        if not hosts:
-            continue
-        key = host if host in hosts else max(hosts, key=len)
-        keyed.append((key, vs))
-        if best is None or key == host or (best != host and len(key) > len(best)):
-            best = key
-    return [vs for key, vs in keyed if key == best]
-
-
 # -- the destinations -----------------------------------------------------------------------------
-
-
-def _protocol_of(name: str) -> str | None:
-    word = name.lower().split("-", 1)[0] if name else ""
-    if name.lower().startswith("grpc-web"):
-        return HTTP
-    if word in _HTTP_PROTOCOLS:
-        return HTTP
-    if word in _TLS_PROTOCOLS:
-        return TLS
-    if word in _TCP_PROTOCOLS:
-        return TCP
-    return None
-
-
-def port_protocol(service: Service | ServiceEntry | None, port: int) -> str:
-    """How the client's proxy treats traffic to `port`: http, tls or tcp. An unnamed port is
-    sniffed, and an HTTP request on it takes the HTTP routes (IsHTTPOrSniffed)."""
-    for p in service.ports if service else ():
-        if p.number != port:
-            continue
-        if isinstance(service, ServiceEntry):
-            found = _protocol_of(p.protocol) or _protocol_of(p.name)
-        else:
-            found = _protocol_of(p.name)
-        return found or HTTP
-    return HTTP
 
 
 def _registry(mesh: Mesh, host: str) -> HostAnalysis | None:
@@ -437,19 +231,6 @@ def _hop_problems(hop: Hop, client: Client) -> list[str]:
 
 
 # -- the trace ------------------------------------------------------------------------------------
-
-
-def _sidecar_claim(
-    mesh: Mesh, host: str, request: Request, kinds: list[str]
-) -> tuple[VirtualService | None, list[VirtualService]]:
-    """The VS whose routes the sidecar has for the host on this port, and those passed over
-    before it because they build no route there for this client."""
-    passed_over = []
-    for vs in _sidecar_services(mesh, host, request.source_namespace):
-        if _builds_routes(vs, request, kinds):
-            return vs, passed_over
-        passed_over.append(vs)
-    return None, passed_over
 
 
 def _why(rule: ProxyRule, request: Request) -> str:
@@ -545,13 +326,15 @@ def trace(
         gateway=client.gateway,
     )
     problems: list[str] = []
-    kinds = [protocol] if protocol != TLS else [TLS, TCP]
+    kinds = route_kinds(protocol)
     passed_over: list[VirtualService] = []
     if client.gateway is not None:
         problems += _gateway_problems(mesh, client.gateway, host, port)
-        services = _gateway_services(mesh, host, port, client.gateway, client.namespace)
+        services = gateway_virtual_services(
+            mesh.routes, mesh.gateways, host, port, client.gateway, client.namespace
+        )
     else:
-        found, passed_over = _sidecar_claim(mesh, host, request, kinds)
+        found, passed_over = sidecar_virtual_service(mesh.routes, host, request, kinds)
         services = [found] if found is not None else []
     skipped = [
         _skip(rule, _why(rule, request)) for rule in proxy_rules(mesh.routes, passed_over, kinds[0])

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from meshtui.mesh.clients import ClientSet
+from meshtui.mesh.delegation import proxy_rules
 from meshtui.mesh.findings import Code, Finding
 from meshtui.mesh.resources import Gateway, ObjectRef, VirtualService
 from meshtui.mesh.routes import (
@@ -23,18 +24,22 @@ from meshtui.mesh.routes import (
     RouteRef,
     gateway_ref,
     precedes,
+    rule_gateways,
+    unbound_gateways,
     visibility,
 )
+from meshtui.mesh.routing import RoutingTable
 
 
-def _why_first(winner: VirtualService, loser: VirtualService, clients: ClientSet) -> str:
-    """Why pilot takes `winner` before `loser` for `clients` (a phrase after "because")."""
-    won, lost = visibility(winner), visibility(loser)
+def _why_first(winner: VirtualService, losers: list[VirtualService], clients: ClientSet) -> str:
+    """Why pilot takes `winner` before `losers` for `clients` (a phrase after "because")."""
+    won = visibility(winner)
     if not won.everyone:
         if not clients.everyone and winner.meta.ref.namespace in clients.names:
             return "it is private to the clients' own namespace, which comes first"
-        if lost.everyone:
+        if all(visibility(o).everyone for o in losers if o is not winner):
             return "it is exported to those namespaces by name, which comes before public ones"
+    loser = next((o for o in losers if o is not winner), winner)
     a, b = winner.meta.creation_timestamp, loser.meta.creation_timestamp
     if a and b and a != b:
         return f"it was created first ({a}, the other {b})"
@@ -46,12 +51,34 @@ def _why_first(winner: VirtualService, loser: VirtualService, clients: ClientSet
     )
 
 
+def _by_creation(a: VirtualService, b: VirtualService) -> ClientSet:
+    """The clients seeing both for whom pilot orders `a` and `b` by creation time alone (both
+    public, or both exported to them by name with the same rank): who wins for them depends on
+    when each was applied, and offline it is not known at all."""
+    va, vb = visibility(a), visibility(b)
+    if va.everyone and vb.everyone:
+        return va & vb
+    if va.everyone or vb.everyone:
+        return ClientSet.none()
+    tied = [
+        ns
+        for ns in va.names & vb.names
+        if (ns == a.meta.ref.namespace) == (ns == b.meta.ref.namespace)
+    ]
+    return ClientSet.of(tied)
+
+
 def conflicts(
-    routes: RouteIndex, host: str, scope: ClientSet
+    table: RoutingTable, host: str, scope: ClientSet
 ) -> tuple[list[Finding], dict[ObjectRef, str]]:
     """IST0109 on each VS that shares `host` with another for some client; and for each VS
-    that some of those clients drop, a phrase saying so (for the dormancy message)."""
-    claims = routes.claims(host)
+    that some of those clients drop, a phrase saying so (for the dormancy message).
+
+    Where the order is decided by namespace (a client's own VirtualService, or one exported to
+    it by name, before public ones: SelectVirtualServices), the outcome is deterministic and the
+    override is reported as info (VirtualServiceOverride); where creation time decides, as an
+    error (ConflictingVirtualServices)."""
+    claims = table.index.claims(host)
     findings: list[Finding] = []
     dropped: dict[ObjectRef, str] = {}
     if len(claims) < 2:
@@ -60,27 +87,65 @@ def conflicts(
     for vs in claims:
         seen = visibility(vs) & scope
         rivals = ClientSet.none()
+        timed = ClientSet.none()
         for other in claims:
             if other is not vs:
                 rivals |= visibility(other)
+                timed |= _by_creation(vs, other) & visibility(other)
         overlap = seen & rivals
         if not overlap:
             continue
-        uses = routes.users(vs, host) & scope
+        uses = table.host_users(vs, host) & scope
         lost = overlap - uses
         winner = next(
             (w for w in claims if w is not vs and precedes(w, vs) & visibility(w) & lost),
             None,
         )
         if lost and winner is not None:
-            why = _why_first(winner, vs, lost)
-            verdict = (
-                f"{lost.describe()} use {winner.meta.ref.namespaced_name} because {why}; "
-                f"this VirtualService's routes for {host} carry no traffic for them"
-            )
             dropped[vs.meta.ref] = (
                 f"sidecars of {lost.describe()} use VirtualService "
                 f"{winner.meta.ref.namespaced_name} for {host}, not this one"
+            )
+        if not timed & overlap:
+            beaten = [
+                o.meta.ref.namespaced_name
+                for o in claims
+                if o is not vs and precedes(vs, o) & visibility(o) & uses
+            ]
+            if beaten and uses:
+                message = (
+                    f"VirtualService {vs.meta.ref.namespaced_name} overrides "
+                    f"{', '.join(beaten)} for {uses.describe()}: their sidecars take it "
+                    f"first for {host} because {_why_first(vs, claims, uses)}; every "
+                    "other client uses the one it overrides"
+                )
+                override = uses
+            elif lost and winner is not None:
+                message = (
+                    f"VirtualService {winner.meta.ref.namespaced_name} overrides this one "
+                    f"for {lost.describe()}: their sidecars take it first for {host} because "
+                    f"{_why_first(winner, [vs], lost)}; every other client uses this one"
+                )
+                override = lost
+            else:
+                continue
+            findings.append(
+                Finding(
+                    Code.VIRTUAL_SERVICE_OVERRIDE,
+                    message,
+                    host=host,
+                    resource=vs.meta.ref,
+                    origin=vs.meta.origin,
+                    path=("spec", "hosts"),
+                    clients=override,
+                )
+            )
+            continue
+        if lost and winner is not None:
+            why = _why_first(winner, [vs], lost)
+            verdict = (
+                f"{lost.describe()} use {winner.meta.ref.namespaced_name} because {why}; "
+                f"this VirtualService's routes for {host} carry no traffic for them"
             )
         else:
             verdict = f"{uses.describe()} use this one for {host}"
@@ -106,16 +171,19 @@ def designated_host(routes: RouteIndex, vs: VirtualService) -> str | None:
 
 
 def rule_findings(routes: RouteIndex, vs: VirtualService, host: str) -> list[Finding]:
-    """UnreachableRule and IneffectiveMatch for `vs` and the delegates it reaches."""
+    """UnreachableRule and IneffectiveMatch for `vs` and the delegates it reaches, and
+    DelegateRuleDropped for delegate rules whose match does not narrow the root rule's."""
     out: list[Finding] = []
     delegates = {r.delegate for r in routes.refs_of(vs.meta.ref) if r.delegate is not None}
     for ref in (vs.meta.ref, *sorted(delegates, key=str)):
         owner = routes.get(ref)
         if owner is None:
             continue
+        unreachable = set()
         for issue in routes.rule_issues(ref):
             rule = f"{issue.kind}[{issue.index}]"
             if issue.unreachable:
+                unreachable.add((issue.kind, issue.index))
                 out.append(
                     Finding(
                         Code.UNREACHABLE_RULE,
@@ -140,6 +208,65 @@ def rule_findings(routes: RouteIndex, vs: VirtualService, host: str) -> list[Fin
                         path=("spec", issue.kind, issue.index, "match", issue.match_index or 0),
                     )
                 )
+        if ref == vs.meta.ref:
+            out += _unbound_rules(vs, host, unreachable)
+    out += _dropped_delegate_rules(routes, vs, host)
+    return out
+
+
+def _unbound_rules(vs: VirtualService, host: str, reported: set[tuple[str, int]]) -> list[Finding]:
+    """UnreachableRule for a rule whose every match names only gateways the VirtualService is
+    not bound to: pilot attaches the VS to its own gateways only, and there the match's
+    `gateways` leave the rule out (sourceMatchHTTP)."""
+    out = []
+    namespace = vs.meta.ref.namespace
+    for route in vs.routes:
+        if (route.kind, route.index) in reported or not route.matches:
+            continue
+        if rule_gateways(route.matches, vs.gateways, namespace):
+            continue
+        rule = f"{route.kind}[{route.index}]"
+        out.append(
+            Finding(
+                Code.UNREACHABLE_RULE,
+                f"rule {rule} of VirtualService {vs.meta.ref.namespaced_name} can never match: "
+                f"{unbound_gateways(route.matches, vs.gateways)}; its destinations get no "
+                "traffic from it",
+                host=host,
+                resource=vs.meta.ref,
+                origin=vs.meta.origin,
+                path=("spec", route.kind, route.index, "match"),
+                beyond_istio=True,
+            )
+        )
+    return out
+
+
+def _dropped_delegate_rules(routes: RouteIndex, vs: VirtualService, host: str) -> list[Finding]:
+    """DelegateRuleDropped: pilot's mergeHTTPRoutes drops a delegate rule none of whose match
+    blocks narrows a block of the root rule (hasConflict), so it never carries traffic."""
+    out = []
+    for rule in proxy_rules(routes, [vs], "http"):
+        if rule.delegate is None or rule.delegate_route is None or not rule.problem:
+            continue
+        delegate = routes.get(rule.delegate)
+        if delegate is None:
+            continue
+        sub = rule.delegate_route
+        out.append(
+            Finding(
+                Code.DELEGATE_RULE_DROPPED,
+                f"rule http[{sub.index}] of delegate VirtualService "
+                f"{rule.delegate.namespaced_name} ({sub.match or 'no match'}) is dropped: "
+                f"{rule.problem} ({rule.label} of {vs.meta.ref.namespaced_name}: "
+                f"{rule.route.match or 'no match'}), so pilot builds no route from it and "
+                "its destinations get no traffic from it",
+                host=host,
+                resource=rule.delegate,
+                origin=delegate.meta.origin,
+                path=("spec", "http", sub.index, "match"),
+            )
+        )
     return out
 
 

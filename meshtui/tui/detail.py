@@ -224,7 +224,7 @@ def route_line(r: RouteRef, locate: Locate = _same) -> Text:
     target = f"subset {safe(r.subset)}" if r.subset else "the host"
     port = f" port {r.port}" if r.port is not None else ""
     head = Text.assemble(
-        ("→ ", "green"),
+        ("✗ ", "red") if r.dropped else ("→ ", "green"),
         ("VirtualService ", MUTED),
         (safe(r.virtual_service.namespaced_name), "bold"),
         f"  {r.kind}[{r.route_index}]{name}",
@@ -238,9 +238,11 @@ def route_line(r: RouteRef, locate: Locate = _same) -> Text:
         ("  match ", MUTED),
         safe(r.match),
     )
-    if not r.carries_traffic:
-        what.append("  (weight 0 beside other destinations: no traffic)", style=MUTED)
     lines = [head, what]
+    if r.dropped:
+        lines.append(Text.assemble(("  dropped: ", "bold red"), safe(r.dropped)))
+    elif r.clients and (not r.clients.everyone or r.clients.names):
+        lines.append(Text.assemble(("  for ", MUTED), safe(r.clients.describe())))
     if r.delegate is not None:
         lines.append(
             Text.assemble(("  written in delegate ", MUTED), safe(r.delegate.namespaced_name))
@@ -249,11 +251,21 @@ def route_line(r: RouteRef, locate: Locate = _same) -> Text:
     return Text("\n").join(lines)
 
 
-def routes_section(routes: Sequence[RouteRef], empty: str, locate: Locate = _same) -> list[Text]:
+def routes_section(
+    routes: Sequence[RouteRef],
+    empty: str,
+    locate: Locate = _same,
+    dropped: Sequence[RouteRef] = (),
+) -> list[Text]:
+    """The routes that carry traffic here, then those that name it but carry none, each with
+    the reason (what pilot drops is shown as dropped, never as a share of traffic)."""
     out: list[Text] = [section("Routes", routing_badge(routes, targets=True))]
     if not routes:
         out.append(Text(empty, style=MUTED))
     out += [route_line(r, locate) for r in routes]
+    if dropped:
+        out.append(section("Routes that carry no traffic here"))
+        out += [route_line(r, locate) for r in dropped]
     return out
 
 
@@ -328,16 +340,18 @@ def involved(view: MeshView, ref: NodeRef) -> list[Meta]:
     service = [host.service.meta] if host.service is not None else []
     rules = [r.meta for r in host.destination_rules]
     if ref.kind is Kind.HOST:
-        return service + rules + route_metas(host.routes)
+        return service + rules + route_metas((*host.routes, *host.dropped_routes))
     if ref.kind is Kind.DEFAULT:
-        return service + rules + route_metas(host.default_routes)
+        dropped = (r for r in host.dropped_routes if not r.subset)
+        return service + rules + route_metas((*host.default_routes, *dropped))
     if ref.kind is Kind.SUBSET:
         s = host.subset(ref.subset)
         if s is None:
             return []
-        return [s.destination_rule.meta, *route_metas(s.routes)]
+        return [s.destination_rule.meta, *route_metas((*s.routes, *s.dropped_routes))]
     if ref.kind is Kind.UNDEFINED:
-        return rules + route_metas(r for r in host.routes if r.subset == ref.subset)
+        named = (*host.routes, *host.dropped_routes)
+        return rules + route_metas(r for r in named if r.subset == ref.subset)
     return []
 
 
@@ -442,7 +456,7 @@ def host_detail(view: MeshView, ref: NodeRef, locate: Locate, width: int) -> lis
             )
         )
     none = "No VirtualService routes to this host: default routing."
-    out += routes_section(h.routes, none, locate)
+    out += routes_section(h.routes, none, locate, h.dropped_routes)
     out += source_section(involved(view, ref))
     return out
 
@@ -462,7 +476,8 @@ def default_detail(view: MeshView, ref: NodeRef, locate: Locate, width: int) -> 
         if not h.routes
         else "No route sends traffic to the host without a subset."
     )
-    out += routes_section(h.default_routes, empty, locate)
+    dropped = [r for r in h.dropped_routes if not r.subset]
+    out += routes_section(h.default_routes, empty, locate, dropped)
     out += workloads_section(h.workloads)
     out += source_section(involved(view, ref))
     return out
@@ -517,7 +532,12 @@ def subset_detail(view: MeshView, ref: NodeRef, locate: Locate, width: int) -> l
         out.append(section("Effective policy", Text(note, style=MUTED)))
         out += policy_by_port(s.policy, s.ports, h.ports, width, s.name)
     out += findings_section(view.findings_on(ref), h, locate, width, view.fixes)
-    out += routes_section(s.routes, "No VirtualService route names this subset.", locate)
+    empty = (
+        "No route carries traffic to this subset."
+        if s.dropped_routes
+        else "No VirtualService route names this subset."
+    )
+    out += routes_section(s.routes, empty, locate, s.dropped_routes)
     out += workloads_section(s.workloads)
     out += source_section(involved(view, ref))
     return out
@@ -540,7 +560,12 @@ def undefined_detail(view: MeshView, ref: NodeRef, locate: Locate, width: int) -
         ),
     ]
     out += findings_section(view.findings_on(ref), h, locate, width, view.fixes)
-    out += routes_section([r for r in h.routes if r.subset == ref.subset], "", locate)
+    out += routes_section(
+        [r for r in h.routes if r.subset == ref.subset],
+        "",
+        locate,
+        [r for r in h.dropped_routes if r.subset == ref.subset],
+    )
     out += source_section(involved(view, ref))
     return out
 

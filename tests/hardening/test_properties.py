@@ -74,14 +74,20 @@ def test_adding_a_route_to_a_subset_clears_its_subset_policy_never_applied(objs,
         and host in o["spec"].get("hosts", [])
         and o["spec"].get("gateways") in (None, ["mesh"])
     ]
+    # The generated ServiceEntry's only port is TLS: sidecars apply tcp (and tls) rules there,
+    # never http ones (route.go builds http routes for HTTP ports only).
+    kind = "tcp" if host == "api.example.com" else "http"
     if claiming:
         winner = min(claiming, key=lambda o: (o["metadata"]["name"], o["metadata"]["namespace"]))
         edited = copy.deepcopy(winner)
-        header = {"headers": {"x-meshtui-property": {"exact": "1"}}}
-        edited["spec"]["http"] = [{**route, "match": [header]}, *edited["spec"].get("http", [])]
+        if kind == "http":
+            match = {"headers": {"x-meshtui-property": {"exact": "1"}}}
+        else:
+            match = {"sourceLabels": {"meshtui-property": "1"}}
+        edited["spec"][kind] = [{**route, "match": [match]}, *edited["spec"].get(kind, [])]
         objs = [edited if o is winner else o for o in objs]
     else:
-        objs = [*objs, virtual_service("added-route", namespace, [host], http=[route])]
+        objs = [*objs, virtual_service("added-route", namespace, [host], **{kind: [route]})]
     after = analyze(objs)
     assert never_applied(after) == never_applied(before) - {(host, subset)}
     assert not after.hosts[host].subset(subset).policy_never_applied

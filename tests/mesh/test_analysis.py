@@ -276,6 +276,19 @@ def never_applied(analysis) -> set[str]:
     return {f.subset for f in analysis.findings if f.code is Code.SUBSET_POLICY_NEVER_APPLIED}
 
 
+def test_a_tcp_route_on_an_http_port_does_not_apply_the_subset_policy():
+    # pilot builds only the VirtualService's http rules into an HTTP port's route table
+    # (route.go BuildSidecarVirtualHostWrapper); its tcp rules serve TCP ports.
+    analysis = analyze(
+        service("reviews"),
+        rule_with([("v1", {"loadBalancer": {"simple": "RANDOM"}})]),
+        vs("r", ["reviews"], tcp=[route(dest("reviews", "v1"))]),
+    )
+    assert never_applied(analysis) == {"v1"}
+    [finding] = analysis.findings
+    assert "pilot builds it for no port and client" in finding.message
+
+
 @given(subsets=SUBSETS, data=st.data())
 def test_adding_a_route_to_a_subset_clears_its_never_applied_finding(subsets, data):
     name = data.draw(st.sampled_from([n for n, _ in subsets]))
@@ -284,7 +297,10 @@ def test_adding_a_route_to_a_subset_clears_its_never_applied_finding(subsets, da
         spec = {"http": [route(dest("reviews"), mirror={"host": "reviews", "subset": name})]}
     else:
         spec = {kind: [route(dest("reviews", name))]}
-    analysis = analyze(service("reviews"), rule_with(subsets), vs("r", ["reviews"], **spec))
+    svc = service("reviews")
+    if kind in ("tcp", "tls"):  # a sidecar applies tcp and tls rules on such ports only
+        svc["spec"]["ports"][0]["name"] = f"{kind}-80"
+    analysis = analyze(svc, rule_with(subsets), vs("r", ["reviews"], **spec))
     assert name not in never_applied(analysis)
     expected = {n for n, p in subsets if p is not None and n != name}
     assert never_applied(analysis) == expected

@@ -182,11 +182,17 @@ def test_a_client_namespace_private_virtual_service_comes_before_a_public_one():
     # v2's policy reaches canary's clients: not dead, and no conflict for anyone else.
     analysis = mesh.analyze()
     assert not of(analysis, Code.SUBSET_POLICY_NEVER_APPLIED)
-    conflicts = of(analysis, Code.CONFLICTING_VIRTUAL_SERVICES)
-    assert {(f.resource.name, f.clients) for f in conflicts} == {
+    # The override is deterministic (a private VirtualService comes first whatever its age):
+    # info on both, not the creation-time conflict, which stays between the public two only.
+    overrides = of(analysis, Code.VIRTUAL_SERVICE_OVERRIDE)
+    assert {(f.resource.name, f.clients) for f in overrides} == {
         ("reviews-a", ClientSet.of(["canary"])),
         ("reviews-mine", ClientSet.of(["canary"])),
     }
+    assert all(f.istio == "IST0109" for f in overrides)
+    mine = next(f for f in overrides if f.resource.name == "reviews-mine")
+    assert "overrides default/reviews-a for clients in canary" in mine.message
+    assert not of(analysis, Code.CONFLICTING_VIRTUAL_SERVICES)
 
 
 # -- rules that can never match --------------------------------------------------------------

@@ -37,6 +37,8 @@ def test_severities_are_the_documented_ones():
         Code.DUPLICATE_SUBSET: Severity.WARNING,
         Code.MULTIPLE_DESTINATION_RULES: Severity.INFO,
         Code.CONFLICTING_VIRTUAL_SERVICES: Severity.ERROR,
+        Code.VIRTUAL_SERVICE_OVERRIDE: Severity.INFO,
+        Code.DELEGATE_RULE_DROPPED: Severity.WARNING,
         Code.UNREACHABLE_RULE: Severity.WARNING,
         Code.INEFFECTIVE_MATCH: Severity.INFO,
         Code.UNKNOWN_GATEWAY: Severity.ERROR,

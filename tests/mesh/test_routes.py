@@ -78,7 +78,10 @@ def test_weight_zero_destination_beside_others_does_not_route():
         )
     )
     assert weights(analysis, "v1") == [100]
-    assert weights(analysis, "v2") == [0]
+    # pilot builds no weighted cluster for it: not a route of v2's, shown as dropped
+    assert weights(analysis, "v2") == []
+    [zero] = subset_of(analysis, REVIEWS, "v2").dropped_routes
+    assert zero.weight == 0 and zero.dropped == "it has weight 0"
     assert not routed(analysis, "v2")
     assert subset_of(analysis, REVIEWS, "v2").policy_never_applied
 
@@ -180,7 +183,13 @@ def test_mirror_of_a_fraction_of_a_percent_counts():
 
 
 def test_tcp_and_tls_routes_count():
-    analysis = reviews_mesh(
+    svc = service("reviews", ports=(9080, 443))
+    svc["spec"]["ports"] = [{"name": "tcp-db", "port": 9080}, {"name": "tls", "port": 443}]
+    analysis = analyze(
+        svc,
+        dr("reviews", "reviews", subsets=[subset(s, policy=RANDOM) for s in ("v1", "v2")]),
+        # On the TCP port only t builds a route; on the TLS port both do, and s is first by
+        # name (no creation times): each VirtualService wins the host on one port.
         vs("t", ["reviews"], tcp=[route(dest("reviews", "v1", port=9080))]),
         vs("s", ["reviews"], tls=[route(dest("reviews", "v2"), match=[{"sniHosts": ["reviews"]}])]),
     )

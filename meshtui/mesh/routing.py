@@ -1,0 +1,508 @@
+"""The routing table: which routes carry which clients' requests, as pilot builds each proxy's.
+
+For a sidecar, pilot builds one virtual host per host and port from the VirtualServices the
+client imports (pilot/pkg/networking/core/route/route.go BuildSidecarVirtualHostWrapper): it
+takes them in the client's order (pilot/pkg/model/virtualservice.go SelectVirtualServices:
+private to the client's namespace, then exported to it by name, then public; each oldest first),
+skips one that builds no route for the port ("no routes matched": a match `port` or
+`sourceNamespace` for someone else, or only rules of another protocol), and keeps the first for
+each domain (httproute.go "duplicate domain"). A wildcard host claims the hosts it covers, the
+most specific wildcard first. A gateway merges every VirtualService bound to it (gateway.go).
+Delegates are merged into their roots by the route index (meshtui.mesh.delegation).
+
+Namespaces are open-ended, so the table speaks of client sets (meshtui.mesh.clients): every
+route carries the set of client namespaces whose requests it can take, or the reason pilot
+builds it for nobody. Every view (tree, detail, check, trace, fixes) reads these; nothing else
+decides which VirtualService a client uses.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from meshtui.mesh.clients import ClientSet
+from meshtui.mesh.hosts import is_wildcard
+from meshtui.mesh.hosts import matches as host_matches
+from meshtui.mesh.matching import Request, builds_route
+from meshtui.mesh.resources import Gateway, ObjectRef, Service, ServiceEntry, VirtualService
+from meshtui.mesh.routes import (
+    MESH_GATEWAY,
+    RouteIndex,
+    RouteRef,
+    gateway_ref,
+    is_mesh_bound,
+    precedes,
+    visibility,
+)
+
+HTTP, TCP, TLS = "http", "tcp", "tls"
+ALL_KINDS = (HTTP, TCP, TLS)
+# Port-name prefixes and ServiceEntry protocols, as pilot's protocol.Parse reads them.
+_HTTP_PROTOCOLS = {"http", "http2", "grpc", "grpc-web", "h2c"}
+_TLS_PROTOCOLS = {"https", "tls"}
+_TCP_PROTOCOLS = {"tcp", "mongo", "mysql", "redis", "thrift", "udp"}
+
+EVERYONE = ClientSet.all()
+Registry = Callable[[str], Service | ServiceEntry | None]
+
+
+def _protocol_of(name: str) -> str | None:
+    word = name.lower().split("-", 1)[0] if name else ""
+    if name.lower().startswith("grpc-web"):
+        return HTTP
+    if word in _HTTP_PROTOCOLS:
+        return HTTP
+    if word in _TLS_PROTOCOLS:
+        return TLS
+    if word in _TCP_PROTOCOLS:
+        return TCP
+    return None
+
+
+def port_protocol(service: Service | ServiceEntry | None, port: int) -> str:
+    """How the client's proxy treats traffic to `port`: http, tls or tcp. An unnamed port is
+    sniffed, and an HTTP request on it takes the HTTP routes (IsHTTPOrSniffed)."""
+    for p in service.ports if service else ():
+        if p.number != port:
+            continue
+        if isinstance(service, ServiceEntry):
+            found = _protocol_of(p.protocol) or _protocol_of(p.name)
+        else:
+            found = _protocol_of(p.name)
+        return found or HTTP
+    return HTTP
+
+
+def route_kinds(protocol: str) -> tuple[str, ...]:
+    """The rule lists pilot reads for traffic of `protocol` (TLS falls back to TCP rules)."""
+    return (TLS, TCP) if protocol == TLS else (protocol,)
+
+
+def _port_kinds(service: Service | ServiceEntry, port: int) -> tuple[str, ...]:
+    """The rule kinds a sidecar applies on `port`: an HTTP port takes `http` rules only, a TCP
+    port `tcp`, a TLS port `tls` then `tcp`; a port whose protocol is not declared is sniffed,
+    and pilot builds both its HTTP and its TCP filter chains (protocol auto-detection)."""
+    for p in service.ports:
+        if p.number != port:
+            continue
+        if isinstance(service, ServiceEntry):
+            found = _protocol_of(p.protocol) or _protocol_of(p.name)
+        else:
+            found = _protocol_of(p.name)
+        return route_kinds(found) if found else ALL_KINDS
+    return ALL_KINDS
+
+
+def _ports(service: Service | ServiceEntry | None) -> list[tuple[int | None, tuple[str, ...]]]:
+    """The host's ports with the rule kinds each takes; unknown ports: any port, any kind."""
+    ports = sorted({p.number for p in service.ports}) if service else []
+    if not service or not ports:
+        return [(None, ALL_KINDS)]
+    return [(p, _port_kinds(service, p)) for p in ports]
+
+
+# -- which clients a rule is built for ------------------------------------------------------------
+
+
+def _block_clients(match: Mapping[str, Any], port: int | None) -> ClientSet:
+    """The sidecars pilot builds one match block for on `port` (translateRoute: a block whose
+    `port` is another, whose `gateways` leave out mesh, or whose `sourceNamespace` is another
+    namespace is dropped; `sourceLabels` depend on the pod, so any namespace may match)."""
+    wanted_port = match.get("port")
+    if wanted_port and port is not None and wanted_port != port:
+        return ClientSet.none()
+    gateways = match.get("gateways") or ()
+    if gateways and MESH_GATEWAY not in gateways:
+        return ClientSet.none()
+    source = match.get("sourceNamespace")
+    if isinstance(source, str) and source:
+        return ClientSet.of([source])
+    return ClientSet.all()
+
+
+def rule_clients(
+    matches: Iterable[Mapping[str, Any]], kind: str, port: int | None, kinds: tuple[str, ...]
+) -> ClientSet:
+    """The sidecars a rule of `kind` with these match blocks is built for on `port`."""
+    if kind not in kinds:
+        return ClientSet.none()
+    out = ClientSet.none()
+    blocks = list(matches)
+    if not blocks:
+        return ClientSet.all()
+    for m in blocks:
+        out |= _block_clients(m, port)
+    return out
+
+
+def _builds(vs: VirtualService, port: int | None, kinds: tuple[str, ...]) -> ClientSet:
+    """The sidecars for which `vs` builds any route on `port` (else it makes no virtual host
+    there and the host falls to the next VirtualService, or to the default route)."""
+    out = ClientSet.none()
+    for route in vs.routes:
+        out |= rule_clients(route.matches, route.kind, port, kinds)
+        if out.everyone and not out.names:
+            break
+    return out
+
+
+# -- which VirtualService each client uses --------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Contender:
+    """A mesh-bound VirtualService claiming a host, for the clients it claims it for."""
+
+    virtual_service: VirtualService
+    clients: ClientSet  # who sees it as a claim on the host (its exportTo; wildcards narrowed)
+    pattern: str  # the host as it names it (a wildcard covering the host, or the host)
+
+
+def contenders(index: RouteIndex, host: str) -> list[Contender]:
+    """Every mesh-bound VirtualService that claims `host` for some client: those naming it, and
+    for each client the most specific wildcard covering it (route.go
+    mostSpecificWildcardVsIndex; the first in the client's order on a tie)."""
+    key = ("contenders", host)
+    found = index.memo.get(key)
+    if found is not None:
+        return found  # type: ignore[return-value]
+    out = [Contender(vs, visibility(vs), host) for vs in index.claims(host)]
+    wild = index.wildcard_claims(host) if not is_wildcard(host) else []
+    for pattern, vs in wild:
+        if any(c.virtual_service is vs for c in out):
+            continue
+        chosen = visibility(vs)
+        for other_pattern, other in wild:
+            if other is vs:
+                continue
+            if len(other_pattern) > len(pattern):
+                chosen -= visibility(other)
+            elif len(other_pattern) == len(pattern):
+                chosen -= precedes(other, vs) & visibility(other)
+        if chosen:
+            out.append(Contender(vs, chosen, pattern))
+    index.memo[key] = out
+    return out
+
+
+def users(
+    index: RouteIndex, vs: VirtualService, host: str, port: int | None, kinds: tuple[str, ...]
+) -> ClientSet:
+    """The sidecars whose virtual host for `host` on `port` comes from `vs`."""
+    key = ("users", vs.meta.ref, host, port, kinds)
+    found = index.memo.get(key)
+    if found is not None:
+        return found  # type: ignore[return-value]
+    rivals = contenders(index, host)
+    mine = next((c for c in rivals if c.virtual_service is vs), None)
+    out = ClientSet.none()
+    if mine is not None and is_mesh_bound(vs):
+        out = mine.clients & _builds(vs, port, kinds)
+        for other in rivals:
+            if other is mine or not out:
+                continue
+            first = precedes(other.virtual_service, vs) & other.clients
+            if first:
+                out -= first & _builds(other.virtual_service, port, kinds)
+    index.memo[key] = out
+    return out
+
+
+def in_client_order(services: Iterable[VirtualService], namespace: str) -> list[VirtualService]:
+    """The VSs a proxy in `namespace` sees, in pilot's order for it (SelectVirtualServices:
+    private to it, then exported to it by name, then public; each oldest first)."""
+    seen = [vs for vs in services if namespace in visibility(vs)]
+
+    def order(a: VirtualService, b: VirtualService) -> int:
+        return -1 if namespace in precedes(a, b) else 1
+
+    return sorted(seen, key=functools.cmp_to_key(order))
+
+
+def sidecar_candidates(index: RouteIndex, host: str, namespace: str) -> list[VirtualService]:
+    """The VSs a sidecar in `namespace` considers for `host`, in its order: the first that
+    builds a route for the request's port and client wins (what `users` says per client set)."""
+    claims = [c.virtual_service for c in contenders(index, host) if namespace in c.clients]
+    return in_client_order(claims, namespace)
+
+
+def server_hosts(gateway: Gateway | None, host: str, port: int) -> list[str] | None:
+    """The `ns/host` entries of the gateway's servers on `port` that accept `host` (None: the
+    Gateway is not known, so nothing restricts which VirtualServices bind)."""
+    if gateway is None:
+        return None
+    out = []
+    for server in gateway.servers:
+        if server.port not in (None, port):
+            continue
+        for written in server.hosts:
+            ns, sep, pattern = written.rpartition("/")
+            if host_matches(host, pattern):
+                out.append(f"{ns if sep else '*'}/{pattern}")
+    return out
+
+
+def admitted(vs: VirtualService, gateway: ObjectRef, servers: list[str] | None) -> bool:
+    """Whether a server's `ns/host` lets this VS bind: `*/host` any namespace, `./host` the
+    Gateway's own, `ns/host` that one (pilot gateway.go, the server hosts' namespace part)."""
+    if servers is None:
+        return True
+    own = vs.meta.ref.namespace
+    for entry in servers:
+        ns = entry.split("/", 1)[0]
+        if ns == "*" or ns == own or (ns == "." and own == gateway.namespace):
+            return True
+    return False
+
+
+def bound_to(vs: VirtualService, gateway: ObjectRef | None) -> bool:
+    names = vs.gateways or (MESH_GATEWAY,)
+    if gateway is None:
+        return MESH_GATEWAY in names
+    return any(gateway_ref(g, vs.meta.ref.namespace) == gateway for g in names)
+
+
+def builds_for(vs: VirtualService, request: Request, kinds: tuple[str, ...]) -> bool:
+    """Whether pilot builds any route of `vs` for this request's port and client (the one
+    request's answer to what `users` says for client sets)."""
+    namespace = vs.meta.ref.namespace
+    for route in vs.routes:
+        if route.kind not in kinds:
+            continue
+        if not route.matches or any(builds_route(m, request, namespace) for m in route.matches):
+            return True
+    return False
+
+
+def sidecar_virtual_service(
+    index: RouteIndex, host: str, request: Request, kinds: tuple[str, ...]
+) -> tuple[VirtualService | None, list[VirtualService]]:
+    """The VS whose routes a sidecar has for the host on the request's port, and those passed
+    over before it because they build no route there for this client."""
+    passed_over = []
+    for vs in sidecar_candidates(index, host, request.source_namespace):
+        if builds_for(vs, request, kinds):
+            return vs, passed_over
+        passed_over.append(vs)
+    return None, passed_over
+
+
+class _GatewayClaims:
+    """Root VirtualServices by the hosts they name (resolved; wildcards apart), whatever they
+    bind to, rebuilt when the set of VSs changes: VSs are immutable, so the identity of each
+    one is the version of the index. Gateways match a request's host against wildcards."""
+
+    def __init__(self, services: tuple[VirtualService, ...], domain: str) -> None:
+        self.services = services
+        self.exact: dict[str, list[VirtualService]] = {}
+        self.wildcards: list[tuple[str, VirtualService]] = []
+        suffix = f".svc.{domain}"
+        exact = self.exact
+        for vs in services:
+            # A VS without hosts is a delegate: it claims nothing itself.
+            namespace = vs.meta.ref.namespace
+            for h in vs.hosts:
+                if h.startswith("*"):
+                    self.wildcards.append((h, vs))
+                    continue
+                if "." not in h and ":" not in h:  # resolve_host, inlined: this loop is hot
+                    h = f"{h}.{namespace}{suffix}"
+                claims = exact.setdefault(h, [])
+                if not claims or claims[-1] is not vs:
+                    claims.append(vs)
+
+    def current(self, services: tuple[VirtualService, ...]) -> bool:
+        return len(services) == len(self.services) and all(
+            map(operator.is_, services, self.services)
+        )
+
+    def claiming(self, host: str) -> list[VirtualService]:
+        """Every VS with a host covering `host` (exact or wildcard), each once."""
+        found = list(self.exact.get(host, ()))
+        found += [vs for pattern, vs in self.wildcards if host_matches(host, pattern)]
+        return list({id(vs): vs for vs in found}.values())
+
+
+_GATEWAY_CLAIMS: dict[int, _GatewayClaims] = {}
+
+
+def _claiming(index: RouteIndex, host: str) -> list[VirtualService]:
+    services = tuple(index)
+    found = _GATEWAY_CLAIMS.get(id(index))
+    if found is None or not found.current(services):
+        if len(_GATEWAY_CLAIMS) > 8:  # meshes come and go with reloads: keep the last few
+            _GATEWAY_CLAIMS.clear()
+        found = _GATEWAY_CLAIMS[id(index)] = _GatewayClaims(services, index.config.domain)
+    return found.claiming(host)
+
+
+def prepare(index: RouteIndex) -> None:
+    """Index the VirtualServices by every host they name, wildcards included (what a gateway
+    needs), now rather than at the first gateway lookup: a loader calls it after loading."""
+    _claiming(index, "")
+
+
+def gateway_virtual_services(
+    index: RouteIndex,
+    gateways: Mapping[ObjectRef, Gateway],
+    host: str,
+    port: int,
+    gateway: ObjectRef,
+    proxy_namespace: str,
+) -> list[VirtualService]:
+    """The VSs a gateway merges for `host`: every one bound to it (and admitted by its server
+    for the host) whose most specific host matching the request is the same, in pilot's order
+    (gateway.go merges them into one virtual host, never drops one)."""
+    servers = server_hosts(gateways.get(gateway), host, port)
+    bound = in_client_order(
+        (
+            vs
+            for vs in _claiming(index, host)
+            if bound_to(vs, gateway) and admitted(vs, gateway, servers)
+        ),
+        proxy_namespace,
+    )
+    best: str | None = None
+    keyed: list[tuple[str, VirtualService]] = []
+    for vs in bound:
+        hosts = [h for h in index.hosts_of(vs) if host_matches(host, h)]
+        if not hosts:
+            continue
+        key = host if host in hosts else max(hosts, key=len)
+        keyed.append((key, vs))
+        if best is None or key == host or (best != host and len(key) > len(best)):
+            best = key
+    return [vs for key, vs in keyed if key == best]
+
+
+# -- the table ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class HostRoutes:
+    """The routes to one host in one view: those that carry some client's requests, and those
+    pilot builds for no client in the view, each with the reason."""
+
+    live: tuple[RouteRef, ...]
+    dropped: tuple[RouteRef, ...]
+
+
+class RoutingTable:
+    """Who each indexed route carries traffic for, read from the route index, the Gateways and
+    the service registry (ports and protocols decide which VirtualService a client uses)."""
+
+    def __init__(
+        self,
+        index: RouteIndex,
+        gateways: Mapping[ObjectRef, Gateway],
+        gateways_known: Callable[[], bool],
+        registry: Registry,
+    ) -> None:
+        self.index = index
+        self.gateways = gateways
+        self.gateways_known = gateways_known
+        self.registry = registry
+
+    def routes_to(self, host: str, scope: ClientSet = EVERYONE) -> HostRoutes:
+        """Every route to `host`, resolved: `live` carries requests of clients in `scope`."""
+        live: list[RouteRef] = []
+        dropped: list[RouteRef] = []
+        for r in self.index.routes_to(host):
+            resolved = self.resolve(r, scope)
+            (dropped if resolved.dropped else live).append(resolved)
+        return HostRoutes(tuple(live), tuple(dropped))
+
+    def resolve(self, r: RouteRef, scope: ClientSet = EVERYONE) -> RouteRef:
+        """`r` with the clients whose requests it carries, or the reason it carries none."""
+        if r.dropped:
+            return r
+        vs = self.index.get(r.virtual_service)
+        if vs is None:
+            return replace(r, dropped="its VirtualService is gone")
+        clients, guess = self._clients(vs, r)
+        if not clients:
+            return replace(r, dropped=self._why_nobody(vs, r))
+        if r.weight <= 0:
+            what = "mirrors 0% of the requests" if r.kind == "mirror" else "has weight 0"
+            return replace(r, clients=clients, guess=guess, dropped=f"it {what}")
+        seen = clients & scope
+        if not seen:
+            return replace(
+                r,
+                clients=clients,
+                guess=guess,
+                dropped=f"only {clients.describe()} use it, not {scope.describe()}",
+            )
+        return replace(r, clients=seen, guess=guess)
+
+    def host_users(self, vs: VirtualService, host: str) -> ClientSet:
+        """The sidecars that use `vs` for `host`, on any of its ports."""
+        out = ClientSet.none()
+        for port, kinds in _ports(self.registry(host)):
+            out |= users(self.index, vs, host, port, kinds)
+        return out
+
+    def sidecar_users(self, vs: VirtualService) -> ClientSet:
+        """The sidecars that use `vs` for any of its hosts on any port."""
+        out = ClientSet.none()
+        for host in self.index.hosts_of(vs):
+            for port, kinds in _ports(self.registry(host)):
+                out |= users(self.index, vs, host, port, kinds)
+        return out
+
+    def _clients(self, vs: VirtualService, r: RouteRef) -> tuple[ClientSet, bool]:
+        out = ClientSet.none()
+        guess = False
+        if MESH_GATEWAY in r.gateways:
+            for host in self.index.hosts_of(vs):
+                for port, kinds in _ports(self.registry(host)):
+                    built = rule_clients(r.matches, r.rule_kind, port, kinds)
+                    if built:
+                        out |= users(self.index, vs, host, port, kinds) & built
+        seen = visibility(vs)
+        for name in r.gateways:
+            if name == MESH_GATEWAY:
+                continue
+            # A gateway applies the DestinationRules of its own namespace, and sees the VS
+            # when exported there. Offline without Gateways that namespace is unknown.
+            ref = gateway_ref(name, vs.meta.ref.namespace)
+            if ref in self.gateways:
+                out |= seen & ClientSet.of([ref.namespace])
+            elif not self.gateways_known():
+                out |= seen
+                guess = True
+        return out, guess
+
+    def _why_nobody(self, vs: VirtualService, r: RouteRef) -> str:
+        """Why a route that can match carries no client's requests."""
+        missing = [
+            g
+            for g in r.gateways
+            if g != MESH_GATEWAY and gateway_ref(g, vs.meta.ref.namespace) not in self.gateways
+        ]
+        if missing and len(missing) == len(r.gateways):
+            return f"it is bound only to gateways that do not exist: {', '.join(missing)}"
+        if not visibility(vs):
+            return "its VirtualService is exported to no namespace"
+        hosts = self.index.hosts_of(vs)
+        for host in hosts:
+            for port, kinds in _ports(self.registry(host)):
+                built = rule_clients(r.matches, r.rule_kind, port, kinds)
+                if not built:
+                    continue
+                winners = [
+                    c.virtual_service.meta.ref.namespaced_name
+                    for c in contenders(self.index, host)
+                    if c.virtual_service is not vs
+                    and precedes(c.virtual_service, vs) & c.clients & built
+                ]
+                if winners:
+                    return (
+                        f"sidecars that see it use VirtualService {', '.join(winners)} for "
+                        f"{host} instead (pilot keeps the first VirtualService for a host)"
+                    )
+        return f"pilot builds it for no port and client of {', '.join(hosts)}"
