@@ -435,7 +435,7 @@ class RoutingTable:
                 r,
                 clients=clients,
                 guess=guess,
-                dropped=f"only {clients.describe()} use it, not {scope.describe()}",
+                dropped=f"is used only by {clients.describe()}, not by {scope.describe()}",
             )
         return replace(r, clients=seen, guess=guess)
 

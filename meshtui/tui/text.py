@@ -13,6 +13,7 @@ from rich.text import Text
 
 from meshtui.check.report import ICON, printable, workload_name
 from meshtui.mesh.analysis import HostAnalysis, SubsetAnalysis
+from meshtui.mesh.clients import ClientSet
 from meshtui.mesh.findings import Code, Finding, Severity
 from meshtui.mesh.resources import Meta, Service, Workload
 from meshtui.mesh.routes import RouteRef
@@ -179,7 +180,20 @@ def routing_badge(routes: Sequence[RouteRef], *, targets: bool = False) -> Text:
         out.append(f" · +{len(rules) - RULES_SHOWN} rules", style=MUTED)
     if not any(r.mesh_bound for r in carrying):
         out.append(" gateway only", style=GATEWAY_STYLE)
+    who = route_clients(carrying)
+    if who is not None:
+        out.append(f"  {safe(who.short())}", style=MUTED)
     return out
+
+
+def route_clients(routes: Sequence[RouteRef]) -> ClientSet | None:
+    """The clients the routes carry requests of, when that is not every client (None)."""
+    who = ClientSet.none()
+    for r in routes:
+        who |= r.clients
+    if not who or (who.everyone and not who.names):
+        return None
+    return who
 
 
 def default_label(h: HostAnalysis) -> Text:
@@ -216,7 +230,7 @@ def subset_label(s: SubsetAnalysis, query: str = "") -> Text:
     badges = [*problems, routing_badge(s.routes)]
     if not s.routes and not s.policy_never_applied:
         badges.append(Text("no route", style=MUTED))
-    if not s.clients.everyone or s.clients.names:
+    if (not s.clients.everyone or s.clients.names) and route_clients(s.routes) != s.clients:
         # Not every client applies the DestinationRule that defines this subset.
         badges.append(Text(safe(s.clients.short()), style=MUTED))
     return _with_badges(name, badges)
