@@ -1,0 +1,124 @@
+"""The routing table is the oracle the trace must agree with (shared/testing.md): for generated
+meshes and every client namespace, every subset a traced request reaches is one the client's
+table routes to, and every route the table lists is reached by a request built from its own
+match."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from meshtui.mesh.clients import ClientSet
+from meshtui.mesh.routing import users
+from meshtui.mesh.trace import Client, trace
+from tests.helpers import build_mesh, dest, dr, route, service, subset, svc_host, vs
+
+NAMESPACES = ("a", "b", "c")
+CLIENTS = (*NAMESPACES, "elsewhere")
+SERVICES = ("web", "api")
+PORTS = (8080, 9090)
+TIMES = ("2024-01-01T00:00:00Z", "2024-02-01T00:00:00Z", None)
+
+
+@st.composite
+def matches(draw: st.DrawFn, k: int) -> list[dict]:
+    """Rule k's match: its own path prefix (so a request built from it matches no other rule's
+    prefix), maybe narrowed to a port, a source namespace or a gateway."""
+    if draw(st.integers(0, 4)) == 0:
+        return []
+    block: dict = {"uri": {"prefix": f"/r{k}/"}}
+    extra = draw(st.sampled_from(["", "port", "source", "gateway"]))
+    if extra == "port":
+        block["port"] = draw(st.sampled_from(PORTS))
+    elif extra == "source":
+        block["sourceNamespace"] = draw(st.sampled_from(NAMESPACES))
+    elif extra == "gateway":
+        block["gateways"] = [draw(st.sampled_from(["mesh", "missing"]))]
+    return [block]
+
+
+@st.composite
+def routing_meshes(draw: st.DrawFn) -> list[dict]:
+    objs: list[dict] = []
+    hosts = [(ns, name) for ns in NAMESPACES[:2] for name in SERVICES]
+    for ns, name in hosts:
+        objs.append(service(name, namespace=ns, ports=draw(st.sampled_from([(8080,), PORTS]))))
+        objs.append(
+            dr(name, name, namespace=ns, subsets=[subset("v1"), subset("v2"), subset("v3")])
+        )
+    k = 0
+    for n in range(draw(st.integers(1, 4))):
+        ns = draw(st.sampled_from(NAMESPACES))
+        targets = draw(st.lists(st.sampled_from(hosts), min_size=1, max_size=2, unique=True))
+        rules = []
+        for _ in range(draw(st.integers(1, 3))):
+            t_ns, t_name = draw(st.sampled_from(hosts))
+            dests = [
+                dest(svc_host(t_name, t_ns), draw(st.sampled_from(["v1", "v2", "v3"])))
+                for _ in range(draw(st.integers(1, 2)))
+            ]
+            if len(dests) == 2:
+                dests[0]["weight"], dests[1]["weight"] = draw(
+                    st.sampled_from([(50, 50), (100, 0), (90, 10)])
+                )
+            rules.append(route(*dests, match=draw(matches(k))))
+            k += 1
+        objs.append(
+            vs(
+                f"vs{n}",
+                [svc_host(name, t_ns) for t_ns, name in targets],
+                namespace=ns,
+                http=rules,
+                export_to=draw(st.sampled_from([None, ["."], ["*"], ["b"]])),
+                created=draw(st.sampled_from(TIMES)),
+            )
+        )
+    return objs
+
+
+def _request_path(r) -> str:
+    for m in r.matches:
+        prefix = (m.get("uri") or {}).get("prefix")
+        if prefix:
+            return prefix + "x"
+    return "/"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(objs=routing_meshes(), data=st.data())
+def test_the_trace_reaches_what_the_table_routes_and_the_table_routes_what_it_reaches(objs, data):
+    mesh = build_mesh(*objs)
+    hosts = [h for h in mesh.hosts() if mesh.analyze_host(h) is not None]
+    for client in CLIENTS:
+        scope = ClientSet.of([client])
+        live = [r for h in hosts for r in mesh.table.routes_to(h, scope).live]
+        routed = {(r.virtual_service, r.host, r.subset) for r in live if r.kind != "mirror"}
+        for host in hosts:
+            service = mesh.analyze_host(host).service
+            for port in sorted({p.number for p in service.ports}) if service else ():
+                path = data.draw(st.sampled_from(["/", *(f"/r{k}/x" for k in range(12))]))
+                t = trace(mesh, Client(client), host, port, path=path)
+                if t.virtual_service is None:
+                    continue  # default routing: no VirtualService route is involved
+                for hop in t.destinations:
+                    if hop.weight > 0:
+                        assert (t.virtual_service, hop.host, hop.subset) in routed
+        for r in live:
+            if r.kind == "mirror" or r.weight <= 0 or "mesh" not in r.gateways:
+                continue
+            vs_ = mesh.routes.get(r.virtual_service)
+            sent = False
+            for host in mesh.routes.hosts_of(vs_):
+                service = mesh.analyze_host(host).service
+                for port in sorted({p.number for p in service.ports}):
+                    wanted = [m.get("port") for m in r.matches if m.get("port")]
+                    if wanted and port not in wanted:
+                        continue
+                    if client not in users(mesh.routes, vs_, host, port, ("http",)):
+                        continue
+                    t = trace(mesh, Client(client), host, port, path=_request_path(r))
+                    assert t.virtual_service == r.virtual_service
+                    assert t.rule == f"http[{r.route_index}]"
+                    assert (r.host, r.subset) in {(h.host, h.subset) for h in t.destinations}
+                    sent = True
+            assert sent, f"{r.describe()} is live for {client} but no request reaches it"
