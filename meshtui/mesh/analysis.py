@@ -485,10 +485,11 @@ class Mesh:
         subsets: list[SubsetAnalysis] = []
         names: set[str] = set()
         for subset, dr, in_force, clients in self._subset_entries(primary, views):
+            applies, unused = _subset_routes(subset.name, clients, table)
             analysed = self._subset_verdict(
                 host,
                 self._analyze_subset(
-                    host, service, in_force, subset, dr, routes, port_numbers, workloads
+                    host, service, in_force, subset, dr, port_numbers, workloads, applies, unused
                 ),
                 clients,
                 table,
@@ -693,13 +694,13 @@ class Mesh:
         rule: ConsolidatedRule,
         subset: Subset,
         dr: DestinationRule,
-        routes: tuple[RouteRef, ...],
         port_numbers: list[int],
         host_workloads: tuple[Workload, ...] | None,
+        routes: tuple[RouteRef, ...],
+        dropped_routes: tuple[RouteRef, ...],
     ) -> SubsetAnalysis:
         host_policy = rule.traffic_policy
         own = subset.traffic_policy
-        sub_routes = tuple(r for r in routes if r.subset == subset.name)
         workloads = None
         if host_workloads is not None and service is not None:
             workloads = tuple(
@@ -743,10 +744,11 @@ class Mesh:
             own_policy=own,
             policy=policy,
             ports=port_policies,
-            routes=sub_routes,
+            routes=routes,
             workloads=workloads,
             findings=tuple(findings),
             subset=subset,
+            dropped_routes=dropped_routes,
         )
 
     def _rule_findings(self, host: str, rule: ConsolidatedRule) -> list[Finding]:
@@ -800,33 +802,13 @@ class Mesh:
         for the clients it carries that also apply this DR (pilot applies a subset's policy
         only to traffic a route explicitly sends to the subset, through their DR's cluster).
         """
-        name = analysed.name
-        applies: list[RouteRef] = []
-        elsewhere: list[RouteRef] = []
-        for r in table.live:
-            if r.subset != name:
-                continue
-            if r.clients & clients:
-                applies.append(replace(r, clients=r.clients & clients))
-            else:
-                elsewhere.append(
-                    replace(
-                        r,
-                        dropped=f"serves only {r.clients.describe()}, whose DestinationRule "
-                        f"does not hold this subset ({clients.describe()} use this one)",
-                    )
-                )
-        unused = (*(r for r in table.dropped if r.subset == name), *elsewhere)
         scoped = clients & self.scope
-        analysed = replace(
-            analysed,
-            routes=tuple(applies),
-            dropped_routes=unused,
-            clients=EVERY_CLIENT if clients == EVERY_CLIENT else scoped,
-        )
-        if not analysed.has_own_policy or applies:
+        if clients != EVERY_CLIENT:
+            analysed = replace(analysed, clients=scoped)
+        if not analysed.has_own_policy or analysed.routes:
             return analysed
-        why = _why_not_routed(unused, dropped)
+        name = analysed.name
+        why = _why_not_routed(analysed.dropped_routes, dropped)
         instead = _where_traffic_goes(name, clients, table.live)
         dead = Finding(
             Code.SUBSET_POLICY_NEVER_APPLIED,
@@ -914,6 +896,33 @@ def _short(why: str) -> str:
     if why.startswith("no VirtualService route"):
         return "no route names this subset"
     return why.split(" (")[0].split(":")[0]
+
+
+def _subset_routes(
+    name: str, clients: ClientSet, table: HostRoutes
+) -> tuple[tuple[RouteRef, ...], tuple[RouteRef, ...]]:
+    """The routes that carry the subset's clients (those applying its DR) to it, and those that
+    name it but carry none of them, each with the reason."""
+    applies: list[RouteRef] = []
+    elsewhere: list[RouteRef] = []
+    for r in table.live:
+        if r.subset != name:
+            continue
+        shared = r.clients & clients
+        if shared == r.clients:
+            applies.append(r)
+        elif shared:
+            applies.append(replace(r, clients=shared))
+        else:
+            elsewhere.append(
+                replace(
+                    r,
+                    dropped=f"serves only {r.clients.describe()}, whose DestinationRule does "
+                    f"not hold this subset ({clients.describe()} use this one)",
+                )
+            )
+    unused = (*(r for r in table.dropped if r.subset == name), *elsewhere)
+    return tuple(applies), unused
 
 
 def _why_not_routed(unused: tuple[RouteRef, ...], dropped: Mapping[ObjectRef, str]) -> str:

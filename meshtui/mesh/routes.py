@@ -8,9 +8,10 @@ root's gateways. A weight-0 destination beside others gets no traffic (pilot dro
 
 from __future__ import annotations
 
+import operator
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from meshtui.mesh.clients import ClientSet
@@ -95,6 +96,19 @@ class RouteRef:
         where = f" (delegate {self.delegate.namespaced_name})" if self.delegate else ""
         name = f" {self.route_name!r}" if self.route_name else ""
         return f"{self.virtual_service} {self.kind}[{self.route_index}]{name}{where}"
+
+
+_ROUTE_FIELDS = tuple(f.name for f in fields(RouteRef))
+_route_values = operator.attrgetter(*_ROUTE_FIELDS)
+_CLIENTS, _GUESS, _DROPPED = (_ROUTE_FIELDS.index(n) for n in ("clients", "guess", "dropped"))
+
+
+def resolved(r: RouteRef, clients: ClientSet, guess: bool = False, dropped: str = "") -> RouteRef:
+    """A copy of an indexed route with who it carries traffic for (the routing table makes
+    one per route and view: `dataclasses.replace` costs several times as much)."""
+    values = list(_route_values(r))
+    values[_CLIENTS], values[_GUESS], values[_DROPPED] = clients, guess, dropped or r.dropped
+    return RouteRef(*values)
 
 
 def effective_weights(destinations: tuple[Destination, ...]) -> list[int]:

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import functools
 import operator
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from meshtui.mesh.clients import ClientSet
@@ -36,6 +36,7 @@ from meshtui.mesh.routes import (
     gateway_ref,
     is_mesh_bound,
     precedes,
+    resolved,
     visibility,
 )
 
@@ -47,6 +48,7 @@ _TLS_PROTOCOLS = {"https", "tls"}
 _TCP_PROTOCOLS = {"tcp", "mongo", "mysql", "redis", "thrift", "udp"}
 
 EVERYONE = ClientSet.all()
+NOBODY = ClientSet.none()
 Registry = Callable[[str], Service | ServiceEntry | None]
 
 
@@ -125,16 +127,15 @@ def _block_clients(match: Mapping[str, Any], port: int | None) -> ClientSet:
 
 
 def rule_clients(
-    matches: Iterable[Mapping[str, Any]], kind: str, port: int | None, kinds: tuple[str, ...]
+    matches: Sequence[Mapping[str, Any]], kind: str, port: int | None, kinds: tuple[str, ...]
 ) -> ClientSet:
     """The sidecars a rule of `kind` with these match blocks is built for on `port`."""
     if kind not in kinds:
         return ClientSet.none()
+    if not matches:
+        return EVERYONE
     out = ClientSet.none()
-    blocks = list(matches)
-    if not blocks:
-        return ClientSet.all()
-    for m in blocks:
+    for m in matches:
         out |= _block_clients(m, port)
     return out
 
@@ -417,27 +418,33 @@ class RoutingTable:
         return HostRoutes(tuple(live), tuple(dropped))
 
     def resolve(self, r: RouteRef, scope: ClientSet = EVERYONE) -> RouteRef:
-        """`r` with the clients whose requests it carries, or the reason it carries none."""
+        """`r` with the clients whose requests it carries, or the reason it carries none.
+
+        Kept in the index's memo, which every change of VirtualServices, Services, Service
+        Entries and Gateways clears: an indexed route object lives as long as its memo entry."""
         if r.dropped:
             return r
+        key = ("resolve", id(r), scope)
+        found = self.index.memo.get(key)
+        if found is None:
+            found = self.index.memo[key] = self._resolve(r, scope)
+        return found  # type: ignore[return-value]
+
+    def _resolve(self, r: RouteRef, scope: ClientSet) -> RouteRef:
         vs = self.index.get(r.virtual_service)
         if vs is None:
-            return replace(r, dropped="its VirtualService is gone")
+            return resolved(r, NOBODY, dropped="its VirtualService is gone")
         clients, guess = self._clients(vs, r)
         if not clients:
-            return replace(r, dropped=self._why_nobody(vs, r))
+            return resolved(r, clients, dropped=self._why_nobody(vs, r))
         if r.weight <= 0:
             what = "mirrors 0% of the requests" if r.kind == "mirror" else "has weight 0"
-            return replace(r, clients=clients, guess=guess, dropped=f"it {what}")
+            return resolved(r, clients, guess, f"it {what}")
         seen = clients & scope
         if not seen:
-            return replace(
-                r,
-                clients=clients,
-                guess=guess,
-                dropped=f"is used only by {clients.describe()}, not by {scope.describe()}",
-            )
-        return replace(r, clients=seen, guess=guess)
+            why = f"is used only by {clients.describe()}, not by {scope.describe()}"
+            return resolved(r, clients, guess, why)
+        return resolved(r, seen, guess)
 
     def host_users(self, vs: VirtualService, host: str) -> ClientSet:
         """The sidecars that use `vs` for `host`, on any of its ports."""
@@ -458,11 +465,12 @@ class RoutingTable:
         out = ClientSet.none()
         guess = False
         if MESH_GATEWAY in r.gateways:
-            for host in self.index.hosts_of(vs):
-                for port, kinds in _ports(self.registry(host)):
-                    built = rule_clients(r.matches, r.rule_kind, port, kinds)
-                    if built:
-                        out |= users(self.index, vs, host, port, kinds) & built
+            for port, kinds, used in self._sidecar_ports(vs):
+                if not used:
+                    continue
+                built = rule_clients(r.matches, r.rule_kind, port, kinds)
+                if built:
+                    out |= used & built
         seen = visibility(vs)
         for name in r.gateways:
             if name == MESH_GATEWAY:
@@ -476,6 +484,20 @@ class RoutingTable:
                 out |= seen
                 guess = True
         return out, guess
+
+    def _sidecar_ports(
+        self, vs: VirtualService
+    ) -> list[tuple[int | None, tuple[str, ...], ClientSet]]:
+        """Every port of every host `vs` claims, with the sidecars that use `vs` there."""
+        key = ("ports", vs.meta.ref)
+        found = self.index.memo.get(key)
+        if found is None:
+            found = self.index.memo[key] = [
+                (port, kinds, users(self.index, vs, host, port, kinds))
+                for host in self.index.hosts_of(vs)
+                for port, kinds in _ports(self.registry(host))
+            ]
+        return found  # type: ignore[return-value]
 
     def _why_nobody(self, vs: VirtualService, r: RouteRef) -> str:
         """Why a route that can match carries no client's requests."""

@@ -221,7 +221,7 @@ def _unbound_rules(vs: VirtualService, host: str, reported: set[tuple[str, int]]
     out = []
     namespace = vs.meta.ref.namespace
     for route in vs.routes:
-        if (route.kind, route.index) in reported or not route.matches:
+        if not route.match_gateways or (route.kind, route.index) in reported:
             continue
         if rule_gateways(route.matches, vs.gateways, namespace):
             continue
@@ -245,7 +245,9 @@ def _unbound_rules(vs: VirtualService, host: str, reported: set[tuple[str, int]]
 def _dropped_delegate_rules(routes: RouteIndex, vs: VirtualService, host: str) -> list[Finding]:
     """DelegateRuleDropped: pilot's mergeHTTPRoutes drops a delegate rule none of whose match
     blocks narrows a block of the root rule (hasConflict), so it never carries traffic."""
-    out = []
+    out: list[Finding] = []
+    if all(route.delegate is None for route in vs.routes):
+        return out
     for rule in proxy_rules(routes, [vs], "http"):
         if rule.delegate is None or rule.delegate_route is None or not rule.problem:
             continue
