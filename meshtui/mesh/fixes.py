@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from meshtui.mesh.analysis import HostAnalysis, Mesh, SubsetAnalysis
+from meshtui.mesh.analysis import UNNAMED_NAMESPACE, HostAnalysis, Mesh, SubsetAnalysis
 from meshtui.mesh.destination_rules import ConsolidatedRule
 from meshtui.mesh.findings import Code, Finding
 from meshtui.mesh.fix_verify import Verifier, claimed_hosts
@@ -399,11 +399,26 @@ class Fixer:
 
     # -- SubsetPolicyNeverApplied: route traffic to the subset ----------------------------
 
+    def _virtual_service_in_force(
+        self, host: HostAnalysis, subset: SubsetAnalysis
+    ) -> VirtualService | None:
+        """The VirtualService the subset's clients use for the host, as the routing table says:
+        a route added there reaches them (one added to another would be dropped for them)."""
+        clients = subset.clients
+        if self.mesh.client_namespace is not None:
+            namespace = self.mesh.client_namespace
+        elif not clients.everyone and clients.names:
+            namespace = sorted(clients.names)[0]
+        elif host.namespace and host.namespace not in clients.names:
+            namespace = host.namespace
+        else:
+            namespace = UNNAMED_NAMESPACE  # every namespace no resource names
+        return self.mesh.virtual_service_for(host.host, namespace)
+
     def _route_fixes(self, host: HostAnalysis, subset: SubsetAnalysis) -> list[Fix]:
         domain = self.mesh.config.domain
-        in_force = self.virtual_services_for(host.host)
-        if in_force:
-            vs = in_force[0]
+        vs = self._virtual_service_in_force(host, subset)
+        if vs is not None:
             doc = self.raw(vs)
             if doc is None:
                 return []

@@ -139,3 +139,28 @@ def test_a_creation_time_conflict_stays_an_error(capsys, tmp_path):
         "ConflictingVirtualServices"
     }
     assert code == 1
+
+
+def test_a_route_fix_goes_into_the_virtual_service_the_clients_use(capsys, tmp_path):
+    text = (ROOT / ROUTING / "override" / "mesh.yaml").read_text()
+    # frontend's override is the older one: jobs' sidecars still use payments' public one,
+    # so a route to v2 for them goes there (one added to frontend's would never reach them).
+    text = text.replace(
+        "metadata: {name: payments-beta, namespace: frontend}",
+        "metadata: {name: payments-beta, namespace: frontend, "
+        "creationTimestamp: '2020-01-01T00:00:00Z'}",
+    ).replace(
+        "metadata: {name: payments, namespace: payments}\nspec:\n  hosts: [payments]",
+        "metadata: {name: payments, namespace: payments, "
+        "creationTimestamp: '2024-01-01T00:00:00Z'}\nspec:\n  hosts: [payments]",
+    )
+    assert text.count("creationTimestamp") == 2
+    (tmp_path / "mesh.yaml").write_text(text)
+    main(["check", str(tmp_path), "-o", "json", "--client-namespace", "jobs"])
+    doc = json.loads(capsys.readouterr().out)
+    [dead] = [f for f in doc["findings"] if f["code"] == "SubsetPolicyNeverApplied"]
+    routed = [fix for fix in dead["fixes"] if "route" in fix["title"]]
+    assert routed
+    for fix in routed:
+        names = {(r["metadata"]["namespace"], r["metadata"]["name"]) for r in fix["resources"]}
+        assert names == {("payments", "payments")}, fix["title"]
