@@ -282,6 +282,8 @@ class Mesh:
         if resource.meta.annotations and SUPPRESS_ANNOTATION in resource.meta.annotations:
             self._suppress_annotated.add(ref)
             self._completed = None  # its findings may be on any host: complete them all
+        if resource.meta.rejected is not None:
+            return routed  # Istio never sees it: only the checks of validation.py read it
         if isinstance(resource, Service | ServiceEntry | Gateway):
             self.registry_version += 1
         if isinstance(resource, Workload):
@@ -311,6 +313,8 @@ class Mesh:
         if ref in self._suppress_annotated:
             self._suppress_annotated.discard(ref)
             self._completed = None
+        if resource.meta.rejected is not None:
+            return set()
         if isinstance(resource, Service | ServiceEntry | Gateway):
             self.registry_version += 1
         if isinstance(resource, Workload):

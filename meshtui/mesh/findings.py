@@ -47,6 +47,9 @@ class Code(StrEnum):
     SINGLE_DESTINATION_WEIGHT = "SingleDestinationWeight"
     DUPLICATE_DESTINATION = "DuplicateDestination"
     SUBSET_WITHOUT_LABELS = "SubsetWithoutLabels"
+    # Policy written but not applied, and false alarms (issue 23)
+    IGNORED_FIELD = "IgnoredField"
+    MERGED_POLICY_IGNORED = "MergedPolicyIgnored"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +60,10 @@ class Rule:
     explanation: str
     istio: str | None = None  # the istioctl analyze message code (IST0101, ...)
     kiali: str | None = None  # the Kiali validation code (KIA1101, ...)
+    # When a finding of the code takes another severity than `severity`, and why.
+    severity_rule: str = ""
+    # What a verified fix of the code does ("" when meshtui offers none).
+    fix: str = ""
 
 
 # The one table of finding codes: the README's findings table, SARIF rules and the help text
@@ -127,8 +134,9 @@ RULES: dict[Code, Rule] = {
     Code.INVALID_RESOURCE: Rule(
         Severity.ERROR,
         "The resource has a field of the wrong type, a value outside its enum, a malformed "
-        "duration or a missing required field; the API server would reject it, so Istio never "
-        "sees it.",
+        "duration or a missing required field, or breaks a rule of Istio's validating webhook "
+        "(pkg/config/validation); the API server would reject it, so Istio never sees it.",
+        istio="IST0106",
     ),
     Code.PARSE_ERROR: Rule(Severity.ERROR, "The file could not be read as YAML or JSON."),
     # -- schema, references and analyzer parity (issue 10) --
@@ -217,6 +225,19 @@ RULES: dict[Code, Rule] = {
         "whole service under another name.",
         kiali="KIA0209",
     ),
+    # -- policy written but not applied (issue 23) --
+    Code.IGNORED_FIELD: Rule(
+        Severity.WARNING,
+        "The API accepts the field but pilot ignores it (outlierDetection.consecutiveErrors: "
+        "pilot reads consecutive5xxErrors and consecutiveGatewayErrors only), so what it was "
+        "meant to set is not set; write the replacement named.",
+    ),
+    Code.MERGED_POLICY_IGNORED: Rule(
+        Severity.WARNING,
+        "Several DestinationRules of one namespace for one host are merged and only the first "
+        "one's top-level trafficPolicy is kept: this DestinationRule's top-level trafficPolicy "
+        "is dropped whole. Move the fields to the DestinationRule whose policy is in force.",
+    ),
 }
 
 SEVERITY = {code: rule.severity for code, rule in RULES.items()}
@@ -235,6 +256,12 @@ class Finding:
     path: Path = ()  # the field within the resource, for sources that can locate it
     clients: ClientSet | None = None  # whose requests it concerns; None: not client-specific
     beyond_istio: bool = False  # meshtui's own conclusion where istioctl reports another code
+    level: Severity | None = None  # the severity when the code's severity rule says another
+
+    @classmethod
+    def at(cls, level: Severity, code: Code, message: str, **kw: object) -> Finding:
+        """A finding at `level` (kept None when it is the code's own severity)."""
+        return cls(code, message, level=None if level is SEVERITY[code] else level, **kw)  # type: ignore[arg-type]
 
     @property
     def field(self) -> str | None:
@@ -242,7 +269,7 @@ class Finding:
 
     @property
     def severity(self) -> Severity:
-        return SEVERITY[self.code]
+        return self.level or SEVERITY[self.code]
 
     @property
     def istio(self) -> str | None:
@@ -274,12 +301,13 @@ def reaches(severity: Severity, threshold: Severity) -> bool:
 def markdown_table() -> str:
     """The README's findings table, made from RULES so the two never disagree."""
     rows = [
-        "| code | severity | istioctl | Kiali | means |",
-        "| --- | --- | --- | --- | --- |",
+        "| code | severity | istioctl | Kiali | means | a verified fix |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     for code, rule in RULES.items():
+        severity = rule.severity.value + (f"; {rule.severity_rule}" if rule.severity_rule else "")
         rows.append(
-            f"| `{code.value}` | {rule.severity.value} | {rule.istio or ''} | "
-            f"{rule.kiali or ''} | {rule.explanation} |"
+            f"| `{code.value}` | {severity} | {rule.istio or ''} | "
+            f"{rule.kiali or ''} | {rule.explanation} | {rule.fix} |"
         )
     return "\n".join(rows)

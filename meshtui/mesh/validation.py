@@ -22,6 +22,7 @@ from meshtui.mesh.resources import (
     DestinationRule,
     ObjectRef,
     Path,
+    Resource,
     VirtualService,
     format_path,
 )
@@ -168,7 +169,8 @@ def check_mesh(mesh: Mesh) -> tuple[Mapping[str | None, list[Finding]], set[str 
     state = mesh.check_state
     if not isinstance(state, CheckState) or state.version != mesh.registry_version:
         state = CheckState(mesh.registry_version, registry(mesh))
-        for resource in (*mesh.destination_rules, *mesh.routes):
+        rejected = [r for r in mesh._resources.values() if r.meta.rejected is not None]
+        for resource in (*mesh.destination_rules, *mesh.routes, *rejected):
             state._keep(resource.meta.ref, resource, _check(mesh, resource, state.registry))
         state.by_host = {host: state._ordered(host) for host in state.refs}
         mesh.check_state = state
@@ -184,7 +186,9 @@ def check_mesh(mesh: Mesh) -> tuple[Mapping[str | None, list[Finding]], set[str 
             for f in kept[1]:
                 changed.add(f.host)
                 state.refs[f.host].discard(ref)
-        if isinstance(resource, DestinationRule | VirtualService):  # else removed, or unchecked
+        if isinstance(resource, DestinationRule | VirtualService) or (
+            resource is not None and resource.meta.rejected is not None
+        ):  # else removed, or unchecked
             found = _check(mesh, resource, state.registry)
             state._keep(ref, resource, found)
             changed.update(f.host for f in found)
@@ -198,13 +202,33 @@ def check_mesh(mesh: Mesh) -> tuple[Mapping[str | None, list[Finding]], set[str 
     return state.by_host, changed
 
 
-def _check(
-    mesh: Mesh, resource: DestinationRule | VirtualService, known: Registry
-) -> list[Finding]:
+def _check(mesh: Mesh, resource: Resource, known: Registry) -> list[Finding]:
+    found = _rejection(resource)
     if isinstance(resource, DestinationRule):
-        found = _schema_findings(resource, _dr_host(mesh, resource))
+        found += _schema_findings(resource, _dr_host(mesh, resource))
         return found + destination_rule_findings(mesh, resource, known)
-    return _schema_findings(resource, None) + virtual_service_findings(mesh, resource, known)
+    if isinstance(resource, VirtualService):
+        found += _schema_findings(resource, None) + virtual_service_findings(mesh, resource, known)
+    return found
+
+
+def _rejection(resource: Resource) -> list[Finding]:
+    """InvalidResource for a resource the API server or Istio's webhook rejects: Istio never
+    sees it. The rest of it is checked as any other (a fix of the rejected field must not
+    bring the next finding to light only then)."""
+    rejected = resource.meta.rejected
+    if rejected is None:
+        return []
+    where = format_path(rejected.path)
+    return [
+        Finding(
+            Code.INVALID_RESOURCE,
+            f"{rejected.ref} is ignored: " + " ".join(p for p in (where, rejected.message) if p),
+            resource=rejected.ref,
+            origin=rejected.origin,
+            path=rejected.path,
+        )
+    ]
 
 
 def _dr_host(mesh: Mesh, rule: DestinationRule) -> str:
@@ -212,7 +236,11 @@ def _dr_host(mesh: Mesh, rule: DestinationRule) -> str:
 
 
 def _schema_findings(resource: DestinationRule | VirtualService, host: str | None) -> list[Finding]:
-    codes = {"UnknownField": Code.UNKNOWN_FIELD, "DeprecatedField": Code.DEPRECATED_FIELD}
+    codes = {
+        "UnknownField": Code.UNKNOWN_FIELD,
+        "DeprecatedField": Code.DEPRECATED_FIELD,
+        "IgnoredField": Code.IGNORED_FIELD,
+    }
     return [
         Finding(
             codes[issue.code],

@@ -57,6 +57,8 @@ def test_severities_are_the_documented_ones():
         Code.SINGLE_DESTINATION_WEIGHT: Severity.INFO,
         Code.DUPLICATE_DESTINATION: Severity.WARNING,
         Code.SUBSET_WITHOUT_LABELS: Severity.WARNING,
+        Code.IGNORED_FIELD: Severity.WARNING,
+        Code.MERGED_POLICY_IGNORED: Severity.WARNING,
     }
     assert reaches(Severity.ERROR, Severity.WARNING)
     assert not reaches(Severity.INFO, Severity.WARNING)
