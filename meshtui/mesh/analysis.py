@@ -14,7 +14,11 @@ from typing import Any
 
 from meshtui.mesh.batch import collector_paused
 from meshtui.mesh.clients import ClientSet
-from meshtui.mesh.destination_rules import ConsolidatedRule, DestinationRuleIndex
+from meshtui.mesh.destination_rules import (
+    ConsolidatedRule,
+    DestinationRuleIndex,
+    merged_policy_findings,
+)
 from meshtui.mesh.findings import Code, Finding, Severity
 from meshtui.mesh.hosts import MeshConfig, host_namespace, resolve_host, service_host
 from meshtui.mesh.policy import EffectivePolicy, effective_policies, policy_ports, sets_anything
@@ -43,7 +47,7 @@ from meshtui.mesh.routes import (
 from meshtui.mesh.selection import WorkloadIndex, selects
 from meshtui.mesh.suppress import SuppressRule
 from meshtui.mesh.topology import select_subset
-from meshtui.mesh.validation import Completed, check_mesh
+from meshtui.mesh.validation import Completed, check_mesh, selection_unconfirmed, selects_nothing
 from meshtui.mesh.virtual_services import (
     conflicts,
     designated_host,
@@ -734,29 +738,16 @@ class Mesh:
                 )
             )
         findings = []
-
-        def finding(code: Code, message: str, field: str) -> Finding:
-            """A finding on this subset, pointing at one of its fields in the DR."""
-            return Finding(
-                code,
-                message,
-                host=host,
-                subset=subset.name,
-                resource=dr.meta.ref,
-                origin=dr.meta.origin,
-                path=(*subset.path, field) if subset.path else (),
-            )
-
         if workloads is not None and host_workloads and not workloads:
-            labels = ", ".join(f"{k}={v}" for k, v in subset.labels.items())
-            findings.append(
-                finding(
-                    Code.SUBSET_SELECTS_NOTHING,
-                    f"subset {subset.name!r} of {host} selects no workload: none of the "
-                    f"{len(host_workloads)} workload(s) of the service has labels {labels}",
-                    "labels",
-                )
-            )
+            findings.append(selects_nothing(host, subset, dr, host_workloads, sub_routes))
+        elif (
+            host_workloads is None
+            and isinstance(service, Service)
+            and service.selector
+            and subset.labels
+            and not len(self.workloads)
+        ):
+            findings.append(selection_unconfirmed(host, subset, dr, service))
         policy, port_policies = effective_policies(host_policy, own, port_numbers)
         return SubsetAnalysis(
             name=subset.name,
@@ -791,6 +782,7 @@ class Mesh:
                     origin=first.meta.origin,
                 )
             )
+        findings += merged_policy_findings(host, rule)
         for dup in rule.duplicates:
             ignored = next(r for r in rule.rules if r.meta.ref == dup.ignored)
             findings.append(
@@ -948,8 +940,15 @@ class Mesh:
                 why = (
                     f"which no DestinationRule for that host defines{who} (requests fail with 503)"
                 )
+            level = self._undefined_level(missing)
+            if level is Severity.WARNING:
+                why += (
+                    "; none of these namespaces has a client (a workload or a Gateway) in the "
+                    "input, so only clients outside these files would get it"
+                )
             findings.append(
-                Finding(
+                Finding.at(
+                    level,
                     Code.UNDEFINED_SUBSET,
                     f"{r.describe()} routes to subset {r.subset!r} of {host}, {why}",
                     host=host,
@@ -961,6 +960,17 @@ class Mesh:
                 )
             )
         return tuple(names), findings
+
+    def _undefined_level(self, missing: ClientSet) -> Severity:
+        """An error when a client namespace that gets the 503 has a client in the input (a
+        workload or a Gateway), or when the input holds no workload at all (a folder of Istio
+        config alone says nothing about clients); else a warning: the clients are
+        hypothetical (the documented egress gateway pattern keeps its DestinationRule in the
+        application's namespace)."""
+        if not len(self.workloads):
+            return Severity.ERROR
+        present = self.workloads.namespaces() | {ref.namespace for ref in self.gateways}
+        return Severity.ERROR if missing & ClientSet.of(present) else Severity.WARNING
 
 
 def _short(why: str) -> str:

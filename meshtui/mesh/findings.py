@@ -81,6 +81,10 @@ RULES: dict[Code, Rule] = {
         "cluster for it and requests fail with 503 (no healthy upstream).",
         istio="IST0101",
         kiali="KIA1107",
+        severity_rule="a warning when the input holds workloads but none of the client "
+        "namespaces that get the 503 has a client (a workload or a Gateway) in it",
+        fix="routes to the nearest defined subset name first (did you mean ...?), defines the "
+        "subset, or routes to the whole service",
     ),
     Code.SUBSET_SELECTS_NOTHING: Rule(
         Severity.WARNING,
@@ -88,6 +92,10 @@ RULES: dict[Code, Rule] = {
         "the subset has no endpoints.",
         istio="IST0173",
         kiali="KIA0203",
+        severity_rule="an error when a route that can match sends the subset traffic (503); "
+        "info when the input holds no workload at all, so the selection cannot be confirmed",
+        fix="selects the labels the service's pods carry, the nearest spelling first "
+        "(version: v2 for verison: v2)",
     ),
     Code.DUPLICATE_SUBSET: Rule(
         Severity.WARNING,
@@ -162,6 +170,10 @@ RULES: dict[Code, Rule] = {
         "from the VirtualService's namespace; Istio has no cluster for it and the requests fail.",
         istio="IST0101",
         kiali="KIA1101",
+        severity_rule="a warning offline, where the host is only not in these files (the "
+        "cluster or another tool may create it at run time); the Services an Istio install "
+        "creates (istiod, istio-ingressgateway, istio-egressgateway, istio-eastwestgateway in "
+        "the root namespace) are known",
     ),
     Code.UNKNOWN_PORT: Rule(
         Severity.ERROR,
@@ -183,15 +195,18 @@ RULES: dict[Code, Rule] = {
         kiali="KIA0202",
     ),
     Code.NO_CA_CERTIFICATES: Rule(
-        Severity.WARNING,
-        "TLS mode SIMPLE or MUTUAL without caCertificates: the sidecar does not verify the "
-        "server's certificate (set caCertificates, or credentialName with a workloadSelector).",
+        Severity.INFO,
+        "TLS mode SIMPLE or MUTUAL without caCertificates: pilot has the proxy verify the "
+        "server against the system root store (networking/core/cluster_tls.go, "
+        'NonEmptyOrDefault(tls.CaCertificates, "system")), so a server with a private CA fails '
+        "the handshake; pin a CA with caCertificates or credentialName.",
         istio="IST0128",
     ),
     Code.NO_CA_CERTIFICATES_PORT: Rule(
-        Severity.WARNING,
-        "Port-level TLS mode SIMPLE or MUTUAL without caCertificates: on that port the "
-        "sidecar does not verify the server's certificate.",
+        Severity.INFO,
+        "Port-level TLS mode SIMPLE or MUTUAL without caCertificates: on that port the proxy "
+        "verifies the server against the system root store, so a server with a private CA "
+        "fails the handshake; pin a CA with caCertificates or credentialName.",
         istio="IST0129",
     ),
     Code.HOST_NOT_IN_GATEWAY: Rule(
@@ -224,6 +239,8 @@ RULES: dict[Code, Rule] = {
         "The subset has no labels, so it selects every endpoint of the service: it is the "
         "whole service under another name.",
         kiali="KIA0209",
+        severity_rule="info on an egress gateway host (istio-egressgateway...), where Istio's "
+        "documented egress pattern uses a label-less subset to carry per-destination TLS",
     ),
     # -- policy written but not applied (issue 23) --
     Code.IGNORED_FIELD: Rule(

@@ -41,6 +41,7 @@ from meshtui.mesh.resources import (
     VirtualService,
 )
 from meshtui.mesh.routes import RouteRef
+from meshtui.mesh.selection import closest_labels
 
 API_VERSION = "networking.istio.io/v1"
 # The header the safe route fix matches on: only requests that carry it reach the subset.
@@ -709,8 +710,13 @@ class Fixer:
     # -- SubsetSelectsNothing --------------------------------------------------------------
 
     def _select_workloads(self, host: HostAnalysis, subset: SubsetAnalysis) -> Fix | None:
-        seen: list[dict[str, str]] = []
-        for w in host.workloads or ():
+        """The subset's labels as the service's pods carry them: the nearest spelling of its
+        keys and values first (a typo: `verison: v2` is `version: v2`), else the values in
+        use for its keys."""
+        workloads = host.workloads or ()
+        close = closest_labels(subset.labels, [w.labels for w in workloads])
+        seen: list[dict[str, str]] = [close] if close else []
+        for w in workloads:
             labels = {k: v for k, v in w.labels.items() if k in subset.labels}
             if labels and labels not in seen:
                 seen.append(labels)
@@ -720,7 +726,10 @@ class Fixer:
             return None
         for s in doc.get("spec", {}).get("subsets") or []:
             if isinstance(s, dict) and s.get("name") == subset.name:
-                s["labels"] = {**(s.get("labels") or {}), **seen[0]}
+                if close:  # the misspelt keys go: they select nothing
+                    s["labels"] = dict(close)
+                else:
+                    s["labels"] = {**(s.get("labels") or {}), **seen[0]}
                 break
         others = ["; ".join(f"{k}={v}" for k, v in s.items()) for s in seen[1:]]
         label_text = ", ".join(f"{k}={v}" for k, v in seen[0].items())

@@ -144,7 +144,7 @@ def rule_findings(routes: RouteIndex, vs: VirtualService, host: str) -> list[Fin
 
 
 def unknown_gateways(
-    vs: VirtualService, gateways: Mapping[ObjectRef, Gateway], host: str
+    vs: VirtualService, gateways: Mapping[ObjectRef, Gateway], host: str | None
 ) -> list[Finding]:
     """Gateways `vs` binds to (at the top or in a match) that do not exist (IST0101)."""
     out = []

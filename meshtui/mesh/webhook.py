@@ -110,6 +110,10 @@ def _items(value: object) -> Iterator[tuple[int, Any]]:
     return enumerate(value) if isinstance(value, list) else iter(())
 
 
+def _strs(value: object) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
 def _int(value: object) -> int | None:
     if isinstance(value, bool):
         return None
@@ -131,7 +135,9 @@ def duration_ns(text: object) -> int | None:
     for m in _DURATION_PART.finditer(text):
         if m.start() != pos:
             return None
-        total += round(float(m.group(1)) * _UNIT_NS[m.group(2)])
+        whole, _, frac = m.group(1).partition(".")
+        unit = _UNIT_NS[m.group(2)]
+        total += int(whole or 0) * unit + int(frac[:9].ljust(9, "0")) * unit // 10**9
         pos = m.end()
     return total if pos == len(text) and pos else None
 
@@ -409,7 +415,7 @@ def _load_balancer(out: _Out, lb: object, outlier: object, path: Path) -> None:
         for i, attr in _items(_m(ch.get("httpCookie")).get("attributes")):
             name = _m(attr).get("name")
             ap = (*cp, "httpCookie", "attributes", i, "name")
-            if not name:
+            if not isinstance(name, str) or not name:
                 out.add(ap, "a cookie attribute needs a name", rule)
             elif name in names:
                 out.add(ap, f"cookie attribute {name!r} is set twice", rule)
@@ -422,7 +428,7 @@ def _load_balancer(out: _Out, lb: object, outlier: object, path: Path) -> None:
         if isinstance(maglev, Mapping):
             size = _int(maglev.get("tableSize")) or 0
             mp = (*cp, "maglev", "tableSize")
-            if size == 0:
+            if size <= 0:
                 out.add(mp, "must be set for maglev", rule)
             elif size >= 5000011:
                 out.add(mp, f"is {size}: must be less than 5000011", rule)
@@ -447,7 +453,8 @@ def _locality(out: _Out, lb: object, path: Path) -> None:
     if not isinstance(lb, Mapping):
         return
     rule = "agent.ValidateLocalityLbSetting"
-    distribute, failover = lb.get("distribute") or [], lb.get("failover") or []
+    distribute = [e for _, e in _items(lb.get("distribute"))]
+    failover = [e for _, e in _items(lb.get("failover"))]
     if distribute and failover:
         out.add(path, "distribute and failover cannot be set together", rule)
         return
@@ -776,8 +783,8 @@ def _rewrite(out: _Out, rewrite: object, path: Path) -> None:
 
 
 def _virtual_service(out: _Out, spec: Mapping[str, Any], namespace: str) -> None:
-    hosts = [h for h in spec.get("hosts") or () if isinstance(h, str)]
-    gateways = [g for g in spec.get("gateways") or () if isinstance(g, str)]
+    hosts = _strs(spec.get("hosts"))
+    gateways = _strs(spec.get("gateways"))
     rule = "ValidateVirtualService"
     if not hosts:  # a delegate
         for key in ("gateways", "tls", "tcp"):
@@ -828,7 +835,7 @@ def _tls_route(out: _Out, r: Mapping[str, Any], path: Path, hosts: list[str], me
     for i, match in _items(r.get("match")):
         m = _m(match)
         mp = (*path, "match", i)
-        sni = [s for s in m.get("sniHosts") or () if isinstance(s, str)]
+        sni = _strs(m.get("sniHosts"))
         if not sni:
             out.add(mp, "a tls match needs at least one sniHosts entry", "validateTLSMatch")
         for j, s in enumerate(sni):
@@ -871,7 +878,7 @@ def _tcp_route(out: _Out, r: Mapping[str, Any], path: Path) -> None:
 
 def _service_entry(out: _Out, spec: Mapping[str, Any], namespace: str) -> None:
     rule = "ValidateServiceEntry"
-    hosts = [h for h in spec.get("hosts") or () if isinstance(h, str)]
+    hosts = _strs(spec.get("hosts"))
     if not hosts:
         out.add(("spec", "hosts"), "a ServiceEntry needs at least one host", rule)
     for i, h in enumerate(hosts):
@@ -904,7 +911,7 @@ def _service_entry(out: _Out, spec: Mapping[str, Any], namespace: str) -> None:
             _port(out, p.get("targetPort"), (*pp, "targetPort"))
         _protocol(out, p.get("protocol"), (*pp, "protocol"))
     resolution = spec.get("resolution") or "NONE"
-    addresses = [a for a in spec.get("addresses") or () if isinstance(a, str)]
+    addresses = _strs(spec.get("addresses"))
     if any("/" in a for a in addresses) and resolution not in ("NONE", "STATIC"):
         out.add(("spec", "addresses"), "CIDR addresses need resolution NONE or STATIC", rule)
     if resolution == "NONE" and spec.get("endpoints"):
@@ -967,7 +974,7 @@ def _sidecar(out: _Out, spec: Mapping[str, Any], namespace: str) -> None:
                     out.add((*lp, "port", "number"), f"port {number} is used twice", rule)
                 ports.add(number)
             _protocol(out, _m(port).get("protocol"), (*lp, "port", "protocol"))
-        hosts = [h for h in e.get("hosts") or () if isinstance(h, str)]
+        hosts = _strs(e.get("hosts"))
         if not hosts:
             out.add((*lp, "hosts"), "an egress listener needs at least one host", rule)
         for j, h in enumerate(hosts):

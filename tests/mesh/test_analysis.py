@@ -26,6 +26,7 @@ from tests.helpers import (
     service_entry,
     subset,
     svc_host,
+    tls_route,
     vs,
 )
 
@@ -46,7 +47,12 @@ def test_host_ports_are_the_service_ports_not_port_level_settings_it_lacks():
                     "portLevelSettings": [port_policy(9080, loadBalancer={"simple": "RANDOM"})],
                 },
                 subsets=[
-                    subset("v1", policy={"portLevelSettings": [port_policy(15000, tls=None)]})
+                    subset(
+                        "v1",
+                        policy={
+                            "portLevelSettings": [port_policy(15000, tls={"mode": "ISTIO_MUTUAL"})]
+                        },
+                    )
                 ],
             ),
         ),
@@ -83,8 +89,8 @@ def test_analysis_counts_findings_by_severity():
     )
     assert {s.value: n for s, n in analysis.counts().items()} == {
         "error": 0,
-        "warning": 1,
-        "info": 0,
+        "warning": 1,  # SubsetPolicyNeverApplied
+        "info": 1,  # SubsetSelectsNothing: no workload in the input to confirm v1's pods
     }
     assert analysis.subset_count == 1
 
@@ -282,6 +288,8 @@ def test_adding_a_route_to_a_subset_clears_its_never_applied_finding(subsets, da
     kind = data.draw(st.sampled_from(["http", "tcp", "tls", "mirror"]))
     if kind == "mirror":
         spec = {"http": [route(dest("reviews"), mirror={"host": "reviews", "subset": name})]}
+    elif kind == "tls":
+        spec = {kind: [tls_route(dest("reviews", name))]}
     else:
         spec = {kind: [route(dest("reviews", name))]}
     analysis = analyze(service("reviews"), rule_with(subsets), vs("r", ["reviews"], **spec))
