@@ -19,7 +19,7 @@ from meshtui.mesh.destination_rules import (
     DestinationRuleIndex,
     merged_policy_findings,
 )
-from meshtui.mesh.findings import Code, Finding, Severity
+from meshtui.mesh.findings import Code, Finding, Severity, nearest_name
 from meshtui.mesh.hosts import MeshConfig, host_namespace, resolve_host, service_host
 from meshtui.mesh.policy import EffectivePolicy, effective_policies, policy_ports, sets_anything
 from meshtui.mesh.resources import (
@@ -940,6 +940,11 @@ class Mesh:
                 why = (
                     f"which no DestinationRule for that host defines{who} (requests fail with 503)"
                 )
+            near = nearest_name(
+                r.subset, [s.name for v in views if v.rule for s, _ in v.rule.subsets]
+            )
+            if near:
+                why += f"; did you mean {near}?"
             level = self._undefined_level(missing)
             if level is Severity.WARNING:
                 why += (

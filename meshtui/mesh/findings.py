@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -309,6 +311,12 @@ class Finding:
             self.code.value,
             self.message,
         )
+
+
+def nearest_name(name: str, names: Iterable[str]) -> str | None:
+    """The name of `names` that `name` most likely misspells (`canery` for `canary`)."""
+    close = difflib.get_close_matches(name, sorted(set(names) - {name}), n=1, cutoff=0.6)
+    return close[0] if close else None
 
 
 def reaches(severity: Severity, threshold: Severity) -> bool:

@@ -247,3 +247,94 @@ def test_a_routed_subset_whose_labels_are_misspelt_is_an_error_naming_the_pods_l
     [fix] = nothing["fixes"]
     assert fix["resources"][0]["spec"]["subsets"][1]["labels"] == {"version": "v2"}
     assert code == 1
+
+
+# -- fixes a person would make ----------------------------------------------------------------
+
+
+def test_a_misspelt_subset_is_fixed_to_the_nearest_name_first(tmp_path, capsys):
+    write(
+        tmp_path,
+        service("reviews", selector={"app": "reviews"}),
+        *(
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": f"reviews-{v}", "namespace": "default"},
+                "spec": {"template": {"metadata": {"labels": {"app": "reviews", "version": v}}}},
+            }
+            for v in ("stable", "canary")
+        ),
+        dr("reviews", "reviews", subsets=[subset("stable"), subset("canary")]),
+        vs(
+            "reviews",
+            ["reviews"],
+            http=[
+                route(dest("reviews", "stable", weight=90), dest("reviews", "canery", weight=10))
+            ],
+        ),
+    )
+    _, report = check_json(capsys, str(tmp_path))
+    [undefined] = found(report, "UndefinedSubset")
+    assert "did you mean canary?" in undefined["message"]
+    titles = [f["title"] for f in undefined["fixes"]]
+    assert titles[0] == "route to subset canary instead"
+    assert "route to subset stable instead" not in titles
+    assert undefined["fixes"][0]["description"].startswith("Did you mean canary?")
+    route_after = undefined["fixes"][0]["resources"][0]["spec"]["http"][0]["route"]
+    assert [d["destination"]["subset"] for d in route_after] == ["stable", "canary"]
+
+
+def test_suppress_accepts_code_equals_star_for_every_resource(tmp_path, capsys):
+    write(tmp_path, service("reviews"), vs("r", ["reviews"], http=[route(dest("ghost"))]))
+    code, report = check_json(capsys, str(tmp_path), "--suppress", "UnknownHost=*")
+    assert not found(report, "UnknownHost")
+    assert report["summary"]["suppressed"] == 1
+    assert code == 0
+
+
+@pytest.mark.parametrize(
+    ("flag", "words"),
+    [
+        ("--suppress=IST9999=*", "no finding has code 'IST9999'"),
+        ("--suppress=UnknwonHost=*", "did you mean UnknownHost?"),
+        ("--fix-weight=101", "must be between 1 and 99"),
+        ("--fix-weight=0", "must be between 1 and 99"),
+    ],
+)
+def test_a_suppression_or_weight_that_cannot_do_what_it_says_is_refused(
+    tmp_path, capsys, flag, words
+):
+    write(tmp_path, service("reviews"))
+    with pytest.raises(SystemExit) as exit_:
+        main(["check", str(tmp_path), flag])
+    assert exit_.value.code == 2
+    assert words in capsys.readouterr().err
+
+
+def test_a_weight_split_lowered_so_every_destination_keeps_a_share_says_so(tmp_path, capsys):
+    write(
+        tmp_path,
+        service("reviews"),
+        dr(
+            "reviews",
+            "reviews",
+            subsets=[subset(v, policy=None) for v in ("v1", "v2")]
+            + [subset("v3", policy={"loadBalancer": {"simple": "RANDOM"}})],
+        ),
+        vs(
+            "reviews",
+            ["reviews"],
+            http=[route(dest("reviews", "v1", weight=50), dest("reviews", "v2", weight=50))],
+        ),
+    )
+    _, report = check_json(capsys, str(tmp_path), "--fix-weight", "99")
+    [dormant] = found(report, "SubsetPolicyNeverApplied")
+    [split] = [f for f in dormant["fixes"] if "% of the traffic" in f["title"]]
+    assert split["title"] == "send 98% of the traffic to the subset"
+    assert (
+        "99% asked; lowered to 98% so that each of the 2 destinations there keeps at least 1%"
+        in split["description"]
+    )
+    weights = [d["weight"] for d in split["resources"][0]["spec"]["http"][0]["route"]]
+    assert weights == [1, 1, 98]
