@@ -100,7 +100,11 @@ class SubsetAnalysis:
 
     @property
     def selects_nothing(self) -> bool:
-        return any(f.code is Code.SUBSET_SELECTS_NOTHING for f in self.findings)
+        """No pod carries the labels (at info, with no workload in the input, it is unknown)."""
+        return any(
+            f.code is Code.SUBSET_SELECTS_NOTHING and f.severity is not Severity.INFO
+            for f in self.findings
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from meshtui.mesh import schema, webhook
@@ -698,7 +698,13 @@ def parse_object(
             # What the API server or Istio's webhook would refuse never reaches pilot: the
             # resource takes no part in the analysis; the rest of it is still checked.
             found = schema.validate(kind, obj.get("spec"))
-            found += webhook.validate(kind, obj.get("spec"), namespace)
+            hooked = webhook.validate(kind, obj.get("spec"), namespace)
+            if origin.cluster is not None and kind != "Sidecar":
+                # Live, the resource is stored: pilot reads it without validating it again
+                # (pilot/pkg/config/kube/crdclient), so it is in force though the webhook
+                # would refuse it now (its rules tightened, or the webhook was bypassed).
+                hooked = [replace(i, code=webhook.STORED) if i.fatal else i for i in hooked]
+            found += hooked
             rejected = _rejection(found, ref, origin)
             spec_read = isinstance(obj.get("spec"), Mapping)
             if rejected is not None and (kind == "Sidecar" or not spec_read):

@@ -33,6 +33,7 @@ from meshtui.mesh.routes import MESH_GATEWAY, RouteRef, gateway_ref
 from meshtui.mesh.selection import closest_labels
 from meshtui.mesh.suppress import SuppressRule, is_suppressed
 from meshtui.mesh.virtual_services import unknown_gateways
+from meshtui.mesh.webhook import STORED
 
 if TYPE_CHECKING:
     from meshtui.mesh.analysis import HostAnalysis, Mesh
@@ -190,7 +191,7 @@ def check_mesh(mesh: Mesh) -> tuple[Mapping[str | None, list[Finding]], set[str 
     state = mesh.check_state
     if not isinstance(state, CheckState) or state.version != mesh.registry_version:
         state = CheckState(mesh.registry_version, registry(mesh))
-        rejected = [r for r in mesh._resources.values() if r.meta.rejected is not None]
+        rejected = [r for r in mesh._resources.values() if _checked_alone(r)]
         for resource in (*mesh.destination_rules, *mesh.routes, *rejected):
             state._keep(resource.meta.ref, resource, _check(mesh, resource, state.registry))
         state.by_host = {host: state._ordered(host) for host in state.refs}
@@ -208,7 +209,7 @@ def check_mesh(mesh: Mesh) -> tuple[Mapping[str | None, list[Finding]], set[str 
                 changed.add(f.host)
                 state.refs[f.host].discard(ref)
         if isinstance(resource, DestinationRule | VirtualService) or (
-            resource is not None and resource.meta.rejected is not None
+            resource is not None and _checked_alone(resource)
         ):  # else removed, or unchecked
             found = _check(mesh, resource, state.registry)
             state._keep(ref, resource, found)
@@ -223,8 +224,18 @@ def check_mesh(mesh: Mesh) -> tuple[Mapping[str | None, list[Finding]], set[str 
     return state.by_host, changed
 
 
+def _checked_alone(resource: Resource) -> bool:
+    """A resource checked here though the analysis does not index it (rejected), or that is
+    not a DestinationRule or VirtualService but has issues of its own (a ServiceEntry)."""
+    if resource.meta.rejected is not None:
+        return True
+    return not isinstance(resource, DestinationRule | VirtualService) and bool(resource.meta.issues)
+
+
 def _check(mesh: Mesh, resource: Resource, known: Registry) -> list[Finding]:
     found = _rejection(resource)
+    if not isinstance(resource, DestinationRule | VirtualService):
+        return found + _schema_findings(resource, None)
     if isinstance(resource, DestinationRule):
         found += _schema_findings(resource, _dr_host(mesh, resource))
         return found + destination_rule_findings(mesh, resource, known)
@@ -260,16 +271,22 @@ def _dr_host(mesh: Mesh, rule: DestinationRule) -> str:
     return resolve_host(rule.host, rule.meta.ref.namespace, mesh.config.domain)
 
 
-def _schema_findings(resource: DestinationRule | VirtualService, host: str | None) -> list[Finding]:
+def _schema_findings(resource: Resource, host: str | None) -> list[Finding]:
     codes = {
         "UnknownField": Code.UNKNOWN_FIELD,
         "DeprecatedField": Code.DEPRECATED_FIELD,
         "IgnoredField": Code.IGNORED_FIELD,
+        STORED: Code.INVALID_RESOURCE,
     }
+    stored = (
+        "; the resource is stored in the cluster and pilot applies it as it is, but applying "
+        "it again fails"
+    )
     return [
         Finding(
             codes[issue.code],
-            f"{resource.meta.ref}: {_field(issue.path)} {issue.message}",
+            f"{resource.meta.ref}: {_field(issue.path)} {issue.message}"
+            + (stored if issue.code == STORED else ""),
             host=host,
             resource=resource.meta.ref,
             origin=resource.meta.origin,

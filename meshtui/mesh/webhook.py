@@ -20,6 +20,8 @@ from typing import Any
 from meshtui.mesh.schema import Issue, Path
 
 IGNORED = "IgnoredField"
+# A webhook error on a resource already stored in a cluster: reported, not a rejection.
+STORED = "InvalidResourceStored"
 
 # pkg/config/labels/instance.go
 _DNS1123_LABEL = r"[a-zA-Z0-9](?:[-a-zA-Z0-9]*[a-zA-Z0-9])?"

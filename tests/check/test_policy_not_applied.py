@@ -338,3 +338,23 @@ def test_a_weight_split_lowered_so_every_destination_keeps_a_share_says_so(tmp_p
     )
     weights = [d["weight"] for d in split["resources"][0]["spec"]["http"][0]["route"]]
     assert weights == [1, 1, 98]
+
+
+def test_kinds_meshtui_skips_are_named_in_the_notes_as_partial(tmp_path, capsys):
+    template = {
+        "apiVersion": "template.openshift.io/v1",
+        "kind": "Template",
+        "metadata": {"name": "app"},
+        "objects": [dr("reviews", "reviews", subsets=[subset("v1")])],
+    }
+    sidecar = {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "Sidecar",
+        "metadata": {"name": "default", "namespace": "default"},
+        "spec": {"egress": [{"hosts": ["./*"]}]},
+    }
+    write(tmp_path, service("reviews"), template, sidecar)
+    _, report = check_json(capsys, str(tmp_path))
+    [note] = [n for n in report["notes"] if n.startswith("skipped")]
+    assert "Sidecar (networking.istio.io), Template (template.openshift.io)" in note
+    assert "the analysis is partial for them" in note

@@ -547,3 +547,27 @@ def test_consecutive_errors_is_ignored_by_pilot_and_the_replacement_is_named():
 )
 def test_go_durations_are_read(text, ns):
     assert webhook.duration_ns(text) == ns
+
+
+def test_a_stored_resource_the_webhook_refuses_now_is_reported_and_still_in_force():
+    # Live, pilot reads stored config without validating it again (pilot/pkg/config/kube/
+    # crdclient): the VirtualService routes; the finding says applying it again fails.
+    from meshtui.mesh.analysis import Mesh
+    from meshtui.mesh.findings import Code
+    from meshtui.mesh.resources import Origin, parse_object
+
+    vs = {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "VirtualService",
+        "metadata": {"name": "reviews", "namespace": "shop"},
+        "spec": _vs(http=[{"route": [_to(subset="v1")], "timeout": "0s"}]),
+    }
+    parsed = parse_object(vs, Origin(cluster="prod"))
+    assert parsed.meta.rejected is None
+    mesh = Mesh(cluster="prod")
+    mesh.load([parsed])
+    analysis = mesh.analyze()
+    [invalid] = [f for f in analysis.findings if f.code is Code.INVALID_RESOURCE]
+    assert invalid.field == "spec.http[0].timeout"
+    assert "stored in the cluster and pilot applies it as it is" in invalid.message
+    assert any(r.subset == "v1" for h in analysis.hosts.values() for r in h.routes)
