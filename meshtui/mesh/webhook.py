@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from meshtui.mesh.schema import Issue, Path
+from meshtui.mesh.schema import DEPRECATED, Issue, Path
 
 IGNORED = "IgnoredField"
 # A webhook error on a resource already stored in a cluster: reported, not a rejection.
@@ -669,6 +669,16 @@ def _http(out: _Out, r: Mapping[str, Any], path: Path, delegate_vs: bool) -> Non
             out.add((*mp, "sourceNamespace"), f"{ns!r} is no namespace name", "validateHTTPRoute")
     _fault(out, r.get("fault"), (*path, "fault"))
     mirror_percent = _int(r.get("mirrorPercent"))
+    if mirror_percent is not None:
+        # virtualservice.go validateHTTPRoute warns: deprecated for mirrorPercentage.
+        out.issues.append(
+            Issue(
+                (*path, "mirrorPercent"),
+                "is deprecated; write mirrorPercentage: {value: "
+                f"{mirror_percent}}} (Istio reads mirrorPercent only without it)",
+                DEPRECATED,
+            )
+        )
     if mirror_percent is not None and mirror_percent > 100:
         out.add((*path, "mirrorPercent"), f"is {mirror_percent}: at most 100", "validateHTTPRoute")
     share = _m(r.get("mirrorPercentage")).get("value")
@@ -721,6 +731,18 @@ def _fault(out: _Out, fault: object, path: Path) -> None:
             out.add((*ap, "http2Error"), "HTTP/2 abort faults are not supported yet", rule)
     if isinstance(delay, Mapping):
         dp = (*path, "delay")
+        percent = _int(delay.get("percent"))
+        if percent is not None:
+            # route.go TranslateFault reads the integer percent only without percentage.
+            read = "is ignored: percentage is set" if delay.get("percentage") else "is deprecated"
+            out.issues.append(
+                Issue(
+                    (*dp, "percent"),
+                    f"{read} (Istio reads the integer percent only when percentage is absent); "
+                    f"write percentage: {{value: {percent}}}",
+                    IGNORED if delay.get("percentage") else DEPRECATED,
+                )
+            )
         _percentage(out, delay.get("percentage"), (*dp, "percentage"))
         _duration(out, delay.get("fixedDelay"), (*dp, "fixedDelay"))
         if delay.get("exponentialDelay") is not None:

@@ -571,3 +571,23 @@ def test_a_stored_resource_the_webhook_refuses_now_is_reported_and_still_in_forc
     assert invalid.field == "spec.http[0].timeout"
     assert "stored in the cluster and pilot applies it as it is" in invalid.message
     assert any(r.subset == "v1" for h in analysis.hosts.values() for r in h.routes)
+
+
+@pytest.mark.parametrize(
+    ("fault", "code", "words"),
+    [
+        ({"fixedDelay": "1s", "percent": 10}, "DeprecatedField", "write percentage: {value: 10}"),
+        (
+            {"fixedDelay": "1s", "percent": 10, "percentage": {"value": 5}},
+            "IgnoredField",
+            "is ignored: percentage is set",
+        ),
+    ],
+)
+def test_fault_delay_percent_is_deprecated_and_ignored_beside_percentage(fault, code, words):
+    # pilot/pkg/networking/core/route/route.go TranslateFault: percent counts only without
+    # percentage (the issue said pilot ignores it: it reads it then).
+    spec = _vs(http=[{"route": [_to()], "fault": {"delay": fault}}])
+    [issue] = webhook.validate(VS, spec, "shop")
+    assert (format_path(issue.path), issue.code) == ("spec.http[0].fault.delay.percent", code)
+    assert words in issue.message
