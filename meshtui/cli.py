@@ -137,7 +137,8 @@ def _parser(check: bool, prog: str = "meshtui") -> argparse.ArgumentParser:
             type=int,
             default=10,
             metavar="PERCENT",
-            help="share of traffic a weight-split fix sends to a subset (default: 10)",
+            help="share of traffic a weight-split fix sends to a subset, 1-99 (default: 10; "
+            "lowered where the route's destinations must each keep 1%%)",
         )
         parser.add_argument(
             "--suppress",
@@ -255,6 +256,11 @@ def main(argv: Sequence[str] | None = None, prog: str = "meshtui") -> int:
                 rules = [SuppressRule.parse(text) for text in args.suppress]
             except ValueError as err:
                 parser.error(str(err))
+            if not 1 <= args.fix_weight <= 99:
+                parser.error(
+                    f"--fix-weight {args.fix_weight}: the share a weight-split fix sends to a "
+                    "subset must be between 1 and 99 (percent)"
+                )
             status = run_check(
                 source,
                 args.output,

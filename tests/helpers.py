@@ -90,6 +90,11 @@ def dest(
     return out
 
 
+def tls_route(*destinations: Obj, sni: Iterable[str] = ("reviews",), **extra: Any) -> Obj:
+    """A `tls` rule: Istio's webhook requires a match with the SNI hosts it serves."""
+    return {"match": [{"sniHosts": list(sni)}], **route(*destinations, **extra)}
+
+
 def route(*destinations: Obj, **extra: Any) -> Obj:
     """One `http`/`tcp`/`tls` entry routing to `destinations`."""
     out: Obj = dict(extra)
@@ -224,6 +229,7 @@ def parse(obj: Obj, origin: Origin | None = None) -> Resource:
     parsed = parse_object(obj, origin or Origin(file="test.yaml", line=1))
     assert parsed is not None, f"{obj.get('kind')} not read"
     assert not isinstance(parsed, InvalidField), parsed
+    assert parsed.meta.rejected is None, parsed.meta.rejected
     return parsed
 
 

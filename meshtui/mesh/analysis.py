@@ -14,8 +14,12 @@ from typing import Any
 
 from meshtui.mesh.batch import collector_paused
 from meshtui.mesh.clients import ClientSet
-from meshtui.mesh.destination_rules import ConsolidatedRule, DestinationRuleIndex
-from meshtui.mesh.findings import Code, Finding, Severity
+from meshtui.mesh.destination_rules import (
+    ConsolidatedRule,
+    DestinationRuleIndex,
+    merged_policy_findings,
+)
+from meshtui.mesh.findings import Code, Finding, Severity, nearest_name
 from meshtui.mesh.hosts import MeshConfig, host_namespace, resolve_host, service_host
 from meshtui.mesh.policy import EffectivePolicy, effective_policies, policy_ports, sets_anything
 from meshtui.mesh.resources import (
@@ -37,7 +41,7 @@ from meshtui.mesh.routing import HostRoutes, RoutingTable, sidecar_candidates
 from meshtui.mesh.selection import WorkloadIndex, selects
 from meshtui.mesh.suppress import SuppressRule
 from meshtui.mesh.topology import select_subset
-from meshtui.mesh.validation import Completed, check_mesh
+from meshtui.mesh.validation import Completed, check_mesh, selection_unconfirmed, selects_nothing
 from meshtui.mesh.virtual_services import (
     conflicts,
     designated_host,
@@ -91,7 +95,11 @@ class SubsetAnalysis:
 
     @property
     def selects_nothing(self) -> bool:
-        return any(f.code is Code.SUBSET_SELECTS_NOTHING for f in self.findings)
+        """No pod carries the labels (at info, with no workload in the input, it is unknown)."""
+        return any(
+            f.code is Code.SUBSET_SELECTS_NOTHING and f.severity is not Severity.INFO
+            for f in self.findings
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,6 +289,8 @@ class Mesh:
         if resource.meta.annotations and SUPPRESS_ANNOTATION in resource.meta.annotations:
             self._suppress_annotated.add(ref)
             self._completed = None  # its findings may be on any host: complete them all
+        if resource.meta.rejected is not None:
+            return routed  # Istio never sees it: only the checks of validation.py read it
         if isinstance(resource, Service | ServiceEntry | Gateway):
             self.registry_version += 1
             self.routes.memo.clear()  # ports and protocols decide which VS a client uses
@@ -311,6 +321,8 @@ class Mesh:
         if ref in self._suppress_annotated:
             self._suppress_annotated.discard(ref)
             self._completed = None
+        if resource.meta.rejected is not None:
+            return set()
         if isinstance(resource, Service | ServiceEntry | Gateway):
             self.registry_version += 1
             self.routes.memo.clear()
@@ -713,29 +725,16 @@ class Mesh:
                 )
             )
         findings = []
-
-        def finding(code: Code, message: str, field: str) -> Finding:
-            """A finding on this subset, pointing at one of its fields in the DR."""
-            return Finding(
-                code,
-                message,
-                host=host,
-                subset=subset.name,
-                resource=dr.meta.ref,
-                origin=dr.meta.origin,
-                path=(*subset.path, field) if subset.path else (),
-            )
-
         if workloads is not None and host_workloads and not workloads:
-            labels = ", ".join(f"{k}={v}" for k, v in subset.labels.items())
-            findings.append(
-                finding(
-                    Code.SUBSET_SELECTS_NOTHING,
-                    f"subset {subset.name!r} of {host} selects no workload: none of the "
-                    f"{len(host_workloads)} workload(s) of the service has labels {labels}",
-                    "labels",
-                )
-            )
+            findings.append(selects_nothing(host, subset, dr, host_workloads, routes))
+        elif (
+            host_workloads is None
+            and isinstance(service, Service)
+            and service.selector
+            and subset.labels
+            and not len(self.workloads)
+        ):
+            findings.append(selection_unconfirmed(host, subset, dr, service))
         policy, port_policies = effective_policies(host_policy, own, port_numbers)
         return SubsetAnalysis(
             name=subset.name,
@@ -771,6 +770,7 @@ class Mesh:
                     origin=first.meta.origin,
                 )
             )
+        findings += merged_policy_findings(host, rule)
         for dup in rule.duplicates:
             ignored = next(r for r in rule.rules if r.meta.ref == dup.ignored)
             findings.append(
@@ -876,8 +876,20 @@ class Mesh:
                 why = (
                     f"which no DestinationRule for that host defines{who} (requests fail with 503)"
                 )
+            near = nearest_name(
+                r.subset, [s.name for v in views if v.rule for s, _ in v.rule.subsets]
+            )
+            if near:
+                why += f"; did you mean {near}?"
+            level = self._undefined_level(missing)
+            if level is Severity.WARNING:
+                why += (
+                    "; none of these namespaces has a client (a workload or a Gateway) in the "
+                    "input, so only clients outside these files would get it"
+                )
             findings.append(
-                Finding(
+                Finding.at(
+                    level,
                     Code.UNDEFINED_SUBSET,
                     f"{r.describe()} routes to subset {r.subset!r} of {host}, {why}",
                     host=host,
@@ -889,6 +901,17 @@ class Mesh:
                 )
             )
         return tuple(names), findings
+
+    def _undefined_level(self, missing: ClientSet) -> Severity:
+        """An error when a client namespace that gets the 503 has a client in the input (a
+        workload or a Gateway), or when the input holds no workload at all (a folder of Istio
+        config alone says nothing about clients); else a warning: the clients are
+        hypothetical (the documented egress gateway pattern keeps its DestinationRule in the
+        application's namespace)."""
+        if not len(self.workloads):
+            return Severity.ERROR
+        present = self.workloads.namespaces() | {ref.namespace for ref in self.gateways}
+        return Severity.ERROR if missing & ClientSet.of(present) else Severity.WARNING
 
 
 def _short(why: str) -> str:

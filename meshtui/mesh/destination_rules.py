@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from meshtui.mesh.findings import Code, Finding
 from meshtui.mesh.hosts import MeshConfig, is_wildcard, matches, resolve_host
 from meshtui.mesh.resources import DestinationRule, ObjectRef, Subset
 from meshtui.mesh.selection import selects
@@ -315,3 +316,39 @@ class DestinationRuleIndex:
         if not is_wildcard(host):
             return {host}
         return {h for h in known_hosts if matches(h, host)}
+
+
+def merged_policy_findings(host: str, rule: ConsolidatedRule) -> list[Finding]:
+    """MergedPolicyIgnored: a merged DestinationRule whose top-level trafficPolicy is dropped.
+
+    pilot/pkg/model/destination_rule.go mergeDestinationRule: when DRs of one namespace for
+    one host merge, the later one's subsets are added but its top-level trafficPolicy is kept
+    only if no earlier one has one; so every field it sets that the policy in force does not
+    set the same way is lost."""
+    in_force = rule.traffic_policy or {}
+    keeper = rule.policy_rule
+    if keeper is None:
+        return []
+    out = []
+    for dr in rule.rules:
+        policy = dr.traffic_policy
+        if dr is keeper or not policy:
+            continue
+        lost = [k for k, v in policy.items() if v is not None and in_force.get(k) != v]
+        if not lost:
+            continue
+        where = keeper.meta.ref.namespaced_name
+        out.append(
+            Finding(
+                Code.MERGED_POLICY_IGNORED,
+                f"{dr.meta.ref}: its top-level trafficPolicy ({', '.join(lost)}) is dropped: "
+                f"it is merged with DestinationRule {where} for {host}, and only the first "
+                f"merged DestinationRule's top-level trafficPolicy ({where}'s) is kept; move "
+                f"these fields to {where}",
+                host=host,
+                resource=dr.meta.ref,
+                origin=dr.meta.origin,
+                path=("spec", "trafficPolicy"),
+            )
+        )
+    return out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -47,6 +49,9 @@ class Code(StrEnum):
     SINGLE_DESTINATION_WEIGHT = "SingleDestinationWeight"
     DUPLICATE_DESTINATION = "DuplicateDestination"
     SUBSET_WITHOUT_LABELS = "SubsetWithoutLabels"
+    # Policy written but not applied, and false alarms (issue 23)
+    IGNORED_FIELD = "IgnoredField"
+    MERGED_POLICY_IGNORED = "MergedPolicyIgnored"
     # The routing table (issue 20)
     VIRTUAL_SERVICE_OVERRIDE = "VirtualServiceOverride"
     DELEGATE_RULE_DROPPED = "DelegateRuleDropped"
@@ -60,6 +65,10 @@ class Rule:
     explanation: str
     istio: str | None = None  # the istioctl analyze message code (IST0101, ...)
     kiali: str | None = None  # the Kiali validation code (KIA1101, ...)
+    # When a finding of the code takes another severity than `severity`, and why.
+    severity_rule: str = ""
+    # What a verified fix of the code does ("" when meshtui offers none).
+    fix: str = ""
 
 
 # The one table of finding codes: the README's findings table, SARIF rules and the help text
@@ -77,6 +86,10 @@ RULES: dict[Code, Rule] = {
         "cluster for it and requests fail with 503 (no healthy upstream).",
         istio="IST0101",
         kiali="KIA1107",
+        severity_rule="a warning when the input holds workloads but none of the client "
+        "namespaces that get the 503 has a client (a workload or a Gateway) in it",
+        fix="routes to the nearest defined subset name first (did you mean ...?), defines the "
+        "subset, or routes to the whole service",
     ),
     Code.SUBSET_SELECTS_NOTHING: Rule(
         Severity.WARNING,
@@ -84,6 +97,10 @@ RULES: dict[Code, Rule] = {
         "the subset has no endpoints.",
         istio="IST0173",
         kiali="KIA0203",
+        severity_rule="an error when a route that can match sends the subset traffic (503); "
+        "info when the input holds no workload at all, so the selection cannot be confirmed",
+        fix="selects the labels the service's pods carry, the nearest spelling first "
+        "(version: v2 for verison: v2)",
     ),
     Code.DUPLICATE_SUBSET: Rule(
         Severity.WARNING,
@@ -130,8 +147,9 @@ RULES: dict[Code, Rule] = {
     Code.INVALID_RESOURCE: Rule(
         Severity.ERROR,
         "The resource has a field of the wrong type, a value outside its enum, a malformed "
-        "duration or a missing required field; the API server would reject it, so Istio never "
-        "sees it.",
+        "duration or a missing required field, or breaks a rule of Istio's validating webhook "
+        "(pkg/config/validation); the API server would reject it, so Istio never sees it.",
+        istio="IST0106",
     ),
     Code.PARSE_ERROR: Rule(Severity.ERROR, "The file could not be read as YAML or JSON."),
     # -- schema, references and analyzer parity (issue 10) --
@@ -157,6 +175,10 @@ RULES: dict[Code, Rule] = {
         "from the VirtualService's namespace; Istio has no cluster for it and the requests fail.",
         istio="IST0101",
         kiali="KIA1101",
+        severity_rule="a warning offline, where the host is only not in these files (the "
+        "cluster or another tool may create it at run time); the Services an Istio install "
+        "creates (istiod, istio-ingressgateway, istio-egressgateway, istio-eastwestgateway in "
+        "the root namespace) are known",
     ),
     Code.UNKNOWN_PORT: Rule(
         Severity.ERROR,
@@ -178,15 +200,18 @@ RULES: dict[Code, Rule] = {
         kiali="KIA0202",
     ),
     Code.NO_CA_CERTIFICATES: Rule(
-        Severity.WARNING,
-        "TLS mode SIMPLE or MUTUAL without caCertificates: the sidecar does not verify the "
-        "server's certificate (set caCertificates, or credentialName with a workloadSelector).",
+        Severity.INFO,
+        "TLS mode SIMPLE or MUTUAL without caCertificates: pilot has the proxy verify the "
+        "server against the system root store (networking/core/cluster_tls.go, "
+        'NonEmptyOrDefault(tls.CaCertificates, "system")), so a server with a private CA fails '
+        "the handshake; pin a CA with caCertificates or credentialName.",
         istio="IST0128",
     ),
     Code.NO_CA_CERTIFICATES_PORT: Rule(
-        Severity.WARNING,
-        "Port-level TLS mode SIMPLE or MUTUAL without caCertificates: on that port the "
-        "sidecar does not verify the server's certificate.",
+        Severity.INFO,
+        "Port-level TLS mode SIMPLE or MUTUAL without caCertificates: on that port the proxy "
+        "verifies the server against the system root store, so a server with a private CA "
+        "fails the handshake; pin a CA with caCertificates or credentialName.",
         istio="IST0129",
     ),
     Code.HOST_NOT_IN_GATEWAY: Rule(
@@ -219,6 +244,21 @@ RULES: dict[Code, Rule] = {
         "The subset has no labels, so it selects every endpoint of the service: it is the "
         "whole service under another name.",
         kiali="KIA0209",
+        severity_rule="info on an egress gateway host (istio-egressgateway...), where Istio's "
+        "documented egress pattern uses a label-less subset to carry per-destination TLS",
+    ),
+    # -- policy written but not applied (issue 23) --
+    Code.IGNORED_FIELD: Rule(
+        Severity.WARNING,
+        "The API accepts the field but pilot ignores it (outlierDetection.consecutiveErrors: "
+        "pilot reads consecutive5xxErrors and consecutiveGatewayErrors only), so what it was "
+        "meant to set is not set; write the replacement named.",
+    ),
+    Code.MERGED_POLICY_IGNORED: Rule(
+        Severity.WARNING,
+        "Several DestinationRules of one namespace for one host are merged and only the first "
+        "one's top-level trafficPolicy is kept: this DestinationRule's top-level trafficPolicy "
+        "is dropped whole. Move the fields to the DestinationRule whose policy is in force.",
     ),
     # -- the routing table (issue 20) --
     Code.VIRTUAL_SERVICE_OVERRIDE: Rule(
@@ -253,6 +293,12 @@ class Finding:
     path: Path = ()  # the field within the resource, for sources that can locate it
     clients: ClientSet | None = None  # whose requests it concerns; None: not client-specific
     beyond_istio: bool = False  # meshtui's own conclusion where istioctl reports another code
+    level: Severity | None = None  # the severity when the code's severity rule says another
+
+    @classmethod
+    def at(cls, level: Severity, code: Code, message: str, **kw: object) -> Finding:
+        """A finding at `level` (kept None when it is the code's own severity)."""
+        return cls(code, message, level=None if level is SEVERITY[code] else level, **kw)  # type: ignore[arg-type]
 
     @property
     def field(self) -> str | None:
@@ -260,7 +306,7 @@ class Finding:
 
     @property
     def severity(self) -> Severity:
-        return SEVERITY[self.code]
+        return self.level or SEVERITY[self.code]
 
     @property
     def istio(self) -> str | None:
@@ -285,6 +331,12 @@ class Finding:
         )
 
 
+def nearest_name(name: str, names: Iterable[str]) -> str | None:
+    """The name of `names` that `name` most likely misspells (`canery` for `canary`)."""
+    close = difflib.get_close_matches(name, sorted(set(names) - {name}), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
 def reaches(severity: Severity, threshold: Severity) -> bool:
     return severity.rank >= threshold.rank
 
@@ -292,12 +344,13 @@ def reaches(severity: Severity, threshold: Severity) -> bool:
 def markdown_table() -> str:
     """The README's findings table, made from RULES so the two never disagree."""
     rows = [
-        "| code | severity | istioctl | Kiali | means |",
-        "| --- | --- | --- | --- | --- |",
+        "| code | severity | istioctl | Kiali | means | a verified fix |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     for code, rule in RULES.items():
+        severity = rule.severity.value + (f"; {rule.severity_rule}" if rule.severity_rule else "")
         rows.append(
-            f"| `{code.value}` | {rule.severity.value} | {rule.istio or ''} | "
-            f"{rule.kiali or ''} | {rule.explanation} |"
+            f"| `{code.value}` | {severity} | {rule.istio or ''} | "
+            f"{rule.kiali or ''} | {rule.explanation} | {rule.fix} |"
         )
     return "\n".join(rows)

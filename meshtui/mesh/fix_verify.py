@@ -121,7 +121,11 @@ class Verifier:
         replaced: dict[ObjectRef, Resource] = {}
         for fr in fix.resources:
             parsed = parse_object(fr.object, fr.origin or Origin())
-            if parsed is None or isinstance(parsed, InvalidField):
+            if (
+                parsed is None
+                or isinstance(parsed, InvalidField)
+                or parsed.meta.rejected is not None
+            ):
                 return False
             if fr.replaces is not None and parsed.meta.ref != fr.replaces:
                 return False

@@ -27,7 +27,7 @@ from typing import Any
 
 from meshtui.mesh.analysis import UNNAMED_NAMESPACE, HostAnalysis, Mesh, SubsetAnalysis
 from meshtui.mesh.destination_rules import ConsolidatedRule
-from meshtui.mesh.findings import Code, Finding
+from meshtui.mesh.findings import Code, Finding, nearest_name
 from meshtui.mesh.fix_verify import Verifier, claimed_hosts
 from meshtui.mesh.hosts import is_wildcard, matches, resolve_host
 from meshtui.mesh.policy import POLICY_FIELDS, PORT_LEVEL_FIELDS
@@ -41,6 +41,7 @@ from meshtui.mesh.resources import (
     VirtualService,
 )
 from meshtui.mesh.routes import RouteRef
+from meshtui.mesh.selection import closest_labels
 
 API_VERSION = "networking.istio.io/v1"
 # The header the safe route fix matches on: only requests that carry it reach the subset.
@@ -204,7 +205,9 @@ class Fixer:
     ) -> None:
         self.mesh = mesh
         self._raw_lookup = raw or (lambda r: r.meta.raw)
-        self.weight = max(1, min(99, weight))
+        if not 1 <= weight <= 99:
+            raise ValueError(f"--fix-weight {weight}: the share must be between 1 and 99 percent")
+        self.weight = weight
         self._raws: dict[ObjectRef, Obj | None] = {}
         self._claims: dict[str, list[VirtualService]] | None = None
         self._wild_claims: list[tuple[str, VirtualService]] = []
@@ -567,7 +570,12 @@ class Fixer:
         ]
         if len(old) != len(route) or sum(old) <= 0:
             return None
-        new = _scale([w for w in old], 100 - self.weight)
+        # Each destination that has traffic keeps at least 1%, so the weights still total 100.
+        kept = sum(1 for w in old if w > 0)
+        share = min(self.weight, 100 - kept)
+        if share < 1:
+            return None
+        new = _scale([w for w in old], 100 - share)
         destination = _subset_destination(doc, host.host, subset.name, ns, domain)
         taken = []
         for entry, before, after in zip(route, old, new, strict=True):
@@ -575,13 +583,19 @@ class Fixer:
             d = entry.get("destination") or {}
             label = str(d.get("host", "")) + (f" {d['subset']}" if d.get("subset") else "")
             taken.append(f"{label} {before} → {after}")
-        route.append({"destination": destination, "weight": self.weight})
+        route.append({"destination": destination, "weight": share})
+        lowered = (
+            f" ({self.weight}% asked; lowered to {share}% so that each of the {kept} "
+            "destinations there keeps at least 1%)"
+            if share != self.weight
+            else ""
+        )
         return Fix(
-            f"send {self.weight}% of the traffic to the subset",
-            f"Sends {self.weight}% of the traffic of rule {where} of VirtualService "
-            f"{vs.meta.ref.namespaced_name} to subset {subset.name} (its policy applies to "
-            f"it), taken from the destinations there ({'; '.join(taken)}). This moves real "
-            f"traffic: pick the share you want.",
+            f"send {share}% of the traffic to the subset",
+            f"Sends {share}% of the traffic of rule {where} of VirtualService "
+            f"{vs.meta.ref.namespaced_name} to subset {subset.name}{lowered} (its policy "
+            f"applies to it), taken from the destinations there ({'; '.join(taken)}). This "
+            f"moves real traffic: pick the share you want.",
             (self._replacing(vs, doc),),
         )
 
@@ -623,8 +637,6 @@ class Fixer:
         lookup = self.mesh.destination_rules.lookup
         out: list[Fix] = []
         define = self._define_subset(host, name, views)
-        if define is not None:
-            out.append(define)
         # Redirect the route: to a subset every view defines, or to the whole service.
         rules = [lookup(host.host, ns, host.namespace) for ns in views]
         common: list[str] | None = None
@@ -632,14 +644,18 @@ class Fixer:
             names = [s.name for s, _ in rule.subsets] if rule else []
             common = names if common is None else [n for n in common if n in names]
         clients = "clients in namespace" + ("s " if len(views) > 1 else " ") + _names(views)
-        for target in (common or [])[:1]:
+        # The nearest name first: a misspelt subset (canery) most likely means canary, and
+        # routing to another subset (the first, often the stable one) would hide the bug.
+        near = nearest_name(name, common or [])
+        for target in [near] if near else (common or [])[:1]:
+            said = f"did you mean {target}? " if target == near else ""
             fix = self._edit_destination(
                 finding,
                 lambda d, t=target: d.__setitem__("subset", t),
                 f"route to subset {target} instead",
-                f"The route sends this traffic to subset {target}, which the DestinationRule "
-                f"in force defines, instead of {name}; serves every client of the route "
-                f"({clients}).",
+                f"{said.capitalize()}The route sends this traffic to subset {target}, which "
+                f"the DestinationRule in force defines, instead of {name}; serves every client "
+                f"of the route ({clients}).",
             )
             out += [fix] if fix else []
         fix = self._edit_destination(
@@ -650,6 +666,9 @@ class Fixer:
             f"instead of subset {name}; serves every client of the route ({clients}).",
         )
         out += [fix] if fix else []
+        if define is not None:  # first, unless the route names a misspelt subset
+            misspelt = bool(out) and out[0].title == f"route to subset {near} instead"
+            out.insert(1 if misspelt else 0, define)
         return out
 
     def _edit_destination(
@@ -724,8 +743,13 @@ class Fixer:
     # -- SubsetSelectsNothing --------------------------------------------------------------
 
     def _select_workloads(self, host: HostAnalysis, subset: SubsetAnalysis) -> Fix | None:
-        seen: list[dict[str, str]] = []
-        for w in host.workloads or ():
+        """The subset's labels as the service's pods carry them: the nearest spelling of its
+        keys and values first (a typo: `verison: v2` is `version: v2`), else the values in
+        use for its keys."""
+        workloads = host.workloads or ()
+        close = closest_labels(subset.labels, [w.labels for w in workloads])
+        seen: list[dict[str, str]] = [close] if close else []
+        for w in workloads:
             labels = {k: v for k, v in w.labels.items() if k in subset.labels}
             if labels and labels not in seen:
                 seen.append(labels)
@@ -735,7 +759,10 @@ class Fixer:
             return None
         for s in doc.get("spec", {}).get("subsets") or []:
             if isinstance(s, dict) and s.get("name") == subset.name:
-                s["labels"] = {**(s.get("labels") or {}), **seen[0]}
+                if close:  # the misspelt keys go: they select nothing
+                    s["labels"] = dict(close)
+                else:
+                    s["labels"] = {**(s.get("labels") or {}), **seen[0]}
                 break
         others = ["; ".join(f"{k}={v}" for k, v in s.items()) for s in seen[1:]]
         label_text = ", ".join(f"{k}={v}" for k, v in seen[0].items())

@@ -71,6 +71,12 @@ DEPENDS_ON: dict[Code, frozenset[str]] = {
     Code.PORT_NOT_IN_SERVICE: frozenset({"Service", "ServiceEntry"}),
     # No server of the Gateway accepts the hosts: needs the Gateway.
     Code.HOST_NOT_IN_GATEWAY: frozenset({"Gateway"}),
+    # -- issue 23 --
+    # A field pilot ignores: about the resource alone.
+    Code.IGNORED_FIELD: frozenset(),
+    # The DestinationRules merged with this one: needs them all (pilot's mergeDestinationRule
+    # keeps the first top-level trafficPolicy among every DR of the namespace for the host).
+    Code.MERGED_POLICY_IGNORED: frozenset({"DestinationRule"}),
 }
 
 

@@ -17,6 +17,10 @@ PORT_LEVEL_FIELDS = ("loadBalancer", "connectionPool", "outlierDetection", "tls"
 # The other top-level TrafficPolicy fields: only the subset-over-host rule applies to them.
 OTHER_FIELDS = ("tunnel", "proxyProtocol", "retryBudget")
 POLICY_FIELDS = PORT_LEVEL_FIELDS + OTHER_FIELDS
+# Fields the API accepts but pilot ignores, so they are not policy in force (IgnoredField):
+# cluster_traffic_policy.go applyOutlierDetection reads consecutive5xxErrors and
+# consecutiveGatewayErrors, never the deprecated consecutiveErrors.
+IGNORED_BY_PILOT = {"outlierDetection": ("consecutiveErrors",)}
 
 
 class Level(StrEnum):
@@ -115,10 +119,19 @@ def effective_policy(
                     current[name] = (subset_policy[name], Level.SUBSET)
         _apply_port(current, subset_entry, Level.SUBSET_PORT)
     return EffectivePolicy(
-        tuple(
-            EffectiveField(name, _clean(value), level) for name, (value, level) in current.items()
-        )
+        tuple(_in_force(name, value, level) for name, (value, level) in current.items())
     )
+
+
+def _in_force(name: str, value: Any, level: Level) -> EffectiveField:
+    """The field as pilot applies it: without what pilot ignores (Istio's default if that
+    leaves nothing)."""
+    ignored = IGNORED_BY_PILOT.get(name)
+    if ignored and isinstance(value, Mapping) and any(k in value for k in ignored):
+        value = {k: v for k, v in value.items() if k not in ignored}
+        if not any(v is not None for v in value.values()):
+            return EffectiveField(name, None, Level.DEFAULT)
+    return EffectiveField(name, _clean(value), level)
 
 
 def effective_policies(

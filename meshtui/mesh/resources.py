@@ -7,18 +7,21 @@ sees the small frozen values defined here. A wrong field type is reported as an
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from meshtui.mesh import schema
+from meshtui.mesh import schema, webhook
 
 ISTIO_NETWORKING_GROUP = "networking.istio.io"
 ISTIO_NETWORKING_VERSIONS = ("v1", "v1beta1", "v1alpha3")
 
 WORKLOAD_KINDS = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job")
 ISTIO_KINDS = ("DestinationRule", "VirtualService", "ServiceEntry", "Gateway")
+# Istio kinds meshtui only validates (what Istio's webhook would reject), without analysing.
+VALIDATED_KINDS = ("Sidecar",)
 KNOWN_KINDS = ("Service", *ISTIO_KINDS, *WORKLOAD_KINDS, "Node")
 
 Path = tuple[str | int, ...]
@@ -67,6 +70,9 @@ class Meta:
     issues: tuple[schema.Issue, ...] = field(default=(), compare=False, repr=False)
     # Only the annotations meshtui reads (READ_ANNOTATIONS), not every one of the object.
     annotations: Mapping[str, str] | None = field(default=None, compare=False, repr=False)
+    # Set when the API server or Istio's webhook rejects the resource: what it holds besides
+    # the rejected fields is still checked against the mesh, but it takes no part in routing.
+    rejected: InvalidField | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,8 +285,17 @@ def _labels(value: object, path: Path) -> dict[str, str]:
     return out
 
 
+# An entry a salvaged parse leaves out: the webhook or the schema rejects it (see `_salvage`).
+_PRUNED = object()
+
+
+def _items(value: object, path: Path) -> list[tuple[int, Any]]:
+    """The entries of a list with their indexes, without those a salvaged parse left out."""
+    return [(i, v) for i, v in enumerate(_list(value, path)) if v is not _PRUNED]
+
+
 def _str_list(value: object, path: Path) -> tuple[str, ...]:
-    return tuple(_str(v, (*path, i), required=True) for i, v in enumerate(_list(value, path)))
+    return tuple(_str(v, (*path, i), required=True) for i, v in _items(value, path))
 
 
 _POLICY_FIELDS = ("loadBalancer", "connectionPool", "outlierDetection", "tls")
@@ -310,7 +325,7 @@ def _traffic_policy(value: object, path: Path) -> Mapping[str, Any] | None:
     _bounded_depth(policy, path)
     for key, sub in policy.items():
         if key == "portLevelSettings":
-            for i, entry in enumerate(_list(sub, (*path, key))):
+            for i, entry in _items(sub, (*path, key)):
                 _port_traffic_policy(entry, (*path, key, i))
         elif key in _TOP_POLICY_FIELDS and sub is not None:
             _mapping(sub, (*path, key))  # an unknown key is the schema's UnknownField
@@ -331,7 +346,7 @@ def _port_traffic_policy(value: object, path: Path) -> None:
 
 def _ports(value: object, path: Path, number_key: str) -> tuple[ServicePort, ...]:
     ports = []
-    for i, raw in enumerate(_list(value, path)):
+    for i, raw in _items(value, path):
         p = _mapping(raw, (*path, i), required=True)
         assert p is not None
         number = _int(p.get(number_key), (*path, i, number_key))
@@ -405,16 +420,16 @@ _ROUTE_ACTIONS = ("timeout", "retries", "fault", "redirect", "directResponse", "
 def _route(kind: str, index: int, value: object, path: Path, namespace: str) -> Route:
     r = _mapping(value, path, required=True)
     assert r is not None
-    matches = _list(r.get("match"), (*path, "match"))
+    matches = [m for _, m in _items(r.get("match"), (*path, "match"))]
     gateways: list[str] = []
     written: list[Mapping[str, Any]] = []
-    for i, m in enumerate(matches):
+    for i, m in _items(r.get("match"), (*path, "match")):
         mm = _mapping(m, (*path, "match", i), required=True)
         assert mm is not None
         gateways += _str_list(mm.get("gateways"), (*path, "match", i, "gateways"))
         written.append(mm)
     destinations = []
-    for i, raw in enumerate(_list(r.get("route"), (*path, "route"))):
+    for i, raw in _items(r.get("route"), (*path, "route")):
         rd = _mapping(raw, (*path, "route", i), required=True)
         assert rd is not None
         dest = _destination(rd.get("destination"), (*path, "route", i, "destination"))
@@ -432,7 +447,7 @@ def _route(kind: str, index: int, value: object, path: Path, namespace: str) -> 
                 share = {"value": r["mirrorPercent"]}
             percent = _percentage(share, (*path, "mirrorPercentage"))
             mirrors.append(Destination(dest.host, dest.subset, dest.port, percent, dest.path))
-        for i, raw in enumerate(_list(r.get("mirrors"), (*path, "mirrors"))):
+        for i, raw in _items(r.get("mirrors"), (*path, "mirrors")):
             m = _mapping(raw, (*path, "mirrors", i), required=True)
             assert m is not None
             dest = _destination(m.get("destination"), (*path, "mirrors", i, "destination"))
@@ -463,7 +478,7 @@ def _route(kind: str, index: int, value: object, path: Path, namespace: str) -> 
 
 def _parse_destination_rule(meta: Meta, spec: Mapping[str, Any]) -> DestinationRule:
     subsets = []
-    for i, raw in enumerate(_list(spec.get("subsets"), ("spec", "subsets"))):
+    for i, raw in _items(spec.get("subsets"), ("spec", "subsets")):
         path: Path = ("spec", "subsets", i)
         s = _mapping(raw, path, required=True)
         assert s is not None
@@ -493,7 +508,7 @@ def _parse_destination_rule(meta: Meta, spec: Mapping[str, Any]) -> DestinationR
 def _parse_virtual_service(meta: Meta, spec: Mapping[str, Any]) -> VirtualService:
     routes = []
     for kind in ("http", "tls", "tcp"):
-        for i, raw in enumerate(_list(spec.get(kind), ("spec", kind))):
+        for i, raw in _items(spec.get(kind), ("spec", kind)):
             routes.append(_route(kind, i, raw, ("spec", kind, i), meta.ref.namespace))
     return VirtualService(
         meta=meta,
@@ -521,7 +536,7 @@ def _parse_service_entry(meta: Meta, spec: Mapping[str, Any]) -> ServiceEntry:
 
 def _parse_gateway(meta: Meta, spec: Mapping[str, Any]) -> Gateway:
     servers = []
-    for i, raw in enumerate(_list(spec.get("servers"), ("spec", "servers"))):
+    for i, raw in _items(spec.get("servers"), ("spec", "servers")):
         path: Path = ("spec", "servers", i)
         server = _mapping(raw, path, required=True)
         assert server is not None
@@ -643,7 +658,7 @@ def object_kind(obj: object) -> str | None:
     if not isinstance(kind, str) or not isinstance(api_version, str):
         return None
     group, _, version = api_version.rpartition("/")
-    if kind in ISTIO_KINDS:
+    if kind in ISTIO_KINDS or kind in VALIDATED_KINDS:
         return kind if group == ISTIO_NETWORKING_GROUP else None
     if kind in ("Service", "Pod", "Node"):
         return kind if group == "" and version == "v1" else None
@@ -678,14 +693,25 @@ def parse_object(
         created = metadata.get("creationTimestamp")
         ref = ObjectRef(kind, namespace, name)
         issues: tuple[schema.Issue, ...] = ()
-        if kind in schema.SPECS:
-            # What the API server would refuse never reaches pilot: the resource is dropped,
-            # as one with a field of the wrong type always was.
+        rejected = None
+        if kind in schema.SPECS or kind in webhook.KINDS:
+            # What the API server or Istio's webhook would refuse never reaches pilot: the
+            # resource takes no part in the analysis; the rest of it is still checked.
             found = schema.validate(kind, obj.get("spec"))
+            hooked = webhook.validate(kind, obj.get("spec"), namespace)
+            if origin.cluster is not None and kind != "Sidecar":
+                # Live, the resource is stored: pilot reads it without validating it again
+                # (pilot/pkg/config/kube/crdclient), so it is in force though the webhook
+                # would refuse it now (its rules tightened, or the webhook was bypassed).
+                hooked = [replace(i, code=webhook.STORED) if i.fatal else i for i in hooked]
+            found += hooked
             rejected = _rejection(found, ref, origin)
-            if rejected is not None:
+            spec_read = isinstance(obj.get("spec"), Mapping)
+            if rejected is not None and (kind == "Sidecar" or not spec_read):
                 return rejected
             issues = tuple(found)
+        if kind == "Sidecar":
+            return None  # valid, and not analysed
         meta = Meta(
             ref=ref,
             origin=origin,
@@ -693,7 +719,10 @@ def parse_object(
             raw=obj if keep_raw else None,
             issues=issues,
             annotations=_read_annotations(metadata),
+            rejected=rejected,
         )
+        if rejected is not None:
+            return _salvage(meta, obj["spec"], [i.path for i in issues if i.fatal]) or rejected
         spec = _mapping(obj.get("spec"), ("spec",)) or {}
         if kind == "DestinationRule":
             return _parse_destination_rule(meta, spec)
@@ -714,6 +743,67 @@ def parse_object(
         return InvalidField(
             ObjectRef(kind, namespace, name), origin, (), "holds a value nested too deeply to read"
         )
+
+
+_PARSERS = {
+    "DestinationRule": _parse_destination_rule,
+    "VirtualService": _parse_virtual_service,
+    "ServiceEntry": _parse_service_entry,
+}
+
+
+def _salvage(meta: Meta, spec: Mapping[str, Any], paths: list[Path]) -> Resource | None:
+    """The resource without its rejected fields, for the reference checks of the rest (one
+    invalid field must not hide the other findings of a resource); None if it cannot be read
+    without them. A rejected field is left out alone, or, where the rest does not read without
+    it, the list entry that holds it (a destination, a subset, a rule)."""
+    parse = _PARSERS.get(meta.ref.kind)
+    if parse is None:
+        return None
+    pruned: Any = copy.deepcopy(dict(spec))
+    for path in sorted(paths, key=_path_order, reverse=True):
+        _prune(pruned, path[1:] if path[:1] == ("spec",) else path, whole_entry=False)
+    for _ in range(64):
+        try:
+            return parse(meta, pruned)
+        except _Invalid as err:
+            inner = err.path[1:] if err.path[:1] == ("spec",) else err.path
+            if not any(isinstance(p, int) for p in inner):
+                return None
+            _prune(pruned, inner, whole_entry=True)
+        except RecursionError:
+            return None
+    return None
+
+
+def _path_order(path: Path) -> tuple[tuple[int, int, str], ...]:
+    return tuple((0, p, "") if isinstance(p, int) else (1, 0, p) for p in path)
+
+
+def _prune(spec: Any, path: Path, whole_entry: bool) -> None:
+    """Leave out the field at `path` (with `whole_entry`, the innermost list entry on it). A
+    mapping entry of a list is replaced by a mark, so the entries after it keep their index."""
+    if not path:
+        return
+    cut = len(path) - 1
+    if whole_entry:
+        cut = max(i for i, part in enumerate(path) if isinstance(part, int))
+    node = spec
+    for part in path[:cut]:
+        if isinstance(part, int):
+            if not isinstance(node, list) or not 0 <= part < len(node):
+                return
+        elif not isinstance(node, Mapping) or part not in node:
+            return
+        node = node[part]
+    last = path[cut]
+    if isinstance(last, int) and isinstance(node, list) and 0 <= last < len(node):
+        if isinstance(node[last], Mapping) or node[last] is None:
+            node[last] = _PRUNED
+        else:
+            del node[last]
+    elif isinstance(node, dict):
+        node.pop(last, None)
 
 
 def format_path(path: Path) -> str:

@@ -2,10 +2,40 @@
 
 from __future__ import annotations
 
+import difflib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
 from meshtui.mesh.resources import ObjectRef, Workload
+
+
+def closest_labels(
+    wanted: Mapping[str, str], label_sets: Iterable[Mapping[str, str]]
+) -> dict[str, str] | None:
+    """The labels one of `label_sets` carries that `wanted` most likely means, each key and
+    value the same or a near spelling (`verison: v2` for `version: v2`); None if no set
+    matches every label of `wanted` that way."""
+    best: tuple[float, dict[str, str]] | None = None
+    for labels in label_sets:
+        score = 0.0
+        fixed: dict[str, str] = {}
+        for key, value in wanted.items():
+            pick = max(
+                ((_similar(key, k) + _similar(value, v), k) for k, v in labels.items()),
+                default=(0.0, ""),
+            )
+            if pick[0] < 1.6 or _similar(key, pick[1]) < 0.6:
+                break
+            fixed[pick[1]] = labels[pick[1]]
+            score += pick[0]
+        else:
+            if fixed and (best is None or score > best[0]):
+                best = (score, fixed)
+    return best[1] if best is not None else None
+
+
+def _similar(a: str, b: str) -> float:
+    return 1.0 if a == b else difflib.SequenceMatcher(None, a, b).ratio()
 
 
 def selects(selector: Mapping[str, str], labels: Mapping[str, str]) -> bool:
@@ -58,6 +88,10 @@ class WorkloadIndex:
     def mark_all_known(self) -> None:
         """Every namespace's workloads were read (a cluster-wide pod list)."""
         self._all_known = True
+
+    def namespaces(self) -> set[str]:
+        """The namespaces that hold at least one workload of the input."""
+        return {ns for ns, refs in self._by_namespace.items() if refs}
 
     def is_known(self, namespace: str) -> bool:
         return self._all_known or namespace in self._known_namespaces

@@ -2,17 +2,20 @@
 
 Two ways, both istioctl's: the `galley.istio.io/analyze-suppress` annotation on a resource (a
 comma-separated list of codes, or `*`), and `--suppress "CODE=Kind namespace/name"` rules
-(istioctl's `Kind name.namespace` form is read too). A code is meshtui's (`UnknownHost`) or
-istioctl's (`IST0101`); the code, kind and name may hold `*` wildcards.
+(istioctl's `Kind name.namespace` form is read too, and `CODE=*` for every resource). A code
+is meshtui's (`UnknownHost`) or istioctl's (`IST0101`); the code, kind and name may hold `*`
+wildcards. A code no finding has is refused (istioctl only warns; a misspelt code would
+suppress nothing while the user believes it does).
 """
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
-from meshtui.mesh.findings import Finding
+from meshtui.mesh.findings import RULES, Finding
 from meshtui.mesh.resources import SUPPRESS_ANNOTATION, ObjectRef
 
 
@@ -27,14 +30,29 @@ class SuppressRule:
 
     @classmethod
     def parse(cls, text: str) -> SuppressRule:
-        """`CODE=Kind namespace/name`; raises ValueError naming what is wrong."""
+        """`CODE=Kind namespace/name`, or `CODE=*` for every resource (as istioctl's glob
+        over `Kind name.namespace` reads it); raises ValueError naming what is wrong,
+        an unknown code included (a misspelt code would suppress nothing)."""
         code, eq, resource = text.partition("=")
+        code = code.strip()
         kind, _, name = resource.strip().partition(" ")
         name = name.strip()
-        if not eq or not code.strip() or not kind or not name:
+        if eq and code and kind == "*" and not name:
+            name = "*/*"
+        if not eq or not code or not kind or not name:
             raise ValueError(
                 f"--suppress {text!r}: expected CODE=Kind namespace/name, e.g. "
-                '"IST0101=VirtualService default/reviews" (wildcards * allowed)'
+                '"IST0101=VirtualService default/reviews", or CODE=* for every resource '
+                "(wildcards * allowed)"
+            )
+        known = known_codes()
+        if not any(fnmatchcase(c, code) for c in known):
+            near = difflib.get_close_matches(code, sorted(known), n=1)
+            hint = f"; did you mean {near[0]}?" if near else ""
+            raise ValueError(
+                f"--suppress {text!r}: no finding has code {code!r}{hint} (a meshtui code such "
+                "as UnknownHost, or an istioctl code such as IST0101; see the findings table "
+                "in the README)"
             )
         if "/" in name:
             namespace, _, short = name.partition("/")
@@ -56,6 +74,11 @@ class SuppressRule:
             and fnmatchcase(ref.namespace, self.namespace)
             and fnmatchcase(ref.name, self.name)
         )
+
+
+def known_codes() -> set[str]:
+    """Every code a finding can carry: meshtui's and the istioctl codes they stand for."""
+    return {c.value for c in RULES} | {r.istio for r in RULES.values() if r.istio}
 
 
 def annotated_codes(annotations: Mapping[str, str] | None) -> set[str]:

@@ -10,11 +10,11 @@ analysis can hang it on the host it concerns.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from meshtui.mesh.findings import Code, Finding
+from meshtui.mesh.findings import Code, Finding, Severity
 from meshtui.mesh.hosts import resolve_host
 from meshtui.mesh.resources import (
     EXPORT_TO_ANNOTATION,
@@ -22,11 +22,18 @@ from meshtui.mesh.resources import (
     DestinationRule,
     ObjectRef,
     Path,
+    Resource,
+    Service,
+    Subset,
     VirtualService,
+    Workload,
     format_path,
 )
-from meshtui.mesh.routes import MESH_GATEWAY, gateway_ref
+from meshtui.mesh.routes import MESH_GATEWAY, RouteRef, gateway_ref
+from meshtui.mesh.selection import closest_labels
 from meshtui.mesh.suppress import SuppressRule, is_suppressed
+from meshtui.mesh.virtual_services import unknown_gateways
+from meshtui.mesh.webhook import STORED
 
 if TYPE_CHECKING:
     from meshtui.mesh.analysis import HostAnalysis, Mesh
@@ -106,10 +113,26 @@ def _scopes(export_to: Iterable[str], own: str) -> list[str]:
     return scopes or [ALL]
 
 
+# The Services an Istio install creates in its namespace (istioctl install's default and demo
+# profiles, manifests/charts/gateways and istio-control): known to exist though the input
+# rarely holds them, as the documented egress gateway pattern routes to the egress gateway.
+ISTIO_INSTALL_SERVICES = (
+    "istiod",
+    "istio-ingressgateway",
+    "istio-egressgateway",
+    "istio-eastwestgateway",
+)
+
+
 def registry(mesh: Mesh) -> Registry:
-    """Every Service and ServiceEntry host with the namespaces it is visible in."""
+    """Every Service and ServiceEntry host with the namespaces it is visible in, and the
+    Services an Istio install creates (their ports are not judged)."""
     out = Registry(services_known=bool(mesh._hosts.services))
     domain = mesh.config.domain
+    for name in ISTIO_INSTALL_SERVICES:
+        host = f"{name}.{mesh.config.root_namespace}.svc.{domain}"
+        if host not in mesh._hosts.services:
+            out.add(ALL, host, UNJUDGED)
     for host, service in mesh._hosts.services.items():
         ns = service.meta.ref.namespace
         annotation = (service.meta.annotations or {}).get(EXPORT_TO_ANNOTATION)
@@ -168,7 +191,8 @@ def check_mesh(mesh: Mesh) -> tuple[Mapping[str | None, list[Finding]], set[str 
     state = mesh.check_state
     if not isinstance(state, CheckState) or state.version != mesh.registry_version:
         state = CheckState(mesh.registry_version, registry(mesh))
-        for resource in (*mesh.destination_rules, *mesh.routes):
+        rejected = [r for r in mesh._resources.values() if _checked_alone(r)]
+        for resource in (*mesh.destination_rules, *mesh.routes, *rejected):
             state._keep(resource.meta.ref, resource, _check(mesh, resource, state.registry))
         state.by_host = {host: state._ordered(host) for host in state.refs}
         mesh.check_state = state
@@ -184,7 +208,9 @@ def check_mesh(mesh: Mesh) -> tuple[Mapping[str | None, list[Finding]], set[str 
             for f in kept[1]:
                 changed.add(f.host)
                 state.refs[f.host].discard(ref)
-        if isinstance(resource, DestinationRule | VirtualService):  # else removed, or unchecked
+        if isinstance(resource, DestinationRule | VirtualService) or (
+            resource is not None and _checked_alone(resource)
+        ):  # else removed, or unchecked
             found = _check(mesh, resource, state.registry)
             state._keep(ref, resource, found)
             changed.update(f.host for f in found)
@@ -198,25 +224,69 @@ def check_mesh(mesh: Mesh) -> tuple[Mapping[str | None, list[Finding]], set[str 
     return state.by_host, changed
 
 
-def _check(
-    mesh: Mesh, resource: DestinationRule | VirtualService, known: Registry
-) -> list[Finding]:
+def _checked_alone(resource: Resource) -> bool:
+    """A resource checked here though the analysis does not index it (rejected), or that is
+    not a DestinationRule or VirtualService but has issues of its own (a ServiceEntry)."""
+    if resource.meta.rejected is not None:
+        return True
+    return not isinstance(resource, DestinationRule | VirtualService) and bool(resource.meta.issues)
+
+
+def _check(mesh: Mesh, resource: Resource, known: Registry) -> list[Finding]:
+    found = _rejection(resource)
+    if not isinstance(resource, DestinationRule | VirtualService):
+        return found + _schema_findings(resource, None)
     if isinstance(resource, DestinationRule):
-        found = _schema_findings(resource, _dr_host(mesh, resource))
+        found += _schema_findings(resource, _dr_host(mesh, resource))
         return found + destination_rule_findings(mesh, resource, known)
-    return _schema_findings(resource, None) + virtual_service_findings(mesh, resource, known)
+    if isinstance(resource, VirtualService):
+        found += _schema_findings(resource, None) + virtual_service_findings(mesh, resource, known)
+        if resource.meta.rejected is not None and mesh.gateways_known:
+            # The analysis reads only the VirtualServices Istio accepts; the gateways a
+            # rejected one binds to are checked here (they change the registry's version).
+            found += unknown_gateways(resource, mesh.gateways, None)
+    return found
+
+
+def _rejection(resource: Resource) -> list[Finding]:
+    """InvalidResource for a resource the API server or Istio's webhook rejects: Istio never
+    sees it. The rest of it is checked as any other (a fix of the rejected field must not
+    bring the next finding to light only then)."""
+    rejected = resource.meta.rejected
+    if rejected is None:
+        return []
+    where = format_path(rejected.path)
+    return [
+        Finding(
+            Code.INVALID_RESOURCE,
+            f"{rejected.ref} is ignored: " + " ".join(p for p in (where, rejected.message) if p),
+            resource=rejected.ref,
+            origin=rejected.origin,
+            path=rejected.path,
+        )
+    ]
 
 
 def _dr_host(mesh: Mesh, rule: DestinationRule) -> str:
     return resolve_host(rule.host, rule.meta.ref.namespace, mesh.config.domain)
 
 
-def _schema_findings(resource: DestinationRule | VirtualService, host: str | None) -> list[Finding]:
-    codes = {"UnknownField": Code.UNKNOWN_FIELD, "DeprecatedField": Code.DEPRECATED_FIELD}
+def _schema_findings(resource: Resource, host: str | None) -> list[Finding]:
+    codes = {
+        "UnknownField": Code.UNKNOWN_FIELD,
+        "DeprecatedField": Code.DEPRECATED_FIELD,
+        "IgnoredField": Code.IGNORED_FIELD,
+        STORED: Code.INVALID_RESOURCE,
+    }
+    stored = (
+        "; the resource is stored in the cluster and pilot applies it as it is, but applying "
+        "it again fails"
+    )
     return [
         Finding(
             codes[issue.code],
-            f"{resource.meta.ref}: {_field(issue.path)} {issue.message}",
+            f"{resource.meta.ref}: {_field(issue.path)} {issue.message}"
+            + (stored if issue.code == STORED else ""),
             host=host,
             resource=resource.meta.ref,
             origin=resource.meta.origin,
@@ -272,19 +342,35 @@ def destination_rule_findings(mesh: Mesh, rule: DestinationRule, known: Registry
         out += _tls_findings(rule, policy, path, subset, finding)
         if target is not None and not rule.host.startswith("*"):
             out += _port_findings(rule, policy, path, subset, target, finding)
+    egress = _is_egress_gateway(host)
     for s in rule.subsets:
         if not s.labels:
             # Kiali business/checkers/destinationrules (KIA0209): a subset without labels.
+            # Istio's egress gateway tasks (egress-gateway, egress-gateway-tls-origination)
+            # give the egress gateway a label-less subset per destination to carry its TLS
+            # settings: the whole gateway under another name is what is meant there.
+            message = (
+                f"subset {s.name!r} of {host} has no labels: it selects every endpoint of the "
+                "service"
+            )
+            if egress:
+                message += (
+                    ", as Istio's documented egress gateway pattern means (a label-less subset "
+                    "per destination carries its traffic policy)"
+                )
             out.append(
-                finding(
-                    Code.SUBSET_WITHOUT_LABELS,
-                    f"subset {s.name!r} of {host} has no labels: it selects every endpoint "
-                    "of the service",
-                    s.path,
-                    s.name,
+                replace(
+                    finding(Code.SUBSET_WITHOUT_LABELS, message, s.path, s.name),
+                    level=Severity.INFO if egress else None,
                 )
             )
     return out
+
+
+def _is_egress_gateway(host: str) -> bool:
+    """Whether `host` is an Istio egress gateway's Service (istio-egressgateway, or a named
+    one such as istio-egressgateway-tls)."""
+    return host.split(".", 1)[0].startswith("istio-egressgateway")
 
 
 def _tls_findings(rule, policy, path, subset, finding) -> Iterator[Finding]:  # type: ignore[no-untyped-def]
@@ -299,8 +385,10 @@ def _tls_findings(rule, policy, path, subset, finding) -> Iterator[Finding]:  # 
     if _unverified(tls, rule):
         yield finding(
             Code.NO_CA_CERTIFICATES,
-            f"{rule.meta.ref}: TLS mode {tls['mode']}{where} has no caCertificates, so the "
-            f"server certificate of {rule.host} is not verified",
+            f"{rule.meta.ref}: TLS mode {tls['mode']}{where} has no caCertificates: the "
+            f"server certificate of {rule.host} is verified against the system roots; a server "
+            "with a private CA will fail the handshake (pin a CA with caCertificates or "
+            "credentialName)",
             (*path, "tls"),
             subset,
         )
@@ -311,7 +399,9 @@ def _tls_findings(rule, policy, path, subset, finding) -> Iterator[Finding]:  # 
             yield finding(
                 Code.NO_CA_CERTIFICATES_PORT,
                 f"{rule.meta.ref}: TLS mode {tls['mode']} on port {number}{where} has no "
-                f"caCertificates, so the server certificate of {rule.host} is not verified there",
+                f"caCertificates: there the server certificate of {rule.host} is verified "
+                "against the system roots; a server with a private CA will fail the handshake "
+                "(pin a CA with caCertificates or credentialName)",
                 (*path, "portLevelSettings", i, "tls"),
                 subset,
             )
@@ -378,15 +468,7 @@ def virtual_service_findings(mesh: Mesh, vs: VirtualService, known: Registry) ->
         what = "mirror host" if mirror else "host"
         target = known.lookup(ref.namespace, vs.export_to, d.host, domain)
         if target is None:
-            out.append(
-                finding(
-                    Code.UNKNOWN_HOST,
-                    f"{ref}: {what} {d.host!r} is no Service or ServiceEntry visible from "
-                    f"namespace {ref.namespace}; its requests fail",
-                    (*path, "host"),
-                    host,
-                )
-            )
+            out.append(_unknown_host(mesh, vs, what, d.host, (*path, "host"), host))
         elif target.ports is None:
             continue
         elif d.port is None:
@@ -414,6 +496,35 @@ def virtual_service_findings(mesh: Mesh, vs: VirtualService, known: Registry) ->
     out += _route_findings(vs, domain, finding)
     out += _gateway_findings(mesh, vs, finding)
     return out
+
+
+def _unknown_host(
+    mesh: Mesh, vs: VirtualService, what: str, written: str, path: Path, host: str
+) -> Finding:
+    """UnknownHost: an error live, where the API server lists every Service; offline, the
+    host is only not in these files (another tool, a federation or the cluster may create it
+    at run time), a warning."""
+    ref = vs.meta.ref
+    if mesh.cluster is not None:
+        level = Severity.ERROR
+        why = f"is no Service or ServiceEntry visible from namespace {ref.namespace}"
+        after = "its requests fail"
+    else:
+        level = Severity.WARNING
+        why = (
+            f"is not in these files: no Service or ServiceEntry here is visible from "
+            f"namespace {ref.namespace}"
+        )
+        after = "if the cluster does not create it at run time, its requests fail"
+    return Finding.at(
+        level,
+        Code.UNKNOWN_HOST,
+        f"{ref}: {what} {written!r} {why}; {after}",
+        host=host,
+        resource=ref,
+        origin=vs.meta.origin,
+        path=path,
+    )
 
 
 def _route_findings(vs: VirtualService, domain: str, finding) -> Iterator[Finding]:  # type: ignore[no-untyped-def]
@@ -473,6 +584,17 @@ def _gateway_findings(mesh: Mesh, vs: VirtualService, finding) -> Iterator[Findi
             continue
         gw_ref = gateway_ref(name, ns)
         gateway = mesh.gateways.get(gw_ref) if gw_ref else None
+        if gw_ref is not None and gateway is None and mesh.gateways_known:
+            # istioctl's GatewayAnalyzer reports IST0132 besides IST0101 here: no server of
+            # a gateway that does not exist accepts the hosts (analyzers_test.go,
+            # virtualServiceGateways).
+            yield finding(
+                Code.HOST_NOT_IN_GATEWAY,
+                f"{vs.meta.ref}: gateway {name} does not exist, so no server accepts its hosts "
+                f"({', '.join(vs.hosts) or 'none'}) (see UnknownGateway)",
+                path,
+                None,
+            )
         if gateway is None or gw_ref is None:
             continue
         accepted = _gateway_hosts(gateway.servers, gw_ref.namespace, ns)
@@ -576,3 +698,62 @@ def _suppress(mesh: Mesh, findings: Iterable[Finding]) -> tuple[list[Finding], l
     for f in findings:
         (out if is_suppressed(f, mesh.suppress_rules, annotations_of) else kept).append(f)
     return kept, out
+
+
+# -- subsets and the pods they select --------------------------------------------------------
+
+
+def selects_nothing(
+    host: str,
+    subset: Subset,
+    dr: DestinationRule,
+    workloads: Sequence[Workload],
+    routes: Iterable[RouteRef],
+) -> Finding:
+    """SubsetSelectsNothing (IST0173): no workload of the service carries the subset's
+    labels. An error when a route that can match sends traffic to the subset (pilot builds the
+    cluster with no endpoints: 503, no healthy upstream); the labels the pods carry that the
+    subset most likely means are named (a typo in a key or value)."""
+    labels = ", ".join(f"{k}={v}" for k, v in subset.labels.items())
+    routed = [r for r in routes if r.carries_traffic and r.reachable]
+    message = (
+        f"subset {subset.name!r} of {host} selects no workload: none of the {len(workloads)} "
+        f"workload(s) of the service has labels {labels}"
+    )
+    close = closest_labels(subset.labels, [w.labels for w in workloads])
+    if close is not None:
+        message += f"; did you mean {', '.join(f'{k}={v}' for k, v in close.items())}?"
+    if routed:
+        message += (
+            f"; {routed[0].describe()} sends it traffic, which fails with 503 (no healthy upstream)"
+        )
+    return Finding.at(
+        Severity.ERROR if routed else Severity.WARNING,
+        Code.SUBSET_SELECTS_NOTHING,
+        message,
+        host=host,
+        subset=subset.name,
+        resource=dr.meta.ref,
+        origin=dr.meta.origin,
+        path=(*subset.path, "labels") if subset.path else (),
+    )
+
+
+def selection_unconfirmed(
+    host: str, subset: Subset, dr: DestinationRule, service: Service
+) -> Finding:
+    """SubsetSelectsNothing at info where the input holds no workload at all: istioctl's
+    PodNotSelectedAnalyzer (destinationrule/subset.go) reports IST0173 there; meshtui cannot
+    confirm the selection."""
+    return Finding.at(
+        Severity.INFO,
+        Code.SUBSET_SELECTS_NOTHING,
+        f"subset {subset.name!r} of {host}: the input holds no workload in namespace "
+        f"{service.meta.ref.namespace}, so whether its labels select any pod cannot be "
+        "confirmed (istioctl reports IST0173 here)",
+        host=host,
+        subset=subset.name,
+        resource=dr.meta.ref,
+        origin=dr.meta.origin,
+        path=(*subset.path, "labels") if subset.path else (),
+    )

@@ -273,7 +273,7 @@ def _dropped_delegate_rules(routes: RouteIndex, vs: VirtualService, host: str) -
 
 
 def unknown_gateways(
-    vs: VirtualService, gateways: Mapping[ObjectRef, Gateway], host: str
+    vs: VirtualService, gateways: Mapping[ObjectRef, Gateway], host: str | None
 ) -> list[Finding]:
     """Gateways `vs` binds to (at the top or in a match) that do not exist (IST0101)."""
     out = []

@@ -16,7 +16,7 @@ import os
 import re
 import stat
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -78,6 +78,8 @@ class LoadResult:
     objects: int = 0
     namespace: str = "default"
     warnings: list[str] = field(default_factory=list)
+    # Kinds meshtui does not analyse, as `Kind (group)`, with how many objects of each.
+    skipped: Counter[str] = field(default_factory=Counter)
     # What each document of a file gave, by its line and a digest of its bytes: given the last
     # read's (`memo`), unchanged documents are not parsed again; `kept` is this read's.
     memo: dict[tuple[int, bytes], tuple[list[Resource], list[Finding], int]] | None = None
@@ -490,6 +492,9 @@ def _add_object(obj: Any, origin: Origin, result: LoadResult) -> None:
         result.objects += 1
     parsed = parse_object(obj, origin, default_namespace=result.namespace, keep_raw=False)
     if parsed is None:
+        if isinstance(obj.get("kind"), str):
+            group = str(obj.get("apiVersion") or "").rpartition("/")[0]
+            result.skipped[f"{obj['kind']} ({group})" if group else str(obj["kind"])] += 1
         return
     if isinstance(parsed, InvalidField):
         result.findings.append(
@@ -559,6 +564,17 @@ def _field_line(found: tuple[yaml.Node, int] | None, origin: Origin, path: Field
             break
         node = child
     return offset + line + 1
+
+
+def skipped_note(skipped: Counter[str]) -> str | None:
+    """The note naming the kinds meshtui read past: what they hold or create is not seen."""
+    if not skipped:
+        return None
+    kinds = ", ".join(f"{kind} ×{n}" if n > 1 else kind for kind, n in sorted(skipped.items()))
+    return (
+        f"skipped {sum(skipped.values())} object(s) of kinds meshtui does not analyse: {kinds}; "
+        "the analysis is partial for them (what they hold, create or scope is not seen)"
+    )
 
 
 def refine_lines(findings: Iterable[Finding]) -> list[Finding]:

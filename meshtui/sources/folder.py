@@ -36,6 +36,7 @@ from meshtui.sources.files import (
     is_input,
     load_file,
     refine_lines,
+    skipped_note,
 )
 
 Key = tuple[int, tuple[tuple[int, str], ...]]
@@ -52,6 +53,7 @@ class Unit:
     stamp: tuple[int, ...] | None = None
     built: bool = False  # a kustomize folder's build
     documents: dict[tuple[int, bytes], Any] | None = None  # what each document gave (following)
+    skipped: Counter[str] = field(default_factory=Counter)  # kinds not analysed (files.py)
 
 
 def stamp(path: Path) -> tuple[int, ...] | None:
@@ -73,7 +75,9 @@ def read_unit(path: Path, namespace: str, last: Unit | None = None, follow: bool
         result.memo = (last.documents if last is not None else None) or {}
     load_file(path, result)
     documents = result.kept if follow else None
-    return Unit(result.resources, result.findings, result.objects, before, built, documents)
+    return Unit(
+        result.resources, result.findings, result.objects, before, built, documents, result.skipped
+    )
 
 
 def _controller(resource: Resource) -> tuple[str, str]:
@@ -361,6 +365,13 @@ class FileSource(Source):
         if contents.objects == 0:
             findings = [f for u in contents.units.values() for f in u.findings]
             raise LoadError(nothing_read(self.paths, len(inputs), findings))
+        skipped: Counter[str] = Counter()
+        for unit in contents.units.values():
+            skipped.update(unit.skipped)
+        note = skipped_note(skipped)
+        self.notes = [n for n in self.notes if not n.startswith("skipped ")]
+        if note:
+            self.notes.append(note)
         with self.lock:
             self.contents = contents
             self.meshes = [mesh]

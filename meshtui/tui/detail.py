@@ -28,13 +28,13 @@ from meshtui.tui.model import Kind, MeshView, NodeRef
 from meshtui.tui.text import (
     MUTED,
     NEVER_APPLIED,
-    SELECTS_NOTHING,
     counts_badge,
     finding_counts,
     finding_where,
     plural,
     routing_badge,
     safe,
+    selects_nothing_badge,
     severity_word,
     where,
     workload_status,
@@ -422,9 +422,7 @@ def host_detail(view: MeshView, ref: NodeRef, locate: Locate, width: int) -> lis
                     Text(f"{ICON[Severity.WARNING]} {NEVER_APPLIED}", style="bold yellow")
                 )
             if s.selects_nothing:
-                badges.append(
-                    Text(f"{ICON[Severity.WARNING]} {SELECTS_NOTHING}", style="bold yellow")
-                )
+                badges.append(selects_nothing_badge(s))
             badges.append(routing_badge(s.routes) or Text("no route", style=MUTED))
             out.append(
                 Text.assemble((safe(s.name), "bold"), "  ", labels_text(s.labels), "  ")
@@ -511,7 +509,7 @@ def subset_detail(view: MeshView, ref: NodeRef, locate: Locate, width: int) -> l
     elif s.routed:
         out.append(Text.assemble(("✔ routed  ", "bold green"), routing_badge(s.routes)))
     if s.selects_nothing:
-        out.append(Text(f"{ICON[Severity.WARNING]} {SELECTS_NOTHING}", style="bold yellow"))
+        out.append(selects_nothing_badge(s))
     if s.policy_never_applied:
         out.append(
             section(

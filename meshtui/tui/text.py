@@ -211,13 +211,23 @@ NEVER_APPLIED = "policy never applied"
 SELECTS_NOTHING = "selects nothing"
 
 
+def selects_nothing_badge(s: SubsetAnalysis) -> Text:
+    """`⚠ selects nothing`, or `✖ selects nothing` where a route sends the subset traffic."""
+    severity = max(
+        (f.severity for f in s.findings if f.code is Code.SUBSET_SELECTS_NOTHING),
+        key=lambda v: v.rank,
+        default=Severity.WARNING,
+    )
+    return Text(f"{ICON[severity]} {SELECTS_NOTHING}", style=SEVERITY_STYLE[severity])
+
+
 def subset_problems(s: SubsetAnalysis) -> list[Text]:
     """The highlighted badges of a subset: icon and words."""
     out = []
     if s.policy_never_applied:
         out.append(Text(f"{ICON[Severity.WARNING]} {NEVER_APPLIED}", style="bold yellow"))
     if s.selects_nothing:
-        out.append(Text(f"{ICON[Severity.WARNING]} {SELECTS_NOTHING}", style="bold yellow"))
+        out.append(selects_nothing_badge(s))
     for f in s.findings:
         if f.code not in (Code.SUBSET_POLICY_NEVER_APPLIED, Code.SUBSET_SELECTS_NOTHING):
             out.append(severity_word(f.severity) + Text(f" {f.code.value}"))

@@ -133,7 +133,12 @@ def test_broken_file_is_reported_and_fails_but_the_rest_is_checked(capsys, tmp_p
     )
     code, data = check_json(capsys, str(tmp_path))
     assert code == 1
-    assert sorted(f["code"] for f in data["findings"]) == ["ParseError", "SubsetPolicyNeverApplied"]
+    # (SubsetSelectsNothing is info: no workload in the input to confirm v1's pods.)
+    assert sorted(f["code"] for f in data["findings"]) == [
+        "ParseError",
+        "SubsetPolicyNeverApplied",
+        "SubsetSelectsNothing",
+    ]
     [parse_error] = [f for f in data["findings"] if f["code"] == "ParseError"]
     assert (parse_error["file"], parse_error["line"]) == (str(tmp_path / "broken.yaml"), 4)
 

@@ -26,6 +26,7 @@ from tests.helpers import (
     service_entry,
     subset,
     svc_host,
+    tls_route,
     vs,
 )
 
@@ -46,7 +47,12 @@ def test_host_ports_are_the_service_ports_not_port_level_settings_it_lacks():
                     "portLevelSettings": [port_policy(9080, loadBalancer={"simple": "RANDOM"})],
                 },
                 subsets=[
-                    subset("v1", policy={"portLevelSettings": [port_policy(15000, tls=None)]})
+                    subset(
+                        "v1",
+                        policy={
+                            "portLevelSettings": [port_policy(15000, tls={"mode": "ISTIO_MUTUAL"})]
+                        },
+                    )
                 ],
             ),
         ),
@@ -83,8 +89,8 @@ def test_analysis_counts_findings_by_severity():
     )
     assert {s.value: n for s, n in analysis.counts().items()} == {
         "error": 0,
-        "warning": 1,
-        "info": 0,
+        "warning": 1,  # SubsetPolicyNeverApplied
+        "info": 1,  # SubsetSelectsNothing: no workload in the input to confirm v1's pods
     }
     assert analysis.subset_count == 1
 
@@ -285,7 +291,7 @@ def test_a_tcp_route_on_an_http_port_does_not_apply_the_subset_policy():
         vs("r", ["reviews"], tcp=[route(dest("reviews", "v1"))]),
     )
     assert never_applied(analysis) == {"v1"}
-    [finding] = analysis.findings
+    [finding] = [f for f in analysis.findings if f.code is Code.SUBSET_POLICY_NEVER_APPLIED]
     assert "pilot builds it for no port and client" in finding.message
 
 
@@ -295,6 +301,8 @@ def test_adding_a_route_to_a_subset_clears_its_never_applied_finding(subsets, da
     kind = data.draw(st.sampled_from(["http", "tcp", "tls", "mirror"]))
     if kind == "mirror":
         spec = {"http": [route(dest("reviews"), mirror={"host": "reviews", "subset": name})]}
+    elif kind == "tls":
+        spec = {kind: [tls_route(dest("reviews", name))]}
     else:
         spec = {kind: [route(dest("reviews", name))]}
     svc = service("reviews")

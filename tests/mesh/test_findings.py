@@ -52,13 +52,15 @@ def test_severities_are_the_documented_ones():
         Code.UNKNOWN_PORT: Severity.ERROR,
         Code.DESTINATION_PORT_REQUIRED: Severity.ERROR,
         Code.UNKNOWN_DESTINATION_RULE_HOST: Severity.WARNING,
-        Code.NO_CA_CERTIFICATES: Severity.WARNING,
-        Code.NO_CA_CERTIFICATES_PORT: Severity.WARNING,
+        Code.NO_CA_CERTIFICATES: Severity.INFO,
+        Code.NO_CA_CERTIFICATES_PORT: Severity.INFO,
         Code.HOST_NOT_IN_GATEWAY: Severity.WARNING,
         Code.INTERNAL_GATEWAY_REFERENCE: Severity.WARNING,
         Code.SINGLE_DESTINATION_WEIGHT: Severity.INFO,
         Code.DUPLICATE_DESTINATION: Severity.WARNING,
         Code.SUBSET_WITHOUT_LABELS: Severity.WARNING,
+        Code.IGNORED_FIELD: Severity.WARNING,
+        Code.MERGED_POLICY_IGNORED: Severity.WARNING,
     }
     assert reaches(Severity.ERROR, Severity.WARNING)
     assert not reaches(Severity.INFO, Severity.WARNING)
@@ -292,10 +294,23 @@ def test_subset_with_matching_workload_selects_something():
     assert findings(analysis, Code.SUBSET_SELECTS_NOTHING) == []
 
 
-def test_subset_is_not_reported_when_workloads_are_unknown():
+def test_subset_is_info_when_the_input_holds_no_workload():
+    # istioctl reports IST0173 here (it assumes no pods exist); meshtui says it cannot tell.
     analysis = analyze(
         service("reviews", selector={"app": "reviews"}),
         dr("reviews", "reviews", subsets=[subset("v3")]),
+    )
+    [f] = [f for f in analysis.findings if f.code is Code.SUBSET_SELECTS_NOTHING]
+    assert f.severity is Severity.INFO
+    assert "the input holds no workload in namespace default" in f.message
+    assert "cannot be confirmed" in f.message
+
+
+def test_subset_is_not_judged_where_other_namespaces_have_workloads_but_not_its_own():
+    analysis = analyze(
+        service("reviews", selector={"app": "reviews"}),
+        dr("reviews", "reviews", subsets=[subset("v3")]),
+        deployment("web", {"app": "web"}, namespace="front"),
     )
     assert findings(analysis, Code.SUBSET_SELECTS_NOTHING) == []
 
@@ -380,11 +395,9 @@ def test_findings_are_sorted_worst_first():
         dr("b", "reviews", subsets=[subset("v2")]),
         vs("r", ["reviews"], http=[route(dest("reviews", "v9"))]),
     )
-    assert [f.severity for f in analysis.findings] == [
-        Severity.ERROR,
-        Severity.WARNING,
-        Severity.INFO,
-    ]
+    ranks = [f.severity.rank for f in analysis.findings]
+    assert ranks == sorted(ranks, reverse=True)
+    assert set(ranks) == {Severity.ERROR.rank, Severity.WARNING.rank, Severity.INFO.rank}
 
 
 def test_readme_findings_table_is_the_table_of_rules():

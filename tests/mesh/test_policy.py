@@ -109,16 +109,16 @@ def test_subset_port_level_settings_replace_the_four_fields_again():
     # not inherit top-level fields" (with a parent policy): only the subset's port entry is left.
     host = {
         "loadBalancer": ROUND_ROBIN,
-        "outlierDetection": {"consecutiveErrors": 20},
-        "portLevelSettings": [port_policy(8080, outlierDetection={"consecutiveErrors": 15})],
+        "outlierDetection": {"consecutive5xxErrors": 20},
+        "portLevelSettings": [port_policy(8080, outlierDetection={"consecutive5xxErrors": 15})],
     }
     subset = {
         "loadBalancer": ROUND_ROBIN,
         "connectionPool": {"http": {"maxRetries": 10}},
-        "portLevelSettings": [port_policy(8080, outlierDetection={"consecutiveErrors": 13})],
+        "portLevelSettings": [port_policy(8080, outlierDetection={"consecutive5xxErrors": 13})],
     }
     on_port = effective_policy(host, subset, 8080)
-    assert on_port.as_dict() == {"outlierDetection": {"consecutiveErrors": 13}}
+    assert on_port.as_dict() == {"outlierDetection": {"consecutive5xxErrors": 13}}
     assert on_port.origins() == {"outlierDetection": "subset-port"}
 
 
@@ -135,18 +135,18 @@ def test_subset_policy_on_a_port_without_entries_merges_as_top_level():
     # The same table's "default cluster, non-matching port selector" case.
     host = {
         "loadBalancer": ROUND_ROBIN,
-        "outlierDetection": {"consecutiveErrors": 20},
-        "portLevelSettings": [port_policy(8080, outlierDetection={"consecutiveErrors": 15})],
+        "outlierDetection": {"consecutive5xxErrors": 20},
+        "portLevelSettings": [port_policy(8080, outlierDetection={"consecutive5xxErrors": 15})],
     }
     subset = {
         "loadBalancer": ROUND_ROBIN,
         "connectionPool": {"http": {"maxRetries": 10}},
-        "portLevelSettings": [port_policy(8080, outlierDetection={"consecutiveErrors": 13})],
+        "portLevelSettings": [port_policy(8080, outlierDetection={"consecutive5xxErrors": 13})],
     }
     assert effective_policy(host, subset, 9090).as_dict() == {
         "loadBalancer": ROUND_ROBIN,
         "connectionPool": {"http": {"maxRetries": 10}},
-        "outlierDetection": {"consecutiveErrors": 20},
+        "outlierDetection": {"consecutive5xxErrors": 20},
     }
 
 

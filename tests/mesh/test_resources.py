@@ -34,7 +34,11 @@ ORIGIN = Origin(file="x.yaml", line=3)
 
 
 def invalid(obj: dict) -> InvalidField:
+    """What the API server or Istio's webhook rejects: an InvalidField, or a resource read
+    without the rejected fields and marked rejected."""
     parsed = parse_object(obj, ORIGIN)
+    if parsed is not None and not isinstance(parsed, InvalidField):
+        parsed = parsed.meta.rejected
     assert isinstance(parsed, InvalidField), parsed
     return parsed
 
@@ -70,7 +74,7 @@ def test_virtual_service_is_read_in_every_served_api_version(api_version):
             api_version=api_version,
             http=[route(dest("reviews", "v1", weight=90), dest("reviews", "v2", weight=10))],
             tcp=[route(dest("db", port=5432))],
-            tls=[route(dest("secure", "v1"))],
+            tls=[{**route(dest("secure", "v1")), "match": [{"sniHosts": ["reviews"]}]}],
         )
     )
     assert isinstance(parsed, VirtualService)
@@ -253,12 +257,16 @@ def test_mirror_and_mirrors_are_read_with_their_percentages():
                     dest("reviews", "v1"),
                     mirror={"host": "reviews", "subset": "v2"},
                     mirrorPercentage={"value": 25.0},
+                ),
+                route(
+                    dest("reviews", "v1"),
                     mirrors=[{"destination": {"host": "reviews", "subset": "v3"}}],
-                )
+                ),
             ],
         )
     )
-    mirrors = parsed.routes[0].mirrors
+    assert parsed.meta.rejected is None
+    mirrors = [m for r in parsed.routes for m in r.mirrors]
     assert [(m.host, m.subset, m.weight) for m in mirrors] == [
         ("reviews", "v2", 25),
         ("reviews", "v3", 100),

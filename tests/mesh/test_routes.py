@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import pytest
 
+from meshtui.mesh.analysis import Mesh
+from meshtui.mesh.findings import Code
 from meshtui.mesh.hosts import MeshConfig
-from meshtui.mesh.resources import Destination
+from meshtui.mesh.resources import Destination, Origin, parse_object
 from meshtui.mesh.routes import RouteIndex, effective_weights
 from tests.helpers import (
     ISTIO_API_VERSIONS,
@@ -251,12 +253,23 @@ def test_delegate_without_root_does_not_count():
     assert not routed(analysis, "v1")
 
 
-def test_vs_exported_nowhere_does_not_count():
-    analysis = reviews_mesh(
-        vs("r", ["reviews"], export_to=["~"], http=[route(dest("reviews", "v1"))])
-    )
+def test_vs_exported_nowhere_is_rejected_and_does_not_count():
+    # Istio's webhook allows exportTo ~ only for ServiceEntries (validateExportTo): such a
+    # VirtualService never reaches pilot.
+    objs = [
+        service("reviews"),
+        dr("reviews", "reviews", subsets=[subset("v1", policy=RANDOM)]),
+        vs("r", ["reviews"], export_to=["~"], http=[route(dest("reviews", "v1"))]),
+    ]
+    resources = [parse_object(o, Origin(file="t.yaml", line=1)) for o in objs]
+    assert resources[2].meta.rejected is not None
+    mesh = Mesh()
+    mesh.load(resources)
+    analysis = mesh.analyze()
     assert not routed(analysis, "v1")
     assert subset_of(analysis, REVIEWS, "v1").policy_never_applied
+    [invalid] = [f for f in analysis.findings if f.code is Code.INVALID_RESOURCE]
+    assert invalid.field == "spec.exportTo[0]"
 
 
 def test_vs_exported_to_its_own_namespace_counts():

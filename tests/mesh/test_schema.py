@@ -145,14 +145,24 @@ def test_label_values_must_be_strings():
     ) == [("spec.subsets[0].labels.version", schema.INVALID)]
 
 
-def test_a_rejected_resource_is_dropped_as_istio_never_sees_it():
+def test_a_rejected_resource_is_marked_rejected_with_its_first_field_and_the_others():
     obj = dr(
         "reviews", "reviews", policy={"loadBalancer": {"simple": "FASTEST"}, "tls": {"mode": 1}}
     )
     parsed = parse_object(obj, Origin(file="t.yaml", line=1))
+    assert not isinstance(parsed, InvalidField)
+    rejected = parsed.meta.rejected
+    assert isinstance(rejected, InvalidField)
+    assert format_path(rejected.path) == "spec.trafficPolicy.loadBalancer.simple"
+    assert "(and 1 more: spec.trafficPolicy.tls.mode must be" in rejected.message
+
+
+def test_a_resource_that_cannot_be_read_without_its_rejected_field_is_an_invalid_field():
+    parsed = parse_object(
+        {**dr("reviews", "reviews"), "spec": {"host": 7}}, Origin(file="t.yaml", line=1)
+    )
     assert isinstance(parsed, InvalidField)
-    assert format_path(parsed.path) == "spec.trafficPolicy.loadBalancer.simple"
-    assert "(and 1 more: spec.trafficPolicy.tls.mode must be" in parsed.message
+    assert format_path(parsed.path) == "spec.host"
 
 
 def test_the_rest_of_the_input_is_still_analysed_around_a_rejected_resource(tmp_path):

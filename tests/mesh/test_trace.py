@@ -710,7 +710,7 @@ def test_tls_ports_use_tls_routes_matched_by_sni():
         dr("pay", "pay", namespace="shop", subsets=[subset("v1")]),
         vs(
             "pay",
-            ["pay"],
+            ["pay", "pay.shop.svc.cluster.local", "other.example.com"],
             namespace="shop",
             tls=[
                 route(dest("pay", "v1"), match=[{"sniHosts": ["other.example.com"]}]),

@@ -15,6 +15,7 @@ from tests.helpers import (
     service,
     subset,
     svc_host,
+    tls_route,
     vs,
 )
 
@@ -31,7 +32,7 @@ def test_a_lone_destination_with_a_weight_below_100_is_kialis_kia1104():
         vs(
             "split",
             ["reviews"],
-            tls=[route(dest("reviews", weight=30), dest("reviews", weight=70))],
+            tls=[tls_route(dest("reviews", weight=30), dest("reviews", weight=70))],
         ),
     )
     assert of(analysis, Code.SINGLE_DESTINATION_WEIGHT) == [

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from meshtui.mesh.analysis import Mesh
 from meshtui.mesh.findings import Code, Severity
 from meshtui.mesh.resources import DestinationRule, Origin, Service
 from meshtui.sources.files import (
@@ -165,9 +166,17 @@ def test_dangling_symlink_is_one_parse_error_and_the_rest_loads(tmp_path):
 def test_wrong_field_type_is_one_invalid_resource_at_that_field():
     path = BROKEN / "wrong-types.yaml"
     result = load([path])
-    # The broken DestinationRule is left out; the Service after it still loads.
-    assert refs(result) == ["Service shop/ratings"]
-    [finding] = refine_lines(result.findings)
+    # The broken DestinationRule is read without the rejected field and marked rejected (it
+    # takes no part in the analysis: Istio never sees it); the Service after it still loads.
+    assert refs(result) == ["DestinationRule shop/ratings", "Service shop/ratings"]
+    assert result.resources[0].meta.rejected is not None
+    mesh = Mesh()
+    mesh.load(result.resources)
+    analysis = mesh.analyze()
+    assert "ratings.shop.svc.cluster.local" not in {
+        h for h, a in analysis.hosts.items() if a.destination_rules
+    }
+    [finding] = refine_lines(f for f in analysis.findings if f.code is Code.INVALID_RESOURCE)
     assert finding.code is Code.INVALID_RESOURCE
     assert str(finding.resource) == "DestinationRule shop/ratings"
     assert finding.field == "spec.subsets"

@@ -7,11 +7,14 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.worker import WorkerFailed
 
+from meshtui.mesh.analysis import Analysis, Mesh
+from meshtui.mesh.resources import InvalidField, Origin, parse_object
 from meshtui.sources.files import FileSource
 from meshtui.tui.app import MeshApp
 
@@ -43,6 +46,18 @@ def editable_copy(
     if monkeypatch is not None:
         monkeypatch.chdir(tmp_path)
     return folder
+
+
+def hostile_as_stored() -> Analysis:
+    """The hostile fixture as a cluster holding it would give it: there pilot reads what is
+    stored without validating it again, so its Istio resources (which Istio's webhook would
+    reject offline) are analysed, hostile subset names and all."""
+    docs = yaml.safe_load_all((ROOT / HOSTILE / "hostile.yaml").read_text())
+    resources = [parse_object(d, Origin(cluster="hostile")) for d in docs]
+    mesh = Mesh(cluster="hostile")
+    mesh.workloads.mark_all_known()
+    mesh.load([r for r in resources if r is not None and not isinstance(r, InvalidField)])
+    return mesh.analyze()
 
 
 def make_app(*paths: str) -> MeshApp:

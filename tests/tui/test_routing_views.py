@@ -12,9 +12,11 @@ SIZE = (120, 40)
 
 def label(tree: str, subset: str) -> str:
     """The tree line of a subset, without the tree's drawing."""
-    return next(
-        line.split("─ ", 1)[1].strip() for line in tree.splitlines() if f"─ {subset}  " in line
-    )
+    for line in tree.splitlines():
+        text = line.split("─ ", 1)[-1].removeprefix("▶ ").removeprefix("▼ ").strip()
+        if text.startswith(f"{subset}  "):
+            return text
+    raise AssertionError(f"no subset {subset} in the tree:\n{tree}")
 
 
 async def test_a_dropped_delegate_rule_shows_no_weight_and_says_why():

@@ -7,10 +7,9 @@ from rich.text import Text
 
 from meshtui.mesh.resources import ObjectRef, Origin
 from meshtui.mesh.routes import RouteRef
-from meshtui.sources.files import FileSource
 from meshtui.tui.model import MeshView
 from meshtui.tui.text import host_label, routing_badge, subset_label, undefined_label
-from tests.tui.helpers import HOSTILE
+from tests.tui.helpers import hostile_as_stored
 
 
 def route(
@@ -56,7 +55,7 @@ def test_weights_of_different_rules_are_never_listed_as_one_sum():
 
 
 def test_hostile_names_stay_text():
-    [entry] = MeshView([m.analyze() for m in FileSource([HOSTILE]).load()]).entries[0]
+    [entry] = MeshView([hostile_as_stored()]).entries[0]
     h = entry.analysis
     labels = [host_label(entry)]
     labels += [subset_label(s) for s in h.subsets]
