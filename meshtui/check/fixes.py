@@ -23,7 +23,8 @@ from meshtui.check.yaml_edit import Loader as _Loader
 from meshtui.check.yaml_edit import edit_document
 from meshtui.mesh.analysis import Mesh
 from meshtui.mesh.findings import Finding
-from meshtui.mesh.fixes import DEFAULT_WEIGHT, Fix, FixedResource, Fixer, plain
+from meshtui.mesh.fix import Fix, FixedResource
+from meshtui.mesh.fixes import DEFAULT_WEIGHT, Fixer, plain
 from meshtui.mesh.resources import Origin, Resource
 from meshtui.sources import Source
 

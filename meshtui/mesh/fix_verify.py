@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from meshtui.mesh.analysis import HostAnalysis, Mesh
 from meshtui.mesh.findings import Code, Finding, Severity
+from meshtui.mesh.fix import Fix
 from meshtui.mesh.hosts import matches, resolve_host
 from meshtui.mesh.policy import EffectivePolicy, Level
 from meshtui.mesh.resources import (
@@ -27,9 +28,6 @@ from meshtui.mesh.resources import (
     parse_object,
 )
 from meshtui.mesh.routes import MESH_GATEWAY, gateway_ref, visible_anywhere
-
-if TYPE_CHECKING:
-    from meshtui.mesh.fixes import Fix
 
 
 def contains(have: Any, want: Any) -> bool:

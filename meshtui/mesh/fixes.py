@@ -22,19 +22,18 @@ from __future__ import annotations
 import copy
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from meshtui.mesh.analysis import UNNAMED_NAMESPACE, HostAnalysis, Mesh, SubsetAnalysis
 from meshtui.mesh.destination_rules import ConsolidatedRule
 from meshtui.mesh.findings import Code, Finding, nearest_name
+from meshtui.mesh.fix import Fix, FixedResource
 from meshtui.mesh.fix_verify import Verifier, claimed_hosts
 from meshtui.mesh.hosts import is_wildcard, matches, resolve_host
 from meshtui.mesh.policy import POLICY_FIELDS, PORT_LEVEL_FIELDS
 from meshtui.mesh.resources import (
     DestinationRule,
     ObjectRef,
-    Origin,
     Path,
     Resource,
     Service,
@@ -53,32 +52,6 @@ _WHOLE_FIELDS = ("loadBalancer", "tls", "tunnel", "proxyProtocol")
 
 Obj = dict[str, Any]
 RawLookup = Callable[[Resource], Mapping[str, Any] | None]
-
-
-@dataclass(frozen=True, slots=True)
-class FixedResource:
-    """One whole object as it is after the fix, and the existing resource it replaces."""
-
-    object: Mapping[str, Any]
-    replaces: ObjectRef | None = None  # None: a new resource
-    origin: Origin | None = None  # where the replaced resource is (file and line)
-    before: Mapping[str, Any] | None = None  # the replaced object as read
-
-    @property
-    def ref(self) -> ObjectRef:
-        meta = self.object.get("metadata") or {}
-        return ObjectRef(
-            str(self.object.get("kind", "")), str(meta.get("namespace", "")), str(meta["name"])
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Fix:
-    """A verified fix: what it does, in words, and the objects to apply."""
-
-    title: str
-    description: str
-    resources: tuple[FixedResource, ...]
 
 
 def _subset_destination(doc: Obj, host: str, subset: str, namespace: str, domain: str) -> Obj:

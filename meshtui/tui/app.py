@@ -27,7 +27,7 @@ from textual.worker import Worker, WorkerState
 
 from meshtui.mesh.analysis import Analysis
 from meshtui.mesh.findings import Finding
-from meshtui.mesh.fixes import Fix
+from meshtui.mesh.fix import Fix
 from meshtui.mesh.resources import Meta
 from meshtui.sources import Source, known_analyses, partial_marker, partial_notes
 from meshtui.tui.command_mode import COMMANDS, CommandLine, find, split

@@ -15,7 +15,7 @@ from rich.text import Text
 
 from meshtui.check.fixes import FixRenderer
 from meshtui.mesh.findings import Finding
-from meshtui.mesh.fixes import Fix
+from meshtui.mesh.fix import Fix
 from meshtui.sources import Source
 from meshtui.tui.text import MUTED, safe
 

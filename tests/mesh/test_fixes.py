@@ -5,7 +5,8 @@ trip through files and `meshtui check` is in tests/check/test_fixes.py."""
 from __future__ import annotations
 
 from meshtui.mesh.findings import Code, Finding
-from meshtui.mesh.fixes import Fix, Fixer, fixes_for
+from meshtui.mesh.fix import Fix
+from meshtui.mesh.fixes import Fixer, fixes_for
 from meshtui.mesh.resources import ObjectRef
 from tests.helpers import (
     Obj,
