@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shlex
 import sys
 from collections.abc import Sequence
 
 from meshtui import __version__
 from meshtui.mesh.findings import Severity
-from meshtui.sources import Source
+from meshtui.sources.arguments import add_source_arguments, build_source, missing_paths
 from meshtui.sources.files import LoadError
 
 EXIT_USAGE = 2
@@ -20,65 +19,6 @@ OUTPUT_FORMATS = {
     "json": "a stable document for scripts",
     "sarif": "SARIF 2.1.0 for code-scanning tools",
 }
-# kubectl's --request-timeout: a Go duration (1m30s, 500ms), or a plain number of seconds.
-_DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
-
-
-def duration(text: str) -> float:
-    """Seconds of `30s`, `1m`, `1m30s`, `500ms` or `30` (kubectl's forms); more than zero."""
-    value = text.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        parts = _DURATION_PART.findall(value)
-        if not parts or "".join(n + u for n, u in parts) != value:
-            raise argparse.ArgumentTypeError(
-                f"{text!r} is not a duration: give e.g. 30s, 1m, 1m30s, 500ms or 30 (seconds)"
-            ) from None
-        seconds = sum(float(n) * _DURATION_UNITS[u] for n, u in parts)
-    if not seconds > 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: the timeout must be more than zero")
-    return seconds
-
-
-def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "paths",
-        nargs="*",
-        metavar="PATH",
-        help="YAML/JSON files or folders (read recursively); - reads standard input (check only)",
-    )
-    live = parser.add_argument_group("live cluster (read-only)")
-    live.add_argument(
-        "--context",
-        action="append",
-        default=[],
-        metavar="CTX",
-        help="kubeconfig context to read; repeat for several clusters (default: the current "
-        "context when no PATH is given)",
-    )
-    live.add_argument("--kubeconfig", metavar="FILE", help="kubeconfig file (default: KUBECONFIG)")
-    live.add_argument(
-        "-n",
-        "--namespace",
-        action="append",
-        default=[],
-        metavar="NS",
-        help="namespace to read; repeatable. With PATHs: the namespace of resources written "
-        "without one (as kubectl apply -n)",
-    )
-    live.add_argument(
-        "-A", "--all-namespaces", action="store_true", help="read every namespace (default)"
-    )
-    live.add_argument(
-        "--request-timeout",
-        type=duration,
-        default=30.0,
-        metavar="DURATION",
-        help="timeout of each API request, as kubectl takes it: 30s, 1m, 500ms, or seconds "
-        "(default: 30s)",
-    )
 
 
 def _parser(check: bool, prog: str = "meshtui") -> argparse.ArgumentParser:
@@ -97,7 +37,7 @@ def _parser(check: bool, prog: str = "meshtui") -> argparse.ArgumentParser:
             f"`{prog} completion bash|zsh|fish` prints a shell completion script.",
         )
         parser.add_argument("--version", action="version", version=f"meshtui {__version__}")
-    _add_source_arguments(parser)
+    add_source_arguments(parser)
     parser.add_argument(
         "--client-namespace",
         metavar="NS",
@@ -158,63 +98,6 @@ def _parser(check: bool, prog: str = "meshtui") -> argparse.ArgumentParser:
     return parser
 
 
-def build_source(
-    args: argparse.Namespace, parser: argparse.ArgumentParser, check: bool = False
-) -> Source:
-    if args.paths:
-        return _path_source(args, parser, check)
-    # No PATH: like kubectl and k9s, read the kubeconfig's current context.
-    from meshtui.sources.cluster import ClusterSource
-
-    return ClusterSource(
-        contexts=args.context,
-        kubeconfig=args.kubeconfig,
-        namespaces=[] if args.all_namespaces else args.namespace,
-        request_timeout=args.request_timeout,
-    )
-
-
-def _path_source(args: argparse.Namespace, parser: argparse.ArgumentParser, check: bool) -> Source:
-    """PATHs: read the files; `-n NS` is the namespace of resources written without one (as
-    `kubectl apply -n`); with `--context`, the files are laid over that cluster's resources."""
-    from meshtui.sources.files import STDIN, FileSource
-
-    if STDIN in args.paths and not check:
-        # The inspector reads its keys from the terminal: stdin cannot bring YAML too.
-        parser.error("- (standard input) works with `meshtui check`; save it to a file first")
-    if len(args.namespace) > 1:
-        parser.error("with PATHs, give one -n/--namespace: the namespace of resources without one")
-    overlay = bool(args.context or args.kubeconfig)
-    if args.all_namespaces and not overlay:
-        parser.error("-A/--all-namespaces reads a cluster; with PATHs alone give -n NS")
-    files = FileSource(
-        args.paths,
-        namespace=args.namespace[0] if args.namespace else None,
-        follow=not check,
-    )
-    if not overlay:
-        return files
-    from meshtui.sources.cluster import ClusterSource
-    from meshtui.sources.overlay import OverlaySource
-
-    return OverlaySource(
-        files,
-        ClusterSource(
-            contexts=args.context,
-            kubeconfig=args.kubeconfig,
-            namespaces=[] if args.all_namespaces else args.namespace,
-            request_timeout=args.request_timeout,
-        ),
-    )
-
-
-def missing_paths(paths: Sequence[str]) -> list[str]:
-    """The PATHs that do not exist (`-` is standard input), found before anything starts."""
-    from meshtui.sources.files import STDIN
-
-    return [p for p in paths if p != STDIN and not os.path.lexists(p)]
-
-
 def terminal_problem() -> str:
     """Why the inspector cannot draw here ("" when it can): it needs a terminal on stdout, and
     one that understands escape codes."""
@@ -237,7 +120,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "meshtui") -> int:
     if argv[:1] == ["completion"]:
         from meshtui.completion import completion_main
 
-        return completion_main(argv[1:], prog)
+        return completion_main(argv[1:], _parser(False, prog), _parser(True, prog), prog)
     check = bool(argv) and argv[0] == "check"
     parser = _parser(check, prog)
     args = parser.parse_args(argv[1:] if check else argv)

@@ -51,18 +51,11 @@ def options(parser: argparse.ArgumentParser) -> list[Option]:
     return out
 
 
-def _parsers() -> tuple[list[Option], list[Option]]:
-    from meshtui.cli import _parser
-
-    return options(_parser(False)), options(_parser(True))
-
-
 def _words(opts: Sequence[Option]) -> str:
     return " ".join(f for o in opts for f in o.flags)
 
 
-def bash() -> str:
-    inspector, check = _parsers()
+def bash(inspector: list[Option], check: list[Option]) -> str:
     cases = []
     for o in {o.flags: o for o in [*inspector, *check] if o.takes_value}.values():
         pattern = "|".join(o.flags)
@@ -107,12 +100,12 @@ complete -o filenames -F _meshtui {" ".join(COMMANDS)}
 """
 
 
-def zsh() -> str:
+def zsh(inspector: list[Option], check: list[Option]) -> str:
     # zsh runs bash completion functions through bashcompinit, which ships with zsh.
     return (
         "# zsh completion for meshtui: source <(meshtui completion zsh)\n"
         "autoload -U +X compinit && compinit\n"
-        "autoload -U +X bashcompinit && bashcompinit\n" + bash().split("\n", 1)[1]
+        "autoload -U +X bashcompinit && bashcompinit\n" + bash(inspector, check).split("\n", 1)[1]
     )
 
 
@@ -136,8 +129,7 @@ def _fish_option(command: str, condition: str, o: Option) -> str:
     return " ".join(parts)
 
 
-def fish() -> str:
-    inspector, check = _parsers()
+def fish(inspector: list[Option], check: list[Option]) -> str:
     lines = ["# fish completion for meshtui: meshtui completion fish | source"]
     first = "not __fish_seen_subcommand_from " + " ".join(SUBCOMMANDS)
     for command in COMMANDS:
@@ -157,7 +149,14 @@ def fish() -> str:
 SCRIPTS = {"bash": bash, "zsh": zsh, "fish": fish}
 
 
-def completion_main(argv: Sequence[str], prog: str = "meshtui") -> int:
+def completion_main(
+    argv: Sequence[str],
+    inspector: argparse.ArgumentParser,
+    check: argparse.ArgumentParser,
+    prog: str = "meshtui",
+) -> int:
+    """Print the script for the shell named in `argv`, made from the inspector's and check's
+    parsers (the command line hands them over: this module knows no command of its own)."""
     parser = argparse.ArgumentParser(
         prog=f"{prog} completion",
         description="Print a shell completion script: "
@@ -165,5 +164,5 @@ def completion_main(argv: Sequence[str], prog: str = "meshtui") -> int:
     )
     parser.add_argument("shell", choices=SHELLS)
     args = parser.parse_args(argv)
-    sys.stdout.write(SCRIPTS[args.shell]())
+    sys.stdout.write(SCRIPTS[args.shell](options(inspector), options(check)))
     return 0

@@ -7,9 +7,10 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from meshtui.check.report import printable, render_json, render_sarif, render_text, to_json
+from meshtui.check.report import render_json, render_sarif, render_text, to_json
 from meshtui.mesh.findings import Severity, reaches
 from meshtui.mesh.partial import Withheld
+from meshtui.mesh.printable import printable
 from meshtui.mesh.suppress import SuppressRule
 from meshtui.sources import FORBIDDEN, KindState, Source, known_analyses, partial_notes
 from meshtui.sources.files import LoadError
@@ -54,7 +55,7 @@ def run_check(
     notes = source.notes  # how the input was read: an assumed namespace, files over a cluster
     renderer = None
     if fixes:
-        from meshtui.check.fixes import FixRenderer
+        from meshtui.sources.fix_render import FixRenderer
 
         renderer = FixRenderer(source, meshes, weight=fix_weight, limit=max_fixes)
     if output == "json":

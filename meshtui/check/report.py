@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import textwrap
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,26 +15,12 @@ from meshtui.mesh.batch import collector_paused
 from meshtui.mesh.clients import ClientSet
 from meshtui.mesh.findings import EXPLANATION, RULES, SEVERITY, Code, Finding, Severity
 from meshtui.mesh.policy import EffectivePolicy
+from meshtui.mesh.printable import printable
 from meshtui.mesh.resources import Workload
 from meshtui.mesh.routes import RouteRef
 
 if TYPE_CHECKING:
-    from meshtui.check.fixes import FixRenderer
-
-
-def printable(text: str) -> str:
-    """Make text safe for a terminal: control characters (escapes, OSC) are shown, not run."""
-    if text.isprintable():
-        return text
-    out = []
-    for ch in text:
-        if ch.isprintable() or ch == " ":
-            out.append(ch)
-        elif unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"):
-            out.append(ch.encode("unicode_escape").decode("ascii"))
-        else:
-            out.append(ch)
-    return "".join(out)
+    from meshtui.sources.fix_render import FixRenderer
 
 
 # -- JSON -----------------------------------------------------------------------------------
@@ -221,8 +206,6 @@ def render_json(document: Any) -> str:
 
 # -- text -----------------------------------------------------------------------------------
 
-ICON = {Severity.ERROR: "✖", Severity.WARNING: "⚠", Severity.INFO: "ℹ"}
-
 
 def _location(f: Finding) -> str:
     if f.file:
@@ -264,7 +247,7 @@ def render_text(
                     if part
                 )
                 code = f"{f.code.value} ({f.istio})" if f.istio else f.code.value
-                head = f"  {ICON[f.severity]} {f.severity.value:<7} {code}"
+                head = f"  {f.severity.icon} {f.severity.value:<7} {code}"
                 lines.append(printable(f"{head}  {subject}" + (f"  ({where})" if where else "")))
                 lines.append(printable(f"      {f.message}"))
                 if f.clients is not None and (f.clients.names or not f.clients.everyone):

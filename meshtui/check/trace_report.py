@@ -12,8 +12,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from meshtui.check.report import printable
 from meshtui.mesh.analysis import Mesh
+from meshtui.mesh.printable import printable
 from meshtui.mesh.resources import ObjectRef
 from meshtui.mesh.trace import (
     Client,
@@ -26,6 +26,7 @@ from meshtui.mesh.trace import (
     target_host,
     trace,
 )
+from meshtui.sources.arguments import add_source_arguments, build_source
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -189,8 +190,6 @@ def render_text(t: Trace, cluster: str | None = None) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from meshtui.cli import _add_source_arguments
-
     parser = argparse.ArgumentParser(
         prog="meshtui trace",
         description="Which VirtualService rule, subset, DestinationRule, policy and pods one "
@@ -198,7 +197,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog="exit status: 0 the request gets through, 1 something makes it fail, "
         "2 the input could not be read or the request was not understood",
     )
-    _add_source_arguments(parser)
+    add_source_arguments(parser)
     request = parser.add_argument_group("the request")
     request.add_argument(
         "--from",
@@ -279,7 +278,6 @@ def trace_mesh(mesh: Mesh, args: argparse.Namespace) -> Trace:
 
 def run_trace(argv: Sequence[str], out: TextIO | None = None) -> int:
     """`meshtui trace ARGS`: read the source, trace, print; the exit status."""
-    from meshtui.cli import build_source
     from meshtui.sources.files import LoadError
 
     out = out or sys.stdout

@@ -20,6 +20,11 @@ class Severity(StrEnum):
     def rank(self) -> int:
         return {"error": 3, "warning": 2, "info": 1}[self.value]
 
+    @property
+    def icon(self) -> str:
+        """The glyph every interface shows beside the severity."""
+        return {"error": "✖", "warning": "⚠", "info": "ℹ"}[self.value]
+
 
 class Code(StrEnum):
     SUBSET_POLICY_NEVER_APPLIED = "SubsetPolicyNeverApplied"

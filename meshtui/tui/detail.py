@@ -17,7 +17,6 @@ from rich.console import Console
 from rich.syntax import Syntax
 from rich.text import Text
 
-from meshtui.check.report import ICON, workload_name
 from meshtui.mesh.analysis import HostAnalysis, SubsetAnalysis
 from meshtui.mesh.findings import EXPLANATION, Code, Finding, Severity
 from meshtui.mesh.policy import PORT_LEVEL_FIELDS, EffectiveField, EffectivePolicy, Level
@@ -378,7 +377,7 @@ def workloads_section(workloads: Sequence[Workload] | None) -> list[Text]:
     if not workloads:
         out.append(Text("none", style=MUTED))
     for w in workloads:
-        out.append(Text.assemble(safe(workload_name(w)), "  ", (safe(workload_status(w)), MUTED)))
+        out.append(Text.assemble(safe(str(w.meta.ref)), "  ", (safe(workload_status(w)), MUTED)))
     return out
 
 
@@ -418,9 +417,7 @@ def host_detail(view: MeshView, ref: NodeRef, locate: Locate, width: int) -> lis
         for s in h.subsets:
             badges = []
             if s.policy_never_applied:
-                badges.append(
-                    Text(f"{ICON[Severity.WARNING]} {NEVER_APPLIED}", style="bold yellow")
-                )
+                badges.append(Text(f"{Severity.WARNING.icon} {NEVER_APPLIED}", style="bold yellow"))
             if s.selects_nothing:
                 badges.append(selects_nothing_badge(s))
             badges.append(routing_badge(s.routes) or Text("no route", style=MUTED))
@@ -429,7 +426,7 @@ def host_detail(view: MeshView, ref: NodeRef, locate: Locate, width: int) -> lis
                 + Text("  ").join(badges)
             )
         for u in h.undefined_subsets:
-            out.append(Text(f"{ICON[Severity.ERROR]} undefined subset {safe(u)}", style="bold red"))
+            out.append(Text(f"{Severity.ERROR.icon} undefined subset {safe(u)}", style="bold red"))
     out.append(section("Policy for traffic without a subset"))
     out += policy_by_port(h.policy, h.port_policies, h.ports, width)
     if len(h.views) > 1:
@@ -502,7 +499,7 @@ def subset_detail(view: MeshView, ref: NodeRef, locate: Locate, width: int) -> l
     if s.policy_never_applied:
         out.append(
             Text(
-                f"{ICON[Severity.WARNING]} {NEVER_APPLIED}: {safe(s.never_applied_why)}",
+                f"{Severity.WARNING.icon} {NEVER_APPLIED}: {safe(s.never_applied_why)}",
                 style="bold yellow",
             )
         )
@@ -547,7 +544,7 @@ def undefined_detail(view: MeshView, ref: NodeRef, locate: Locate, width: int) -
         return []
     out: list[Text] = [
         Text.assemble(
-            (f"{ICON[Severity.ERROR]} undefined subset ", "bold red"),
+            (f"{Severity.ERROR.icon} undefined subset ", "bold red"),
             (safe(ref.subset), "bold red"),
             (" of ", MUTED),
             (safe(h.host), "bold"),

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from rich.text import Text
 
-from meshtui.check.fixes import FixRenderer
 from meshtui.mesh.findings import Finding
 from meshtui.mesh.fix import Fix
 from meshtui.sources import Source
+from meshtui.sources.fix_render import FixRenderer
 from meshtui.tui.text import MUTED, safe
 
 _HUNK = re.compile(r"^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@")

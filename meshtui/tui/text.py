@@ -11,10 +11,10 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from rich.text import Text
 
-from meshtui.check.report import ICON, printable, workload_name
 from meshtui.mesh.analysis import HostAnalysis, SubsetAnalysis
 from meshtui.mesh.clients import ClientSet
 from meshtui.mesh.findings import Code, Finding, Severity
+from meshtui.mesh.printable import printable
 from meshtui.mesh.resources import Meta, Service, Workload
 from meshtui.mesh.routes import RouteRef
 from meshtui.tui.model import ClusterGroup, HostEntry, Match, NamespaceGroup
@@ -42,7 +42,7 @@ def plural(n: int, word: str, words: str | None = None) -> str:
 def severity_word(severity: Severity, n: int | None = None) -> Text:
     """`⚠ warning` or `⚠ 2 warnings`: icon and word in the severity's style."""
     word = severity.value if n is None else plural(n, severity.value)
-    return Text(f"{ICON[severity]} {word}", style=SEVERITY_STYLE[severity])
+    return Text(f"{severity.icon} {word}", style=SEVERITY_STYLE[severity])
 
 
 def counts_badge(counts: Mapping[Severity, int]) -> Text:
@@ -218,14 +218,14 @@ def selects_nothing_badge(s: SubsetAnalysis) -> Text:
         key=lambda v: v.rank,
         default=Severity.WARNING,
     )
-    return Text(f"{ICON[severity]} {SELECTS_NOTHING}", style=SEVERITY_STYLE[severity])
+    return Text(f"{severity.icon} {SELECTS_NOTHING}", style=SEVERITY_STYLE[severity])
 
 
 def subset_problems(s: SubsetAnalysis) -> list[Text]:
     """The highlighted badges of a subset: icon and words."""
     out = []
     if s.policy_never_applied:
-        out.append(Text(f"{ICON[Severity.WARNING]} {NEVER_APPLIED}", style="bold yellow"))
+        out.append(Text(f"{Severity.WARNING.icon} {NEVER_APPLIED}", style="bold yellow"))
     if s.selects_nothing:
         out.append(selects_nothing_badge(s))
     for f in s.findings:
@@ -249,7 +249,7 @@ def subset_label(s: SubsetAnalysis, query: str = "") -> Text:
 def undefined_label(name: str, query: str = "") -> Text:
     return highlight(
         Text.assemble(
-            (f"{ICON[Severity.ERROR]} undefined subset ", "bold red"), (safe(name), "bold red")
+            (f"{Severity.ERROR.icon} undefined subset ", "bold red"), (safe(name), "bold red")
         ),
         query,
     )
@@ -268,7 +268,7 @@ def workload_status(w: Workload) -> str:
 
 def workload_label(w: Workload, query: str = "") -> Text:
     return highlight(
-        Text.assemble(safe(workload_name(w)), "  ", (safe(workload_status(w)), MUTED)), query
+        Text.assemble(safe(str(w.meta.ref)), "  ", (safe(workload_status(w)), MUTED)), query
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from meshtui.check.yaml_edit import edit_document
+from meshtui.sources.yaml_edit import edit_document
 
 DOC = """\
 # the rule for reviews

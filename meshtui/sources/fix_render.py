@@ -19,14 +19,14 @@ from typing import Any
 
 import yaml
 
-from meshtui.check.yaml_edit import Loader as _Loader
-from meshtui.check.yaml_edit import edit_document
 from meshtui.mesh.analysis import Mesh
 from meshtui.mesh.findings import Finding
 from meshtui.mesh.fix import Fix, FixedResource
 from meshtui.mesh.fixes import DEFAULT_WEIGHT, Fixer, plain
 from meshtui.mesh.resources import Origin, Resource
 from meshtui.sources import Source
+from meshtui.sources.yaml_edit import Loader as _Loader
+from meshtui.sources.yaml_edit import edit_document
 
 try:
     _Dumper: Any = yaml.CSafeDumper
