@@ -21,20 +21,30 @@ from __future__ import annotations
 
 import copy
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from meshtui.mesh.analysis import UNNAMED_NAMESPACE, HostAnalysis, Mesh, SubsetAnalysis
 from meshtui.mesh.destination_rules import ConsolidatedRule
 from meshtui.mesh.findings import Code, Finding, nearest_name
 from meshtui.mesh.fix import Fix, FixedResource
+from meshtui.mesh.fix_docs import (
+    abridged,
+    applyable,
+    conflicts,
+    listed,
+    merge,
+    node_at,
+    plain,
+    port,
+    subset_destination,
+)
 from meshtui.mesh.fix_verify import Verifier, claimed_hosts
 from meshtui.mesh.hosts import is_wildcard, matches, resolve_host
 from meshtui.mesh.policy import POLICY_FIELDS, PORT_LEVEL_FIELDS
 from meshtui.mesh.resources import (
     DestinationRule,
     ObjectRef,
-    Path,
     Resource,
     Service,
     VirtualService,
@@ -52,122 +62,6 @@ _WHOLE_FIELDS = ("loadBalancer", "tls", "tunnel", "proxyProtocol")
 
 Obj = dict[str, Any]
 RawLookup = Callable[[Resource], Mapping[str, Any] | None]
-
-
-def _subset_destination(doc: Obj, host: str, subset: str, namespace: str, domain: str) -> Obj:
-    """A destination to `subset` of `host`, written as the VS writes the host, with the port
-    its other destinations for the host name (a multi-port host needs one)."""
-    destination: Obj = {"host": _written_host(doc, host, namespace, domain), "subset": subset}
-    port = _destination_ports(doc, host, namespace, domain)
-    if port is not None:
-        destination["port"] = plain(port)
-    return destination
-
-
-def plain(value: Any) -> Any:
-    """Mappings and tuples from the model as plain dicts and lists (deep copies)."""
-    if isinstance(value, Mapping):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    return value
-
-
-# Set by the API server, not by whoever applies the object: a fix leaves them out, as
-# `kubectl apply` expects (a stale resourceVersion would make the apply a conflict).
-_SERVER_METADATA = ("resourceVersion", "uid", "creationTimestamp", "generation", "managedFields")
-_LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
-
-
-def _applyable(obj: Mapping[str, Any]) -> Obj:
-    """A deep copy of an object as read, without what the server sets (and its status)."""
-    out = plain(obj)
-    out.pop("status", None)
-    meta = out.get("metadata")
-    if isinstance(meta, dict):
-        for key in _SERVER_METADATA:
-            meta.pop(key, None)
-        notes = meta.get("annotations")
-        if isinstance(notes, dict):
-            notes.pop(_LAST_APPLIED, None)
-            if not notes:
-                meta.pop("annotations")
-    return out
-
-
-def _port(entry: Any) -> Any:
-    return (entry.get("port") or {}).get("number") if isinstance(entry, Mapping) else None
-
-
-def _merge(base: Any, override: Any) -> Any:
-    """`override` laid over `base` key by key (mappings only); override wins on conflicts."""
-    if not isinstance(base, Mapping) or not isinstance(override, Mapping):
-        return plain(override)
-    out = plain(base)
-    for k, v in override.items():
-        out[k] = _merge(out[k], v) if k in out else plain(v)
-    return out
-
-
-def _conflicts(base: Any, override: Any, prefix: str) -> list[str]:
-    """The leaves of `base` that laying `override` over it changes, as `a.b: old → new`."""
-    if isinstance(base, Mapping) and isinstance(override, Mapping):
-        out = []
-        for k, v in override.items():
-            if k in base:
-                out += _conflicts(base[k], v, f"{prefix}.{k}")
-        return out
-    return [] if base == override else [f"{prefix} {_short(base)} → {_short(override)}"]
-
-
-def _short(value: Any) -> str:
-    text = str(plain(value))
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _names(items: Iterable[str]) -> str:
-    items = list(items)
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def _node(obj: Any, path: Path) -> Any:
-    for part in path:
-        if isinstance(part, int):
-            if not isinstance(obj, list) or not -len(obj) <= part < len(obj):
-                return None
-            obj = obj[part]
-        else:
-            if not isinstance(obj, Mapping) or part not in obj:
-                return None
-            obj = obj[part]
-    return obj
-
-
-def _destination_ports(vs: Mapping[str, Any], host: str, namespace: str, domain: str) -> Any:
-    """The `port` the VirtualService's destinations to `host` name, if any does."""
-    spec = vs.get("spec") or {}
-    for kind in ("http", "tcp", "tls"):
-        for rule in spec.get(kind) or ():
-            for entry in rule.get("route") or () if isinstance(rule, Mapping) else ():
-                d = entry.get("destination") if isinstance(entry, Mapping) else None
-                if (
-                    isinstance(d, Mapping)
-                    and resolve_host(str(d.get("host", "")), namespace, domain) == host
-                    and d.get("port") is not None
-                ):
-                    return d["port"]
-    return None
-
-
-def _written_host(vs: Mapping[str, Any], host: str, namespace: str, domain: str) -> str:
-    """The host as the VirtualService already writes it (short name or FQDN)."""
-    spec = vs.get("spec") or {}
-    for h in spec.get("hosts") or ():
-        if isinstance(h, str) and resolve_host(h, namespace, domain) == host:
-            return h
-    return host
 
 
 class Fixer:
@@ -195,7 +89,7 @@ class Fixer:
                 found = self._raw_lookup(resource)
             except (OSError, ValueError):
                 found = None
-            self._raws[ref] = _applyable(found) if isinstance(found, Mapping) else None
+            self._raws[ref] = applyable(found) if isinstance(found, Mapping) else None
         found = self._raws[ref]
         return copy.deepcopy(found) if found is not None else None
 
@@ -262,20 +156,20 @@ class Fixer:
             if top.get(name) is not None:
                 if name in _WHOLE_FIELDS:
                     if top[name] != own[name]:
-                        changed.append(f"{name} {_short(top[name])} → {_short(own[name])}")
+                        changed.append(f"{name} {abridged(top[name])} → {abridged(own[name])}")
                     top[name] = plain(own[name])
                 else:
-                    changed += _conflicts(top[name], own[name], name)
-                    top[name] = _merge(top[name], own[name])
+                    changed += conflicts(top[name], own[name], name)
+                    top[name] = merge(top[name], own[name])
             else:
                 top[name] = plain(own[name])
         # A top-level port entry replaces the four port-level fields on its port, so each
         # moved one also goes into every entry (pilot's GetPortLevelTrafficPolicy).
-        own_ports = {_port(e): e for e in own.get("portLevelSettings") or ()}
+        own_ports = {port(e): e for e in own.get("portLevelSettings") or ()}
         entries = top.get("portLevelSettings") or []
         shadowed: list[str] = []
         for entry in entries:
-            number = _port(entry)
+            number = port(entry)
             if number in own_ports or not isinstance(entry, dict):
                 continue
             added = []
@@ -283,12 +177,12 @@ class Fixer:
                 if name not in PORT_LEVEL_FIELDS:
                     continue
                 if entry.get(name) is not None and name not in _WHOLE_FIELDS:
-                    changed += _conflicts(entry[name], own[name], f"port {number} {name}")
-                    entry[name] = _merge(entry[name], own[name])
+                    changed += conflicts(entry[name], own[name], f"port {number} {name}")
+                    entry[name] = merge(entry[name], own[name])
                 else:
                     if entry.get(name) is not None and entry[name] != own[name]:
                         changed.append(
-                            f"port {number} {name} {_short(entry[name])} → {_short(own[name])}"
+                            f"port {number} {name} {abridged(entry[name])} → {abridged(own[name])}"
                         )
                     entry[name] = plain(own[name])
                 added.append(name)
@@ -299,7 +193,7 @@ class Fixer:
         # would drop the host's fields on that port for all traffic).
         for number, own_entry in own_ports.items():
             fields = {k: v for k, v in own_entry.items() if k != "port" and v is not None}
-            existing = next((e for e in entries if _port(e) == number), None)
+            existing = next((e for e in entries if port(e) == number), None)
             if existing is None:
                 existing = {"port": {"number": number}}
                 existing.update({k: plain(top[k]) for k in PORT_LEVEL_FIELDS if top.get(k)})
@@ -307,7 +201,7 @@ class Fixer:
             for name, value in fields.items():
                 if existing.get(name) is not None and existing[name] != value:
                     changed.append(
-                        f"port {number} {name} {_short(existing[name])} → {_short(value)}"
+                        f"port {number} {name} {abridged(existing[name])} → {abridged(value)}"
                     )
                 existing[name] = plain(value)
         if entries:
@@ -334,7 +228,7 @@ class Fixer:
         if shadowed:
             notes.append(
                 "Also sets them in the portLevelSettings entry of port "
-                + _names(shadowed)
+                + listed(shadowed)
                 + ", which would otherwise replace them on that port (port-level settings are "
                 "not inherited)."
             )
@@ -356,7 +250,7 @@ class Fixer:
         notes.append(
             "Now also applies to traffic without a subset"
             + (
-                f" and to subsets {_names(others)} where they do not set these fields"
+                f" and to subsets {listed(others)} where they do not set these fields"
                 if others
                 else ""
             )
@@ -480,7 +374,7 @@ class Fixer:
             return None  # tcp/tls only: no header to match on
         ns = vs.meta.ref.namespace
         domain = self.mesh.config.domain
-        destination = _subset_destination(doc, host.host, subset.name, ns, domain)
+        destination = subset_destination(doc, host.host, subset.name, ns, domain)
         names = {r.get("name") for r in http if isinstance(r, Mapping)}
         name = f"to-{subset.name}"
         while name in names:
@@ -549,7 +443,7 @@ class Fixer:
         if share < 1:
             return None
         new = _scale([w for w in old], 100 - share)
-        destination = _subset_destination(doc, host.host, subset.name, ns, domain)
+        destination = subset_destination(doc, host.host, subset.name, ns, domain)
         taken = []
         for entry, before, after in zip(route, old, new, strict=True):
             entry["weight"] = after
@@ -616,7 +510,7 @@ class Fixer:
         for rule in rules:
             names = [s.name for s, _ in rule.subsets] if rule else []
             common = names if common is None else [n for n in common if n in names]
-        clients = "clients in namespace" + ("s " if len(views) > 1 else " ") + _names(views)
+        clients = "clients in namespace" + ("s " if len(views) > 1 else " ") + listed(views)
         # The nearest name first: a misspelt subset (canery) most likely means canary, and
         # routing to another subset (the first, often the stable one) would hide the bug.
         near = nearest_name(name, common or [])
@@ -653,7 +547,7 @@ class Fixer:
         doc = self.raw(vs) if vs is not None else None
         if vs is None or doc is None:
             return None
-        node = _node(doc, finding.path)
+        node = node_at(doc, finding.path)
         if isinstance(node, dict) and isinstance(node.get("destination"), dict):
             node = node["destination"]
         if not isinstance(node, dict) or node.get("subset") != finding.subset:
@@ -703,10 +597,10 @@ class Fixer:
             verb = "adds it to" if dr else "creates"
             said.append(
                 f"{verb} DestinationRule {ref.namespaced_name} (in force for clients in "
-                f"namespace{'s' if len(namespaces) > 1 else ''} {_names(namespaces)})"
+                f"namespace{'s' if len(namespaces) > 1 else ''} {listed(namespaces)})"
             )
         label_text = ", ".join(f"{k}={v}" for k, v in labels.items())
-        selects = f"selects {_names(picked)}" if picked else "the pods it selects are not known"
+        selects = f"selects {listed(picked)}" if picked else "the pods it selects are not known"
         return Fix(
             f"define subset {name}",
             f"Defines subset {name} with labels {label_text} ({selects}): " + "; ".join(said) + ".",

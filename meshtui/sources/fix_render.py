@@ -22,7 +22,8 @@ import yaml
 from meshtui.mesh.analysis import Mesh
 from meshtui.mesh.findings import Finding
 from meshtui.mesh.fix import Fix, FixedResource
-from meshtui.mesh.fixes import DEFAULT_WEIGHT, Fixer, plain
+from meshtui.mesh.fix_docs import plain
+from meshtui.mesh.fixes import DEFAULT_WEIGHT, Fixer
 from meshtui.mesh.resources import Origin, Resource
 from meshtui.sources import Source
 from meshtui.sources.yaml_edit import Loader as _Loader
