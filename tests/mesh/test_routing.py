@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from meshtui.mesh.clients import ClientSet
+from meshtui.mesh.findings import Code
 from meshtui.mesh.routing import users
 from meshtui.mesh.trace import Client, trace
 from tests.helpers import build_mesh, dest, dr, route, service, subset, svc_host, vs
@@ -18,6 +19,7 @@ CLIENTS = (*NAMESPACES, "elsewhere")
 SERVICES = ("web", "api")
 PORTS = (8080, 9090)
 TIMES = ("2024-01-01T00:00:00Z", "2024-02-01T00:00:00Z", None)
+RANDOM = {"loadBalancer": {"simple": "RANDOM"}}
 
 
 @st.composite
@@ -44,8 +46,24 @@ def routing_meshes(draw: st.DrawFn) -> list[dict]:
     for ns, name in hosts:
         objs.append(service(name, namespace=ns, ports=draw(st.sampled_from([(8080,), PORTS]))))
         objs.append(
-            dr(name, name, namespace=ns, subsets=[subset("v1"), subset("v2"), subset("v3")])
+            dr(
+                name,
+                name,
+                namespace=ns,
+                subsets=[subset("v1"), subset("v2", policy=RANDOM), subset("v3")],
+            )
         )
+        if draw(st.booleans()):  # a client namespace's own DR for the host, maybe exported
+            client = draw(st.sampled_from(NAMESPACES))
+            objs.append(
+                dr(
+                    f"{name}-{ns}-own",
+                    svc_host(name, ns),
+                    namespace=client,
+                    subsets=[subset("v2", policy=RANDOM)],
+                    export_to=draw(st.sampled_from([None, ["."], ["*"], ["c"]])),
+                )
+            )
     k = 0
     for n in range(draw(st.integers(1, 4))):
         ns = draw(st.sampled_from(NAMESPACES))
@@ -122,3 +140,28 @@ def test_the_trace_reaches_what_the_table_routes_and_the_table_routes_what_it_re
                     assert (r.host, r.subset) in {(h.host, h.subset) for h in t.destinations}
                     sent = True
             assert sent, f"{r.describe()} is live for {client} but no request reaches it"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(objs=routing_meshes(), client=st.sampled_from([None, *CLIENTS]))
+def test_one_view_never_contradicts_itself(objs, client):
+    """No weight beside "never applied", no route both carried and dropped, no DestinationRule
+    both in force and never applied, whatever the view."""
+    mesh = build_mesh(*objs)
+    mesh.set_client_namespace(client)
+    analysis = mesh.analyze()
+    unknown = {
+        f.resource for f in analysis.findings if f.code is Code.UNKNOWN_DESTINATION_RULE_HOST
+    }
+    for h in analysis.hosts.values():
+        assert not {id(r) for r in h.routes} & {id(r) for r in h.dropped_routes}
+        assert all(r.dropped for r in h.dropped_routes)
+        assert all(r.weight > 0 and r.clients and not r.dropped for r in h.routes)
+        for s in h.subsets:
+            if s.policy_never_applied:
+                assert not s.routes, (h.host, s.name)
+            assert all(r.clients & s.clients for r in s.routes)
+            assert all(r.dropped for r in s.dropped_routes)
+        for v in h.views:
+            in_force = {r.meta.ref for r in (v.rule.rules if v.rule else ())}
+            assert not in_force & unknown, (h.host, in_force & unknown)
