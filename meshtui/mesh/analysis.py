@@ -518,8 +518,9 @@ class Mesh(MeshIndex):
         workload or a Gateway), or when the input holds no workload at all (a folder of Istio
         config alone says nothing about clients); else a warning: the clients are
         hypothetical (the documented egress gateway pattern keeps its DestinationRule in the
-        application's namespace)."""
-        if not len(self.workloads):
+        application's namespace). Asked for one client namespace, its clients are taken to
+        exist."""
+        if not len(self.workloads) or self.client_namespace is not None:
             return Severity.ERROR
         present = self.workloads.namespaces() | {ref.namespace for ref in self.gateways}
         return Severity.ERROR if missing & ClientSet.of(present) else Severity.WARNING

@@ -84,6 +84,8 @@ RULES: dict[Code, Rule] = {
         "Istio applies a subset's trafficPolicy only to traffic that a route sends to that "
         "subset; with no such route, default routing goes to the whole service and the "
         "subset's policy is dead config.",
+        fix="routes requests with header x-subset to the subset, or sends it a share of the "
+        "traffic (--fix-weight), or moves the policy to the host level",
     ),
     Code.UNDEFINED_SUBSET: Rule(
         Severity.ERROR,

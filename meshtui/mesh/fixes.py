@@ -148,7 +148,9 @@ class Fixer:
         if dr_doc is None or target_doc is None:
             return None
         spec = target_doc.setdefault("spec", {})
-        top = spec.setdefault("trafficPolicy", {})
+        top = spec.get("trafficPolicy")
+        if not isinstance(top, dict):  # absent, or written `trafficPolicy: null`
+            top = spec["trafficPolicy"] = {}
         notes: list[str] = []
         moved = [k for k in POLICY_FIELDS if own.get(k) is not None]
         changed: list[str] = []

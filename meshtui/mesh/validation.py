@@ -234,19 +234,44 @@ def _checked_alone(resource: Resource) -> bool:
 
 
 def _check(mesh: MeshIndex, resource: Resource, known: Registry) -> list[Finding]:
-    found = _rejection(resource)
+    found = _checks(mesh, resource, known)
+    if resource.meta.rejected is None:
+        return found
+    # A rejected resource is read without its rejected fields (or the list entries holding
+    # them): what is said about such a field, what holds it, or the list it was in (a subset
+    # whose labels were dropped has "no labels", a route left with one destination "gives it
+    # all the traffic") would be about the reading, not about what was written.
+    cut = [_list_of(i.path) for i in resource.meta.issues if i.fatal and len(i.path) > 1]
+    return _rejection(resource) + [
+        f for f in found if f.path == () or not any(_holds(f.path, p) for p in cut)
+    ]
+
+
+def _checks(mesh: MeshIndex, resource: Resource, known: Registry) -> list[Finding]:
     if not isinstance(resource, DestinationRule | VirtualService):
-        return found + _schema_findings(resource, None)
+        return _schema_findings(resource, None)
     if isinstance(resource, DestinationRule):
-        found += _schema_findings(resource, _dr_host(mesh, resource))
+        found = _schema_findings(resource, _dr_host(mesh, resource))
         return found + destination_rule_findings(mesh, resource, known)
-    if isinstance(resource, VirtualService):
-        found += _schema_findings(resource, None) + virtual_service_findings(mesh, resource, known)
-        if resource.meta.rejected is not None and mesh.gateways_known:
-            # The analysis reads only the VirtualServices Istio accepts; the gateways a
-            # rejected one binds to are checked here (they change the registry's version).
-            found += unknown_gateways(resource, mesh.gateways, None)
+    found = _schema_findings(resource, None) + virtual_service_findings(mesh, resource, known)
+    if resource.meta.rejected is not None and mesh.gateways_known:
+        # The analysis reads only the VirtualServices Istio accepts; the gateways a rejected
+        # one binds to are checked here (they change the registry's version).
+        found += unknown_gateways(resource, mesh.gateways, None)
     return found
+
+
+def _list_of(path: Path) -> Path:
+    """The list that holds the innermost entry on `path` (`spec.http[0].route` for
+    `spec.http[0].route[0].destination`), else the path itself."""
+    last = max((i for i, part in enumerate(path) if isinstance(part, int)), default=None)
+    return path[:last] if last else path
+
+
+def _holds(a: Path, b: Path) -> bool:
+    """Whether one field path holds the other (or they are the same field)."""
+    n = min(len(a), len(b))
+    return a[:n] == b[:n]
 
 
 def _rejection(resource: Resource) -> list[Finding]:
