@@ -65,18 +65,22 @@ def _protocol_of(name: str) -> str | None:
     return None
 
 
-def port_protocol(service: Service | ServiceEntry | None, port: int) -> str:
-    """How the client's proxy treats traffic to `port`: http, tls or tcp. An unnamed port is
-    sniffed, and an HTTP request on it takes the HTTP routes (IsHTTPOrSniffed)."""
+def _declared_protocol(service: Service | ServiceEntry | None, port: int) -> str | None:
+    """The protocol `port` declares (a ServiceEntry's `protocol`, else the port name's prefix),
+    None when it declares none or the host has no such port."""
     for p in service.ports if service else ():
         if p.number != port:
             continue
         if isinstance(service, ServiceEntry):
-            found = _protocol_of(p.protocol) or _protocol_of(p.name)
-        else:
-            found = _protocol_of(p.name)
-        return found or HTTP
-    return HTTP
+            return _protocol_of(p.protocol) or _protocol_of(p.name)
+        return _protocol_of(p.name)
+    return None
+
+
+def port_protocol(service: Service | ServiceEntry | None, port: int) -> str:
+    """How the client's proxy treats traffic to `port`: http, tls or tcp. An unnamed port is
+    sniffed, and an HTTP request on it takes the HTTP routes (IsHTTPOrSniffed)."""
+    return _declared_protocol(service, port) or HTTP
 
 
 def route_kinds(protocol: str) -> tuple[str, ...]:
@@ -88,15 +92,8 @@ def _port_kinds(service: Service | ServiceEntry, port: int) -> tuple[str, ...]:
     """The rule kinds a sidecar applies on `port`: an HTTP port takes `http` rules only, a TCP
     port `tcp`, a TLS port `tls` then `tcp`; a port whose protocol is not declared is sniffed,
     and pilot builds both its HTTP and its TCP filter chains (protocol auto-detection)."""
-    for p in service.ports:
-        if p.number != port:
-            continue
-        if isinstance(service, ServiceEntry):
-            found = _protocol_of(p.protocol) or _protocol_of(p.name)
-        else:
-            found = _protocol_of(p.name)
-        return route_kinds(found) if found else ALL_KINDS
-    return ALL_KINDS
+    declared = _declared_protocol(service, port)
+    return route_kinds(declared) if declared else ALL_KINDS
 
 
 def _ports(service: Service | ServiceEntry | None) -> list[tuple[int | None, tuple[str, ...]]]:
@@ -451,14 +448,6 @@ class RoutingTable:
         out = ClientSet.none()
         for port, kinds in _ports(self.registry(host)):
             out |= users(self.index, vs, host, port, kinds)
-        return out
-
-    def sidecar_users(self, vs: VirtualService) -> ClientSet:
-        """The sidecars that use `vs` for any of its hosts on any port."""
-        out = ClientSet.none()
-        for host in self.index.hosts_of(vs):
-            for port, kinds in _ports(self.registry(host)):
-                out |= users(self.index, vs, host, port, kinds)
         return out
 
     def _clients(self, vs: VirtualService, r: RouteRef) -> tuple[ClientSet, bool]:
