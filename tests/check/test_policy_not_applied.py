@@ -358,3 +358,23 @@ def test_kinds_meshtui_skips_are_named_in_the_notes_as_partial(tmp_path, capsys)
     [note] = [n for n in report["notes"] if n.startswith("skipped")]
     assert "Sidecar (networking.istio.io), Template (template.openshift.io)" in note
     assert "the analysis is partial for them" in note
+
+
+def test_a_rule_whose_weights_total_zero_does_not_hide_the_next_rules_findings(tmp_path, capsys):
+    write(
+        tmp_path,
+        service("reviews"),
+        vs(
+            "reviews",
+            ["reviews"],
+            http=[
+                route(dest("reviews", weight=0), dest("reviews", weight=0)),
+                route(dest("ghost")),
+            ],
+        ),
+    )
+    _, report = check_json(capsys, str(tmp_path), "--no-fixes")
+    [invalid] = found(report, "InvalidResource")
+    assert invalid["field"] == "spec.http[0].route"
+    [unknown] = found(report, "UnknownHost")
+    assert unknown["field"] == "spec.http[1].route[0].destination.host"
