@@ -762,6 +762,7 @@ def first_definitions(resources: list[Resource], findings: list[Finding]) -> lis
                 f"is used and this one is ignored",
                 resource=ref,
                 origin=r.meta.origin,
+                beyond_istio=True,  # no schema error: istioctl's IST0106 does not stand for it
             )
         )
     return list(first.values())
