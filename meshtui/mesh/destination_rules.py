@@ -9,11 +9,13 @@ else the root namespace's DRs exported to C.
 
 from __future__ import annotations
 
+import copy
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from meshtui.mesh import schema
 from meshtui.mesh.findings import Code, Finding
 from meshtui.mesh.hosts import MeshConfig, is_wildcard, matches, resolve_host
 from meshtui.mesh.resources import DestinationRule, ObjectRef, Subset
@@ -325,13 +327,13 @@ def merged_policy_findings(host: str, rule: ConsolidatedRule) -> list[Finding]:
     one host merge, the later one's subsets are added but its top-level trafficPolicy is kept
     only if no earlier one has one; so every field it sets that the policy in force does not
     set the same way is lost."""
-    in_force = rule.traffic_policy or {}
     keeper = rule.policy_rule
     if keeper is None:
         return []
+    in_force = _as_stored(keeper)
     out = []
     for dr in rule.rules:
-        policy = dr.traffic_policy
+        policy = _as_stored(dr)
         if dr is keeper or not policy:
             continue
         lost = [k for k, v in policy.items() if v is not None and in_force.get(k) != v]
@@ -352,3 +354,22 @@ def merged_policy_findings(host: str, rule: ConsolidatedRule) -> list[Finding]:
             )
         )
     return out
+
+
+def _as_stored(rule: DestinationRule) -> dict[str, Any]:
+    """The top-level trafficPolicy as the API server stores it: without the unknown fields
+    it prunes (schema.py UnknownField issues)."""
+    policy: Any = copy.deepcopy(dict(rule.traffic_policy or {}))
+    for issue in rule.meta.issues:
+        path = issue.path
+        if issue.code != schema.UNKNOWN or path[:2] != ("spec", "trafficPolicy"):
+            continue
+        node = policy
+        for part in path[2:-1]:
+            if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+                node = node[part]
+            else:
+                node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node.pop(path[-1], None)
+    return policy

@@ -73,6 +73,9 @@ class Meta:
     # Set when the API server or Istio's webhook rejects the resource: what it holds besides
     # the rejected fields is still checked against the mesh, but it takes no part in routing.
     rejected: InvalidField | None = field(default=None, compare=False, repr=False)
+    # What the reading of a rejected resource left out: fields, or list entries (a path
+    # ending in an index).
+    left_out: tuple[Path, ...] = field(default=(), compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -761,16 +764,19 @@ def _salvage(meta: Meta, spec: Mapping[str, Any], paths: list[Path]) -> Resource
     if parse is None:
         return None
     pruned: Any = copy.deepcopy(dict(spec))
+    left_out = [p for p in paths if len(p) > 1]
     for path in sorted(paths, key=_path_order, reverse=True):
         _prune(pruned, path[1:] if path[:1] == ("spec",) else path, whole_entry=False)
     for _ in range(64):
         try:
-            return parse(meta, pruned)
+            return parse(replace(meta, left_out=tuple(left_out)), pruned)
         except _Invalid as err:
             inner = err.path[1:] if err.path[:1] == ("spec",) else err.path
-            if not any(isinstance(p, int) for p in inner):
+            entry = max((i for i, p in enumerate(inner) if isinstance(p, int)), default=None)
+            if entry is None:
                 return None
             _prune(pruned, inner, whole_entry=True)
+            left_out.append(("spec", *inner[: entry + 1]))
         except RecursionError:
             return None
     return None

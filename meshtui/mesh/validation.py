@@ -238,12 +238,12 @@ def _check(mesh: MeshIndex, resource: Resource, known: Registry) -> list[Finding
     if resource.meta.rejected is None:
         return found
     # A rejected resource is read without its rejected fields (or the list entries holding
-    # them): what is said about such a field, what holds it, or the list it was in (a subset
-    # whose labels were dropped has "no labels", a route left with one destination "gives it
-    # all the traffic") would be about the reading, not about what was written.
-    cut = [_list_of(i.path) for i in resource.meta.issues if i.fatal and len(i.path) > 1]
+    # them): what is said about such a field, what holds it, or the list an entry left out
+    # was in (a subset whose labels were dropped has "no labels", a route left with one
+    # destination "gives it all the traffic") would be about the reading, not what was written.
+    cut = [p[:-1] if isinstance(p[-1], int) else p for p in resource.meta.left_out]
     return _rejection(resource) + [
-        f for f in found if f.path == () or not any(_holds(f.path, p) for p in cut)
+        f for f in found if len(f.path) < 2 or not any(_holds(f.path, p) for p in cut)
     ]
 
 
@@ -259,13 +259,6 @@ def _checks(mesh: MeshIndex, resource: Resource, known: Registry) -> list[Findin
         # one binds to are checked here (they change the registry's version).
         found += unknown_gateways(resource, mesh.gateways, None)
     return found
-
-
-def _list_of(path: Path) -> Path:
-    """The list that holds the innermost entry on `path` (`spec.http[0].route` for
-    `spec.http[0].route[0].destination`), else the path itself."""
-    last = max((i for i, part in enumerate(path) if isinstance(part, int)), default=None)
-    return path[:last] if last else path
 
 
 def _holds(a: Path, b: Path) -> bool:

@@ -80,6 +80,7 @@ class LoadResult:
     warnings: list[str] = field(default_factory=list)
     # Kinds meshtui does not analyse, as `Kind (group)`, with how many objects of each.
     skipped: Counter[str] = field(default_factory=Counter)
+    notes: list[str] = field(default_factory=list)  # how the input was read (a remote base)
     # What each document of a file gave, by its line and a digest of its bytes: given the last
     # read's (`memo`), unchanged documents are not parsed again; `kept` is this read's.
     memo: dict[tuple[int, bytes], tuple[list[Resource], list[Finding], int]] | None = None
@@ -227,6 +228,14 @@ def _load_build(folder: Path, result: LoadResult) -> None:
     name = kustomize.build_name(folder)
     command = kustomize.build_command()
     built = kustomize.build(folder, command) if command else kustomize.Build(b"", "no tool")
+    if built.remote:
+        # Offline, a remote base cannot be fetched: not an error of the input, but this
+        # kustomization is not analysed.
+        result.notes.append(
+            f"{name}: remote base {built.remote} could not be fetched (offline?); this "
+            "kustomization is not analysed"
+        )
+        return
     if built.error:
         source = str(kustomize.kustomization_file(folder))
         message = f"{name} failed: {built.error}"
@@ -753,6 +762,7 @@ def first_definitions(resources: list[Resource], findings: list[Finding]) -> lis
                 f"is used and this one is ignored",
                 resource=ref,
                 origin=r.meta.origin,
+                beyond_istio=True,  # no schema error: istioctl's IST0106 does not stand for it
             )
         )
     return list(first.values())

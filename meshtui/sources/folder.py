@@ -54,6 +54,7 @@ class Unit:
     built: bool = False  # a kustomize folder's build
     documents: dict[tuple[int, bytes], Any] | None = None  # what each document gave (following)
     skipped: Counter[str] = field(default_factory=Counter)  # kinds not analysed (files.py)
+    notes: list[str] = field(default_factory=list)  # a remote base not fetched, ...
 
 
 def stamp(path: Path) -> tuple[int, ...] | None:
@@ -76,7 +77,14 @@ def read_unit(path: Path, namespace: str, last: Unit | None = None, follow: bool
     load_file(path, result)
     documents = result.kept if follow else None
     return Unit(
-        result.resources, result.findings, result.objects, before, built, documents, result.skipped
+        result.resources,
+        result.findings,
+        result.objects,
+        before,
+        built,
+        documents,
+        result.skipped,
+        result.notes,
     )
 
 
@@ -313,6 +321,7 @@ class FileSource(Source):
             self.notes.append(f"namespace {namespace} assumed for resources without one")
             self.label += f" (namespace {namespace} for resources without one)"
         self.files = 0
+        self._read_notes: list[str] = []  # the notes the last read gave (kinds skipped, ...)
         self.contents: Contents | None = None
         self._watcher: object | None = None
         self._notify: Callable[[set[str]], None] | None = None
@@ -364,14 +373,17 @@ class FileSource(Source):
         self.files = len(inputs)
         if contents.objects == 0:
             findings = [f for u in contents.units.values() for f in u.findings]
-            raise LoadError(nothing_read(self.paths, len(inputs), findings))
+            said = [n for u in contents.units.values() for n in u.notes]
+            raise LoadError("; ".join([nothing_read(self.paths, len(inputs), findings), *said]))
         skipped: Counter[str] = Counter()
+        read_notes: list[str] = []
         for unit in contents.units.values():
             skipped.update(unit.skipped)
+            read_notes += unit.notes
         note = skipped_note(skipped)
-        self.notes = [n for n in self.notes if not n.startswith("skipped ")]
-        if note:
-            self.notes.append(note)
+        self.notes = [n for n in self.notes if n not in self._read_notes]
+        self._read_notes = read_notes + ([note] if note else [])
+        self.notes += self._read_notes
         with self.lock:
             self.contents = contents
             self.meshes = [mesh]

@@ -9,6 +9,7 @@ is installed, and reads the output as it would read a file named `kustomize buil
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -59,6 +60,15 @@ class Build:
 
     output: bytes
     error: str = ""
+    remote: str = ""  # a remote base the build could not fetch (offline), if that is why
+
+
+# What a remote kustomize resource looks like (kustomize's remote targets: git URLs, go-getter
+# style `github.com/org/repo//path?ref=`), and the stderr of a failed fetch.
+_REMOTE = re.compile(
+    r"(?:https?://|ssh://|git@|git::|(?:github\.com|gitlab\.com|bitbucket\.org)/)[^\s'\"]+"
+)
+_FETCH_FAILED = ("git fetch", "git clone", "Could not resolve host", "unable to access")
 
 
 def build(folder: Path, command: list[str]) -> Build:
@@ -78,5 +88,10 @@ def build(folder: Path, command: list[str]) -> Build:
     if done.returncode != 0:
         text = done.stderr.decode("utf-8", errors="replace").strip()
         first = next((line for line in text.splitlines() if line.strip()), "")
-        return Build(b"", first.removeprefix("Error: ") or f"exit status {done.returncode}")
+        remote = _REMOTE.search(text) if any(m in text for m in _FETCH_FAILED) else None
+        return Build(
+            b"",
+            first.removeprefix("Error: ") or f"exit status {done.returncode}",
+            remote.group(0) if remote else "",
+        )
     return Build(done.stdout)

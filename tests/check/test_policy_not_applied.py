@@ -358,3 +358,38 @@ def test_kinds_meshtui_skips_are_named_in_the_notes_as_partial(tmp_path, capsys)
     [note] = [n for n in report["notes"] if n.startswith("skipped")]
     assert "Sidecar (networking.istio.io), Template (template.openshift.io)" in note
     assert "the analysis is partial for them" in note
+
+
+def test_a_rule_whose_weights_total_zero_does_not_hide_the_next_rules_findings(tmp_path, capsys):
+    write(
+        tmp_path,
+        service("reviews"),
+        vs(
+            "reviews",
+            ["reviews"],
+            http=[
+                route(dest("reviews", weight=0), dest("reviews", weight=0)),
+                route(dest("ghost")),
+            ],
+        ),
+    )
+    _, report = check_json(capsys, str(tmp_path), "--no-fixes")
+    [invalid] = found(report, "InvalidResource")
+    assert invalid["field"] == "spec.http[0].route"
+    [unknown] = found(report, "UnknownHost")
+    assert unknown["field"] == "spec.http[1].route[0].destination.host"
+
+
+def test_merged_rules_that_differ_only_by_an_unknown_field_lose_nothing(tmp_path, capsys):
+    # The API server prunes the unknown field: both top-level policies are the same.
+    lb = {"loadBalancer": {"simple": "RANDOM"}}
+    pruned = {"loadBalancer": {"simple": "RANDOM", "simpel": "ROUND_ROBIN"}}
+    write(
+        tmp_path,
+        service("reviews"),
+        dr("a", "reviews", policy=lb),
+        dr("b", "reviews", policy=pruned),
+    )
+    _, report = check_json(capsys, str(tmp_path), "--no-fixes")
+    assert not found(report, "MergedPolicyIgnored")
+    assert found(report, "UnknownField")

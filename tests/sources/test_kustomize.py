@@ -140,3 +140,23 @@ def test_without_a_tool_it_says_so_once_and_reads_the_files(tmp_path, capsys, mo
     assert {h["host"] for h in document["hosts"]} == {"checkout.default.svc.cluster.local"}
     assert "UndefinedSubset" in {f["code"] for f in document["findings"]}
     assert status == 1
+
+
+@needs_tool
+def test_a_remote_base_that_cannot_be_fetched_is_a_note_not_a_parse_error(tmp_path, capsys):
+    # Offline (as these tests run), kustomize's git fetch of a remote base fails.
+    (tmp_path / "local.yaml").write_text(SERVICE)
+    overlay = tmp_path / "overlays" / "prod"
+    overlay.mkdir(parents=True)
+    (overlay / "service.yaml").write_text(SERVICE)
+    (overlay / "kustomization.yaml").write_text(
+        "resources:\n- https://github.invalid/example/repo//base?ref=v1\n- service.yaml\n"
+    )
+    status = main(["check", str(tmp_path), "-o", "json"])
+    document = json.loads(capsys.readouterr().out)
+    assert status == 0
+    assert not [f for f in document["findings"] if f["code"] == "ParseError"]
+    [note] = [n for n in document["notes"] if "remote base" in n]
+    assert f"kustomize build {overlay}" in note
+    assert "https://github.invalid/example/repo//base?ref=v1" in note
+    assert "this kustomization is not analysed" in note
