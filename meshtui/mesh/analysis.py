@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from meshtui.mesh import gateway_api_checks
 from meshtui.mesh.batch import collector_paused
 from meshtui.mesh.clients import ClientSet
 from meshtui.mesh.destination_rules import ConsolidatedRule, merged_policy_findings
@@ -99,7 +100,9 @@ class Mesh(MeshIndex):
             else:
                 self._complete_again(done, changed, checks)
             self._dirty = set()
-            load, suppressed = done.loose(self, self._load_findings, checks)
+            gateway_api = gateway_api_checks.route_findings(self, self.config.domain)
+            gateway_api += gateway_api_checks.kubernetes_gateway_bindings(self)
+            load, suppressed = done.loose(self, self._load_findings + gateway_api, checks)
         return Analysis(
             hosts=dict(done.hosts),
             load_findings=load,
@@ -189,6 +192,7 @@ class Mesh(MeshIndex):
         undefined = self._undefined_subsets(host, views, routes)
         findings += undefined[1]
         findings += self._virtual_service_findings(host, indexed)
+        findings += gateway_api_checks.host_findings(self, host, table, rule)
         own = {r.meta.ref for r in (rule.rules if rule else ())}
         others = tuple(r for r in matching if r.meta.ref not in own)
         findings.sort(key=Finding.sort_key)

@@ -193,7 +193,8 @@ def check_mesh(
     if not isinstance(state, CheckState) or state.version != mesh.registry_version:
         state = CheckState(mesh.registry_version, registry(mesh))
         rejected = [r for r in mesh._resources.values() if _checked_alone(r)]
-        for resource in (*mesh.destination_rules, *mesh.routes, *rejected):
+        native = (vs for vs in mesh.routes if not vs.gateway_semantics)  # gateway_api.py checks
+        for resource in (*mesh.destination_rules, *native, *rejected):
             state._keep(resource.meta.ref, resource, _check(mesh, resource, state.registry))
         state.by_host = {host: state._ordered(host) for host in state.refs}
         mesh.check_state = state

@@ -78,7 +78,8 @@ def conflicts(
     it by name, before public ones: SelectVirtualServices), the outcome is deterministic and the
     override is reported as info (VirtualServiceOverride); where creation time decides, as an
     error (ConflictingVirtualServices)."""
-    claims = table.index.claims(host)
+    # A Gateway API route against a VirtualService is meshtui.mesh.gateway_api_checks' finding.
+    claims = [vs for vs in table.index.claims(host) if not vs.gateway_semantics]
     findings: list[Finding] = []
     dropped: dict[ObjectRef, str] = {}
     if len(claims) < 2:
