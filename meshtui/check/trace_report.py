@@ -71,6 +71,8 @@ def to_json(t: Trace) -> dict[str, Any]:
             "headers": dict(t.request.headers),
         },
         "virtualService": t.virtual_service.namespaced_name if t.virtual_service else None,
+        # "HTTPRoute" etc. when the rule comes from a Gateway API route (pilot's generated VS).
+        "routeKind": t.virtual_service.kind if t.virtual_service else None,
         "mergedVirtualServices": [r.namespaced_name for r in t.merged],
         "rule": t.rule,
         "ruleName": t.rule_name or None,
@@ -155,7 +157,7 @@ def render_text(t: Trace, cluster: str | None = None) -> str:
         names = ", ".join(v.namespaced_name for v in t.merged)
         out.append(f"The gateway merges VirtualServices {_printable(names)}, in this order.")
     elif t.merged:
-        out.append(f"VirtualService {_printable(t.merged[0].namespaced_name)} handles it.")
+        out.append(f"{t.merged[0].kind} {_printable(t.merged[0].namespaced_name)} handles it.")
     for s in t.skipped:
         rule = _rule_text(s.virtual_service, s.rule, s.name, s.delegate, s.delegate_rule)
         out.append(f"  skips {_printable(rule)}: {_printable(s.why)}")

@@ -300,7 +300,7 @@ class Mesh(MeshIndex):
                 continue
             findings += rule_findings(self.routes, vs, host)
             if self.gateways_known:
-                findings += unknown_gateways(vs, self.gateways, host)
+                findings += unknown_gateways(vs, self.gateways, host, self.table.kubernetes_gateway)
         return findings
 
     def _host_workloads(

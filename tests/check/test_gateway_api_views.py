@@ -1,0 +1,190 @@
+"""The two situations of the Gateway API issue through `check` (JSON, text, SARIF) and `trace`:
+pilot's answer in every view (fixtures in tests/fixtures/routing; the inspector's side is in
+tests/tui/test_gateway_api_views.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from meshtui.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+ROUTING = "tests/fixtures/routing"
+
+
+@pytest.fixture(autouse=True)
+def _from_repo_root(monkeypatch):
+    monkeypatch.chdir(ROOT)
+
+
+def check_json(capsys, folder: str, *args: str) -> tuple[int, dict]:
+    code = main(["check", folder, "-o", "json", "--max-fixes", "0", *args])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def trace_json(capsys, folder: str, *args: str) -> dict:
+    code = main(["trace", folder, *args, "-o", "json"])
+    assert code in (0, 1)
+    return json.loads(capsys.readouterr().out)
+
+
+def subset_json(doc: dict, name: str) -> dict:
+    [host] = doc["hosts"]
+    return next(s for s in host["subsets"] if s["name"] == name)
+
+
+def codes(doc: dict) -> list[tuple[str, str, str]]:
+    return sorted((f["code"], f["severity"], f["resource"]) for f in doc["findings"])
+
+
+CONSUMER = f"{ROUTING}/httproute-consumer"
+K8S_GATEWAY = f"{ROUTING}/vs-on-k8s-gateway"
+
+
+def test_a_consumer_httproute_wins_for_its_namespace_and_bypasses_the_subset_policy(capsys):
+    code, doc = check_json(capsys, CONSUMER)
+    [host] = doc["hosts"]
+    # The HTTPRoute's backend is the whole Service, for clients in bookinfo only.
+    [route] = host["routes"]
+    assert (route["routeKind"], route["gatewayApiRoute"], route["gatewayApiRule"]) == (
+        "HTTPRoute",
+        "bookinfo/reviews",
+        "rules[0]",
+    )
+    assert "subset" not in route and route["weight"] == 100
+    assert route["clientNamespaces"] == ["bookinfo"]
+    # The VirtualService's 50/50 split reaches v1 and v2 for everyone else.
+    for name in ("v1", "v2"):
+        [vs_route] = subset_json(doc, name)["routes"]
+        assert vs_route["weight"] == 50
+        assert vs_route["clientNamespaces"] == ["*"]
+        assert vs_route["exceptClientNamespaces"] == ["bookinfo"]
+    assert codes(doc) == [
+        ("HTTPRouteAndVirtualServiceClaimHost", "warning", "VirtualService reviews/reviews"),
+        ("SubsetPolicyBypassedByGatewayRoute", "warning", "DestinationRule reviews/reviews"),
+    ]
+    bypass = next(f for f in doc["findings"] if f["code"] == "SubsetPolicyBypassedByGatewayRoute")
+    assert bypass["subset"] == "v2"
+    assert "never applied for clients in bookinfo" in bypass["message"]
+    assert "a Service per version" not in bypass["message"]  # the fix is worded once, below
+    assert "give each version its own Service" in bypass["message"]
+    mixed = next(f for f in doc["findings"] if f["code"] == "HTTPRouteAndVirtualServiceClaimHost")
+    assert "clients in bookinfo use HTTPRoute bookinfo/reviews" in mixed["message"]
+    assert "own namespace comes first" in mixed["message"]
+    assert code == 1
+
+    # The trace agrees: bookinfo's request goes to the Service without a subset, with the
+    # DestinationRule's top-level policy and without v2's outlierDetection.
+    t = trace_json(capsys, CONSUMER, "--from", "bookinfo", "--to", "reviews.reviews")
+    assert (t["routeKind"], t["virtualService"]) == ("HTTPRoute", "bookinfo/reviews")
+    [hop] = t["destinations"]
+    assert hop["subset"] is None and hop["weight"] == 100
+    assert "connectionPool" in hop["policy"] and "outlierDetection" not in hop["policy"]
+    t = trace_json(capsys, CONSUMER, "--from", "ratings", "--to", "reviews.reviews")
+    assert (t["routeKind"], t["virtualService"]) == ("VirtualService", "reviews/reviews")
+    assert sorted(d["subset"] for d in t["destinations"]) == ["v1", "v2"]
+
+
+def test_a_client_view_of_another_namespace_sees_only_the_virtual_service(capsys):
+    code, doc = check_json(capsys, CONSUMER, "--client-namespace", "ratings")
+    [host] = doc["hosts"]
+    assert host["routes"] == []
+    [dropped] = host["droppedRoutes"]
+    assert dropped["routeKind"] == "HTTPRoute"
+    assert "is used only by clients in bookinfo" in dropped["dropped"]
+    assert [f["code"] for f in doc["findings"]] == []
+    assert code == 0
+
+
+def test_check_text_and_sarif_name_the_httproute(capsys):
+    main(["check", CONSUMER, "--max-fixes", "0"])
+    text = capsys.readouterr().out
+    assert "SubsetPolicyBypassedByGatewayRoute" in text and "HTTPRoute bookinfo/reviews" in text
+    main(["check", CONSUMER, "-o", "sarif", "--max-fixes", "0"])
+    sarif = json.loads(capsys.readouterr().out)
+    rules = {r["id"] for r in sarif["runs"][0]["tool"]["driver"]["rules"]}
+    assert {"SubsetPolicyBypassedByGatewayRoute", "HTTPRouteAndVirtualServiceClaimHost"} <= rules
+    results = sarif["runs"][0]["results"]
+    bypass = next(r for r in results if r["ruleId"] == "SubsetPolicyBypassedByGatewayRoute")
+    location = bypass["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"]["uri"].endswith("httproute-consumer/mesh.yaml")
+
+
+def test_a_virtual_service_naming_a_kubernetes_gateway_binds_to_nothing(capsys):
+    code, doc = check_json(capsys, K8S_GATEWAY)
+    v3 = subset_json(doc, "v3")
+    assert v3["routes"] == []
+    [dropped] = v3["droppedRoutes"]
+    assert "bound only to ingress/web, a Kubernetes Gateway" in dropped["dropped"]
+    assert v3["policyNeverApplied"] is True
+    assert codes(doc) == [
+        ("SubsetPolicyNeverApplied", "warning", "DestinationRule shop/catalog"),
+        ("VirtualServiceOnKubernetesGateway", "error", "VirtualService shop/edge"),
+    ]
+    finding = next(f for f in doc["findings"] if f["code"] == "VirtualServiceOnKubernetesGateway")
+    assert "write an HTTPRoute with parentRefs [{name: web, namespace: ingress}]" in (
+        finding["message"]
+    )
+    assert "ingress/web~istio-autogenerated-k8s-gateway~http" in finding["message"]
+    assert finding["istio"] is None  # istioctl analyze is silent
+    assert code == 1
+    t = trace_json(capsys, K8S_GATEWAY, "--from", "shop", "--to", "catalog.shop", "--path", "/catalog")
+    assert [d["subset"] for d in t["destinations"]] == ["v1"]
+
+
+ISTIO_ANALYZER_CASE = """\
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: my-gateway, namespace: default}
+spec:
+  gatewayClassName: istio
+  listeners:
+  - {name: http, hostname: example.com, port: 80, protocol: HTTP}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: my-service, namespace: default}
+spec:
+  ports: [{name: http, port: 80, targetPort: 8080}]
+  selector: {app: my-service}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: my-vs, namespace: default}
+spec:
+  hosts: [example.com]
+  gateways: [default/my-gateway]
+  http:
+  - route:
+    - destination: {host: my-service, port: {number: 80}}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: my-vs-host-mismatch, namespace: default}
+spec:
+  hosts: [wrong.example.com]
+  gateways: [default/my-gateway]
+  http:
+  - route:
+    - destination: {host: my-service, port: {number: 80}}
+"""
+
+
+def test_istios_analyzer_case_for_virtual_services_on_kubernetes_gateways(capsys, tmp_path):
+    # pkg/config/analysis/analyzers analyzers_test.go "virtualServiceKubernetesGateways":
+    # IST0132 for the VS whose host no listener accepts, no IST0101 (the Kubernetes Gateway
+    # exists). Compared per code: meshtui adds that neither VS binds at all.
+    (tmp_path / "mesh.yaml").write_text(ISTIO_ANALYZER_CASE)
+    _, doc = check_json(capsys, str(tmp_path))
+    by_code: dict[str, set[str]] = {}
+    for f in doc["findings"]:
+        by_code.setdefault(f["code"], set()).add(f["resource"])
+    assert by_code.get("HostNotInGateway") == {"VirtualService default/my-vs-host-mismatch"}
+    assert "UnknownGateway" not in by_code
+    assert by_code["VirtualServiceOnKubernetesGateway"] == {
+        "VirtualService default/my-vs",
+        "VirtualService default/my-vs-host-mismatch",
+    }
