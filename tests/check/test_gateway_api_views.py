@@ -191,3 +191,17 @@ def test_istios_analyzer_case_for_virtual_services_on_kubernetes_gateways(capsys
         "VirtualService default/my-vs",
         "VirtualService default/my-vs-host-mismatch",
     }
+
+
+def test_bad_gateway_api_input_gets_findings_by_file_and_line_and_the_rest_loads(capsys):
+    code, doc = check_json(capsys, "tests/fixtures/gateway-api-bad")
+    found = {(f["code"], f["resource"], f["line"]) for f in doc["findings"]}
+    assert found == {
+        ("RouteWithoutParent", "HTTPRoute shop/orphan", 12),
+        ("UnsupportedRefKind", "HTTPRoute shop/odd-backend", 23),
+        ("InvalidResource", "HTTPRoute shop/bad-match", 32),
+    }
+    invalid = next(f for f in doc["findings"] if f["code"] == "InvalidResource")
+    assert "path.type must be one of Exact, PathPrefix, RegularExpression" in invalid["message"]
+    assert [h["host"] for h in doc["hosts"]] == ["reviews.shop.svc.cluster.local"]
+    assert code == 1
