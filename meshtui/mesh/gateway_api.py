@@ -248,7 +248,8 @@ def convert_rules(route: GatewayRoute, port: int | None, domain: str) -> list[Ro
             matches = [{**sni, **({"port": port} if port is not None else {})}]
         else:
             matches = [{"port": port}] if port is not None else [{}]
-        name = rule.name or f"{route.meta.ref.namespace}.{route.meta.ref.name}.{rule.index}"
+        # Pilot names an unnamed rule `ns.route.index`; meshtui names it by `rules[i]` instead.
+        name = rule.name
         for match in matches:
             written = (match,) if match else ()
             out.append(
