@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from meshtui.mesh.analysis import Mesh
+from meshtui.mesh.gateway_api import listener_gateway
 from meshtui.mesh.printable import printable
 from meshtui.mesh.resources import ObjectRef
 from meshtui.mesh.trace import (
@@ -265,6 +266,9 @@ def trace_mesh(mesh: Mesh, args: argparse.Namespace) -> Trace:
             raise TraceError(f"no workload {workload_name!r} in namespace {namespace}")
     written, port = _target(args.to)
     host = written.lower() if gateway else target_host(mesh, written, namespace)
+    if gateway is not None and gateway not in mesh.gateways:
+        # A Kubernetes Gateway: the request goes through the listener that takes it.
+        gateway = listener_gateway(mesh.gateways, gateway, host, port) or gateway
     if port is None:
         port = default_port(mesh, host, mesh.gateways.get(gateway) if gateway else None)
     return trace(

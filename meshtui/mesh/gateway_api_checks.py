@@ -9,23 +9,21 @@ routing verdicts are the routing table's (meshtui.mesh.routing), never recompute
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Protocol
 
 from meshtui.mesh.clients import ClientSet
 from meshtui.mesh.destination_rules import ConsolidatedRule
 from meshtui.mesh.findings import SEVERITY, Code, Finding, Severity
-from meshtui.mesh.hosts import matches as host_matches
+from meshtui.mesh.gateway_api import admitting_listeners, granted
 from meshtui.mesh.resources import (
     ISTIO_NETWORKING_GROUP,
     KUBERNETES_GATEWAY,
-    BackendRef,
     Gateway,
     GatewayRoute,
     KubernetesGateway,
     ObjectRef,
     Origin,
-    ParentRef,
     ReferenceGrant,
     Resource,
     VirtualService,
@@ -34,12 +32,6 @@ from meshtui.mesh.routes import MESH_GATEWAY, RouteIndex, RouteRef, gateway_ref,
 from meshtui.mesh.routing import HostRoutes, RoutingTable, gateway_api_clients
 
 _BACKEND_KINDS = {("", "Service"), (ISTIO_NETWORKING_GROUP, "Hostname")}
-_ROUTE_PROTOCOLS = {
-    "HTTPRoute": ("HTTP", "HTTPS"),
-    "GRPCRoute": ("HTTP", "HTTPS"),
-    "TCPRoute": ("TCP",),
-    "TLSRoute": ("TLS",),
-}
 
 
 class GatewayApiMesh(Protocol):
@@ -62,67 +54,6 @@ class GatewayApiMesh(Protocol):
 def _missing_level(mesh: GatewayApiMesh) -> Severity:
     # Offline, an object missing from the files may exist in the cluster.
     return Severity.ERROR if mesh.cluster is not None else Severity.WARNING
-
-
-def _granted(grants: Iterable[ReferenceGrant], route: GatewayRoute, b: BackendRef) -> bool:
-    """A ReferenceGrant in the backend's namespace lets routes of this kind and namespace
-    refer to it (Gateway API ReferenceGrant; pilot's reference_grants.go)."""
-    kind = route.meta.ref.kind
-    for grant in grants:
-        if grant.meta.ref.namespace != b.namespace:
-            continue
-        source = any(
-            k == kind and ns == route.meta.ref.namespace and g in ("gateway.networking.k8s.io",)
-            for g, k, ns in grant.sources
-        )
-        target = any(k == b.kind and (not n or n == b.name) for _, k, n in grant.targets)
-        if source and target:
-            return True
-    return False
-
-
-def _listener_admits(gateway: KubernetesGateway, parent: ParentRef, route: GatewayRoute) -> str:
-    """ "" when some listener of `gateway` admits the route, else why none does (Gateway API
-    route attachment: sectionName/port, hostname intersection, allowedRoutes)."""
-    listeners = [
-        lst
-        for lst in gateway.listeners
-        if (not parent.section or lst.name == parent.section)
-        and (parent.port is None or lst.port == parent.port)
-    ]
-    if not listeners:
-        which = f"sectionName {parent.section!r}" if parent.section else f"port {parent.port}"
-        return f"no listener of Gateway {gateway.meta.ref.namespaced_name} has {which}"
-    why = []
-    kind = route.meta.ref.kind
-    for lst in listeners:
-        if lst.allowed_from == "Same" and route.meta.ref.namespace != gateway.meta.ref.namespace:
-            why.append(
-                f"listener {lst.name} admits routes of namespace {gateway.meta.ref.namespace} "
-                "only (allowedRoutes.namespaces.from: Same, the default)"
-            )
-            continue
-        kinds = lst.allowed_kinds or ()
-        if (kinds and kind not in kinds) or (
-            not kinds and lst.protocol and lst.protocol not in _ROUTE_PROTOCOLS.get(kind, ())
-        ):
-            why.append(f"listener {lst.name} ({lst.protocol or 'any protocol'}) admits no {kind}")
-            continue
-        if (
-            lst.hostname
-            and route.hostnames
-            and not any(
-                host_matches(h, lst.hostname) or host_matches(lst.hostname, h)
-                for h in route.hostnames
-            )
-        ):
-            why.append(
-                f"listener {lst.name}'s hostname {lst.hostname} matches none of the "
-                f"route's hostnames ({', '.join(route.hostnames)})"
-            )
-            continue
-        return ""
-    return "; ".join(why)
 
 
 def route_findings(mesh: GatewayApiMesh, domain: str) -> list[Finding]:
@@ -182,7 +113,7 @@ def route_findings(mesh: GatewayApiMesh, domain: str) -> list[Finding]:
                 continue
             if isinstance(found, KubernetesGateway):
                 has_gateway_parent = True
-                why = _listener_admits(found, parent, route)
+                _, why = admitting_listeners(found, parent, route)
                 if why:
                     finding(
                         Code.ROUTE_NOT_ADMITTED,
@@ -212,7 +143,7 @@ def route_findings(mesh: GatewayApiMesh, domain: str) -> list[Finding]:
                 elif (
                     has_gateway_parent
                     and b.namespace != route.meta.ref.namespace
-                    and not _granted(grants, route, b)
+                    and not granted(grants, route, b)
                 ):
                     finding(
                         Code.BACKEND_REF_NOT_PERMITTED,

@@ -8,6 +8,7 @@ read it.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from meshtui.mesh.batch import collector_paused
 from meshtui.mesh.clients import ClientSet
 from meshtui.mesh.destination_rules import ConsolidatedRule, DestinationRuleIndex
 from meshtui.mesh.findings import Finding
-from meshtui.mesh.gateway_api import mesh_virtual_services
+from meshtui.mesh.gateway_api import generated_gateways, granted, mesh_virtual_services
 from meshtui.mesh.hosts import MeshConfig, host_namespace, resolve_host, service_host
 from meshtui.mesh.resources import (
     SUPPRESS_ANNOTATION,
@@ -69,6 +70,7 @@ class MeshIndex:
         self.gateway_routes: dict[ObjectRef, GatewayRoute] = {}
         self.reference_grants: dict[ObjectRef, ReferenceGrant] = {}
         self._generated: dict[ObjectRef, VirtualService] = {}
+        self._listeners: dict[ObjectRef, Gateway] = {}
         self._loading = False
         self.kubernetes_gateways: dict[ObjectRef, KubernetesGateway] = {}
         self.table = RoutingTable(
@@ -117,15 +119,31 @@ class MeshIndex:
     def _sync_gateway_api(self) -> set[str]:
         """Regenerate the VirtualServices of Gateway API mesh routes (their parents, Services
         and ServiceEntries, decide them); returns the hosts whose routes changed."""
-        if self._loading or not (self.gateway_routes or self._generated):
+        if self._loading or not (
+            self.gateway_routes or self._generated or self.kubernetes_gateways or self._listeners
+        ):
             return set()
+        affected: set[str] = set()
+        # The Istio Gateways pilot generates per listener: VSs bind to them (not to the
+        # Kubernetes Gateway), so the routing table finds them beside the Istio Gateways.
+        listeners = {g.meta.ref: g for g in generated_gateways(self.kubernetes_gateways.values())}
+        for ref in self._listeners.keys() | listeners.keys():
+            if self._listeners.get(ref) != listeners.get(ref):
+                self.gateways.pop(ref, None)
+                if ref in listeners:
+                    self.gateways[ref] = listeners[ref]
+                affected |= self.routes.hosts_bound_to(ref)
+                self.routes.memo.clear()
+        self._listeners = listeners
         new = {
             vs.meta.ref: vs
             for vs in mesh_virtual_services(
-                self.gateway_routes.values(), self._resources.get, self.config.domain
+                self.gateway_routes.values(),
+                self._resources.get,
+                self.config.domain,
+                functools.partial(granted, list(self.reference_grants.values())),
             )
         }
-        affected: set[str] = set()
         for ref in self._generated.keys() - new.keys():
             affected |= self.routes.remove(ref)
         for ref, vs in new.items():
@@ -205,7 +223,8 @@ class MeshIndex:
             self.routes.memo.clear()  # VSs naming it bind to nothing
         elif isinstance(resource, ReferenceGrant):
             self.reference_grants[ref] = resource
-        if isinstance(resource, GatewayRoute | Service | ServiceEntry):
+            routed |= self._sync_gateway_api()
+        if isinstance(resource, GatewayRoute | Service | ServiceEntry | KubernetesGateway):
             routed |= self._sync_gateway_api()
         return routed
 
@@ -250,7 +269,8 @@ class MeshIndex:
             self.routes.memo.clear()
         elif isinstance(resource, ReferenceGrant):
             self.reference_grants.pop(ref, None)
-        if isinstance(resource, GatewayRoute | Service | ServiceEntry):
+            return self._sync_gateway_api()
+        if isinstance(resource, GatewayRoute | Service | ServiceEntry | KubernetesGateway):
             return self._sync_gateway_api()
         return set()
 

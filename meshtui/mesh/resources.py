@@ -148,6 +148,9 @@ class Destination:
     port: int | None
     weight: int | None
     path: Path = ()
+    # Why the destination answers 500 though it keeps its share (a Gateway API backend the
+    # route may not refer to: conversion.go buildDestination); "" when it is sound.
+    invalid: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -473,18 +473,18 @@ class RouteIndex:
         weights = effective_weights(destinations) if destinations else []
         for dest, weight in zip(destinations, weights, strict=True):
             host = resolve_host(dest.host, namespace, self.config.domain)
-            out.append(
-                RouteRef(
-                    vs.meta.ref,
-                    written.kind,
-                    host=host,
-                    subset=dest.subset,
-                    port=dest.port,
-                    weight=weight,
-                    path=dest.path,
-                    **common,
-                )
+            ref = RouteRef(
+                vs.meta.ref,
+                written.kind,
+                host=host,
+                subset=dest.subset,
+                port=dest.port,
+                weight=weight,
+                path=dest.path,
+                **common,
             )
+            # A backend pilot cannot resolve keeps its share and answers 500 (Gateway API).
+            out.append(resolved(ref, NO_CLIENT, dropped=dest.invalid) if dest.invalid else ref)
         for mirror in mirrors:
             host = resolve_host(mirror.host, namespace, self.config.domain)
             out.append(
