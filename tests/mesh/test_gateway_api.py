@@ -259,3 +259,43 @@ def test_a_live_change_to_the_route_reroutes_the_host():
     assert go(mesh, "x").destinations[0].host == svc_host("b", "shop")
     mesh.remove(parse(httproute("r", "shop", [])).meta.ref)
     assert go(mesh, "x").virtual_service is None
+
+
+def test_a_grpcroute_method_match_routes_that_grpc_path():
+    grpc = {
+        "apiVersion": GROUP,
+        "kind": "GRPCRoute",
+        "metadata": {"name": "g", "namespace": "shop"},
+        "spec": {
+            "parentRefs": [{"group": "", "kind": "Service", "name": "reviews"}],
+            "rules": [
+                {
+                    "matches": [{"method": {"service": "shop.Reviews", "method": "Get"}}],
+                    "backendRefs": [backend("a")],
+                }
+            ],
+        },
+    }
+    mesh = build_mesh(svc("reviews"), svc("a"), grpc)
+    hit = go(mesh, "shop", "/shop.Reviews/Get", method="POST")
+    assert [h.host for h in hit.destinations] == [svc_host("a", "shop")]
+    assert go(mesh, "shop", "/shop.Reviews/List", method="POST").destinations == ()
+
+
+def test_a_tcproute_routes_the_services_tcp_port():
+    tcp_service = service("db", namespace="shop", ports=(5432,))
+    tcp_service["spec"]["ports"][0]["name"] = "tcp-postgres"
+    tcp = {
+        "apiVersion": "gateway.networking.k8s.io/v1alpha2",
+        "kind": "TCPRoute",
+        "metadata": {"name": "db", "namespace": "shop"},
+        "spec": {
+            "parentRefs": [{"group": "", "kind": "Service", "name": "db"}],
+            "rules": [{"backendRefs": [{"name": "db-v2", "port": 5432}]}],
+        },
+    }
+    mesh = build_mesh(tcp_service, service("db-v2", namespace="shop", ports=(5432,)), tcp)
+    [r] = mesh.table.routes_to(svc_host("db-v2", "shop")).live
+    assert (r.kind, r.clients, str(r.written_in)) == ("tcp", ClientSet.all(), "TCPRoute shop/db")
+    t = trace(mesh, Client("shop"), svc_host("db", "shop"), 5432)
+    assert [h.host for h in t.destinations] == [svc_host("db-v2", "shop")]
