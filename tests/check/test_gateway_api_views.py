@@ -282,3 +282,25 @@ def test_a_listener_admitting_only_its_own_namespace_rejects_the_route(capsys, t
     refused = {f["resource"] for f in doc["findings"] if f["code"] == "RouteNotAdmitted"}
     assert refused == {"HTTPRoute shop/shop", "HTTPRoute shop/admin", "HTTPRoute shop/pay"}
     assert all(h["routes"] == [] for h in doc["hosts"])
+
+
+def test_the_gateway_api_example_is_clean_and_traces_its_routes(capsys):
+    code, doc = check_json(capsys, "examples/gateway-api")
+    assert (code, doc["findings"]) == (0, [])
+    t = trace_json(
+        capsys,
+        "examples/gateway-api",
+        "--gateway",
+        "ingress/public",
+        "--to",
+        "www.bookstore.example",
+        "--path",
+        "/api/books",
+    )
+    assert [d["host"] for d in t["destinations"]] == ["catalog.bookstore.svc.cluster.local"]
+    assert t["timeout"] == "5s"
+    t = trace_json(capsys, "examples/gateway-api", "--from", "shop", "--to", "catalog.bookstore")
+    assert sorted((d["host"].split(".")[0], d["weight"]) for d in t["destinations"]) == [
+        ("catalog-v1", 90),
+        ("catalog-v2", 10),
+    ]
