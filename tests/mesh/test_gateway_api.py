@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from meshtui.mesh.clients import ClientSet
 from meshtui.mesh.findings import Code
 from meshtui.mesh.trace import Client, trace
@@ -299,3 +302,46 @@ def test_a_tcproute_routes_the_services_tcp_port():
     assert (r.kind, r.clients, str(r.written_in)) == ("tcp", ClientSet.all(), "TCPRoute shop/db")
     t = trace(mesh, Client("shop"), svc_host("db", "shop"), 5432)
     assert [h.host for h in t.destinations] == [svc_host("db-v2", "shop")]
+
+
+_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-3, 70000), st.text(max_size=6))
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(
+            st.sampled_from(
+                ["name", "namespace", "kind", "group", "port", "weight", "path", "type",
+                 "value", "headers", "matches", "backendRefs", "filters", "method"]
+            ),
+            inner,
+            max_size=4,
+        ),
+    ),
+    max_leaves=12,
+)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    kind=st.sampled_from(["HTTPRoute", "GRPCRoute", "TCPRoute", "TLSRoute", "Gateway"]),
+    spec=st.dictionaries(
+        st.sampled_from(["parentRefs", "rules", "hostnames", "listeners"]), _VALUES, max_size=3
+    ),
+)
+def test_no_gateway_api_object_makes_the_core_raise(kind, spec):
+    from meshtui.mesh.analysis import Mesh
+    from meshtui.mesh.resources import InvalidField, Origin, parse_object
+
+    obj = {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": kind,
+        "metadata": {"name": "x", "namespace": "shop"},
+        "spec": spec,
+    }
+    parsed = parse_object(obj, Origin(file="x.yaml", line=1))
+    mesh = Mesh()
+    mesh.load([parse(svc("reviews"))])
+    if parsed is not None and not isinstance(parsed, InvalidField):
+        mesh.add(parsed)
+    mesh.analyze()
