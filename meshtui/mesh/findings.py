@@ -70,6 +70,7 @@ class Code(StrEnum):
     VIRTUAL_SERVICE_ON_KUBERNETES_GATEWAY = "VirtualServiceOnKubernetesGateway"
     SUBSET_POLICY_BYPASSED = "SubsetPolicyBypassedByGatewayRoute"
     MIXED_ROUTE_SOURCES = "HTTPRouteAndVirtualServiceClaimHost"
+    ROUTE_CONDITION_FALSE = "RouteConditionFalse"
 
 
 @dataclass(frozen=True, slots=True)
@@ -351,6 +352,13 @@ RULES: dict[Code, Rule] = {
         "trafficPolicy is dead for them; the DestinationRule's top-level and port-level policy "
         "still applies. Route to a Service per version (the Gateway API way) or use a "
         "VirtualService that names the subset.",
+    ),
+    Code.ROUTE_CONDITION_FALSE: Rule(
+        Severity.WARNING,
+        "Live, the Gateway API controller reports the route not Accepted or its references not "
+        "resolved for a parent (status.parents[].conditions): its own verdict, shown as "
+        "written, beside meshtui's.",
+        gateway_api="Accepted=False or ResolvedRefs=False, with the controller's reason",
     ),
     Code.MIXED_ROUTE_SOURCES: Rule(
         Severity.WARNING,

@@ -120,6 +120,21 @@ def route_findings(mesh: GatewayApiMesh, domain: str) -> list[Finding]:
                         f"Gateway {parent.namespace}/{parent.name} does not admit it: {why}",
                         parent.path,
                     )
+        for i, status in enumerate(route.status):
+            parent_ref = status.get("parentRef")
+            parent = parent_ref.get("name", "?") if isinstance(parent_ref, Mapping) else "?"
+            for j, condition in enumerate(status.get("conditions") or ()):
+                if not isinstance(condition, Mapping) or condition.get("status") != "False":
+                    continue
+                if condition.get("type") not in ("Accepted", "ResolvedRefs"):
+                    continue
+                finding(
+                    Code.ROUTE_CONDITION_FALSE,
+                    f"the controller reports {condition.get('type')}=False for parent "
+                    f"{parent} (reason {condition.get('reason', '?')}): "
+                    f"{condition.get('message', '')}".rstrip(": "),
+                    ("status", "parents", i, "conditions", j),
+                )
         for rule in route.rules:
             for b in rule.backends:
                 if (b.group, b.kind) not in _BACKEND_KINDS and b.kind != "ServiceEntry":

@@ -89,6 +89,7 @@ DEPENDS_ON: dict[Code, frozenset[str]] = {
     # Which route source each client uses for the host: needs every route of both APIs.
     Code.SUBSET_POLICY_BYPASSED: frozenset({"VirtualService", "HTTPRoute", "DestinationRule"}),
     Code.MIXED_ROUTE_SOURCES: frozenset({"VirtualService", "HTTPRoute"}),
+    Code.ROUTE_CONDITION_FALSE: frozenset(),  # the controller's word on the route read
 }
 
 

@@ -113,3 +113,20 @@ def test_a_cluster_without_the_gateway_api_is_a_note_not_an_error(kube_api):
     assert not [
         r for r in kube_api.requests if r.group == "gateway.networking.k8s.io" and r.resource
     ]
+
+
+def test_the_controllers_false_condition_is_a_finding(gateway_api):
+    load_consumer(gateway_api)
+    route = gateway_api.get("gateway.networking.k8s.io/v1/HTTPRoute", "bookinfo", "reviews")
+    route["status"]["parents"][0]["conditions"][1] = {
+        "type": "ResolvedRefs",
+        "status": "False",
+        "reason": "BackendNotFound",
+        "message": "backend(reviews.reviews) not found",
+    }
+    gateway_api.update(route)
+    (mesh,) = source(gateway_api).load()
+    [f] = [f for f in mesh.analyze().findings if f.code is Code.ROUTE_CONDITION_FALSE]
+    assert str(f.resource) == "HTTPRoute bookinfo/reviews"
+    assert "ResolvedRefs=False for parent reviews (reason BackendNotFound)" in f.message
+    assert f.path == ("status", "parents", 0, "conditions", 1)

@@ -48,6 +48,7 @@ def test_severities_are_the_documented_ones():
         Code.VIRTUAL_SERVICE_ON_KUBERNETES_GATEWAY: Severity.ERROR,
         Code.SUBSET_POLICY_BYPASSED: Severity.WARNING,
         Code.MIXED_ROUTE_SOURCES: Severity.WARNING,
+        Code.ROUTE_CONDITION_FALSE: Severity.WARNING,
         Code.UNREACHABLE_RULE: Severity.WARNING,
         Code.INEFFECTIVE_MATCH: Severity.INFO,
         Code.UNKNOWN_GATEWAY: Severity.ERROR,
