@@ -345,3 +345,38 @@ def test_no_gateway_api_object_makes_the_core_raise(kind, spec):
     if parsed is not None and not isinstance(parsed, InvalidField):
         mesh.add(parsed)
     mesh.analyze()
+
+
+def test_a_serviceentry_parent_routes_each_of_its_hosts():
+    from tests.helpers import service_entry
+
+    route = httproute(
+        "ext",
+        "shop",
+        [
+            {
+                "backendRefs": [
+                    {
+                        "group": "networking.istio.io",
+                        "kind": "Hostname",
+                        "name": "b.example.com",
+                        "port": 443,
+                    }
+                ]
+            }
+        ],
+    )
+    route["spec"]["parentRefs"] = [
+        {"group": "networking.istio.io", "kind": "ServiceEntry", "name": "ext"}
+    ]
+    entries = [
+        service_entry("ext", ["a.example.com"], namespace="shop", ports=(443,)),
+        service_entry("b", ["b.example.com"], namespace="shop", ports=(443,)),
+    ]
+    for e in entries:  # HTTP on the port: an HTTPRoute builds http rules only
+        e["spec"]["ports"][0]["protocol"] = "HTTP"
+    mesh = build_mesh(*entries, route)
+    [r] = mesh.table.routes_to("b.example.com").live
+    assert (str(r.written_in), r.clients) == ("HTTPRoute shop/ext", ClientSet.all())
+    t = trace(mesh, Client("shop"), "a.example.com", 443)
+    assert [h.host for h in t.destinations] == ["b.example.com"]
