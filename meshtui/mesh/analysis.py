@@ -598,7 +598,8 @@ def _where_traffic_goes(name: str, clients: ClientSet, routes: tuple[RouteRef, .
             subsets.add(r.subset)
         else:
             whole = True
-        services.add(r.virtual_service.namespaced_name)
+        # A Gateway API route is named as written (HTTPRoute ns/name), never a subset.
+        services.add(f"{r.written_in.kind} {r.written_in.namespaced_name}")
     if not services:
         return "traffic goes to the whole service with the host-level policy"
     targets = []
@@ -606,9 +607,14 @@ def _where_traffic_goes(name: str, clients: ClientSet, routes: tuple[RouteRef, .
         targets.append(f"subset{'s' if len(subsets) > 1 else ''} {', '.join(sorted(subsets))}")
     if whole:
         targets.append("the whole service")
+    gateway_api = (
+        " (Gateway API backends never name a subset)"
+        if any(r.gateway_api and r.clients & clients for r in routes)
+        else ""
+    )
     return (
-        f"VirtualService {', '.join(sorted(services))} sends the host's traffic to "
-        f"{' and '.join(targets)}, so subset {name!r} gets none of it"
+        f"{', '.join(sorted(services))} send{'s' if len(services) == 1 else ''} the host's "
+        f"traffic to {' and '.join(targets)}{gateway_api}, so subset {name!r} gets none of it"
     )
 
 

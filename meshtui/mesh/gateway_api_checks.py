@@ -243,8 +243,8 @@ def _bypassed_subsets(
             if r.subset == subset.name:
                 reached |= r.clients
         dead = clients - reached
-        if not dead:
-            continue
+        if not dead or not reached:
+            continue  # applied for no client at all: SubsetPolicyNeverApplied says so
         names = ", ".join(str(s) for s in sources)
         out.append(
             Finding(

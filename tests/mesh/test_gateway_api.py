@@ -230,9 +230,14 @@ def test_a_subset_policy_is_never_applied_for_the_clients_of_a_gateway_api_route
         dr("reviews", "reviews", namespace="shop", subsets=[subset("v1", policy=policy)]),
         httproute("r", "shop", [{"backendRefs": [backend("reviews")]}]),
     )
-    found = [f for f in mesh.analyze().findings if f.code is Code.SUBSET_POLICY_BYPASSED]
-    assert [f.subset for f in found] == ["v1"]
-    assert found[0].clients == ClientSet.all()
+    # No client reaches v1 at all: one finding, SubsetPolicyNeverApplied, naming the HTTPRoute
+    # (SubsetPolicyBypassedByGatewayRoute is for a subset others still reach).
+    findings = mesh.analyze().findings
+    assert not [f for f in findings if f.code is Code.SUBSET_POLICY_BYPASSED]
+    [found] = [f for f in findings if f.code is Code.SUBSET_POLICY_NEVER_APPLIED]
+    assert found.subset == "v1" and found.clients == ClientSet.all()
+    assert "HTTPRoute shop/r sends the host's traffic to the whole service" in found.message
+    assert "Gateway API backends never name a subset" in found.message
     [hop] = go(mesh, "shop").destinations
     assert hop.subset == "" and "outlierDetection" not in hop.policy.as_dict()
 
