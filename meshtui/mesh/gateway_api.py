@@ -14,7 +14,11 @@ routes are entries of the one routing table (meshtui.mesh.routing), never a seco
 - backends never name a subset (buildDestination): default weight 1, weight 0 dropped, all
   zero answers 500 (convertHTTPRoute, "no >0 weight backends").
 
-Parents that are Kubernetes Gateways are read by meshtui.mesh.gateway_api_checks.
+- a *gateway* route (parent a Kubernetes Gateway) becomes one VirtualService per admitting
+  listener and host, bound to the Istio Gateway pilot generates for that listener
+  (gateway_collection.go, InternalGatewayName), which meshtui generates too.
+
+The findings about routes (parents, backends, listeners) are meshtui.mesh.gateway_api_checks'.
 """
 
 from __future__ import annotations
@@ -532,10 +536,4 @@ def _renumber(route: Route, index: int) -> Route:
         source=route.source,
         source_origin=route.source_origin,
         source_path=route.source_path,
-    )
-
-
-def is_gateway_api(ref: ObjectRef) -> bool:
-    return ref.kind in ("HTTPRoute", "GRPCRoute", "TCPRoute", "TLSRoute") or (
-        ref.kind == "KubernetesGateway"
     )
