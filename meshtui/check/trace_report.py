@@ -93,7 +93,11 @@ def to_json(t: Trace) -> dict[str, Any]:
         "destinations": [_hop_json(h) for h in t.destinations],
         "mirror": [_hop_json(h, "percentage") for h in t.mirrors],
         **{key: t.actions.get(key) for key in ("timeout", "retries", "fault")},
-        **{key: t.actions[key] for key in ("redirect", "directResponse") if key in t.actions},
+        **{
+            key: t.actions[key]
+            for key in ("redirect", "directResponse", "rewrite", "headers")
+            if key in t.actions
+        },
         "problems": list(t.problems),
     }
 
@@ -176,7 +180,7 @@ def render_text(t: Trace, cluster: str | None = None) -> str:
         out += _hop_text(hop, f"  mirrored ({hop.weight}%) to ")
     extras = [
         f"{key} {_printable(json.dumps(t.actions[key], sort_keys=True))}"
-        for key in ("timeout", "retries", "fault")
+        for key in ("timeout", "retries", "fault", "rewrite", "headers")
         if key in t.actions
     ]
     if extras:

@@ -304,3 +304,64 @@ def test_the_gateway_api_example_is_clean_and_traces_its_routes(capsys):
         ("catalog-v1", 90),
         ("catalog-v2", 10),
     ]
+
+
+FILTERS = """\
+apiVersion: v1
+kind: Service
+metadata: {name: reviews, namespace: shop}
+spec:
+  ports: [{name: http, port: 9080}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: reviews-v2, namespace: shop}
+spec:
+  ports: [{name: http, port: 9080}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: shadow, namespace: shop}
+spec:
+  ports: [{name: http, port: 9080}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: reviews, namespace: shop}
+spec:
+  parentRefs: [{group: "", kind: Service, name: reviews}]
+  rules:
+  - matches:
+    - path: {type: PathPrefix, value: /api}
+      method: POST
+      queryParams: [{name: beta, value: "1"}]
+    filters:
+    - type: RequestMirror
+      requestMirror: {backendRef: {name: shadow, port: 9080}}
+    - type: URLRewrite
+      urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /v2}}
+    - type: RequestHeaderModifier
+      requestHeaderModifier: {set: [{name: x-from, value: mesh}]}
+    timeouts: {request: 3s}
+    backendRefs: [{name: reviews-v2, port: 9080}]
+"""
+
+
+def test_the_trace_follows_a_routes_matches_filters_and_timeout(capsys, tmp_path):
+    (tmp_path / "mesh.yaml").write_text(FILTERS)
+    args = ["--from", "shop", "--to", "reviews.shop", "--path", "/api/x?beta=1", "--method", "POST"]
+    t = trace_json(capsys, str(tmp_path), *args)
+    assert [d["host"] for d in t["destinations"]] == ["reviews-v2.shop.svc.cluster.local"]
+    assert [m["host"] for m in t["mirror"]] == ["shadow.shop.svc.cluster.local"]
+    assert t["timeout"] == "3s"
+    assert t["rewrite"] == {"path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/v2"}}
+    assert t["headers"] == {"request": {"set": [{"name": "x-from", "value": "mesh"}]}}
+    # The method and the query parameter are part of the match.
+    t = trace_json(
+        capsys, str(tmp_path), "--from", "shop", "--to", "reviews.shop", "--path", "/api/x?beta=1"
+    )
+    assert t["destinations"] == [] and "404" in t["problems"][0]
+    _, doc = check_json(capsys, str(tmp_path))
+    shadow = next(h for h in doc["hosts"] if h["host"].startswith("shadow."))
+    [mirror] = shadow["routes"]
+    assert (mirror["kind"], mirror["gatewayApiRoute"]) == ("mirror", "shop/reviews")
