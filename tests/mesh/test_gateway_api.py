@@ -385,3 +385,22 @@ def test_a_serviceentry_parent_routes_each_of_its_hosts():
     assert (str(r.written_in), r.clients) == ("HTTPRoute shop/ext", ClientSet.all())
     t = trace(mesh, Client("shop"), "a.example.com", 443)
     assert [h.host for h in t.destinations] == ["b.example.com"]
+
+
+def test_a_tlsroute_routes_the_services_tls_port_by_sni():
+    tls_service = service("secure", namespace="shop", ports=(443,))
+    tls_service["spec"]["ports"][0]["name"] = "tls"
+    tls = {
+        "apiVersion": "gateway.networking.k8s.io/v1alpha2",
+        "kind": "TLSRoute",
+        "metadata": {"name": "secure", "namespace": "shop"},
+        "spec": {
+            "parentRefs": [{"group": "", "kind": "Service", "name": "secure"}],
+            "hostnames": ["secure.shop.svc.cluster.local"],
+            "rules": [{"backendRefs": [{"name": "secure-v2", "port": 443}]}],
+        },
+    }
+    mesh = build_mesh(tls_service, service("secure-v2", namespace="shop", ports=(443,)), tls)
+    [r] = mesh.table.routes_to(svc_host("secure-v2", "shop")).live
+    assert (r.kind, str(r.written_in)) == ("tls", "TLSRoute shop/secure")
+    assert r.matches == ({"sniHosts": ["secure.shop.svc.cluster.local"]},)
