@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from meshtui.mesh.analysis import Mesh
+from meshtui.mesh.gateway_api import listener_gateway
 from meshtui.mesh.printable import printable
 from meshtui.mesh.resources import ObjectRef
 from meshtui.mesh.trace import (
@@ -71,6 +72,8 @@ def to_json(t: Trace) -> dict[str, Any]:
             "headers": dict(t.request.headers),
         },
         "virtualService": t.virtual_service.namespaced_name if t.virtual_service else None,
+        # "HTTPRoute" etc. when the rule comes from a Gateway API route (pilot's generated VS).
+        "routeKind": t.virtual_service.kind if t.virtual_service else None,
         "mergedVirtualServices": [r.namespaced_name for r in t.merged],
         "rule": t.rule,
         "ruleName": t.rule_name or None,
@@ -90,7 +93,11 @@ def to_json(t: Trace) -> dict[str, Any]:
         "destinations": [_hop_json(h) for h in t.destinations],
         "mirror": [_hop_json(h, "percentage") for h in t.mirrors],
         **{key: t.actions.get(key) for key in ("timeout", "retries", "fault")},
-        **{key: t.actions[key] for key in ("redirect", "directResponse") if key in t.actions},
+        **{
+            key: t.actions[key]
+            for key in ("redirect", "directResponse", "rewrite", "headers")
+            if key in t.actions
+        },
         "problems": list(t.problems),
     }
 
@@ -155,7 +162,7 @@ def render_text(t: Trace, cluster: str | None = None) -> str:
         names = ", ".join(v.namespaced_name for v in t.merged)
         out.append(f"The gateway merges VirtualServices {_printable(names)}, in this order.")
     elif t.merged:
-        out.append(f"VirtualService {_printable(t.merged[0].namespaced_name)} handles it.")
+        out.append(f"{t.merged[0].kind} {_printable(t.merged[0].namespaced_name)} handles it.")
     for s in t.skipped:
         rule = _rule_text(s.virtual_service, s.rule, s.name, s.delegate, s.delegate_rule)
         out.append(f"  skips {_printable(rule)}: {_printable(s.why)}")
@@ -173,7 +180,7 @@ def render_text(t: Trace, cluster: str | None = None) -> str:
         out += _hop_text(hop, f"  mirrored ({hop.weight}%) to ")
     extras = [
         f"{key} {_printable(json.dumps(t.actions[key], sort_keys=True))}"
-        for key in ("timeout", "retries", "fault")
+        for key in ("timeout", "retries", "fault", "rewrite", "headers")
         if key in t.actions
     ]
     if extras:
@@ -263,6 +270,9 @@ def trace_mesh(mesh: Mesh, args: argparse.Namespace) -> Trace:
             raise TraceError(f"no workload {workload_name!r} in namespace {namespace}")
     written, port = _target(args.to)
     host = written.lower() if gateway else target_host(mesh, written, namespace)
+    if gateway is not None and gateway not in mesh.gateways:
+        # A Kubernetes Gateway: the request goes through the listener that takes it.
+        gateway = listener_gateway(mesh.gateways, gateway, host, port) or gateway
     if port is None:
         port = default_port(mesh, host, mesh.gateways.get(gateway) if gateway else None)
     return trace(

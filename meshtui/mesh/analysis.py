@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from meshtui.mesh import gateway_api_checks
 from meshtui.mesh.batch import collector_paused
 from meshtui.mesh.clients import ClientSet
 from meshtui.mesh.destination_rules import ConsolidatedRule, merged_policy_findings
@@ -99,7 +100,9 @@ class Mesh(MeshIndex):
             else:
                 self._complete_again(done, changed, checks)
             self._dirty = set()
-            load, suppressed = done.loose(self, self._load_findings, checks)
+            gateway_api = gateway_api_checks.route_findings(self, self.config.domain)
+            gateway_api += gateway_api_checks.kubernetes_gateway_bindings(self)
+            load, suppressed = done.loose(self, self._load_findings + gateway_api, checks)
         return Analysis(
             hosts=dict(done.hosts),
             load_findings=load,
@@ -189,6 +192,7 @@ class Mesh(MeshIndex):
         undefined = self._undefined_subsets(host, views, routes)
         findings += undefined[1]
         findings += self._virtual_service_findings(host, indexed)
+        findings += gateway_api_checks.host_findings(self, host, table, rule)
         own = {r.meta.ref for r in (rule.rules if rule else ())}
         others = tuple(r for r in matching if r.meta.ref not in own)
         findings.sort(key=Finding.sort_key)
@@ -296,7 +300,7 @@ class Mesh(MeshIndex):
                 continue
             findings += rule_findings(self.routes, vs, host)
             if self.gateways_known:
-                findings += unknown_gateways(vs, self.gateways, host)
+                findings += unknown_gateways(vs, self.gateways, host, self.table.kubernetes_gateway)
         return findings
 
     def _host_workloads(
@@ -595,7 +599,8 @@ def _where_traffic_goes(name: str, clients: ClientSet, routes: tuple[RouteRef, .
             subsets.add(r.subset)
         else:
             whole = True
-        services.add(r.virtual_service.namespaced_name)
+        # A Gateway API route is named as written (HTTPRoute ns/name), never a subset.
+        services.add(f"{r.written_in.kind} {r.written_in.namespaced_name}")
     if not services:
         return "traffic goes to the whole service with the host-level policy"
     targets = []
@@ -603,9 +608,14 @@ def _where_traffic_goes(name: str, clients: ClientSet, routes: tuple[RouteRef, .
         targets.append(f"subset{'s' if len(subsets) > 1 else ''} {', '.join(sorted(subsets))}")
     if whole:
         targets.append("the whole service")
+    gateway_api = (
+        " (Gateway API backends never name a subset)"
+        if any(r.gateway_api and r.clients & clients for r in routes)
+        else ""
+    )
     return (
-        f"VirtualService {', '.join(sorted(services))} sends the host's traffic to "
-        f"{' and '.join(targets)}, so subset {name!r} gets none of it"
+        f"{', '.join(sorted(services))} send{'s' if len(services) == 1 else ''} the host's "
+        f"traffic to {' and '.join(targets)}{gateway_api}, so subset {name!r} gets none of it"
     )
 
 

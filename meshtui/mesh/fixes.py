@@ -98,6 +98,8 @@ class Fixer:
         if self._claims is None:
             self._claims = {}
             for vs in self.mesh.routes:
+                if vs.gateway_semantics:  # generated from a Gateway API route: not editable
+                    continue
                 for pattern in claimed_hosts(vs, self.mesh.config.domain):
                     if is_wildcard(pattern):
                         self._wild_claims.append((pattern, vs))
@@ -290,6 +292,9 @@ class Fixer:
     def _route_fixes(self, host: HostAnalysis, subset: SubsetAnalysis) -> list[Fix]:
         domain = self.mesh.config.domain
         vs = self._virtual_service_in_force(host, subset)
+        if vs is not None and vs.gateway_semantics:
+            # The clients' route is a Gateway API route: its backends cannot name a subset.
+            return []
         if vs is not None:
             doc = self.raw(vs)
             if doc is None:

@@ -8,6 +8,7 @@ read it.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -16,13 +17,17 @@ from meshtui.mesh.batch import collector_paused
 from meshtui.mesh.clients import ClientSet
 from meshtui.mesh.destination_rules import ConsolidatedRule, DestinationRuleIndex
 from meshtui.mesh.findings import Finding
+from meshtui.mesh.gateway_api import generated_gateways, granted, mesh_virtual_services
 from meshtui.mesh.hosts import MeshConfig, host_namespace, resolve_host, service_host
 from meshtui.mesh.resources import (
     SUPPRESS_ANNOTATION,
     DestinationRule,
     Gateway,
+    GatewayRoute,
+    KubernetesGateway,
     Node,
     ObjectRef,
+    ReferenceGrant,
     Resource,
     Service,
     ServiceEntry,
@@ -60,8 +65,20 @@ class MeshIndex:
         self.routes = RouteIndex(self.config)
         self.workloads = WorkloadIndex()
         self.gateways: dict[ObjectRef, Gateway] = {}
+        # Gateway API routes and the VirtualServices pilot generates from their mesh parents
+        # (meshtui.mesh.gateway_api), which the route index holds like any other.
+        self.gateway_routes: dict[ObjectRef, GatewayRoute] = {}
+        self.reference_grants: dict[ObjectRef, ReferenceGrant] = {}
+        self._generated: dict[ObjectRef, VirtualService] = {}
+        self._listeners: dict[ObjectRef, Gateway] = {}
+        self._loading = False
+        self.kubernetes_gateways: dict[ObjectRef, KubernetesGateway] = {}
         self.table = RoutingTable(
-            self.routes, self.gateways, lambda: self.gateways_known, self._service
+            self.routes,
+            self.gateways,
+            lambda: self.gateways_known,
+            self._service,
+            self.kubernetes_gateways,
         )
         self.nodes: dict[str, Mapping[str, str]] = {}  # node name -> labels (topology)
         self._hosts = _Hosts()
@@ -90,9 +107,50 @@ class MeshIndex:
     def load(self, resources: Iterable[Resource]) -> None:
         """Add many resources at once, without tracking which hosts they touch."""
         with collector_paused():
-            for resource in resources:
-                self._add(resource)
+            self._loading = True
+            try:
+                for resource in resources:
+                    self._add(resource)
+            finally:
+                self._loading = False
+            self._sync_gateway_api()
         self._forget()
+
+    def _sync_gateway_api(self) -> set[str]:
+        """Regenerate the VirtualServices of Gateway API mesh routes (their parents, Services
+        and ServiceEntries, decide them); returns the hosts whose routes changed."""
+        if self._loading or not (
+            self.gateway_routes or self._generated or self.kubernetes_gateways or self._listeners
+        ):
+            return set()
+        affected: set[str] = set()
+        # The Istio Gateways pilot generates per listener: VSs bind to them (not to the
+        # Kubernetes Gateway), so the routing table finds them beside the Istio Gateways.
+        listeners = {g.meta.ref: g for g in generated_gateways(self.kubernetes_gateways.values())}
+        for ref in self._listeners.keys() | listeners.keys():
+            if self._listeners.get(ref) != listeners.get(ref):
+                self.gateways.pop(ref, None)
+                if ref in listeners:
+                    self.gateways[ref] = listeners[ref]
+                affected |= self.routes.hosts_bound_to(ref)
+                self.routes.memo.clear()
+        self._listeners = listeners
+        new = {
+            vs.meta.ref: vs
+            for vs in mesh_virtual_services(
+                self.gateway_routes.values(),
+                self._resources.get,
+                self.config.domain,
+                functools.partial(granted, list(self.reference_grants.values())),
+            )
+        }
+        for ref in self._generated.keys() - new.keys():
+            affected |= self.routes.remove(ref)
+        for ref, vs in new.items():
+            if self._generated.get(ref) != vs:
+                affected |= self.routes.add(vs)
+        self._generated = new
+        return affected
 
     def add(self, resource: Resource) -> set[str]:
         """Add or replace one resource; returns the hosts whose analysis it changed."""
@@ -158,6 +216,16 @@ class MeshIndex:
             self.gateways[ref] = resource
         elif isinstance(resource, Node):
             self.nodes[ref.name] = resource.labels
+        elif isinstance(resource, GatewayRoute):
+            self.gateway_routes[ref] = resource
+        elif isinstance(resource, KubernetesGateway):
+            self.kubernetes_gateways[ref] = resource
+            self.routes.memo.clear()  # VSs naming it bind to nothing
+        elif isinstance(resource, ReferenceGrant):
+            self.reference_grants[ref] = resource
+            routed |= self._sync_gateway_api()
+        if isinstance(resource, GatewayRoute | Service | ServiceEntry | KubernetesGateway):
+            routed |= self._sync_gateway_api()
         return routed
 
     def _remove(self, resource: Resource) -> set[str]:
@@ -194,6 +262,16 @@ class MeshIndex:
                     self._hosts.entries[host] = entries
                 else:
                     self._hosts.entries.pop(host, None)
+        elif isinstance(resource, GatewayRoute):
+            self.gateway_routes.pop(ref, None)
+        elif isinstance(resource, KubernetesGateway):
+            self.kubernetes_gateways.pop(ref, None)
+            self.routes.memo.clear()
+        elif isinstance(resource, ReferenceGrant):
+            self.reference_grants.pop(ref, None)
+            return self._sync_gateway_api()
+        if isinstance(resource, GatewayRoute | Service | ServiceEntry | KubernetesGateway):
+            return self._sync_gateway_api()
         return set()
 
     def _entry_hosts(self, entry: ServiceEntry) -> list[str]:
@@ -225,6 +303,8 @@ class MeshIndex:
             return self.routes.hosts_bound_to(ref)
         if isinstance(resource, Node):  # its topology labels may change any subset's pods
             return self._host_set()
+        if not isinstance(resource, Workload):  # Gateway API kinds: the route index says
+            return set()
         assert isinstance(resource, Workload)
         hosts = set()
         for host in self._hosts.services_by_namespace.get(ref.namespace, ()):
@@ -275,7 +355,7 @@ class MeshIndex:
         Live, meshtui lists Gateways; offline, a folder without any Gateway is taken to hold
         only part of the config, so gateway bindings are not judged there.
         """
-        return bool(self.gateways) or self.cluster is not None
+        return bool(self.gateways or self.kubernetes_gateways) or self.cluster is not None
 
     def service_namespace(self, host: str) -> str | None:
         """The namespace of the Service or ServiceEntry behind `host` (DR lookup order)."""

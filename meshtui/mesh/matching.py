@@ -166,6 +166,11 @@ def _uri(match: Mapping[str, Any], request: Request) -> MatchResult:
     result = string_match(spec, path, ignore_case=ignore_case)
     if result is None:
         return _invalid("uri", spec)
+    prefix = spec.get("prefix")
+    if result and spec.get("pathSeparated") and isinstance(prefix, str) and prefix != "/":
+        # A Gateway API PathPrefix matches whole path segments: /api matches /api and /api/x,
+        # not /apix (Envoy's path_separated_prefix, pilot route.go translateURIMatch).
+        result = len(path) == len(prefix) or path[len(prefix)] in "/?#"
     if result:
         return MATCHED
     case = ", ignoring case" if ignore_case and spec.get("regex") is None else ""

@@ -77,6 +77,19 @@ DEPENDS_ON: dict[Code, frozenset[str]] = {
     # The DestinationRules merged with this one: needs them all (pilot's mergeDestinationRule
     # keeps the first top-level trafficPolicy among every DR of the namespace for the host).
     Code.MERGED_POLICY_IGNORED: frozenset({"DestinationRule"}),
+    # -- Gateway API routes (issue 21) --
+    Code.ROUTE_WITHOUT_PARENT: frozenset(),
+    Code.UNSUPPORTED_REF_KIND: frozenset(),
+    # A parent or backend that does not exist: needs every object of its kind.
+    Code.ROUTE_PARENT_NOT_FOUND: frozenset({"Service", "ServiceEntry", "KubernetesGateway"}),
+    Code.BACKEND_NOT_FOUND: frozenset({"Service"}),
+    Code.BACKEND_REF_NOT_PERMITTED: frozenset({"ReferenceGrant"}),
+    Code.ROUTE_NOT_ADMITTED: frozenset({"KubernetesGateway"}),
+    Code.VIRTUAL_SERVICE_ON_KUBERNETES_GATEWAY: frozenset({"KubernetesGateway"}),
+    # Which route source each client uses for the host: needs every route of both APIs.
+    Code.SUBSET_POLICY_BYPASSED: frozenset({"VirtualService", "HTTPRoute", "DestinationRule"}),
+    Code.MIXED_ROUTE_SOURCES: frozenset({"VirtualService", "HTTPRoute"}),
+    Code.ROUTE_CONDITION_FALSE: frozenset(),  # the controller's word on the route read
 }
 
 

@@ -22,7 +22,14 @@ WORKLOAD_KINDS = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet",
 ISTIO_KINDS = ("DestinationRule", "VirtualService", "ServiceEntry", "Gateway")
 # Istio kinds meshtui only validates (what Istio's webhook would reject), without analysing.
 VALIDATED_KINDS = ("Sidecar",)
-KNOWN_KINDS = ("Service", *ISTIO_KINDS, *WORKLOAD_KINDS, "Node")
+# The Kubernetes Gateway API (gateway.networking.k8s.io, any served version). Its Gateway is
+# `KubernetesGateway` here, as Istio's own code names it (pkg/config/schema/gvk), so that it
+# never shares an ObjectRef with an Istio networking Gateway of the same name.
+GATEWAY_API_GROUP = "gateway.networking.k8s.io"
+KUBERNETES_GATEWAY = "KubernetesGateway"
+GATEWAY_API_ROUTE_KINDS = ("HTTPRoute", "GRPCRoute", "TCPRoute", "TLSRoute")
+GATEWAY_API_KINDS = (*GATEWAY_API_ROUTE_KINDS, KUBERNETES_GATEWAY, "GatewayClass", "ReferenceGrant")
+KNOWN_KINDS = ("Service", *ISTIO_KINDS, *WORKLOAD_KINDS, "Node", *GATEWAY_API_KINDS)
 
 Path = tuple[str | int, ...]
 
@@ -144,6 +151,9 @@ class Destination:
     port: int | None
     weight: int | None
     path: Path = ()
+    # Why the destination answers 500 though it keeps its share (a Gateway API backend the
+    # route may not refer to: conversion.go buildDestination); "" when it is sound.
+    invalid: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +173,10 @@ class Route:
     # What an HTTP rule does besides routing (timeout, retries, fault, redirect, directResponse,
     # rewrite), as written: a request trace shows it.
     actions: Mapping[str, Any] = field(default_factory=dict)
+    # For a rule pilot generates from a Gateway API route: the route it was written in, where.
+    source: ObjectRef | None = None
+    source_origin: Origin | None = None
+    source_path: Path = ()  # the `rules[]` entry
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +186,16 @@ class VirtualService:
     gateways: tuple[str, ...]
     export_to: tuple[str, ...]
     routes: tuple[Route, ...]
+    # Set on the VirtualServices pilot generates from Gateway API routes (route_collections.go):
+    # the route kind ("HTTPRoute", ...), and the namespace of the parent Service or
+    # ServiceEntry (a mesh route is used by clients of its own namespace, or of that one).
+    source_kind: str = ""
+    parent_namespace: str = ""
+
+    @property
+    def gateway_semantics(self) -> bool:
+        """pilot's UseGatewaySemantics: generated from a Gateway API route."""
+        return bool(self.source_kind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +224,115 @@ class Node:
     labels: Mapping[str, str]
 
 
-Resource = Service | ServiceEntry | Workload | DestinationRule | VirtualService | Gateway | Node
+@dataclass(frozen=True, slots=True)
+class ParentRef:
+    """One `parentRefs[]` entry of a Gateway API route (namespace defaulted to the route's)."""
+
+    group: str
+    kind: str
+    namespace: str
+    name: str
+    section: str = ""
+    port: int | None = None
+    path: Path = ()
+
+    @property
+    def mesh(self) -> bool:
+        """A Service or ServiceEntry parent makes a mesh route (route_collections.go)."""
+        return (self.group, self.kind) in (
+            ("", "Service"),
+            (ISTIO_NETWORKING_GROUP, "ServiceEntry"),
+        )
+
+    @property
+    def gateway(self) -> bool:
+        return (self.group, self.kind) == (GATEWAY_API_GROUP, "Gateway")
+
+    @property
+    def ref(self) -> ObjectRef:
+        kind = KUBERNETES_GATEWAY if self.gateway else self.kind
+        return ObjectRef(kind, self.namespace, self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class BackendRef:
+    """One `backendRefs[]` entry (or a RequestMirror's backend): weight defaults to 1."""
+
+    group: str
+    kind: str
+    namespace: str
+    name: str
+    port: int | None
+    weight: int
+    path: Path = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RouteRule:
+    """One `rules[]` entry of a Gateway API route, as written (matches in Gateway API form)."""
+
+    index: int
+    name: str
+    matches: tuple[Mapping[str, Any], ...]
+    backends: tuple[BackendRef, ...]
+    filters: tuple[Mapping[str, Any], ...] = ()
+    timeouts: Mapping[str, Any] | None = None
+    path: Path = ()
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayRoute:
+    """An HTTPRoute, GRPCRoute, TCPRoute or TLSRoute."""
+
+    meta: Meta
+    parents: tuple[ParentRef, ...]
+    hostnames: tuple[str, ...]
+    rules: tuple[RouteRule, ...]
+    # status.parents[] as the controller wrote it (live): conditions per parent.
+    status: tuple[Mapping[str, Any], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Listener:
+    """One listener of a Kubernetes Gateway, with the routes it admits."""
+
+    name: str
+    hostname: str
+    port: int | None
+    protocol: str
+    allowed_from: str  # "Same" (the default), "All" or "Selector"
+    allowed_kinds: tuple[str, ...]
+    path: Path = ()
+
+
+@dataclass(frozen=True, slots=True)
+class KubernetesGateway:
+    """A gateway.networking.k8s.io Gateway."""
+
+    meta: Meta
+    class_name: str
+    listeners: tuple[Listener, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayClass:
+    meta: Meta
+    controller: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceGrant:
+    """Lets routes of the `from` namespaces and kinds refer to objects of this namespace."""
+
+    meta: Meta
+    sources: tuple[tuple[str, str, str], ...]  # (group, kind, namespace)
+    targets: tuple[tuple[str, str, str], ...]  # (group, kind, name or "")
+
+
+GatewayApiResource = GatewayRoute | KubernetesGateway | GatewayClass | ReferenceGrant
+Resource = (
+    Service | ServiceEntry | Workload | DestinationRule | VirtualService | Gateway | Node
+) | GatewayApiResource
 
 
 @dataclass(frozen=True, slots=True)
@@ -623,6 +755,191 @@ def _parse_workload(meta: Meta, obj: Mapping[str, Any], spec: Mapping[str, Any])
     )
 
 
+_PATH_TYPES = ("Exact", "PathPrefix", "RegularExpression")
+_VALUE_TYPES = ("Exact", "RegularExpression")
+
+
+def _enum(value: object, path: Path, allowed: tuple[str, ...], default: str) -> str:
+    found = _str(value, path) or default
+    if found not in allowed:
+        raise _Invalid(path, f"must be one of {', '.join(allowed)}, not {found!r}")
+    return found
+
+
+def _name_values(value: object, path: Path) -> None:
+    """Header and query param matches: a list of {type, name, value}."""
+    for i, raw in _items(value, path):
+        m = _mapping(raw, (*path, i), required=True)
+        assert m is not None
+        _enum(m.get("type"), (*path, i, "type"), _VALUE_TYPES, "Exact")
+        _str(m.get("name"), (*path, i, "name"), required=True)
+        _str(m.get("value"), (*path, i, "value"))
+
+
+def _gateway_api_match(kind: str, value: object, path: Path) -> Mapping[str, Any]:
+    """Check one `matches[]` entry's types (the CRD's schema) and keep it as written."""
+    m = _mapping(value, path, required=True)
+    assert m is not None
+    if kind == "HTTPRoute":
+        p = _mapping(m.get("path"), (*path, "path"))
+        if p is not None:
+            _enum(p.get("type"), (*path, "path", "type"), _PATH_TYPES, "PathPrefix")
+            _str(p.get("value"), (*path, "path", "value"))
+        _name_values(m.get("queryParams"), (*path, "queryParams"))
+        _str(m.get("method"), (*path, "method"))
+    else:  # GRPCRoute
+        g = _mapping(m.get("method"), (*path, "method"))
+        if g is not None:
+            _enum(g.get("type"), (*path, "method", "type"), _VALUE_TYPES, "Exact")
+            _str(g.get("service"), (*path, "method", "service"))
+            _str(g.get("method"), (*path, "method", "method"))
+    _name_values(m.get("headers"), (*path, "headers"))
+    return m
+
+
+def _backend(value: object, path: Path, namespace: str) -> BackendRef:
+    b = _mapping(value, path, required=True)
+    assert b is not None
+    weight = _int(b.get("weight"), (*path, "weight"))
+    if weight is not None and weight < 0:
+        raise _Invalid((*path, "weight"), "must not be negative")
+    return BackendRef(
+        group=_str(b.get("group"), (*path, "group")),
+        kind=_str(b.get("kind"), (*path, "kind")) or "Service",
+        namespace=_str(b.get("namespace"), (*path, "namespace")) or namespace,
+        name=_str(b.get("name"), (*path, "name"), required=True),
+        port=_int(b.get("port"), (*path, "port")),
+        weight=1 if weight is None else weight,
+        path=path,
+    )
+
+
+def _parse_gateway_route(
+    meta: Meta, obj: Mapping[str, Any], spec: Mapping[str, Any]
+) -> GatewayRoute:
+    kind, namespace = meta.ref.kind, meta.ref.namespace
+    parents = []
+    for i, raw in _items(spec.get("parentRefs"), ("spec", "parentRefs")):
+        path: Path = ("spec", "parentRefs", i)
+        p = _mapping(raw, path, required=True)
+        assert p is not None
+        group = p.get("group")
+        parents.append(
+            ParentRef(
+                # The defaults are the Gateway API's: group gateway.networking.k8s.io, kind
+                # Gateway; an explicit empty group is the core group (a Service).
+                group=GATEWAY_API_GROUP if group is None else _str(group, (*path, "group")),
+                kind=_str(p.get("kind"), (*path, "kind")) or "Gateway",
+                namespace=_str(p.get("namespace"), (*path, "namespace")) or namespace,
+                name=_str(p.get("name"), (*path, "name"), required=True),
+                section=_str(p.get("sectionName"), (*path, "sectionName")),
+                port=_int(p.get("port"), (*path, "port")),
+                path=path,
+            )
+        )
+    rules = []
+    for i, raw in _items(spec.get("rules"), ("spec", "rules")):
+        path = ("spec", "rules", i)
+        r = _mapping(raw, path, required=True)
+        assert r is not None
+        matches: tuple[Mapping[str, Any], ...] = ()
+        if kind in ("HTTPRoute", "GRPCRoute"):
+            matches = tuple(
+                _gateway_api_match(kind, m, (*path, "matches", j))
+                for j, m in _items(r.get("matches"), (*path, "matches"))
+            )
+        filters = []
+        for j, f in _items(r.get("filters"), (*path, "filters")):
+            fm = _mapping(f, (*path, "filters", j), required=True)
+            assert fm is not None
+            _str(fm.get("type"), (*path, "filters", j, "type"), required=True)
+            filters.append(fm)
+        rules.append(
+            RouteRule(
+                index=i,
+                name=_str(r.get("name"), (*path, "name")),
+                matches=matches,
+                backends=tuple(
+                    _backend(b, (*path, "backendRefs", j), namespace)
+                    for j, b in _items(r.get("backendRefs"), (*path, "backendRefs"))
+                ),
+                filters=tuple(filters),
+                timeouts=_mapping(r.get("timeouts"), (*path, "timeouts")),
+                path=path,
+            )
+        )
+    status = _mapping(obj.get("status"), ("status",)) or {}
+    return GatewayRoute(
+        meta=meta,
+        parents=tuple(parents),
+        hostnames=_str_list(spec.get("hostnames"), ("spec", "hostnames")),
+        rules=tuple(rules),
+        status=tuple(
+            p for p in _list(status.get("parents"), ("status", "parents")) if isinstance(p, Mapping)
+        ),
+    )
+
+
+def _parse_kubernetes_gateway(meta: Meta, spec: Mapping[str, Any]) -> KubernetesGateway:
+    listeners = []
+    for i, raw in _items(spec.get("listeners"), ("spec", "listeners")):
+        path: Path = ("spec", "listeners", i)
+        listener = _mapping(raw, path, required=True)
+        assert listener is not None
+        allowed = _mapping(listener.get("allowedRoutes"), (*path, "allowedRoutes")) or {}
+        namespaces = (
+            _mapping(allowed.get("namespaces"), (*path, "allowedRoutes", "namespaces")) or {}
+        )
+        kinds = []
+        for j, k in _items(allowed.get("kinds"), (*path, "allowedRoutes", "kinds")):
+            km = _mapping(k, (*path, "allowedRoutes", "kinds", j), required=True)
+            assert km is not None
+            kinds.append(
+                _str(km.get("kind"), (*path, "allowedRoutes", "kinds", j, "kind"), required=True)
+            )
+        listeners.append(
+            Listener(
+                name=_str(listener.get("name"), (*path, "name"), required=True),
+                hostname=_str(listener.get("hostname"), (*path, "hostname")),
+                port=_int(listener.get("port"), (*path, "port")),
+                protocol=_str(listener.get("protocol"), (*path, "protocol")),
+                allowed_from=_enum(
+                    namespaces.get("from"),
+                    (*path, "allowedRoutes", "namespaces", "from"),
+                    ("Same", "All", "Selector"),
+                    "Same",
+                ),
+                allowed_kinds=tuple(kinds),
+                path=path,
+            )
+        )
+    return KubernetesGateway(
+        meta=meta,
+        class_name=_str(spec.get("gatewayClassName"), ("spec", "gatewayClassName")),
+        listeners=tuple(listeners),
+    )
+
+
+def _parse_reference_grant(meta: Meta, spec: Mapping[str, Any]) -> ReferenceGrant:
+    def entries(key: str, last: str) -> tuple[tuple[str, str, str], ...]:
+        out = []
+        for i, raw in _items(spec.get(key), ("spec", key)):
+            e = _mapping(raw, ("spec", key, i), required=True)
+            assert e is not None
+            out.append(
+                (
+                    _str(e.get("group"), ("spec", key, i, "group")),
+                    _str(e.get("kind"), ("spec", key, i, "kind"), required=True),
+                    _str(e.get(last), ("spec", key, i, last), required=last == "namespace"),
+                )
+            )
+        return tuple(out)
+
+    return ReferenceGrant(
+        meta=meta, sources=entries("from", "namespace"), targets=entries("to", "name")
+    )
+
+
 EXPORT_TO_ANNOTATION = "networking.istio.io/exportTo"
 SUPPRESS_ANNOTATION = "galley.istio.io/analyze-suppress"
 READ_ANNOTATIONS = (EXPORT_TO_ANNOTATION, SUPPRESS_ANNOTATION)
@@ -661,6 +978,10 @@ def object_kind(obj: object) -> str | None:
     if not isinstance(kind, str) or not isinstance(api_version, str):
         return None
     group, _, version = api_version.rpartition("/")
+    if group == GATEWAY_API_GROUP:
+        if kind == "Gateway":
+            return KUBERNETES_GATEWAY
+        return kind if kind in GATEWAY_API_KINDS else None
     if kind in ISTIO_KINDS or kind in VALIDATED_KINDS:
         return kind if group == ISTIO_NETWORKING_GROUP else None
     if kind in ("Service", "Pod", "Node"):
@@ -691,7 +1012,7 @@ def parse_object(
         assert metadata is not None
         name = _str(metadata.get("name"), ("metadata", "name"), required=True)
         namespace = _str(metadata.get("namespace"), ("metadata", "namespace")) or default_namespace
-        if kind == "Node":  # cluster-scoped
+        if kind in ("Node", "GatewayClass"):  # cluster-scoped
             namespace = ""
         created = metadata.get("creationTimestamp")
         ref = ObjectRef(kind, namespace, name)
@@ -739,6 +1060,14 @@ def parse_object(
             return _parse_service(meta, spec)
         if kind == "Node":
             return Node(meta, _labels(metadata.get("labels"), ("metadata", "labels")))
+        if kind in GATEWAY_API_ROUTE_KINDS:
+            return _parse_gateway_route(meta, obj, spec)
+        if kind == KUBERNETES_GATEWAY:
+            return _parse_kubernetes_gateway(meta, spec)
+        if kind == "GatewayClass":
+            return GatewayClass(meta, _str(spec.get("controllerName"), ("spec", "controllerName")))
+        if kind == "ReferenceGrant":
+            return _parse_reference_grant(meta, spec)
         return _parse_workload(meta, obj, spec)
     except _Invalid as err:
         return InvalidField(ObjectRef(kind, namespace, name), origin, err.path, err.message)

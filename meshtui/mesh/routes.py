@@ -72,6 +72,9 @@ class RouteRef:
     # and the kind of rule: which ports and clients pilot builds the route for.
     matches: tuple[Mapping[str, Any], ...] = field(default=(), compare=False)
     rule_kind: str = ""
+    # The Gateway API route (HTTPRoute, ...) the rule was written in, when `virtual_service`
+    # is one pilot generates from such routes (meshtui.mesh.gateway_api); never a subset then.
+    source: ObjectRef | None = None
 
     @property
     def reachable(self) -> bool:
@@ -89,10 +92,22 @@ class RouteRef:
 
     @property
     def written_in(self) -> ObjectRef:
-        """The VirtualService whose YAML holds the route (the delegate's, for delegates)."""
-        return self.delegate or self.virtual_service
+        """The resource whose YAML holds the route (the delegate's, the Gateway API route's)."""
+        return self.source or self.delegate or self.virtual_service
+
+    @property
+    def gateway_api(self) -> bool:
+        return self.source is not None
 
     def describe(self) -> str:
+        if self.source is not None:
+            rule = (
+                ".".join(str(p) for p in self.path[1:3])
+                if self.path[:2] == ("spec", "rules")
+                else ""
+            )
+            name = f" {self.route_name!r}" if self.route_name else ""
+            return f"{self.source} {rule or self.kind}{name}"
         where = f" (delegate {self.delegate.namespaced_name})" if self.delegate else ""
         name = f" {self.route_name!r}" if self.route_name else ""
         return f"{self.virtual_service} {self.kind}[{self.route_index}]{name}{where}"
@@ -181,6 +196,11 @@ def _order_key(vs: VirtualService) -> tuple[str, str, str]:
     return (vs.meta.creation_timestamp, vs.meta.ref.name, vs.meta.ref.namespace)
 
 
+def _client_rank(vs: VirtualService, namespace: str) -> tuple[int, tuple[str, str, str]]:
+    own = vs.gateway_semantics and vs.meta.ref.namespace == namespace
+    return (0 if own else 1, _order_key(vs))
+
+
 def precedes(first: VirtualService, then: VirtualService) -> ClientSet:
     """The clients whose sidecars take `first` before `then` when both claim a host.
 
@@ -190,7 +210,15 @@ def precedes(first: VirtualService, then: VirtualService) -> ClientSet:
     """
     a, b = visibility(first), visibility(then)
     if a.everyone and b.everyone:
-        return ClientSet.all() if _order_key(first) < _order_key(then) else ClientSet.none()
+        out = ClientSet.all() if _order_key(first) < _order_key(then) else ClientSet.none()
+        if not first.gateway_semantics and not then.gateway_semantics:
+            return out
+        # push_context.go VirtualServicesForGateway and SelectVirtualServices (unified sidecar
+        # scoping, on by default since 1.24): among the public VSs, those generated from Gateway
+        # API routes of the client's own namespace come first (the consumer override).
+        special = {v.meta.ref.namespace for v in (first, then) if v.gateway_semantics}
+        wins = [ns for ns in special if _client_rank(first, ns) < _client_rank(then, ns)]
+        return (out - ClientSet.of(special)) | ClientSet.of(wins)
     if a.everyone:
         return ClientSet.none()  # `then` is private or exported wherever it is seen
     if b.everyone:
@@ -433,7 +461,8 @@ class RouteIndex:
             "route_name": written.name,
             "gateways": gateways,
             "match": written.match,
-            "origin": owner.meta.origin,
+            "origin": written.source_origin or owner.meta.origin,
+            "source": written.source,
             "delegate": delegate,
             "dropped": dropped,
             "never_matches": bool(dropped),
@@ -444,18 +473,18 @@ class RouteIndex:
         weights = effective_weights(destinations) if destinations else []
         for dest, weight in zip(destinations, weights, strict=True):
             host = resolve_host(dest.host, namespace, self.config.domain)
-            out.append(
-                RouteRef(
-                    vs.meta.ref,
-                    written.kind,
-                    host=host,
-                    subset=dest.subset,
-                    port=dest.port,
-                    weight=weight,
-                    path=dest.path,
-                    **common,
-                )
+            ref = RouteRef(
+                vs.meta.ref,
+                written.kind,
+                host=host,
+                subset=dest.subset,
+                port=dest.port,
+                weight=weight,
+                path=dest.path,
+                **common,
             )
+            # A backend pilot cannot resolve keeps its share and answers 500 (Gateway API).
+            out.append(resolved(ref, NO_CLIENT, dropped=dest.invalid) if dest.invalid else ref)
         for mirror in mirrors:
             host = resolve_host(mirror.host, namespace, self.config.domain)
             out.append(

@@ -369,6 +369,9 @@ def trace(
     else:
         names = ", ".join(vs.meta.ref.namespaced_name for vs in services)
         problems.append(f"no rule of {names} matches the request: the proxy answers 404 (NR)")
+    for dest in matched.destinations if matched is not None else ():
+        if dest.invalid:
+            problems.append(f"{dest.host}: {dest.invalid}")
     for hop in destinations:
         if hop.weight > 0:
             problems += _hop_problems(hop, client)

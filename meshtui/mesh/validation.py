@@ -193,7 +193,8 @@ def check_mesh(
     if not isinstance(state, CheckState) or state.version != mesh.registry_version:
         state = CheckState(mesh.registry_version, registry(mesh))
         rejected = [r for r in mesh._resources.values() if _checked_alone(r)]
-        for resource in (*mesh.destination_rules, *mesh.routes, *rejected):
+        native = (vs for vs in mesh.routes if not vs.gateway_semantics)  # gateway_api.py checks
+        for resource in (*mesh.destination_rules, *native, *rejected):
             state._keep(resource.meta.ref, resource, _check(mesh, resource, state.registry))
         state.by_host = {host: state._ordered(host) for host in state.refs}
         mesh.check_state = state
@@ -605,6 +606,24 @@ def _gateway_findings(mesh: MeshIndex, vs: VirtualService, finding) -> Iterator[
             continue
         gw_ref = gateway_ref(name, ns)
         gateway = mesh.gateways.get(gw_ref) if gw_ref else None
+        if gw_ref is not None and gateway is None and mesh.table.kubernetes_gateway(gw_ref):
+            # A Kubernetes Gateway: istioctl checks its listeners' hostnames (a listener
+            # without one accepts every host) and reports nothing else (gateways.go
+            # vsHostInKubernetesGateway); that the VS binds to nothing is meshtui's own
+            # finding, VirtualServiceOnKubernetesGateway.
+            k8s = mesh.kubernetes_gateways[
+                ObjectRef("KubernetesGateway", gw_ref.namespace, gw_ref.name)
+            ]
+            names = [lst.hostname for lst in k8s.listeners]
+            if names and all(names) and not any(_overlap(g, h) for g in names for h in vs.hosts):
+                yield finding(
+                    Code.HOST_NOT_IN_GATEWAY,
+                    f"{vs.meta.ref}: no listener of Kubernetes Gateway {name} accepts any of its "
+                    f"hosts ({', '.join(vs.hosts) or 'none'})",
+                    path,
+                    None,
+                )
+            continue
         if gw_ref is not None and gateway is None and mesh.gateways_known:
             # istioctl's GatewayAnalyzer reports IST0132 besides IST0101 here: no server of
             # a gateway that does not exist accepts the hosts (analyzers_test.go,

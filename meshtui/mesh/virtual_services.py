@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from meshtui.mesh.clients import ClientSet
 from meshtui.mesh.delegation import proxy_rules
@@ -78,7 +78,8 @@ def conflicts(
     it by name, before public ones: SelectVirtualServices), the outcome is deterministic and the
     override is reported as info (VirtualServiceOverride); where creation time decides, as an
     error (ConflictingVirtualServices)."""
-    claims = table.index.claims(host)
+    # A Gateway API route against a VirtualService is meshtui.mesh.gateway_api_checks' finding.
+    claims = [vs for vs in table.index.claims(host) if not vs.gateway_semantics]
     findings: list[Finding] = []
     dropped: dict[ObjectRef, str] = {}
     if len(claims) < 2:
@@ -273,9 +274,13 @@ def _dropped_delegate_rules(routes: RouteIndex, vs: VirtualService, host: str) -
 
 
 def unknown_gateways(
-    vs: VirtualService, gateways: Mapping[ObjectRef, Gateway], host: str | None
+    vs: VirtualService,
+    gateways: Mapping[ObjectRef, Gateway],
+    host: str | None,
+    kubernetes: Callable[[ObjectRef], bool] = lambda ref: False,
 ) -> list[Finding]:
-    """Gateways `vs` binds to (at the top or in a match) that do not exist (IST0101)."""
+    """Gateways `vs` binds to (at the top or in a match) that do not exist (IST0101). A
+    Kubernetes Gateway of the name exists for istioctl (gateways.go), so is not reported."""
     out = []
     named: list[tuple[str, tuple[str | int, ...]]] = [
         (g, ("spec", "gateways", i)) for i, g in enumerate(vs.gateways)
@@ -288,7 +293,7 @@ def unknown_gateways(
     reported = set()
     for name, path in named:
         ref = gateway_ref(name, vs.meta.ref.namespace)
-        if ref is None or ref in gateways or ref in reported:
+        if ref is None or ref in gateways or ref in reported or kubernetes(ref):
             continue
         reported.add(ref)
         out.append(

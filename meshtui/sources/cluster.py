@@ -21,6 +21,7 @@ from meshtui.mesh.analysis import Mesh
 from meshtui.mesh.findings import Code, Finding
 from meshtui.mesh.hosts import MeshConfig
 from meshtui.mesh.resources import (
+    GATEWAY_API_GROUP,
     ISTIO_NETWORKING_GROUP,
     ISTIO_NETWORKING_VERSIONS,
     InvalidField,
@@ -40,7 +41,7 @@ from meshtui.sources import (
     Source,
 )
 from meshtui.sources.files import LoadError
-from meshtui.sources.kinds import CORE_KINDS, ISTIO_KINDS, Kind, trim
+from meshtui.sources.kinds import CORE_KINDS, GATEWAY_API_KINDS, ISTIO_KINDS, Kind, trim
 from meshtui.sources.kube import (
     PAGE_SIZE,
     ClusterError,
@@ -53,6 +54,7 @@ from meshtui.sources.kube import (
 
 __all__ = [
     "CORE_KINDS",
+    "GATEWAY_API_KINDS",
     "ISTIO_KINDS",
     "PAGE_SIZE",
     "ClusterError",
@@ -116,6 +118,9 @@ class Cluster:
         self.streams: list[_Stream] = []
         self.warnings: list[str] = []
         self.istio_version: str | None = None
+        # The served version of each Gateway API kind (plural); empty: not installed.
+        self.gateway_api_versions: dict[str, str] = {}
+        self.notes: list[str] = []
         self.failing: dict[str, float] = {}
         self.last_error = ""
         self.invalid: dict[ObjectRef, Finding] = {}
@@ -144,8 +149,36 @@ class Cluster:
                 return
         self.istio_version = preferred
 
+    def discover_gateway_api(self) -> None:
+        """The version each Gateway API kind is served at (the first of the group's versions,
+        preferred first, that lists it). A cluster without the CRDs is normal: a note."""
+        try:
+            group = self.reader.get(f"/apis/{GATEWAY_API_GROUP}")
+        except ClusterError as err:
+            if err.status != 404:
+                raise
+            self.notes.append(f"{self.name}: Gateway API not installed")
+            return
+        preferred = (group.get("preferredVersion") or {}).get("version")
+        served = [v.get("version") for v in group.get("versions") or [] if isinstance(v, dict)]
+        for version in sorted(served, key=lambda v: v != preferred):
+            try:
+                listing = self.reader.get(f"/apis/{GATEWAY_API_GROUP}/{version}")
+            except ClusterError as err:
+                if err.status != 404:
+                    raise
+                continue
+            for resource in listing.get("resources") or ():
+                name = resource.get("name") if isinstance(resource, dict) else None
+                if isinstance(name, str) and "/" not in name:
+                    self.gateway_api_versions.setdefault(name, version)
+
     def _path(self, kind: Kind, namespace: str | None) -> tuple[str, str]:
-        if kind.istio:
+        if kind.gateway_api:
+            version = self.gateway_api_versions.get(kind.plural, "v1")
+            base = f"/apis/{kind.group}/{version}"
+            api_version = f"{kind.group}/{version}"
+        elif kind.istio:
             base = f"/apis/{kind.group}/{self.istio_version}"
             api_version = f"{kind.group}/{self.istio_version}"
         else:
@@ -225,7 +258,14 @@ class Cluster:
             core += [self._stream(k, None) for k in CORE_KINDS if not k.namespaced]
         else:
             self.absent.update({k.kind: "not read with -n" for k in CORE_KINDS if not k.namespaced})
-        streams = (istio if self.istio_version else []) + core
+        self.discover_gateway_api()
+        gateway_api = [
+            self._stream(k, ns if k.namespaced else None)
+            for k in GATEWAY_API_KINDS
+            if k.plural in self.gateway_api_versions and (k.namespaced or not self.namespaces)
+            for ns in (scopes if k.namespaced else [None])
+        ]
+        streams = (istio if self.istio_version else []) + core + gateway_api
         forbidden: list[_Stream] = []
         with ThreadPoolExecutor(max_workers=5, thread_name_prefix="list") as pool:
             for stream, error in zip(streams, pool.map(self._try_list, streams), strict=True):
@@ -321,6 +361,7 @@ class Cluster:
     def kind_states(self) -> list[KindState]:
         """Per kind: watched, listed, stale, forbidden or absent, and where it was not seen."""
         kinds = (list(ISTIO_KINDS) if self.istio_version else []) + list(CORE_KINDS)
+        kinds += [k for k in GATEWAY_API_KINDS if k.plural in self.gateway_api_versions]
         out = []
         with self.lock:
             streams = list(self.streams)
@@ -638,6 +679,7 @@ class ClusterSource(Source):
             self.label = self._label(clusters)
             self.meshes = [c.mesh for c in clusters]
             self.warnings = [w for c in clusters for w in c.warnings]
+            self.notes = [n for c in clusters for n in c.notes]
         self._loaded = True
         if self._notify is not None:
             self.watch(self._notify)  # a reload while watching: follow the new clusters

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from meshtui.mesh.resources import ISTIO_NETWORKING_GROUP
+from meshtui.mesh.resources import GATEWAY_API_GROUP, ISTIO_NETWORKING_GROUP
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,10 +21,15 @@ class Kind:
     group: str
     plural: str
     namespaced: bool = True
+    wire: str = ""  # the object's `kind` when meshtui names the kind otherwise
 
     @property
     def istio(self) -> bool:
         return self.group == ISTIO_NETWORKING_GROUP
+
+    @property
+    def gateway_api(self) -> bool:
+        return self.group == GATEWAY_API_GROUP
 
 
 ISTIO_KINDS = (
@@ -32,6 +37,17 @@ ISTIO_KINDS = (
     Kind("VirtualService", ISTIO_NETWORKING_GROUP, "virtualservices"),
     Kind("ServiceEntry", ISTIO_NETWORKING_GROUP, "serviceentries"),
     Kind("Gateway", ISTIO_NETWORKING_GROUP, "gateways"),
+)
+# The Gateway API: optional CRDs, each kind served at its own versions (HTTPRoute v1, TCPRoute
+# v1alpha2, ...). Its Gateway is `KubernetesGateway` here (never an Istio Gateway's name).
+GATEWAY_API_KINDS = (
+    Kind("HTTPRoute", GATEWAY_API_GROUP, "httproutes"),
+    Kind("GRPCRoute", GATEWAY_API_GROUP, "grpcroutes"),
+    Kind("TCPRoute", GATEWAY_API_GROUP, "tcproutes"),
+    Kind("TLSRoute", GATEWAY_API_GROUP, "tlsroutes"),
+    Kind("KubernetesGateway", GATEWAY_API_GROUP, "gateways", wire="Gateway"),
+    Kind("GatewayClass", GATEWAY_API_GROUP, "gatewayclasses", namespaced=False),
+    Kind("ReferenceGrant", GATEWAY_API_GROUP, "referencegrants"),
 )
 # Nodes for their topology labels only (subsets selecting on region, zone or hostname).
 NODE = Kind("Node", "", "nodes", namespaced=False)
@@ -68,7 +84,7 @@ def trim(obj: Mapping[str, Any], kind: Kind, api_version: str) -> dict[str, Any]
     meta = obj.get("metadata")
     out: dict[str, Any] = {
         "apiVersion": api_version,
-        "kind": kind.kind,
+        "kind": kind.wire or kind.kind,
         "metadata": _trim_metadata(meta) if isinstance(meta, Mapping) else meta,
     }
     spec = obj.get("spec")
@@ -96,4 +112,8 @@ def trim(obj: Mapping[str, Any], kind: Kind, api_version: str) -> dict[str, Any]
         )
     else:
         out["spec"] = spec
+        status = obj.get("status")
+        if kind.gateway_api and isinstance(status, Mapping) and "parents" in status:
+            # The controller's verdict per parent (Accepted, ResolvedRefs), shown live.
+            out["status"] = {"parents": status["parents"]}
     return out

@@ -209,7 +209,7 @@ def rule_origin(r: RouteRef, locate: Locate = _same) -> Origin:
     probe = Finding(
         Code.INVALID_RESOURCE,
         "",
-        resource=r.delegate or r.virtual_service,
+        resource=r.written_in,
         origin=r.origin,
         path=tuple(r.path[:3]),
     )
@@ -222,11 +222,13 @@ def route_line(r: RouteRef, locate: Locate = _same) -> Text:
     share = f"mirror {r.weight}%" if r.kind == "mirror" else f"{r.weight}%"
     target = f"subset {safe(r.subset)}" if r.subset else "the host"
     port = f" port {r.port}" if r.port is not None else ""
+    # A Gateway API route's rule is named as written: `HTTPRoute ns/name  rules[0]`.
+    rule = f"rules[{r.path[2]}]" if r.source is not None and len(r.path) > 2 else ""
     head = Text.assemble(
         ("✗ ", "red") if r.dropped else ("→ ", "green"),
-        ("VirtualService ", MUTED),
-        (safe(r.virtual_service.namespaced_name), "bold"),
-        f"  {r.kind}[{r.route_index}]{name}",
+        (f"{r.written_in.kind if r.source else 'VirtualService'} ", MUTED),
+        (safe((r.source or r.virtual_service).namespaced_name), "bold"),
+        f"  {rule or f'{r.kind}[{r.route_index}]'}{name}",
     )
     what = Text.assemble(
         "  ",
@@ -314,10 +316,10 @@ def _meta(ref: ObjectRef, origin: Origin) -> Meta:
 
 
 def route_metas(routes: Iterable[RouteRef]) -> list[Meta]:
-    """The VirtualServices (or delegates) routes were written in, once each."""
+    """The VirtualServices (delegates, Gateway API routes) routes were written in, once each."""
     seen: dict[ObjectRef, Meta] = {}
     for r in routes:
-        ref = r.delegate or r.virtual_service
+        ref = r.written_in
         if ref not in seen:
             seen[ref] = _meta(ref, r.origin)
     return list(seen.values())

@@ -93,3 +93,17 @@ def test_the_emitter_writes_yaml_that_reads_back_as_written(generate_mesh: Modul
         },
     }
     assert yaml.safe_load(generate_mesh.to_yaml(obj)) == obj
+
+
+def test_the_gateway_api_benchmark_routes_both_meshes_alike(tmp_path):
+    # benchmarks/gateway_api_scale.py compares like with like: the same hosts and live routes.
+    path = GENERATOR.with_name("gateway_api_scale.py")
+    spec = importlib.util.spec_from_file_location("gateway_api_scale", path)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    bench.generate(tmp_path / "vs", 60, gateway_api=False)
+    bench.generate(tmp_path / "hr", 60, gateway_api=True)
+    _, vs_hosts, vs_routes = bench.measure(tmp_path / "vs")
+    _, hr_hosts, hr_routes = bench.measure(tmp_path / "hr")
+    assert (vs_hosts, vs_routes) == (hr_hosts, hr_routes) == (180, 180)

@@ -116,3 +116,27 @@ ISTIO_KINDS: tuple[KindSpec, ...] = tuple(
 )
 
 DEFAULT_KINDS: tuple[KindSpec, ...] = CORE_KINDS + APPS_KINDS + ISTIO_KINDS
+
+# The Gateway API's CRDs, each kind at the versions an install of the standard and experimental
+# channels serves (not served by default: a cluster without them is the common case).
+GATEWAY_API_GROUP = "gateway.networking.k8s.io"
+GATEWAY_API_KINDS: tuple[KindSpec, ...] = tuple(
+    KindSpec(
+        GATEWAY_API_GROUP,
+        versions,
+        kind,
+        plural,
+        namespaced=kind != "GatewayClass",
+        categories=("gateway-api",),
+        custom=True,
+    )
+    for kind, plural, versions in (
+        ("HTTPRoute", "httproutes", ("v1", "v1beta1")),
+        ("GRPCRoute", "grpcroutes", ("v1",)),
+        ("TCPRoute", "tcproutes", ("v1alpha2",)),
+        ("TLSRoute", "tlsroutes", ("v1alpha2",)),
+        ("Gateway", "gateways", ("v1", "v1beta1")),
+        ("GatewayClass", "gatewayclasses", ("v1", "v1beta1")),
+        ("ReferenceGrant", "referencegrants", ("v1beta1",)),
+    )
+)

@@ -91,14 +91,50 @@ def routing_meshes(draw: st.DrawFn) -> list[dict]:
                 created=draw(st.sampled_from(TIMES)),
             )
         )
+    # Gateway API mesh routes (issue 21): entries of the same table, ordered against the VSs.
+    for n in range(draw(st.integers(0, 3))):
+        ns = draw(st.sampled_from(NAMESPACES))
+        p_ns, p_name = draw(st.sampled_from(hosts))
+        parent: dict = {"group": "", "kind": "Service", "name": p_name, "namespace": p_ns}
+        if draw(st.booleans()):
+            parent["port"] = draw(st.sampled_from(PORTS))
+        rules = []
+        for _ in range(draw(st.integers(1, 2))):
+            backends = []
+            for _ in range(draw(st.integers(1, 2))):
+                b_ns, b_name = draw(st.sampled_from(hosts))
+                ref: dict = {"name": b_name, "namespace": b_ns}
+                weight = draw(st.sampled_from([None, 1, 3, 0]))
+                if weight is not None:
+                    ref["weight"] = weight
+                backends.append(ref)
+            rule: dict = {"backendRefs": backends}
+            if draw(st.integers(0, 3)):
+                rule["matches"] = [{"path": {"type": "PathPrefix", "value": f"/r{k}"}}]
+                k += 1
+            rules.append(rule)
+        meta: dict = {"name": f"hr{n}", "namespace": ns}
+        created = draw(st.sampled_from(TIMES))
+        if created:
+            meta["creationTimestamp"] = created
+        objs.append(
+            {
+                "apiVersion": "gateway.networking.k8s.io/v1",
+                "kind": "HTTPRoute",
+                "metadata": meta,
+                "spec": {"parentRefs": [parent], "rules": rules},
+            }
+        )
     return objs
 
 
 def _request_path(r) -> str:
     for m in r.matches:
-        prefix = (m.get("uri") or {}).get("prefix")
+        uri = m.get("uri") or {}
+        prefix = uri.get("prefix")
         if prefix:
-            return prefix + "x"
+            # A Gateway API PathPrefix matches whole segments only.
+            return prefix + ("/x" if uri.get("pathSeparated") else "x")
     return "/"
 
 
@@ -114,7 +150,7 @@ def test_the_trace_reaches_what_the_table_routes_and_the_table_routes_what_it_re
         for host in hosts:
             service = mesh.analyze_host(host).service
             for port in sorted({p.number for p in service.ports}) if service else ():
-                path = data.draw(st.sampled_from(["/", *(f"/r{k}/x" for k in range(12))]))
+                path = data.draw(st.sampled_from(["/", *(f"/r{k}/x" for k in range(18))]))
                 t = trace(mesh, Client(client), host, port, path=path)
                 if t.virtual_service is None:
                     continue  # default routing: no VirtualService route is involved

@@ -79,3 +79,14 @@ def test_detail_search_200x60(snap_compare):
 
 def test_bookinfo_200x60(snap_compare):
     assert snap_compare(make_app(BOOKINFO), terminal_size=(200, 60), run_before=settle)
+
+
+def test_httproute_beside_a_virtual_service_120x40(snap_compare):
+    """The HTTPRoute's route to the whole service for bookinfo, the VirtualService's split for
+    everyone else, and the finding that v2's policy is bypassed (issue 21)."""
+    assert snap_compare(
+        make_app("tests/fixtures/routing/httproute-consumer"),
+        press=["j"],
+        terminal_size=(120, 40),
+        run_before=settle,
+    )
