@@ -8,6 +8,7 @@ here decides Istio semantics: it groups, orders and searches what the core compu
 from __future__ import annotations
 
 import re
+import weakref
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -483,7 +484,10 @@ class Layout:
         self, view: MeshView, groups: Sequence[ClusterGroup], like: Layout | None = None
     ) -> None:
         """`like`: a layout with the same places (MeshView._relaid), whose indexes are shared."""
-        self.view = view
+        # The view keeps its layouts; a layout refers back weakly, so that a replaced view is
+        # freed at once by reference counting, not left for the cyclic collector (a live
+        # source replaces the view several times a second).
+        self._view = weakref.ref(view)
         self.groups = list(groups)
         self._targets: list[NodeRef] | None = None
         self._target_keys: list[tuple[int, ...]] = []
@@ -508,6 +512,14 @@ class Layout:
         # Clusters, their load findings, namespaces and hosts in display order: a new analysis
         # of the same shape can update the tree in place.
         self.shape = tuple(shape)
+
+    @property
+    def view(self) -> MeshView:
+        """The view this layout belongs to (whoever holds a layout holds its view)."""
+        view = self._view()
+        if view is None:
+            raise ReferenceError("a Layout outlived the MeshView that made it")
+        return view
 
     @property
     def targets(self) -> list[NodeRef]:
