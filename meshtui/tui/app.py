@@ -7,6 +7,7 @@ read; a live source hands new analyses to :meth:`MeshApp.apply_analysis` (throug
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -62,6 +63,9 @@ NARROW_COLUMNS = 100
 TYPING_ACTIONS = {"filter", "command"}
 
 
+_FINISHED = (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED)
+
+
 class SourceChanged(Message):
     """A live source saw changes to these hosts (posted from its watch threads)."""
 
@@ -97,7 +101,12 @@ class MeshApp(App[int]):
         self._located: dict[Finding, Finding] = {}
         self._filter_timer: Timer | None = None
         self._live_timer: Timer | None = None
-        self._changed_hosts: set[str] = set()
+        # A live source changed since the last snapshot started: kept until one starts,
+        # whatever happens meanwhile (a reload in flight, or one that fails).
+        self._live_pending = False
+        self._live_running = False  # one live snapshot at a time: bursts coalesce behind it
+        self._notice_lock = threading.Lock()
+        self._notice_posted = False  # a SourceChanged is on its way to the UI thread
         self._warned: set[str] = set()
         self.summary = SummaryBar(id="summary")
         self.host_tree = MeshTree(id="tree")
@@ -177,12 +186,17 @@ class MeshApp(App[int]):
                 self.load_error = ""
                 self._apply_view(view, refined)
                 self._loaded()
+                if self._live_pending:  # e.g. another client view chosen during the load
+                    self._arm_live_timer()
             elif event.state is WorkerState.ERROR:
                 self._load_failed(worker.error)
-        elif worker.group == LIVE_GROUP and event.state is WorkerState.SUCCESS:
-            if not self.busy:  # a reload under way brings newer data
-                self._apply_view(worker.result)
+        elif worker.group == LIVE_GROUP and event.state in _FINISHED:
+            self._live_running = False
+            if event.state is WorkerState.SUCCESS and not self.busy:
+                self._apply_view(worker.result)  # (a reload under way brings newer data)
                 self._poll_status()
+            if self._live_pending:  # changes that came while it ran: one more, after a pause
+                self._arm_live_timer()
         elif worker.group == YAML_GROUP and event.state is WorkerState.SUCCESS:
             ref, documents = worker.result
             if self.show_yaml and ref == self._cursor_ref():
@@ -207,22 +221,37 @@ class MeshApp(App[int]):
             self._poll_status()
 
     def _source_changed(self, hosts: set[str]) -> None:
-        """Called by the live source from its watch threads: hand over to the UI thread."""
+        """Called by the live source from its watch threads: hand over to the UI thread, one
+        message at a time (a hundred events a second are one message, not a hundred)."""
+        with self._notice_lock:
+            if self._notice_posted:
+                return
+            self._notice_posted = True
         self.post_message(SourceChanged(set(hosts)))
 
     @on(SourceChanged)
     def _schedule_refresh(self, event: SourceChanged) -> None:
-        # Changes come in bursts (a rollout touches many pods): refresh once per burst.
-        self._changed_hosts |= event.hosts
-        if self._live_timer is None:
+        with self._notice_lock:
+            self._notice_posted = False
+        # Changes come in bursts (a rollout touches many pods): refresh once per burst, and
+        # never start a snapshot while one runs. Under churn the work then follows the hosts
+        # that changed (the core re-analyses only those), not the number of watch events.
+        self._live_pending = True
+        self._arm_live_timer()
+
+    def _arm_live_timer(self) -> None:
+        if self._live_timer is None and not self._live_running:
             delay = min(LIVE_REFRESH_SECONDS, self.source.settle)  # a folder's are gathered
             self._live_timer = self.set_timer(delay, self._refresh_live)
 
     def _refresh_live(self) -> None:
+        """Take a snapshot of the live source in a worker, unless one runs or a reload does
+        (they end by taking up the changes still pending: `_live_pending`)."""
         self._live_timer = None
-        self._changed_hosts = set()
-        if self.busy:
+        if self.busy or self._live_running or not self._live_pending:
             return
+        self._live_pending = False
+        self._live_running = True
         self._in_thread(self._snapshot, LIVE_GROUP)
 
     def _poll_status(self) -> None:
@@ -252,6 +281,8 @@ class MeshApp(App[int]):
         self._summary()
         if self.source.live:
             self._poll_status()  # the source kept running: say how it is, not "live"
+            # It also kept following: what changed while the reload failed is shown now.
+            self._arm_live_timer()
         if self.mesh_view is None:
             # Nothing was ever read (no such path, no cluster): say so and exit 2, as `check`.
             self.exit(return_code=EXIT_UNREADABLE, message=Text(f"meshtui: {self.load_error}"))
@@ -696,7 +727,8 @@ class MeshApp(App[int]):
             return  # the prompt was cancelled
         self.source.set_client_namespace(namespace.strip() or None)
         self._summary()
-        self._in_thread(self._snapshot, LIVE_GROUP)
+        self._live_pending = True
+        self._refresh_live()  # or, if one runs, right after it
 
     def action_toggle_yaml(self) -> None:
         self.show_yaml = not self.show_yaml

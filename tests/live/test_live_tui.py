@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from meshtui.sources import cluster
+from meshtui.sources import cluster, kube
 from meshtui.tui.app import MeshApp
 from tests.live.cluster_fixtures import REVIEWS, load_bookinfo
 from tests.tui.helpers import press, screen_text, settle, tree_text
@@ -104,5 +104,32 @@ async def test_pods_unseen_in_a_namespace_stay_in_the_header(kube_api):
             assert header(app).rstrip().endswith(marker)
             await pilot.pause(1.5)  # toasts come and go; the marker stays
             assert marker in header(app)
+    finally:
+        source.stop()
+
+
+async def test_a_change_during_a_failing_reload_is_shown_once_the_reload_gives_up(
+    kube_api, monkeypatch
+):
+    load_bookinfo(kube_api)
+    monkeypatch.setattr(kube, "RETRY_BACKOFF", (0.3, 0.3, 0.3, 0.3))  # the reload fails in ~1 s
+    source = source_for(kube_api)
+    app = MeshApp(source)
+    try:
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await settle(pilot)
+            await until(pilot, app, lambda s: "● live" in s.splitlines()[0])
+            assert "⚠ 1 warning" in header(app) and "error" not in header(app)
+            kube_api.fail_for(60, code=500, match=lambda r: r.verb == "list")
+
+            await pilot.press("r")
+            assert app.busy
+            # The watches still follow the server: this change arrives while the reload fails.
+            kube_api.delete("networking.istio.io/v1/DestinationRule", "bookinfo", "reviews")
+
+            await until(pilot, app, lambda s: "Reload failed" in s, 10)
+            # The subsets the reviews routes name are undefined now: 2 errors, still live.
+            screen = await until(pilot, app, lambda s: "✖ 2 errors" in s.splitlines()[0], 5)
+            assert "● live" in screen.splitlines()[0]
     finally:
         source.stop()
