@@ -43,6 +43,8 @@ class Churn:
         self.extra_pods = extra_pods
         self.added: list[Obj] = []
         self.count = 0
+        self.pod_changes = 0
+        self.rule_changes = 0
         self.last: dict[str, int] = {}  # kind -> resourceVersion of its last change
 
     def _sent(self, kind: str, answer: Obj) -> None:
@@ -50,6 +52,7 @@ class Churn:
 
     def pod_change(self) -> None:
         self.count += 1
+        self.pod_changes += 1
         roll = self.rng.random()
         if roll < 0.5 or not self.pods:
             pod = self.rng.choice(self.pods)
@@ -69,6 +72,7 @@ class Churn:
 
     def rule_change(self) -> None:
         self.count += 1
+        self.rule_changes += 1
         rule = self.rng.choice(self.rules)
         pool = {"tcp": {"maxConnections": 100 + self.count % 5}}
         rule["spec"].setdefault("trafficPolicy", {})["connectionPool"] = pool
