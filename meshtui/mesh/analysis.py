@@ -116,6 +116,8 @@ class HostAnalysis:
     findings: tuple[Finding, ...]
     views: tuple[ClientView, ...] = ()  # every client's DestinationRule in force
     clients: ClientSet = EVERY_CLIENT  # the clients `rule` (the one shown) is for
+    # Kinds the source could not read (mesh.partial): what rests on them is unknown, not none.
+    unread: tuple[str, ...] = ()
 
     @property
     def destination_rules(self) -> tuple[DestinationRule, ...]:

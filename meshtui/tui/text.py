@@ -14,6 +14,7 @@ from rich.text import Text
 from meshtui.check.report import ICON, printable, workload_name
 from meshtui.mesh.analysis import HostAnalysis, SubsetAnalysis
 from meshtui.mesh.findings import Code, Finding, Severity
+from meshtui.mesh.partial import plural_kind
 from meshtui.mesh.resources import Meta, Service, Workload
 from meshtui.mesh.routes import RouteRef
 from meshtui.tui.model import ClusterGroup, HostEntry, Match, NamespaceGroup
@@ -25,6 +26,7 @@ SEVERITY_STYLE = {
 }
 MUTED = "dim"
 ROUTE_STYLE = "green"
+UNREAD_STYLE = "bold magenta"  # unknown: neither a finding nor "none"
 GATEWAY_STYLE = "magenta"
 MATCH_STYLE = "reverse"
 
@@ -106,17 +108,24 @@ def host_name(h: HostAnalysis) -> str:
     return h.host
 
 
+def not_readable(kind: str) -> str:
+    """What is said where a kind that could not be read (403) would be shown."""
+    return f"{plural_kind(kind)} not readable (403)"
+
+
 def host_label(entry: HostEntry, match: Match | None = None, query: str = "") -> Text:
     h = entry.analysis
     name = highlight(Text(safe(host_name(h)), style="bold"), query if match else "")
-    if not h.findings and h.rule is not None and isinstance(h.service, Service):
+    if not h.findings and h.rule is not None and isinstance(h.service, Service) and not h.unread:
         return name  # the common case, kept cheap: thousands of these are built at once
     badges = [counts_badge(finding_counts(h.findings))]
     if h.service is None:
         badges.append(Text("no Service", style=MUTED))
     elif h.service.meta.ref.kind != "Service":
         badges.append(Text(h.service.meta.ref.kind, style=MUTED))
-    if h.rule is None:
+    if "DestinationRule" in h.unread:
+        badges.append(Text(not_readable("DestinationRule"), style=UNREAD_STYLE))
+    elif h.rule is None:
         badges.append(Text("no DestinationRule", style=MUTED))
     return _with_badges(name, badges)
 
@@ -184,7 +193,9 @@ def routing_badge(routes: Sequence[RouteRef], *, targets: bool = False) -> Text:
 
 def default_label(h: HostAnalysis) -> Text:
     routes = h.default_routes
-    if routes:
+    if "VirtualService" in h.unread and not routes:
+        badge = Text(not_readable("VirtualService"), style=UNREAD_STYLE)
+    elif routes:
         badge = routing_badge(routes)
     elif not h.routes:
         badge = Text("default routing", style=MUTED)
@@ -210,7 +221,8 @@ def subset_problems(s: SubsetAnalysis) -> list[Text]:
     return out
 
 
-def subset_label(s: SubsetAnalysis, query: str = "") -> Text:
+def subset_label(s: SubsetAnalysis, query: str = "", unread: Sequence[str] = ()) -> Text:
+    """A subset's line; `unread`: the kinds its host's source could not read."""
     name = highlight(Text(safe(s.name), style="bold"), query)
     problems = subset_problems(s)
     badges = [*problems, routing_badge(s.routes)]

@@ -9,8 +9,9 @@ import pytest
 
 from meshtui.sources import cluster, kube
 from meshtui.tui.app import MeshApp
+from meshtui.tui.model import Kind, NodeRef
 from tests.live.cluster_fixtures import REVIEWS, load_bookinfo
-from tests.tui.helpers import press, screen_text, settle, tree_text
+from tests.tui.helpers import detail_text, press, screen_text, settle, tree_text
 
 SIZE = (120, 40)
 pytestmark = pytest.mark.usefixtures("fast")
@@ -131,5 +132,46 @@ async def test_a_change_during_a_failing_reload_is_shown_once_the_reload_gives_u
             # The subsets the reviews routes name are undefined now: 2 errors, still live.
             screen = await until(pilot, app, lambda s: "✖ 2 errors" in s.splitlines()[0], 5)
             assert "● live" in screen.splitlines()[0]
+    finally:
+        source.stop()
+
+
+@pytest.mark.parametrize(
+    ("kind", "resource", "tree_says", "detail_says", "never"),
+    [
+        (
+            "DestinationRule",
+            "destinationrules",
+            "DestinationRules not readable (403)",
+            "DestinationRules not readable (403): the policy is unknown",
+            ("no DestinationRule", "Istio default"),
+        ),
+        (
+            "VirtualService",
+            "virtualservices",
+            "VirtualServices not readable (403)",
+            "VirtualServices not readable (403): the routes are unknown.",
+            ("default routing", "No VirtualService routes"),
+        ),
+    ],
+)
+async def test_an_unreadable_kind_is_said_where_it_would_be_shown_not_shown_as_none(
+    kube_api, kind, resource, tree_says, detail_says, never
+):
+    load_bookinfo(kube_api)
+    kube_api.forbid(resource)
+    source = source_for(kube_api)
+    app = MeshApp(source)
+    try:
+        async with app.run_test(size=(220, 40)) as pilot:
+            await settle(pilot)
+            await until(pilot, app, lambda s: "● live" in s.splitlines()[0])
+            app.host_tree.reveal(NodeRef(Kind.DEFAULT, 0, "bookinfo", REVIEWS))
+            await pilot.pause()
+            tree, detail = tree_text(app), detail_text(app)
+            assert tree_says in tree
+            assert detail_says in detail
+            for words in never:
+                assert words not in tree and words not in detail
     finally:
         source.stop()

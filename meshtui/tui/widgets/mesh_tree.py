@@ -326,7 +326,8 @@ class MeshTree(Tree[NodeRef]):
             elif child.kind is Kind.SUBSET:
                 subset = host.subset(child.subset)
                 assert subset is not None
-                self._add(node, text.subset_label(subset, query), child, leaf=not subset.workloads)
+                label = text.subset_label(subset, query, host.unread)
+                self._add(node, label, child, leaf=not subset.workloads)
             else:
                 self._add(node, text.undefined_label(child.subset, query), child, leaf=True)
 
