@@ -92,6 +92,7 @@ class _Stream:
     versions: dict[ObjectRef, str] = field(default_factory=dict)  # what the mesh holds
     listed: bool = True  # False: found after start-up, to be listed before it is watched
     watching: bool = False  # a watch request of it was answered
+    heard: float = 0.0  # when its watch last received something (epoch seconds)
 
 
 _Item = tuple[ObjectRef, str, Resource | InvalidField]
@@ -116,7 +117,10 @@ class Cluster:
         self.streams: list[_Stream] = []
         self.warnings: list[str] = []
         self.istio_version: str | None = None
-        self.failing: dict[str, float] = {}
+        # Per failing stream: when its failure was noticed, and since when its data may be
+        # out of date (the last byte its watch received; a hang is noticed a silence later).
+        self.failing: dict[str, tuple[float, float]] = {}
+        self.on_recovered: Callable[[Cluster], None] | None = None  # wakes the other clusters
         self.last_error = ""
         self.invalid: dict[ObjectRef, Finding] = {}
         self.absent: dict[str, str] = {}  # kind -> why: the cluster does not serve it
@@ -339,7 +343,7 @@ class Cluster:
                     if kind in self.per_namespace
                     else None
                 )
-                since = [failing[s.path] for s in mine if s.path in failing]
+                since = [failing[s.path][1] for s in mine if s.path in failing]
                 if name in self.absent:
                     out.append(KindState(self.name, name, ABSENT, self.absent[name]))
                 elif (kind.istio and (unseen or kind in self.per_namespace)) or (
@@ -395,12 +399,14 @@ class Cluster:
                 events = self.reader.watch(
                     stream.path, stream.resource_version, stop, WATCH_SECONDS, WATCH_QUIET_SECONDS
                 )
+                stream.heard = time.time()
                 if self._recovered(stream):
                     notify(set())  # the status changed (connecting or failing to live)
                 failures = 0
                 opened, count = time.monotonic(), 0
                 with contextlib.closing(events):
                     for count, event in enumerate(events, 1):  # noqa: B007
+                        stream.heard = time.time()
                         changed = self._apply(stream, event)
                         if changed is not None:
                             notify(changed)
@@ -482,11 +488,17 @@ class Cluster:
             was_failing = self.failing.pop(stream.path, None) is not None
         if was_failing:
             self.wake()  # the server answers again: the other streams retry at once
+            if self.on_recovered is not None:
+                self.on_recovered(self)  # and so may the other clusters (one network came back)
         return first or was_failing
 
     def _failed(self, stream: _Stream, err: ClusterError) -> None:
         with self.lock:
-            self.failing.setdefault(stream.path, time.time())
+            now = time.time()
+            # Its data is current up to the last byte received: for a watch found silent that
+            # is WATCH_QUIET_SECONDS before now, for one refused or dropped it is now.
+            current = stream.heard if isinstance(err, WatchSilent) and stream.heard else now
+            self.failing.setdefault(stream.path, (now, min(current, now)))
             self.last_error = str(err)
 
     def _apply(self, stream: _Stream, event: Mapping[str, Any]) -> set[str] | None:
@@ -528,16 +540,25 @@ class Cluster:
         return changed
 
     def status(self) -> str:
-        """`live` only while every stream is watched; `connecting` before that."""
+        """`live` only while every stream is watched; `connecting` before that; after
+        STALE_AFTER seconds of failure, `stale since` the time its data was last current."""
+        since = self.stale_since()
+        if since is not None:
+            return "stale since " + time.strftime("%H:%M:%S", time.localtime(since))
+        with self.lock:
+            failing = bool(self.failing)
+            watching = all(s.watching for s in self.streams)
+        if failing:
+            return "reconnecting"
+        return "live" if watching else "connecting"
+
+    def stale_since(self) -> float | None:
+        """When the data was last known current, once failing for STALE_AFTER; else None."""
         with self.lock:
             failing = list(self.failing.values())
-            watching = all(s.watching for s in self.streams)
-        if not failing:
-            return "live" if watching else "connecting"
-        since = min(failing)
-        if time.time() - since < STALE_AFTER:
-            return "reconnecting"
-        return "stale since " + time.strftime("%H:%M:%S", time.localtime(since))
+        if not failing or time.time() - min(n for n, _ in failing) < STALE_AFTER:
+            return None
+        return min(current for _, current in failing)
 
 
 def backoff(failures: int) -> float:
@@ -662,8 +683,16 @@ class ClusterSource(Source):
                 self._threads.append(thread)
 
             cluster.spawn = spawn
+            cluster.on_recovered = self._wake_others
             for stream in list(cluster.streams):
                 spawn(stream)
+
+    def _wake_others(self, recovered: Cluster) -> None:
+        """One cluster answers again: the others retry now, not after their own backoff (an
+        outage of the network in between hits them all, and ends for all at once)."""
+        for cluster in list(self.clusters):
+            if cluster is not recovered:
+                cluster.wake()
 
     def stop(self) -> None:
         self._stop.set()
@@ -676,11 +705,16 @@ class ClusterSource(Source):
 
     @property
     def status(self) -> str:
-        states = [c.status() for c in self.clusters]
+        """The worst cluster's status; `stale since T (alpha, beta)` names the stale ones."""
+        clusters = list(self.clusters)
+        states = [c.status() for c in clusters]
         if not states:
             return ""
-        worst = next((s for s in states if s.startswith("stale")), None)
-        worst = worst or next((s for s in states if s == "reconnecting"), None)
+        stale = [(since, c.name) for c in clusters if (since := c.stale_since()) is not None]
+        if stale:
+            at = time.strftime("%H:%M:%S", time.localtime(min(stale)[0]))
+            return f"stale since {at} ({', '.join(name for _, name in stale)})"
+        worst = next((s for s in states if s == "reconnecting"), None)
         worst = worst or next((s for s in states if s == "connecting"), None)
         return worst or "live"
 

@@ -215,7 +215,7 @@ def test_server_errors_for_a_while_are_reconnecting_then_stale_then_live_and_cor
 
     eventually(lambda: src.status == "reconnecting", what="reconnecting")
     assert "500" in src.problem
-    stale = eventually(lambda: re.fullmatch(r"stale since \d\d:\d\d:\d\d", src.status), 2)
+    stale = eventually(lambda: re.fullmatch(r"stale since \d\d:\d\d:\d\d \(alpha\)", src.status), 2)
     assert stale
     rule = bookinfo("DestinationRule", "reviews")
     del rule["spec"]["subsets"][2]["trafficPolicy"]
@@ -335,5 +335,53 @@ def test_a_change_in_one_cluster_reanalyses_that_cluster_only(kube_api_pair):
             True,
         ]
         assert [s.policy_never_applied for s in beta.hosts[REVIEWS].subsets] == [True] * 3
+    finally:
+        src.stop()
+
+
+def test_stale_since_is_the_last_byte_received_and_names_the_context(
+    kube_api, watched, long_watches, monkeypatch
+):
+    monkeypatch.setattr(cluster, "WATCH_QUIET_SECONDS", 2)
+    src, notes = watched
+    start(src, notes)
+    eventually(all_watched(kube_api))
+    eventually(lambda: src.status == "live", what="live")
+
+    kube_api.stall()
+    stalled = time.time()  # bookmarks came every 0.1 s until now
+    status = eventually(lambda: src.status if src.status.startswith("stale") else "", 6)
+
+    assert status.endswith("(alpha)")
+    since = min(s.since for s in src.kind_states() if s.state == cluster.STALE)
+    # The silence is noticed 2 s later; the view is out of date from the last byte, not then.
+    assert stalled - 0.5 < since <= stalled + 0.2
+    kube_api.clear_faults()
+    eventually(lambda: src.status == "live", 8, "live again")
+
+
+def test_one_cluster_answering_again_wakes_the_others_retries(kube_api_pair, monkeypatch):
+    first, second = kube_api_pair
+    for server in kube_api_pair:
+        load_bookinfo(server)
+    # After two quick retries a failing watch waits 5-10 s before it tries again.
+    monkeypatch.setattr(cluster, "BACKOFF", (0.05, 0.05, 10))
+    src = ClusterSource(["alpha", "beta"], str(first.kubeconfig), request_timeout=2)
+    src.load()
+    src.watch(Notifications())
+    try:
+        eventually(lambda: src.status == "live", 5, "live")
+        second.stop()  # beta's watches fail and settle into their long wait
+        eventually(lambda: src.clusters[1].status() != "live", 5, "beta failing")
+        time.sleep(1)
+        first.stop()  # then the network goes for alpha too, briefly
+        eventually(lambda: src.clusters[0].status() != "live", 5, "alpha failing")
+        second.start()
+        first.start()
+
+        eventually(lambda: src.clusters[0].status() == "live", 5, "alpha live again")
+        began = time.monotonic()
+        eventually(lambda: src.clusters[1].status() == "live", 5, "beta live again")
+        assert time.monotonic() - began < 2  # woken by alpha, not after its own 5-10 s
     finally:
         src.stop()
