@@ -170,6 +170,7 @@ def build_source(
         kubeconfig=args.kubeconfig,
         namespaces=[] if args.all_namespaces else args.namespace,
         request_timeout=args.request_timeout,
+        open_partially=not check,  # a report needs every context; the inspector opens anyway
     )
 
 

@@ -121,6 +121,7 @@ class Cluster:
         # out of date (the last byte its watch received; a hang is noticed a silence later).
         self.failing: dict[str, tuple[float, float]] = {}
         self.on_recovered: Callable[[Cluster], None] | None = None  # wakes the other clusters
+        self.down = False  # could not be read at start-up: an empty mesh, retried
         self.last_error = ""
         self.invalid: dict[ObjectRef, Finding] = {}
         self.absent: dict[str, str] = {}  # kind -> why: the cluster does not serve it
@@ -324,6 +325,8 @@ class Cluster:
 
     def kind_states(self) -> list[KindState]:
         """Per kind: watched, listed, stale, forbidden or absent, and where it was not seen."""
+        if self.down:
+            return []  # nothing read yet: its status says so, not each kind
         kinds = (list(ISTIO_KINDS) if self.istio_version else []) + list(CORE_KINDS)
         out = []
         with self.lock:
@@ -541,7 +544,10 @@ class Cluster:
 
     def status(self) -> str:
         """`live` only while every stream is watched; `connecting` before that; after
-        STALE_AFTER seconds of failure, `stale since` the time its data was last current."""
+        STALE_AFTER seconds of failure, `stale since` the time its data was last current;
+        `down` while it has never been read."""
+        if self.down:
+            return "down"
         since = self.stale_since()
         if since is not None:
             return "stale since " + time.strftime("%H:%M:%S", time.localtime(since))
@@ -554,6 +560,8 @@ class Cluster:
 
     def stale_since(self) -> float | None:
         """When the data was last known current, once failing for STALE_AFTER; else None."""
+        if self.down:
+            return None
         with self.lock:
             failing = list(self.failing.values())
         if not failing or time.time() - min(n for n, _ in failing) < STALE_AFTER:
@@ -593,8 +601,12 @@ class ClusterSource(Source):
         namespaces: list[str] | None = None,
         request_timeout: float = 30.0,
         config: MeshConfig | None = None,
+        open_partially: bool = False,
     ) -> None:
         super().__init__()
+        # The inspector opens with the contexts it can reach and shows the others as down,
+        # retrying them; a report (check) needs every context it was asked for.
+        self.open_partially = open_partially
         self.contexts = list(contexts or [])
         self.kubeconfig = kubeconfig
         self.namespaces = list(namespaces or [])
@@ -611,19 +623,16 @@ class ClusterSource(Source):
     def _connect(self) -> list[Cluster]:
         """New clients for every context (the kubeconfig read again: credentials may have
         been renewed since the last load)."""
-        clusters = []
-        for context in self.contexts or [None]:
-            api_client, name = kube_client(context, self.kubeconfig)
-            clusters.append(
-                Cluster(
-                    name,
-                    Reader(api_client, self.request_timeout),
-                    self.namespaces,
-                    self.config,
-                    self.lock,
-                )
-            )
-        return clusters
+        return [self._connect_one(context) for context in self.contexts or [None]]
+
+    def _connect_one(self, context: str | None) -> Cluster:
+        api_client, name = kube_client(context, self.kubeconfig)
+        reader = Reader(api_client, self.request_timeout)
+        return Cluster(name, reader, self.namespaces, self.config, self.lock)
+
+    def _tolerates(self, failed: int, total: int) -> bool:
+        """Whether to open without `failed` of `total` contexts (shown as down)."""
+        return self.open_partially and 0 < failed < total
 
     def _label(self, clusters: list[Cluster]) -> str:
         names = ", ".join(c.name for c in clusters)
@@ -633,11 +642,14 @@ class ClusterSource(Source):
     def preflight(self) -> None:
         clusters = self._connect()
         self.label = self._label(clusters)
+        errors = []
         for cluster in clusters:
             try:
                 cluster.reader.get("/version")
             except ClusterError as err:
-                raise LoadError(f"context {cluster.name}: {err}") from err
+                errors.append(LoadError(f"context {cluster.name}: {err}"))
+        if errors and not self._tolerates(len(errors), len(clusters)):
+            raise errors[0]
 
     def load(self) -> list[Mesh]:
         """Read every context anew. Only once that succeeded does it replace what is shown
@@ -646,12 +658,18 @@ class ClusterSource(Source):
         clusters = self._connect()
         with ThreadPoolExecutor(max_workers=len(clusters), thread_name_prefix="cluster") as pool:
             futures = [pool.submit(cluster.load) for cluster in clusters]
-        for cluster, future in zip(clusters, futures, strict=True):
+        failed: list[tuple[int, ClusterError]] = []
+        for i, future in enumerate(futures):
             try:
                 future.result()
             except ClusterError as err:
-                prefix = "reload failed: " if self._loaded else ""
-                raise LoadError(f"{prefix}context {cluster.name}: {err}") from err
+                failed.append((i, err))
+        if failed and not self._tolerates(len(failed), len(clusters)):
+            i, err = failed[0]
+            prefix = "reload failed: " if self._loaded else ""
+            raise LoadError(f"{prefix}context {clusters[i].name}: {err}") from err
+        for i, err in failed:
+            clusters[i] = self._down(clusters[i], err)
         self.stop()
         self._stop = threading.Event()
         with self.lock:
@@ -664,13 +682,63 @@ class ClusterSource(Source):
             self.watch(self._notify)  # a reload while watching: follow the new clusters
         return self.meshes
 
+    def _down(self, failed: Cluster, err: ClusterError) -> Cluster:
+        """A context that could not be read at start-up: an empty mesh, said to be down."""
+        cluster = Cluster(failed.name, failed.reader, self.namespaces, self.config, self.lock)
+        cluster.down = True
+        cluster.last_error = str(err)
+        now = time.time()
+        cluster.failing["(load)"] = (now, now)
+        return cluster
+
+    def _revive(self, index: int, stop: threading.Event) -> None:
+        """Retry a down context with backoff (cut short when another cluster answers) until
+        it loads; then it takes its place and is followed like the others."""
+        failures = 0
+        while not stop.is_set():
+            down = self.clusters[index]
+            down._pause(backoff(failures), stop, down._round)
+            failures += 1
+            if stop.is_set():
+                return
+            try:
+                fresh = self._connect_one(self.contexts[index] if self.contexts else None)
+                fresh.load()
+            except (ClusterError, LoadError) as err:
+                with self.lock:
+                    down.last_error = str(err)
+                continue
+            with self.lock:
+                if stop.is_set():
+                    return
+                self.clusters[index] = fresh
+                self.meshes[index] = fresh.mesh
+                self.warnings += fresh.warnings
+            self.watch(self._notify or (lambda hosts: None))
+            self._wake_others(fresh)
+            if self._notify is not None:
+                self._notify(set())
+            return
+
     def watch(self, notify: Callable[[set[str]], None]) -> None:
-        """Follow every stream of every cluster (once: calling it again changes nothing)."""
+        """Follow every stream of every cluster (once: calling it again changes nothing);
+        retry the contexts that were down at start-up."""
         self._notify = notify
-        for cluster in self.clusters:
+        for index, cluster in enumerate(self.clusters):
             if cluster.spawn is not None:
                 continue
             stop = self._stop
+            if cluster.down:
+                cluster.spawn = lambda stream: None
+                thread = threading.Thread(
+                    target=self._revive,
+                    args=(index, stop),
+                    name=f"revive {cluster.name}",
+                    daemon=True,
+                )
+                thread.start()
+                self._threads.append(thread)
+                continue
 
             def spawn(stream: _Stream, cluster: Cluster = cluster, stop=stop) -> None:
                 thread = threading.Thread(
@@ -714,6 +782,9 @@ class ClusterSource(Source):
         if stale:
             at = time.strftime("%H:%M:%S", time.localtime(min(stale)[0]))
             return f"stale since {at} ({', '.join(name for _, name in stale)})"
+        down = [c.name for c in clusters if c.down]
+        if down:
+            return f"down: {', '.join(down)}"
         worst = next((s for s in states if s == "reconnecting"), None)
         worst = worst or next((s for s in states if s == "connecting"), None)
         return worst or "live"

@@ -273,3 +273,41 @@ def test_the_readme_states_the_figures_the_source_uses():
     delays = ", ".join(f"{d:g}" for d in kube.RETRY_BACKOFF)
     assert f"up to {len(kube.RETRY_BACKOFF)} times" in readme and f"{delays} s" in readme
     assert f"(at most {kube.RETRY_AFTER_CAP:g} s)" in readme
+
+
+def test_a_context_down_at_start_up_opens_with_the_others_and_joins_when_it_answers(
+    kube_api_pair, monkeypatch
+):
+    first, second = kube_api_pair
+    for server in kube_api_pair:
+        load_bookinfo(server)
+    monkeypatch.setattr(cluster_module, "BACKOFF", (0.1, 0.2, 0.4))
+    second.stop()
+    src = ClusterSource(
+        ["alpha", "beta"], str(first.kubeconfig), request_timeout=2, open_partially=True
+    )
+    try:
+        src.preflight()  # one context answers: enough to open
+        meshes = src.load()
+        assert [m.cluster for m in meshes] == ["alpha", "beta"]
+        alpha, beta = src.snapshot()
+        assert REVIEWS in alpha.hosts and not beta.hosts
+        notes = Notifications()
+        src.watch(notes)
+        assert src.status == "down: beta"
+        assert "context beta: cannot reach the API server" in src.problem
+
+        second.start()
+        eventually(lambda: src.status == "live", 5, "beta read and watched")
+        assert REVIEWS in src.snapshot()[1].hosts
+        assert notes.since(0)  # the view was told
+    finally:
+        src.stop()
+
+
+def test_a_report_still_needs_every_context(kube_api_pair):
+    first, second = kube_api_pair
+    second.stop()
+    src = ClusterSource(["alpha", "beta"], str(first.kubeconfig), request_timeout=2)
+    with pytest.raises(LoadError, match="context beta"):
+        src.preflight()

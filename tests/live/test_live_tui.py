@@ -175,3 +175,31 @@ async def test_an_unreadable_kind_is_said_where_it_would_be_shown_not_shown_as_n
                 assert words not in tree and words not in detail
     finally:
         source.stop()
+
+
+async def test_two_contexts_one_down_at_start_open_with_the_other_and_join_later(
+    kube_api_pair, monkeypatch
+):
+    first, second = kube_api_pair
+    for server in kube_api_pair:
+        load_bookinfo(server)
+    monkeypatch.setattr(cluster, "BACKOFF", (0.1, 0.2, 0.4))
+    second.stop()
+    source = cluster.ClusterSource(
+        ["alpha", "beta"], str(first.kubeconfig), request_timeout=2, open_partially=True
+    )
+    source.preflight()
+    app = MeshApp(source)
+    try:
+        async with app.run_test(size=(160, 40), notifications=True) as pilot:
+            await settle(pilot)
+            screen = await until(pilot, app, lambda s: "down: beta" in s.splitlines()[0])
+            assert app.is_running  # not exit 2: alpha can be inspected
+            assert "context beta: cannot reach the API server" in screen
+            assert "reviews" in tree_text(app)
+
+            second.start()
+            await until(pilot, app, lambda s: "● live" in s.splitlines()[0], 8)
+            assert tree_text(app).count("bookinfo") >= 2  # beta's namespace too
+    finally:
+        source.stop()
