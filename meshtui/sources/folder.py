@@ -406,6 +406,8 @@ class FileSource(Source):
     @property
     def status(self) -> str:
         watcher = self._watcher
+        if getattr(watcher, "missing", None):
+            return "folder missing"
         since = getattr(watcher, "failing_since", None)
         if since is None:
             return ""
@@ -414,6 +416,13 @@ class FileSource(Source):
     @property
     def problem(self) -> str:
         watcher = self._watcher
+        missing = sorted(getattr(watcher, "missing", None) or ())
+        if missing:
+            names = ", ".join(str(self._local(m)) for m in missing)
+            return (
+                f"folder missing: {names} was moved or deleted; showing what it held until a "
+                "folder is at that path again"
+            )
         error = getattr(watcher, "last_error", "") if watcher is not None else ""
         if not error or self.status == "":
             return ""
