@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import select
 import shlex
+import stat
 import sys
 from collections.abc import Sequence
 
@@ -179,7 +181,7 @@ def _path_source(args: argparse.Namespace, parser: argparse.ArgumentParser, chec
     `kubectl apply -n`); with `--context`, the files are laid over that cluster's resources."""
     from meshtui.sources.files import STDIN, FileSource
 
-    if STDIN in args.paths and not check:
+    if STDIN in args.paths and not check and not _keys_from_terminal():
         # The inspector reads its keys from the terminal: stdin cannot bring YAML too.
         parser.error("- (standard input) works with `meshtui check`; save it to a file first")
     if len(args.namespace) > 1:
@@ -206,6 +208,50 @@ def _path_source(args: argparse.Namespace, parser: argparse.ArgumentParser, chec
             request_timeout=args.request_timeout,
         ),
     )
+
+
+PIPE_WAIT_SECONDS = 1.0  # for the first byte (or the end) of a pipe on standard input
+
+
+def piped_input(args: argparse.Namespace) -> bool:
+    """Bare `meshtui` (or `meshtui check`) with YAML piped in (`kustomize build | meshtui`):
+    read it, as `meshtui -` does, rather than the cluster. Only a pipe or a file counts, and
+    only when it holds something: a CI job's /dev/null or an empty pipe still means the
+    current context."""
+    from meshtui.sources.files import STDIN, STDIN_NAME, keep
+
+    if args.paths or args.context or args.kubeconfig:
+        return False
+    try:
+        mode = os.fstat(sys.stdin.fileno()).st_mode
+    except (OSError, ValueError, AttributeError):
+        return False
+    if not (stat.S_ISFIFO(mode) or stat.S_ISREG(mode)):
+        return False
+    if stat.S_ISFIFO(mode) and not select.select([sys.stdin], [], [], PIPE_WAIT_SECONDS)[0]:
+        return False  # a pipe held open with nothing in it: not input meant for meshtui
+    data = sys.stdin.buffer.read()
+    if not data.strip():
+        return False
+    keep(STDIN_NAME, data)
+    args.paths = [STDIN]
+    return True
+
+
+def _keys_from_terminal() -> bool:
+    """Read standard input's YAML now and take the inspector's keys from the terminal
+    (/dev/tty), as `less` does; False when there is no terminal to read them from."""
+    from meshtui.sources.files import STDIN_NAME, keep, kept
+
+    if not kept(STDIN_NAME):
+        keep(STDIN_NAME, sys.stdin.buffer.read())
+    try:
+        tty = os.open("/dev/tty", os.O_RDONLY)
+    except OSError:
+        return False
+    os.dup2(tty, sys.stdin.fileno())
+    os.close(tty)
+    return True
 
 
 def missing_paths(paths: Sequence[str]) -> list[str]:
@@ -241,6 +287,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "meshtui") -> int:
     check = bool(argv) and argv[0] == "check"
     parser = _parser(check, prog)
     args = parser.parse_args(argv[1:] if check else argv)
+    piped_input(args)
     for path in missing_paths(args.paths):
         print(f"meshtui: {path}: no such file or directory", file=sys.stderr)
         return EXIT_USAGE

@@ -300,3 +300,32 @@ def test_kubectl_meshtui_is_installed_as_a_kubectl_plugin():
         timeout=60,
     )
     assert check.returncode == 0 and "no findings" in check.stdout
+
+
+def test_yaml_piped_into_check_without_a_path_is_read_as_standard_input():
+    files = sorted((ROOT / "examples" / "bookinfo").glob("*.yaml"))
+    stream = "".join("---\n" + f.read_text() for f in files)
+    piped = subprocess.run(
+        [sys.executable, "-m", "meshtui", "check", "-o", "json"],
+        cwd=ROOT,
+        input=stream,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert piped.returncode == 1 and piped.stderr == ""
+    assert json.loads(piped.stdout)["source"] == "<stdin>"
+
+
+def test_an_empty_standard_input_still_means_the_cluster(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "meshtui", "check"],
+        cwd=ROOT,
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
+    assert done.returncode == 2
+    assert "no kubeconfig found" in done.stderr

@@ -271,8 +271,17 @@ def _def_order(d: tuple[Key, int, Resource]) -> tuple[Key, int]:
     return d[0], d[1]
 
 
-def nothing_read(paths: list[str], files: int, findings: Iterable[Finding]) -> str:
+def nothing_read(
+    paths: list[str], files: int, findings: Iterable[Finding], warnings: Iterable[str] = ()
+) -> str:
     """Why there is nothing to analyse, with what was looked at."""
+    if kz.NO_TOOL in warnings:
+        # A kustomize overlay holds patches and a kustomization, no resources of its own:
+        # read as plain files it has nothing, which is no verdict on the overlay.
+        return (
+            "kustomize is needed for this folder: install it (or kubectl), or pass the "
+            "rendered YAML (kustomize build DIR | meshtui check -)"
+        )
     if files == 0:
         where = ", ".join(paths)
         return f"0 files with YAML or JSON under {where}"
@@ -360,7 +369,7 @@ class FileSource(Source):
         self.files = len(inputs)
         if contents.objects == 0:
             findings = [f for u in contents.units.values() for f in u.findings]
-            raise LoadError(nothing_read(self.paths, len(inputs), findings))
+            raise LoadError(nothing_read(self.paths, len(inputs), findings, warnings))
         with self.lock:
             self.contents = contents
             self.meshes = [mesh]

@@ -137,3 +137,24 @@ def test_without_a_tool_it_says_so_once_and_reads_the_files(tmp_path, capsys, mo
     assert {h["host"] for h in document["hosts"]} == {"checkout.default.svc.cluster.local"}
     assert "UndefinedSubset" in {f["code"] for f in document["findings"]}
     assert status == 1
+
+
+def test_an_overlay_without_a_tool_says_kustomize_is_needed(tmp_path, capsys, monkeypatch):
+    # An overlay holds a kustomization and patches, no resource of its own: read as plain
+    # files it has nothing, which says nothing about the overlay.
+    monkeypatch.setattr(kustomize, "build_command", lambda: None)
+    kustomize_folder(tmp_path / "base")
+    overlay = tmp_path / "overlay"
+    overlay.mkdir()
+    (overlay / "kustomization.yaml").write_text(
+        "resources: [../base]\n"
+        "patches: [{path: patch.yaml, target: {kind: DestinationRule, name: checkout}}]\n"
+    )
+    (overlay / "patch.yaml").write_text("- {op: replace, path: /spec/host, value: till}\n")
+
+    status = main(["check", str(overlay)])
+
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "kustomize is needed for this folder: install it" in err
+    assert "rendered YAML" in err and "no Kubernetes resource" not in err

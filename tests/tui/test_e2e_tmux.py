@@ -162,3 +162,18 @@ def test_a_piped_stdout_is_one_line_and_no_escape_codes(start_terminal: Start):
     # What reached the pipe: nothing (od prints only its end offset, 0000000).
     lines = [line for line in screen.splitlines() if line.strip()]
     assert "0000000" in lines and "033" not in screen
+
+
+def test_yaml_piped_into_bare_meshtui_opens_the_inspector_on_it(start_terminal: Start, tmp_path):
+    # `kustomize build | meshtui`: the documents come on stdin, the keys from the terminal.
+    stream = tmp_path / "rendered.yaml"
+    files = sorted((ROOT / "examples" / "bookinfo").glob("*.yaml"))
+    stream.write_text("".join("---\n" + f.read_text() for f in files))
+    terminal = start_terminal(
+        f"bash -c 'cat {stream} | {meshtui_command()}; echo meshtui-exit=$?; sleep 60'"
+    )
+    screen = terminal.wait_for(lambda s: "<stdin>" in s and "reviews" in s)
+    assert "kubeconfig" not in screen
+    terminal.send("q")
+    screen = terminal.wait_for(lambda s: "meshtui-exit=" in s)
+    assert "meshtui-exit=0" in screen
