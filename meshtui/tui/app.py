@@ -7,6 +7,9 @@ read; a live source hands new analyses to :meth:`MeshApp.apply_analysis` (throug
 
 from __future__ import annotations
 
+import os
+import shlex
+import subprocess
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
@@ -15,7 +18,7 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual import on
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import App, ComposeResult, SuspendNotSupported, SystemCommand
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
@@ -419,7 +422,33 @@ class MeshApp(App[int]):
         if fix is None or self.mesh_view is None or self.mesh_view.fixes is None:
             return
         self.copy_to_clipboard(self.mesh_view.fixes.renderer.yaml(fix))
-        self.notify(f"Copied fix “{safe(fix.title)}” to the clipboard", timeout=4)
+        # OSC 52 is a request to the terminal, which never answers: many accept it, some
+        # ignore it (or need it enabled, tmux's set-clipboard). Say what was done.
+        self.notify(
+            f"Sent fix “{safe(fix.title)}” to the terminal's clipboard (OSC 52); if nothing "
+            "was pasted, your terminal ignores it: w writes the fix to a file, P shows it "
+            "in $PAGER",
+            timeout=8,
+            markup=False,
+        )
+
+    def action_page_fix(self) -> None:
+        """Show the selected fix's objects in $PAGER (less), to copy from there."""
+        fix = self._selected_fix()
+        if fix is None or self.mesh_view is None or self.mesh_view.fixes is None:
+            return
+        text = self.mesh_view.fixes.renderer.yaml(fix)
+        command = shlex.split(os.environ.get("PAGER") or "less")
+        try:
+            with self.suspend():
+                subprocess.run(command, input=text.encode(), check=False)
+        except (OSError, SuspendNotSupported) as err:
+            self.notify(
+                f"Could not run {safe(' '.join(command))}: {safe(str(err))}; w writes the fix "
+                "to a file",
+                severity="error",
+                markup=False,
+            )
 
     def action_write_fix(self) -> None:
         """Write the selected fix's objects to a new YAML file in the working directory."""

@@ -177,3 +177,17 @@ def test_yaml_piped_into_bare_meshtui_opens_the_inspector_on_it(start_terminal: 
     terminal.send("q")
     screen = terminal.wait_for(lambda s: "meshtui-exit=" in s)
     assert "meshtui-exit=0" in screen
+
+
+def test_p_shows_the_selected_fix_in_the_pager(start_terminal: Start, tmp_path):
+    out = tmp_path / "paged.yaml"
+    terminal = start_terminal(f"PAGER='tee {out}' {meshtui_command()} examples/bookinfo")
+    terminal.wait_for(lambda s: "Help" in s and "reviews" in s)
+    terminal.send("n")
+    terminal.wait_for(lambda s: "Fix 1 of" in s)
+    terminal.send("P")
+    deadline = time.monotonic() + 20
+    while not (out.exists() and "kind: VirtualService" in out.read_text()):
+        assert time.monotonic() < deadline, "the pager got no fix"
+        time.sleep(0.1)
+    terminal.wait_for(lambda s: "Fix 1 of" in s)  # back in the inspector once the pager ends
