@@ -20,9 +20,12 @@ from dataclasses import dataclass
 SHELLS = ("bash", "zsh", "fish")
 SUBCOMMANDS = {
     "check": "print the analysis for scripts and CI",
+    "trace": "follow one request through the routing, as Istio would",
     "version": "print the version",
     "completion": "print a shell completion script",
 }
+# The subcommands with options of their own ("" is the inspector: `meshtui [PATH ...]`).
+WITH_OPTIONS = ("check", "trace", "")
 COMMANDS = ("meshtui", "kubectl-meshtui")
 CONTEXTS = "kubectl config get-contexts -o name 2>/dev/null"
 FILE_OPTIONS = ("--kubeconfig",)
@@ -51,20 +54,28 @@ def options(parser: argparse.ArgumentParser) -> list[Option]:
     return out
 
 
-def _parsers() -> tuple[list[Option], list[Option]]:
+def _parsers() -> dict[str, list[Option]]:
+    """Each subcommand's options, read from the parser that parses them."""
+    from meshtui.check.trace_report import _parser as trace_parser
     from meshtui.cli import _parser
 
-    return options(_parser(False)), options(_parser(True))
+    return {
+        "check": options(_parser(True)),
+        "trace": options(trace_parser()),
+        "": options(_parser(False)),
+    }
 
 
 def _words(opts: Sequence[Option]) -> str:
     return " ".join(f for o in opts for f in o.flags)
 
 
-def bash() -> str:
-    inspector, check = _parsers()
+def _bash_values(opts: Sequence[Option], pad: str) -> str:
+    """`case "$prev"` arms that complete an option's value (choices, files, contexts)."""
     cases = []
-    for o in {o.flags: o for o in [*inspector, *check] if o.takes_value}.values():
+    for o in opts:
+        if not o.takes_value:
+            continue
         pattern = "|".join(o.flags)
         if o.choices:
             reply = f'COMPREPLY=($(compgen -W {shlex.quote(" ".join(o.choices))} -- "$cur"))'
@@ -74,16 +85,32 @@ def bash() -> str:
             reply = f'COMPREPLY=($(compgen -W "$({CONTEXTS})" -- "$cur"))'
         else:
             reply = "COMPREPLY=()"
-        cases.append(f"        {pattern}) {reply}; return ;;")
-    case_lines = "\n".join(cases)
+        cases.append(f"{pad}{pattern}) {reply}; return ;;")
+    return "\n".join(cases)
+
+
+def _arm(sub: str) -> str:
+    return f"{sub})" if sub else "*)"
+
+
+def bash() -> str:
+    parsers = _parsers()
+    values = "\n".join(
+        f'        {_arm(sub)}\n            case "$prev" in\n'
+        f"{_bash_values(parsers[sub], ' ' * 16)}\n            esac ;;"
+        for sub in WITH_OPTIONS
+    )
+    flags = "\n".join(
+        f'            {_arm(sub)} words="{_words(parsers[sub])}" ;;' for sub in WITH_OPTIONS
+    )
     subcommands = " ".join(SUBCOMMANDS)
     shells = " ".join(SHELLS)
     return f"""# bash completion for meshtui: source <(meshtui completion bash)
 _meshtui() {{
     local cur="${{COMP_WORDS[COMP_CWORD]}}" prev="${{COMP_WORDS[COMP_CWORD-1]}}"
-    local sub="${{COMP_WORDS[1]}}"
-    case "$prev" in
-{case_lines}
+    local sub="${{COMP_WORDS[1]}}" words
+    case "$sub" in
+{values}
     esac
     if [[ "$sub" == completion ]]; then
         [[ $COMP_CWORD -eq 2 ]] && COMPREPLY=($(compgen -W "{shells}" -- "$cur"))
@@ -91,11 +118,10 @@ _meshtui() {{
     fi
     [[ "$sub" == version ]] && return
     if [[ "$cur" == -* ]]; then
-        if [[ "$sub" == check ]]; then
-            COMPREPLY=($(compgen -W "{_words(check)}" -- "$cur"))
-        else
-            COMPREPLY=($(compgen -W "{_words(inspector)}" -- "$cur"))
-        fi
+        case "$sub" in
+{flags}
+        esac
+        COMPREPLY=($(compgen -W "$words" -- "$cur"))
         return
     fi
     COMPREPLY=($(compgen -f -- "$cur"))
@@ -137,7 +163,7 @@ def _fish_option(command: str, condition: str, o: Option) -> str:
 
 
 def fish() -> str:
-    inspector, check = _parsers()
+    parsers = _parsers()
     lines = ["# fish completion for meshtui: meshtui completion fish | source"]
     first = "not __fish_seen_subcommand_from " + " ".join(SUBCOMMANDS)
     for command in COMMANDS:
@@ -149,8 +175,9 @@ def fish() -> str:
             f"complete -c {command} -n '__fish_seen_subcommand_from completion' -x "
             f"-a {shlex.quote(' '.join(SHELLS))}"
         )
-        lines += [_fish_option(command, first, o) for o in inspector]
-        lines += [_fish_option(command, "__fish_seen_subcommand_from check", o) for o in check]
+        for sub in WITH_OPTIONS:
+            condition = f"__fish_seen_subcommand_from {sub}" if sub else first
+            lines += [_fish_option(command, condition, o) for o in parsers[sub]]
     return "\n".join(lines) + "\n"
 
 

@@ -329,3 +329,23 @@ def test_an_empty_standard_input_still_means_the_cluster(tmp_path):
     )
     assert done.returncode == 2
     assert "no kubeconfig found" in done.stderr
+
+
+def test_completion_covers_trace_and_every_option_of_each_parser():
+    from meshtui.check.trace_report import _parser as trace_parser
+    from meshtui.cli import _parser
+    from meshtui.completion import SUBCOMMANDS
+
+    assert set(SUBCOMMANDS) == {"check", "trace", "version", "completion"}
+    script = run("completion", "bash").stdout
+    assert "trace" in complete_in_bash(script, "meshtui", "tr")
+    assert complete_in_bash(script, "meshtui", "trace", "-o", "") == ["text", "json"]
+    assert complete_in_bash(script, "meshtui", "check", "-o", "") == ["text", "json", "sarif"]
+    fish = run("completion", "fish").stdout
+    for sub, parser in (("trace", trace_parser()), ("check", _parser(True)), ("", _parser(False))):
+        offered = complete_in_bash(script, "meshtui", *([sub] if sub else []), "-")
+        for action in parser._actions:
+            for flag in action.option_strings:
+                assert flag in offered, (sub or "meshtui", flag)
+    assert "-n '__fish_seen_subcommand_from trace' -l to -x" in fish
+    assert "-n '__fish_seen_subcommand_from trace' -s o -l output -x -a 'text json'" in fish
