@@ -167,7 +167,11 @@ class TraceScreen(ModalScreen[Trace | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close and mark the path in the tree"),
+        # The fields take letters and arrows; the path, longer than a small terminal, scrolls.
+        Binding("pagedown,ctrl+d", "scroll_result(1)", "Scroll the path down", show=False),
+        Binding("pageup,ctrl+u", "scroll_result(-1)", "Scroll the path up", show=False),
     ]
+    SHORT = 30  # below this many rows the fields lose their spacing
 
     DEFAULT_CSS = """
     TraceScreen {
@@ -198,6 +202,9 @@ class TraceScreen(ModalScreen[Trace | None]):
     TraceScreen Input:focus {
         background: $accent 30%;
     }
+    TraceScreen.-short Horizontal {
+        margin: 0;
+    }
     TraceScreen #trace-result-scroll {
         height: auto;
         max-height: 26;
@@ -214,7 +221,7 @@ class TraceScreen(ModalScreen[Trace | None]):
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = Text(f"trace a request to {safe(self.host)}")
-            box.border_subtitle = "enter trace · tab next field · esc close"
+            box.border_subtitle = "enter trace · tab next field · pgup/pgdn scroll · esc close"
             for label, name, value, hint in (
                 ("from ns", "namespace", self.form.namespace, "client namespace[/workload]"),
                 ("port", "port", self.form.port, "port"),
@@ -229,6 +236,30 @@ class TraceScreen(ModalScreen[Trace | None]):
                 yield Static(
                     Text("Press enter to trace.", style=MUTED), id="trace-result", markup=False
                 )
+
+    def on_resize(self) -> None:
+        self._fit()
+
+    def on_mount(self) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        """Give the path the rows the form leaves (it scrolls within them), so the whole box
+        stays on screen: at 80x24 the path of a split is longer than what is left."""
+        rows = self.size.height
+        if not rows:
+            return
+        self.set_class(rows < self.SHORT, "-short")
+        fields = 5 if rows < self.SHORT else 10
+        scroll = self.query_one("#trace-result-scroll", VerticalScroll)
+        scroll.styles.max_height = max(3, min(26, rows - fields - 2))
+
+    def action_scroll_result(self, pages: int) -> None:
+        scroll = self.query_one("#trace-result-scroll", VerticalScroll)
+        if pages > 0:
+            scroll.scroll_page_down(animate=False)
+        else:
+            scroll.scroll_page_up(animate=False)
 
     def _value(self, name: str) -> str:
         return self.query_one(f"#trace-{name}", Input).value
@@ -348,4 +379,10 @@ def mark_reached(app: MeshApp, result: Trace | None, cluster: int) -> None:
         marked[ref] = (original, shown)
         node.set_label(shown)
     if refs:
-        tree.reveal(refs[-1])
+        # Open what the request reaches, so the marks show, but leave the cursor where it
+        # was: closing the trace must not move the person's place in the tree.
+        cursor = tree.cursor_node.data if tree.cursor_node is not None else None
+        for ref in refs:
+            tree.reveal(ref)
+        if cursor is not None:
+            tree.reveal(cursor)
