@@ -63,7 +63,7 @@ CONTEXT_GROUP = "context"
 NARROW_COLUMNS = 100
 # Actions that open a line to type into: not from a text field (there the key is a character)
 # nor over another screen (help, palette).
-TYPING_ACTIONS = {"filter", "command"}
+TYPING_ACTIONS = {"filter", "command", "client_view"}
 
 
 _FINISHED = (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED)
@@ -748,7 +748,8 @@ class MeshApp(App[int]):
     def action_client_view(self) -> None:
         """Ask whose view to show: sidecars in one namespace, or every client."""
         current = self.source.client_namespace or ""
-        self.push_screen(ClientScreen(current), self.set_client_namespace)
+        known = self.mesh_view.input_namespaces() if self.mesh_view is not None else []
+        self.push_screen(ClientScreen(current, known), self.set_client_namespace)
 
     def set_client_namespace(self, namespace: str | None) -> None:
         """Show the mesh as sidecars in `namespace` see it ("" or None: every client)."""

@@ -103,6 +103,7 @@ KEYS: tuple[Key, ...] = (
         "Client view: the mesh as sidecars in one namespace see it",
         Scope.APP,
         True,
+        priority=True,  # as / and :, so that what is typed next goes to its prompt
     ),
     Key("t", "trace", "Trace a request to the host or subset under the cursor", Scope.APP),
     Key("escape", "clear_filter", "Clear the filter, the search or the command", Scope.APP),

@@ -247,6 +247,20 @@ class MeshView:
         names = {e.namespace for entries in self.entries for e in entries}
         return sorted(names, key=natural_key)
 
+    def input_namespaces(self) -> list[str]:
+        """Every namespace the input names: of a host, a workload, a DestinationRule or a
+        VirtualService (where a client may be; what `c` completes and checks against)."""
+        names: set[str] = set()
+        for a in self.analyses:
+            for h in a.hosts.values():
+                if h.namespace:
+                    names.add(h.namespace)
+                names.update(w.meta.ref.namespace for w in h.workloads or ())
+                names.update(r.meta.ref.namespace for r in (*h.destination_rules, *h.other_rules))
+                names.update(r.meta.ref.namespace for v in h.views if v.rule for r in v.rule.rules)
+                names.update(r.virtual_service.namespace for r in h.routes)
+        return sorted(names, key=natural_key)
+
     # -- counts for the header -----------------------------------------------------------
 
     @property

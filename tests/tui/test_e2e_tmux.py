@@ -191,3 +191,14 @@ def test_p_shows_the_selected_fix_in_the_pager(start_terminal: Start, tmp_path):
         assert time.monotonic() < deadline, "the pager got no fix"
         time.sleep(0.1)
     terminal.wait_for(lambda s: "Fix 1 of" in s)  # back in the inspector once the pager ends
+
+
+def test_keys_typed_right_after_c_reach_the_client_prompt(start_terminal: Start):
+    # A burst from the terminal (one read): the letters after `c` must not reach the tree.
+    terminal = start_terminal(f"{meshtui_command()} tests/tui/fixtures/clients")
+    terminal.wait_for(lambda s: "Help" in s and "payments" in s)
+    terminal.send("c", *"frontends", "Enter")
+    screen = terminal.wait_for(lambda s: "No client in namespace frontends" in s)
+    assert "sort: findings first" in screen  # s did not reach the tree
+    terminal.send("BSpace", "Enter")
+    terminal.wait_for(lambda s: "as clients in frontend see it" in s)

@@ -160,4 +160,3 @@ async def test_at_80x24_the_whole_path_can_be_read_and_closing_keeps_the_cursor(
         await press(pilot, "pageup")
         await press(pilot, "escape")
         assert cursor_label(app).startswith("v3")
-
