@@ -21,6 +21,7 @@ from meshtui.mesh.trace import (
     Trace,
     TraceError,
     default_port,
+    failing_share,
     find_workload,
     prepare,
     target_host,
@@ -178,7 +179,8 @@ def render_text(t: Trace, cluster: str | None = None) -> str:
     if extras:
         out.append("The rule sets " + "; ".join(extras) + ".")
     if t.problems:
-        out.append("The request fails:")
+        share = failing_share(t)
+        out.append("The request fails:" if share >= 100 else f"{share}% of these requests fail:")
         out += [f"  ✗ {_printable(p)}" for p in t.problems]
     else:
         out.append("The request gets through.")

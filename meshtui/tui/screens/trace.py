@@ -23,7 +23,16 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from meshtui.mesh.findings import Severity
-from meshtui.mesh.trace import Client, Hop, Trace, TraceError, default_port, find_workload, trace
+from meshtui.mesh.trace import (
+    Client,
+    Hop,
+    Trace,
+    TraceError,
+    default_port,
+    failing_share,
+    find_workload,
+    trace,
+)
 from meshtui.tui.model import Kind, NodeRef
 from meshtui.tui.text import MUTED, SEVERITY_STYLE, safe
 
@@ -134,6 +143,9 @@ def path_view(t: Trace) -> Text:
     if extras:
         out.append("rule sets " + "; ".join(extras) + "\n", style=MUTED)
     if t.problems:
+        share = failing_share(t)
+        if share < 100:  # a split: only the share sent where it fails fails
+            out.append(f"✖ {share}% of these requests fail:\n", style=FAILED_STYLE)
         for p in t.problems:
             out.append(f"✖ {safe(p)}\n", style=FAILED_STYLE)
     else:
