@@ -33,6 +33,7 @@ from meshtui.mesh.analysis import Analysis
 from meshtui.mesh.findings import Finding
 from meshtui.mesh.fixes import Fix
 from meshtui.mesh.resources import Meta
+from meshtui.mesh.trace import Trace
 from meshtui.sources import Source, known_analyses, partial_marker, partial_notes
 from meshtui.tui.command_mode import COMMANDS, CommandLine, find, split
 from meshtui.tui.commands import MeshCommands
@@ -43,7 +44,7 @@ from meshtui.tui.keys import Scope, bindings
 from meshtui.tui.model import MeshView, NodeRef, Sort, ViewOptions
 from meshtui.tui.screens.client import ClientScreen
 from meshtui.tui.screens.help import HelpScreen
-from meshtui.tui.screens.trace import open_trace
+from meshtui.tui.screens.trace import Marks, TraceScreen, first_form, mark_reached, tracer
 from meshtui.tui.text import MUTED, plural, safe
 from meshtui.tui.widgets.detail_pane import DetailPane
 from meshtui.tui.widgets.mesh_tree import MeshTree
@@ -110,6 +111,7 @@ class MeshApp(App[int]):
         self._live_running = False  # one live snapshot at a time: bursts coalesce behind it
         self._notice_lock = threading.Lock()
         self._notice_posted = False  # a SourceChanged is on its way to the UI thread
+        self._trace_marks: Marks = {}  # what the last trace marked in the tree
         self._warned: set[str] = set()
         self.summary = SummaryBar(id="summary")
         self.host_tree = MeshTree(id="tree")
@@ -766,8 +768,21 @@ class MeshApp(App[int]):
         self._show_detail()
 
     def action_trace(self) -> None:
-        """Trace a request to the host or subset under the cursor (form, then its path)."""
-        open_trace(self)
+        """Trace a request to the host or subset under the cursor (form, then its path);
+        once it closes, the tree marks what the request reached."""
+        ref = self._cursor_ref()
+        view = self.mesh_view
+        host = view.host(ref) if view is not None and ref is not None and ref.host else None
+        if ref is None or host is None:
+            self.notify("Put the cursor on a host or subset to trace a request to it.", timeout=4)
+            return
+        form = first_form(host, self.source.client_namespace)
+        screen = TraceScreen(host.host, form, tracer(self.source, ref.cluster, host.host))
+
+        def done(result: Trace | None) -> None:
+            mark_reached(self.host_tree, self.mesh_view, result, ref.cluster, self._trace_marks)
+
+        self.push_screen(screen, done)
 
     def action_expand(self) -> None:
         self.host_tree.action_expand()

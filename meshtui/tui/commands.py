@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
-
-if TYPE_CHECKING:
-    from meshtui.tui.app import MeshApp
 
 # (command, action of MeshApp, help)
 COMMANDS: tuple[tuple[str, str, str], ...] = (
@@ -46,9 +42,9 @@ class MeshCommands(Provider):
     """Commands for every key of the inspector."""
 
     def _commands(self) -> list[tuple[str, Callable[[], object], str]]:
-        app = cast("MeshApp", self.app)
+        # The app's own actions, by name: the palette needs nothing else of it.
         return [
-            (name, getattr(app, f"action_{action}"), help_text)
+            (name, getattr(self.app, f"action_{action}"), help_text)
             for name, action, help_text in COMMANDS
         ]
 

@@ -11,33 +11,23 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from rich.text import Text
 
-from meshtui.check.report import ICON, printable, workload_name
+from meshtui.check.report import ICON, workload_name
 from meshtui.mesh.analysis import HostAnalysis, SubsetAnalysis
 from meshtui.mesh.findings import Code, Finding, Severity
 from meshtui.mesh.partial import plural_kind
 from meshtui.mesh.resources import Meta, Service, Workload
 from meshtui.mesh.routes import RouteRef
 from meshtui.tui.model import ClusterGroup, HostEntry, Match, NamespaceGroup
-
-SEVERITY_STYLE = {
-    Severity.ERROR: "bold red",
-    Severity.WARNING: "bold yellow",
-    Severity.INFO: "bold cyan",
-}
-MUTED = "dim"
-ROUTE_STYLE = "green"
-UNREAD_STYLE = "bold magenta"  # unknown: neither a finding nor "none"
-GATEWAY_STYLE = "magenta"
-MATCH_STYLE = "reverse"
-
-
-def safe(value: object) -> str:
-    """A resource's text made inert: control characters shown as escapes."""
-    return printable(str(value))
-
-
-def plural(n: int, word: str, words: str | None = None) -> str:
-    return f"{n} {word if n == 1 else (words or word + 's')}"
+from meshtui.tui.style import (
+    GATEWAY_STYLE,
+    MATCH_STYLE,
+    MUTED,
+    ROUTE_STYLE,
+    SEVERITY_STYLE,
+    UNREAD_STYLE,
+    plural,
+    safe,
+)
 
 
 def severity_word(severity: Severity, n: int | None = None) -> Text:

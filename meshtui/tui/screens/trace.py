@@ -9,10 +9,9 @@ The core (meshtui.mesh.trace) decides everything; this module only asks and draw
 from __future__ import annotations
 
 import json
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on
@@ -22,6 +21,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
+from meshtui.mesh.analysis import HostAnalysis
 from meshtui.mesh.findings import Severity
 from meshtui.mesh.trace import (
     Client,
@@ -33,11 +33,10 @@ from meshtui.mesh.trace import (
     find_workload,
     trace,
 )
-from meshtui.tui.model import Kind, NodeRef
-from meshtui.tui.text import MUTED, SEVERITY_STYLE, safe
-
-if TYPE_CHECKING:
-    from meshtui.tui.app import MeshApp
+from meshtui.sources import Source
+from meshtui.tui.model import Kind, MeshView, NodeRef
+from meshtui.tui.style import MUTED, SEVERITY_STYLE, safe
+from meshtui.tui.widgets.mesh_tree import MeshTree
 
 REACHED_STYLE = "bold reverse green"
 FAILED_STYLE = SEVERITY_STYLE[Severity.ERROR]
@@ -295,11 +294,11 @@ class TraceScreen(ModalScreen[Trace | None]):
         self.dismiss(self.result)
 
 
-# -- wiring into the app ---------------------------------------------------------------------------
+# -- what the app wires in ---------------------------------------------------------------------
 
 
-def _tracer(app: MeshApp, cluster: int, host: str) -> Tracer:
-    source = app.source
+def tracer(source: Source, cluster: int, host: str) -> Tracer:
+    """Trace requests to `host` in the source's mesh of `cluster`, under its lock."""
 
     def run(form: TraceForm) -> Trace:
         with source.lock:  # a live source's watch threads change its meshes
@@ -329,48 +328,33 @@ def _tracer(app: MeshApp, cluster: int, host: str) -> Tracer:
     return run
 
 
-def open_trace(app: MeshApp) -> None:
-    """`t`: open the trace form for the host (or subset) under the cursor."""
-    node = app.host_tree.cursor_node
-    ref = node.data if node is not None else None
-    view = app.mesh_view
-    host = view.host(ref) if view is not None and ref is not None and ref.host else None
-    if ref is None or host is None:
-        app.notify("Put the cursor on a host or subset to trace a request to it.", timeout=4)
-        return
+def first_form(host: HostAnalysis, client_namespace: str | None) -> TraceForm:
+    """The form as it opens: from the client view's namespace (key c) when one is chosen,
+    else the host's own, to its first port."""
     ports = [p.number for p in host.ports]
-    form = TraceForm(
-        # The client view's namespace (key c) when one is chosen, else the host's own.
-        namespace=app.source.client_namespace or host.namespace or "default",
+    return TraceForm(
+        namespace=client_namespace or host.namespace or "default",
         port=str(ports[0]) if ports else "",
         path="/",
         method="GET",
         headers="",
     )
 
-    def done(result: Trace | None) -> None:
-        mark_reached(app, result, ref.cluster)
 
-    app.push_screen(TraceScreen(host.host, form, _tracer(app, ref.cluster, host.host)), done)
-
-
-# Per app: the labels the last trace replaced, and the marked labels it put in their place.
-_MARKED: weakref.WeakKeyDictionary[MeshApp, dict[NodeRef, tuple[Text, Text]]] = (
-    weakref.WeakKeyDictionary()
-)
+Marks = dict[NodeRef, tuple[Text, Text]]
+"""The labels the last trace replaced, and the marked labels it put in their place."""
 
 
-def mark_reached(app: MeshApp, result: Trace | None, cluster: int) -> None:
+def mark_reached(
+    tree: MeshTree, view: MeshView | None, result: Trace | None, cluster: int, marked: Marks
+) -> None:
     """Mark in the tree what the last trace reached (and unmark what the one before did)."""
-    tree = app.host_tree
-    marked = _MARKED.setdefault(app, {})
     for ref, (original, shown) in marked.items():
         node = tree.node_for(ref)
         # A reload or live update since then relabelled the node: its label is current.
         if node is not None and isinstance(node.label, Text) and node.label.plain == shown.plain:
             node.set_label(original)
     marked.clear()
-    view = app.mesh_view
     if result is None or view is None:
         return
 
