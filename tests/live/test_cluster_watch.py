@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from meshtui.mesh.findings import Code
-from meshtui.sources import cluster
+from meshtui.sources import STALE, cluster, watching
 from meshtui.sources.cluster import ClusterSource
 from tests.kubeapi import KubeAPIServer
 from tests.kubeapi.objects import destination_rule, pod
@@ -245,8 +245,8 @@ def test_a_watch_request_that_hangs_is_bounded_by_the_request_timeout(kube_api, 
 def long_watches(monkeypatch: pytest.MonkeyPatch, kube_api: KubeAPIServer) -> None:
     """Watches the server would end only after a minute, bookmarks every 0.1 s, and a watch
     silent for 1 s taken for a dead one."""
-    monkeypatch.setattr(cluster, "WATCH_SECONDS", 60)
-    monkeypatch.setattr(cluster, "WATCH_QUIET_SECONDS", 1)
+    monkeypatch.setattr(watching, "WATCH_SECONDS", 60)
+    monkeypatch.setattr(watching, "WATCH_QUIET_SECONDS", 1)
     kube_api.bookmark_interval = 0.1
 
 
@@ -342,7 +342,7 @@ def test_a_change_in_one_cluster_reanalyses_that_cluster_only(kube_api_pair):
 def test_stale_since_is_the_last_byte_received_and_names_the_context(
     kube_api, watched, long_watches, monkeypatch
 ):
-    monkeypatch.setattr(cluster, "WATCH_QUIET_SECONDS", 2)
+    monkeypatch.setattr(watching, "WATCH_QUIET_SECONDS", 2)
     src, notes = watched
     start(src, notes)
     eventually(all_watched(kube_api))
@@ -353,7 +353,7 @@ def test_stale_since_is_the_last_byte_received_and_names_the_context(
     status = eventually(lambda: src.status if src.status.startswith("stale") else "", 6)
 
     assert status.endswith("(alpha)")
-    since = min(s.since for s in src.kind_states() if s.state == cluster.STALE)
+    since = min(s.since for s in src.kind_states() if s.state == STALE)
     # The silence is noticed 2 s later; the view is out of date from the last byte, not then.
     assert stalled - 0.5 < since <= stalled + 0.2
     kube_api.clear_faults()
@@ -365,7 +365,7 @@ def test_one_cluster_answering_again_wakes_the_others_retries(kube_api_pair, mon
     for server in kube_api_pair:
         load_bookinfo(server)
     # After two quick retries a failing watch waits 5-10 s before it tries again.
-    monkeypatch.setattr(cluster, "BACKOFF", (0.05, 0.05, 10))
+    monkeypatch.setattr(watching, "BACKOFF", (0.05, 0.05, 10))
     src = ClusterSource(["alpha", "beta"], str(first.kubeconfig), request_timeout=2)
     src.load()
     src.watch(Notifications())

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from meshtui.sources import cluster, kube
+from meshtui.sources import cluster, kube, watching
 from meshtui.tui.app import MeshApp
 from meshtui.tui.model import Kind, NodeRef
 from tests.live.cluster_fixtures import REVIEWS, load_bookinfo
@@ -183,7 +183,7 @@ async def test_two_contexts_one_down_at_start_open_with_the_other_and_join_later
     first, second = kube_api_pair
     for server in kube_api_pair:
         load_bookinfo(server)
-    monkeypatch.setattr(cluster, "BACKOFF", (0.1, 0.2, 0.4))
+    monkeypatch.setattr(watching, "BACKOFF", (0.1, 0.2, 0.4))
     second.stop()
     source = cluster.ClusterSource(
         ["alpha", "beta"], str(first.kubeconfig), request_timeout=2, open_partially=True
