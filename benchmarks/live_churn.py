@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import multiprocessing
 import os
 import statistics
@@ -37,6 +38,24 @@ sys.path[:0] = [str(ROOT), str(HERE)]
 MEMORY_TARGET = 1.25
 KEY_TARGET = 0.050
 QUIT_TARGET = 1.0
+
+
+class FullCollections:
+    """Times of the cyclic collector's full (oldest generation) passes in this process: a
+    pause of the whole app, as long as the heap is big."""
+
+    def __init__(self) -> None:
+        self.pauses: list[float] = []
+        self._start = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if info.get("generation") != 2:
+            return
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            self.pauses.append(time.perf_counter() - self._start)
 
 
 def rss_mb() -> float:
@@ -103,6 +122,7 @@ async def run(args: argparse.Namespace, kubeconfig: str, conn: Any) -> dict[str,
         return times
 
     started = time.perf_counter()
+    collections = FullCollections()
     async with app.run_test(size=(120, 40)) as pilot:
         while app.status != "live" or app.busy:
             await asyncio.sleep(0.1)
@@ -110,6 +130,7 @@ async def run(args: argparse.Namespace, kubeconfig: str, conn: Any) -> dict[str,
         await pilot.press("j")
         await asyncio.sleep(1)
         out["rss_before"] = rss_mb()
+        loaded = len(collections.pauses)
         out["keys_before"] = await keys(pilot, args.presses)
         seconds = args.minutes * 60
         conn.send((args.pods_per_second, args.rules_per_second, seconds))
@@ -134,6 +155,7 @@ async def run(args: argparse.Namespace, kubeconfig: str, conn: Any) -> dict[str,
         while app.is_running:
             await asyncio.sleep(0.005)
         out["quit"] = time.perf_counter() - t0
+    out["full_collections"] = collections.pauses[loaded:]
     source.stop()
     return out
 
@@ -182,6 +204,14 @@ def main(argv: list[str] | None = None) -> int:
         f"{ok[statistics.median(during) < KEY_TARGET]}; after "
         f"{statistics.median(r['keys_after']) * 1000:.1f} ms"
     )
+    pauses = r["full_collections"]
+    if pauses:
+        print(
+            f"full collections after start-up: {len(pauses)}, longest "
+            f"{max(pauses) * 1000:.0f} ms, in all {sum(pauses):.1f} s"
+        )
+    else:
+        print("full collections after start-up: none")
     print(
         f"q to exit: {r['quit'] * 1000:.0f} ms (target < {QUIT_TARGET * 1000:.0f} ms) "
         f"{ok[r['quit'] < QUIT_TARGET]}"
