@@ -29,23 +29,14 @@ def collector_paused() -> Iterator[None]:
         yield
     finally:
         if gc.get_count()[0] >= BULK_OBJECTS:
-            keep_long_lived()
+            # What a bulk batch built lives on (resources, analyses, the report): freezing
+            # then unfreezing moves every tracked object straight to the oldest generation, so
+            # the next young collections do not traverse the millions the pause let pile up.
+            # Not after a small batch: objects moved so are never counted towards a full
+            # collection, and the cyclic garbage of a live session (each update's old view)
+            # then piled up there unfreed, megabytes a minute. (Keeping the heap frozen was
+            # tried too: under churn the mesh moves out of the frozen set as it changes, full
+            # collections came more often, and memory grew faster; benchmarks/README.md.)
+            gc.freeze()
+            gc.unfreeze()
         gc.enable()
-
-
-def keep_long_lived(*, release_dead: bool = False) -> None:
-    """After a bulk batch, or a load (which its caller knows to be one): what it built lives
-    on (resources, analyses, the report), so the whole heap is frozen, left out of every later
-    collection. A live session's updates then make the collector traverse what they built,
-    not the millions of objects of the mesh (a full collection of a 2,000-host mesh took a
-    second, and ran every few seconds under churn).
-
-    `release_dead` (a reload): what earlier calls froze and has died since (the replaced
-    view's and tree's cycles) is released and collected first, one full pass, so frozen
-    garbage never outlives one reload. Not after a small batch: its objects are freed by the
-    young collections; frozen, or moved straight to the oldest generation, each live update's
-    garbage would pile up unfreed (megabytes a minute)."""
-    if release_dead and gc.get_freeze_count():
-        gc.unfreeze()
-        gc.collect()
-    gc.freeze()

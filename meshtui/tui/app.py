@@ -30,7 +30,6 @@ from textual.widgets import Footer, Input, Tree
 from textual.worker import Worker, WorkerState
 
 from meshtui.mesh.analysis import Analysis
-from meshtui.mesh.batch import keep_long_lived
 from meshtui.mesh.findings import Finding
 from meshtui.mesh.fixes import Fix
 from meshtui.mesh.resources import Meta
@@ -174,10 +173,6 @@ class MeshApp(App[int]):
         refined = [source.refine(a.findings) for a in analyses]
         view = MeshView(analyses)
         view.layout(self.options)
-        # The mesh just read lives as long as the view: left out of the cyclic collector's
-        # passes, which under live churn would otherwise traverse all of it every few seconds.
-        # A reload first frees what the last load froze and has died since.
-        keep_long_lived(release_dead=self.mesh_view is not None)
         return view, refined
 
     def _snapshot(self) -> MeshView:
