@@ -193,9 +193,9 @@ async def test_two_contexts_one_down_at_start_open_with_the_other_and_join_later
     try:
         async with app.run_test(size=(160, 40), notifications=True) as pilot:
             await settle(pilot)
-            screen = await until(pilot, app, lambda s: "down: beta" in s.splitlines()[0])
+            await until(pilot, app, lambda s: "down: beta" in s.splitlines()[0])
             assert app.is_running  # not exit 2: alpha can be inspected
-            assert "context beta: cannot reach the API server" in screen
+            await until(pilot, app, lambda s: "context beta: cannot reach the API server" in s)
             assert "reviews" in tree_text(app)
 
             second.start()
