@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import select
 import shlex
+import stat
 import sys
 from collections.abc import Sequence
 
@@ -98,6 +100,50 @@ def _parser(check: bool, prog: str = "meshtui") -> argparse.ArgumentParser:
     return parser
 
 
+PIPE_WAIT_SECONDS = 1.0  # for the first byte (or the end) of a pipe on standard input
+
+
+def piped_input(args: argparse.Namespace) -> bool:
+    """Bare `meshtui` (or `meshtui check`) with YAML piped in (`kustomize build | meshtui`):
+    read it, as `meshtui -` does, rather than the cluster. Only a pipe or a file counts, and
+    only when it holds something: a CI job's /dev/null or an empty pipe still means the
+    current context."""
+    from meshtui.sources.files import STDIN, STDIN_NAME, keep
+
+    if args.paths or args.context or args.kubeconfig:
+        return False
+    try:
+        mode = os.fstat(sys.stdin.fileno()).st_mode
+    except (OSError, ValueError, AttributeError):
+        return False
+    if not (stat.S_ISFIFO(mode) or stat.S_ISREG(mode)):
+        return False
+    if stat.S_ISFIFO(mode) and not select.select([sys.stdin], [], [], PIPE_WAIT_SECONDS)[0]:
+        return False  # a pipe held open with nothing in it: not input meant for meshtui
+    data = sys.stdin.buffer.read()
+    if not data.strip():
+        return False
+    keep(STDIN_NAME, data)
+    args.paths = [STDIN]
+    return True
+
+
+def _keys_from_terminal() -> bool:
+    """Read standard input's YAML now and take the inspector's keys from the terminal
+    (/dev/tty), as `less` does; False when there is no terminal to read them from."""
+    from meshtui.sources.files import STDIN_NAME, keep, kept
+
+    if not kept(STDIN_NAME):
+        keep(STDIN_NAME, sys.stdin.buffer.read())
+    try:
+        tty = os.open("/dev/tty", os.O_RDONLY)
+    except OSError:
+        return False
+    os.dup2(tty, sys.stdin.fileno())
+    os.close(tty)
+    return True
+
+
 def terminal_problem() -> str:
     """Why the inspector cannot draw here ("" when it can): it needs a terminal on stdout, and
     one that understands escape codes."""
@@ -118,17 +164,20 @@ def main(argv: Sequence[str] | None = None, prog: str = "meshtui") -> int:
         print(f"meshtui {__version__}")
         return 0
     if argv[:1] == ["completion"]:
+        from meshtui.check.trace_report import trace_parser
         from meshtui.completion import completion_main
 
-        return completion_main(argv[1:], _parser(False, prog), _parser(True, prog), prog)
+        parsers = {"": _parser(False, prog), "check": _parser(True, prog), "trace": trace_parser()}
+        return completion_main(argv[1:], parsers, prog)
     check = bool(argv) and argv[0] == "check"
     parser = _parser(check, prog)
     args = parser.parse_args(argv[1:] if check else argv)
+    piped_input(args)
     for path in missing_paths(args.paths):
         print(f"meshtui: {path}: no such file or directory", file=sys.stderr)
         return EXIT_USAGE
     try:
-        source = build_source(args, parser, check)
+        source = build_source(args, parser, check, _keys_from_terminal)
         source.client_namespace = args.client_namespace or None
         source.preflight()
         if check:

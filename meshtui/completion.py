@@ -14,15 +14,18 @@ import argparse
 import re
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 SHELLS = ("bash", "zsh", "fish")
 SUBCOMMANDS = {
     "check": "print the analysis for scripts and CI",
+    "trace": "follow one request through the routing, as Istio would",
     "version": "print the version",
     "completion": "print a shell completion script",
 }
+# The subcommands with options of their own ("" is the inspector: `meshtui [PATH ...]`).
+WITH_OPTIONS = ("check", "trace", "")
 COMMANDS = ("meshtui", "kubectl-meshtui")
 CONTEXTS = "kubectl config get-contexts -o name 2>/dev/null"
 FILE_OPTIONS = ("--kubeconfig",)
@@ -51,13 +54,19 @@ def options(parser: argparse.ArgumentParser) -> list[Option]:
     return out
 
 
+Parsers = dict[str, list[Option]]  # each subcommand's options ("" for bare meshtui)
+
+
 def _words(opts: Sequence[Option]) -> str:
     return " ".join(f for o in opts for f in o.flags)
 
 
-def bash(inspector: list[Option], check: list[Option]) -> str:
+def _bash_values(opts: Sequence[Option], pad: str) -> str:
+    """`case "$prev"` arms that complete an option's value (choices, files, contexts)."""
     cases = []
-    for o in {o.flags: o for o in [*inspector, *check] if o.takes_value}.values():
+    for o in opts:
+        if not o.takes_value:
+            continue
         pattern = "|".join(o.flags)
         if o.choices:
             reply = f'COMPREPLY=($(compgen -W {shlex.quote(" ".join(o.choices))} -- "$cur"))'
@@ -67,16 +76,31 @@ def bash(inspector: list[Option], check: list[Option]) -> str:
             reply = f'COMPREPLY=($(compgen -W "$({CONTEXTS})" -- "$cur"))'
         else:
             reply = "COMPREPLY=()"
-        cases.append(f"        {pattern}) {reply}; return ;;")
-    case_lines = "\n".join(cases)
+        cases.append(f"{pad}{pattern}) {reply}; return ;;")
+    return "\n".join(cases)
+
+
+def _arm(sub: str) -> str:
+    return f"{sub})" if sub else "*)"
+
+
+def bash(parsers: Parsers) -> str:
+    values = "\n".join(
+        f'        {_arm(sub)}\n            case "$prev" in\n'
+        f"{_bash_values(parsers[sub], ' ' * 16)}\n            esac ;;"
+        for sub in WITH_OPTIONS
+    )
+    flags = "\n".join(
+        f'            {_arm(sub)} words="{_words(parsers[sub])}" ;;' for sub in WITH_OPTIONS
+    )
     subcommands = " ".join(SUBCOMMANDS)
     shells = " ".join(SHELLS)
     return f"""# bash completion for meshtui: source <(meshtui completion bash)
 _meshtui() {{
     local cur="${{COMP_WORDS[COMP_CWORD]}}" prev="${{COMP_WORDS[COMP_CWORD-1]}}"
-    local sub="${{COMP_WORDS[1]}}"
-    case "$prev" in
-{case_lines}
+    local sub="${{COMP_WORDS[1]}}" words
+    case "$sub" in
+{values}
     esac
     if [[ "$sub" == completion ]]; then
         [[ $COMP_CWORD -eq 2 ]] && COMPREPLY=($(compgen -W "{shells}" -- "$cur"))
@@ -84,11 +108,10 @@ _meshtui() {{
     fi
     [[ "$sub" == version ]] && return
     if [[ "$cur" == -* ]]; then
-        if [[ "$sub" == check ]]; then
-            COMPREPLY=($(compgen -W "{_words(check)}" -- "$cur"))
-        else
-            COMPREPLY=($(compgen -W "{_words(inspector)}" -- "$cur"))
-        fi
+        case "$sub" in
+{flags}
+        esac
+        COMPREPLY=($(compgen -W "$words" -- "$cur"))
         return
     fi
     COMPREPLY=($(compgen -f -- "$cur"))
@@ -100,12 +123,12 @@ complete -o filenames -F _meshtui {" ".join(COMMANDS)}
 """
 
 
-def zsh(inspector: list[Option], check: list[Option]) -> str:
+def zsh(parsers: Parsers) -> str:
     # zsh runs bash completion functions through bashcompinit, which ships with zsh.
     return (
         "# zsh completion for meshtui: source <(meshtui completion zsh)\n"
         "autoload -U +X compinit && compinit\n"
-        "autoload -U +X bashcompinit && bashcompinit\n" + bash(inspector, check).split("\n", 1)[1]
+        "autoload -U +X bashcompinit && bashcompinit\n" + bash(parsers).split("\n", 1)[1]
     )
 
 
@@ -129,7 +152,7 @@ def _fish_option(command: str, condition: str, o: Option) -> str:
     return " ".join(parts)
 
 
-def fish(inspector: list[Option], check: list[Option]) -> str:
+def fish(parsers: Parsers) -> str:
     lines = ["# fish completion for meshtui: meshtui completion fish | source"]
     first = "not __fish_seen_subcommand_from " + " ".join(SUBCOMMANDS)
     for command in COMMANDS:
@@ -141,8 +164,9 @@ def fish(inspector: list[Option], check: list[Option]) -> str:
             f"complete -c {command} -n '__fish_seen_subcommand_from completion' -x "
             f"-a {shlex.quote(' '.join(SHELLS))}"
         )
-        lines += [_fish_option(command, first, o) for o in inspector]
-        lines += [_fish_option(command, "__fish_seen_subcommand_from check", o) for o in check]
+        for sub in WITH_OPTIONS:
+            condition = f"__fish_seen_subcommand_from {sub}" if sub else first
+            lines += [_fish_option(command, condition, o) for o in parsers[sub]]
     return "\n".join(lines) + "\n"
 
 
@@ -150,13 +174,10 @@ SCRIPTS = {"bash": bash, "zsh": zsh, "fish": fish}
 
 
 def completion_main(
-    argv: Sequence[str],
-    inspector: argparse.ArgumentParser,
-    check: argparse.ArgumentParser,
-    prog: str = "meshtui",
+    argv: Sequence[str], parsers: Mapping[str, argparse.ArgumentParser], prog: str = "meshtui"
 ) -> int:
-    """Print the script for the shell named in `argv`, made from the inspector's and check's
-    parsers (the command line hands them over: this module knows no command of its own)."""
+    """Print the script for the shell named in `argv`, made from each subcommand's parser
+    (the command line hands them over: this module knows no command of its own)."""
     parser = argparse.ArgumentParser(
         prog=f"{prog} completion",
         description="Print a shell completion script: "
@@ -164,5 +185,6 @@ def completion_main(
     )
     parser.add_argument("shell", choices=SHELLS)
     args = parser.parse_args(argv)
-    sys.stdout.write(SCRIPTS[args.shell](options(inspector), options(check)))
+    options_by_command = {name: options(p) for name, p in parsers.items()}
+    sys.stdout.write(SCRIPTS[args.shell](options_by_command))
     return 0

@@ -300,3 +300,52 @@ def test_kubectl_meshtui_is_installed_as_a_kubectl_plugin():
         timeout=60,
     )
     assert check.returncode == 0 and "no findings" in check.stdout
+
+
+def test_yaml_piped_into_check_without_a_path_is_read_as_standard_input():
+    files = sorted((ROOT / "examples" / "bookinfo").glob("*.yaml"))
+    stream = "".join("---\n" + f.read_text() for f in files)
+    piped = subprocess.run(
+        [sys.executable, "-m", "meshtui", "check", "-o", "json"],
+        cwd=ROOT,
+        input=stream,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert piped.returncode == 1 and piped.stderr == ""
+    assert json.loads(piped.stdout)["source"] == "<stdin>"
+
+
+def test_an_empty_standard_input_still_means_the_cluster(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "meshtui", "check"],
+        cwd=ROOT,
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
+    assert done.returncode == 2
+    assert "no kubeconfig found" in done.stderr
+
+
+def test_completion_covers_trace_and_every_option_of_each_parser():
+    from meshtui.check.trace_report import trace_parser
+    from meshtui.cli import _parser
+    from meshtui.completion import SUBCOMMANDS
+
+    assert set(SUBCOMMANDS) == {"check", "trace", "version", "completion"}
+    script = run("completion", "bash").stdout
+    assert "trace" in complete_in_bash(script, "meshtui", "tr")
+    assert complete_in_bash(script, "meshtui", "trace", "-o", "") == ["text", "json"]
+    assert complete_in_bash(script, "meshtui", "check", "-o", "") == ["text", "json", "sarif"]
+    fish = run("completion", "fish").stdout
+    for sub, parser in (("trace", trace_parser()), ("check", _parser(True)), ("", _parser(False))):
+        offered = complete_in_bash(script, "meshtui", *([sub] if sub else []), "-")
+        for action in parser._actions:
+            for flag in action.option_strings:
+                assert flag in offered, (sub or "meshtui", flag)
+    assert "-n '__fish_seen_subcommand_from trace' -l to -x" in fish
+    assert "-n '__fish_seen_subcommand_from trace' -s o -l output -x -a 'text json'" in fish

@@ -94,7 +94,13 @@ def partial_document(states: list[KindState], withheld: list[Withheld]) -> dict[
             if s.partial
         ],
         "withheld": [
-            {"cluster": w.cluster, "code": w.code.value, "count": w.count, "because": w.message}
+            {
+                "cluster": w.cluster,
+                "code": w.code.value,
+                "count": w.count,
+                "because": w.message,
+                **({"notJudged": True} if w.not_judged else {}),
+            }
             for w in withheld
         ],
         "notes": notes + [w.message for w in withheld],

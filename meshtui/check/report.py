@@ -130,9 +130,35 @@ def host_json(h: HostAnalysis, cluster: str | None = None) -> dict[str, Any]:
             for v in h.views
         ],
     }
+    if h.unread:
+        _unknown(out, h.unread)
     if cluster is not None:
         out["cluster"] = cluster
     return out
+
+
+def _unknown(out: dict[str, Any], unread: Sequence[str]) -> None:
+    """Null, not empty, what rests on a kind that could not be read: `[]` or `{}` would read
+    as "none", a verdict the report cannot give."""
+    out["unread"] = list(unread)
+    if "DestinationRule" in unread:
+        for key in (
+            "policy",
+            "policyOrigins",
+            "ports",
+            "portOrigins",
+            "destinationRules",
+            "otherDestinationRules",
+            "subsets",
+            "undefinedSubsets",
+            "destinationRulesByClient",
+        ):
+            out[key] = None
+    if "VirtualService" in unread:
+        out["routes"] = None
+        for subset in out["subsets"] or ():
+            subset["routes"] = None
+            subset["policyNeverApplied"] = None
 
 
 def finding_json(f: Finding, cluster: str | None = None) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from meshtui.mesh.trace import (
     Trace,
     TraceError,
     default_port,
+    failing_share,
     find_workload,
     prepare,
     target_host,
@@ -186,7 +187,8 @@ def render_text(t: Trace, cluster: str | None = None) -> str:
     if extras:
         out.append("The rule sets " + "; ".join(extras) + ".")
     if t.problems:
-        out.append("The request fails:")
+        share = failing_share(t)
+        out.append("The request fails:" if share >= 100 else f"{share}% of these requests fail:")
         out += [f"  ✗ {_printable(p)}" for p in t.problems]
     else:
         out.append("The request gets through.")
@@ -196,7 +198,7 @@ def render_text(t: Trace, cluster: str | None = None) -> str:
 # -- the command -------------------------------------------------------------------------------
 
 
-def _parser() -> argparse.ArgumentParser:
+def trace_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="meshtui trace",
         description="Which VirtualService rule, subset, DestinationRule, policy and pods one "
@@ -291,7 +293,7 @@ def run_trace(argv: Sequence[str], out: TextIO | None = None) -> int:
     from meshtui.sources.files import LoadError
 
     out = out or sys.stdout
-    parser = _parser()
+    parser = trace_parser()
     args = parser.parse_args(list(argv))
     try:
         source = build_source(args, parser, check=True)  # not interactive: stdin can be YAML

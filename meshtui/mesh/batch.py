@@ -13,6 +13,10 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+# A batch that leaves at least this many new tracked objects is a bulk one (a load, a whole
+# analysis); a live update's re-analysis of a few hosts leaves far fewer.
+BULK_OBJECTS = 100_000
+
 
 @contextmanager
 def collector_paused() -> Iterator[None]:
@@ -24,9 +28,15 @@ def collector_paused() -> Iterator[None]:
     try:
         yield
     finally:
-        # What the batch built lives on (resources, analyses, the report): freezing then
-        # unfreezing moves every tracked object straight to the oldest generation, so the next
-        # young collections do not traverse the millions of objects the pause let pile up.
-        gc.freeze()
-        gc.unfreeze()
+        if gc.get_count()[0] >= BULK_OBJECTS:
+            # What a bulk batch built lives on (resources, analyses, the report): freezing
+            # then unfreezing moves every tracked object straight to the oldest generation, so
+            # the next young collections do not traverse the millions the pause let pile up.
+            # Not after a small batch: objects moved so are never counted towards a full
+            # collection, and the cyclic garbage of a live session (each update's old view)
+            # then piled up there unfreed, megabytes a minute. (Keeping the heap frozen was
+            # tried too: under churn the mesh moves out of the frozen set as it changes, full
+            # collections came more often, and memory grew faster; benchmarks/README.md.)
+            gc.freeze()
+            gc.unfreeze()
         gc.enable()

@@ -91,6 +91,8 @@ class HostAnalysis:
     views: tuple[ClientView, ...] = ()  # every client's DestinationRule in force
     clients: ClientSet = EVERY_CLIENT  # the clients `rule` (the one shown) is for
     dropped_routes: tuple[RouteRef, ...] = ()  # routes to it pilot builds for no client here
+    # Kinds the source could not read (mesh.partial): what rests on them is unknown, not none.
+    unread: tuple[str, ...] = ()
 
     @property
     def destination_rules(self) -> tuple[DestinationRule, ...]:

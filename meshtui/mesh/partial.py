@@ -106,13 +106,15 @@ def plural_kind(kind: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Withheld:
-    """Findings of one code left out because kinds they need could not be read."""
+    """Findings of one code left out because kinds they need could not be read; or, with
+    `not_judged`, `count` subsets the check could not be run on at all."""
 
     code: Code
     count: int
     kinds: tuple[str, ...]
     reasons: tuple[str, ...]
     cluster: str | None = None
+    not_judged: bool = False
 
     @property
     def message(self) -> str:
@@ -121,6 +123,9 @@ class Withheld:
             for k, r in zip(self.kinds, self.reasons, strict=True)
         )
         where = f"{self.cluster}: " if self.cluster else ""
+        if self.not_judged:
+            subsets = f"{self.count} subset{'s' if self.count != 1 else ''}"
+            return f"{where}{self.code.value} not judged for {subsets}: {missing}"
         return (
             f"{where}{self.count} {self.code.value} finding{'s' if self.count != 1 else ''} "
             f"withheld (unknown): {missing}"
@@ -162,20 +167,34 @@ def withhold_analysis(
     if not unread:
         return analysis, []
     no_rules = "DestinationRule" in unread
+    kinds = tuple(sorted(unread))
     hosts: dict[str, HostAnalysis] = {}
     every: list[Finding] = list(analysis.load_findings)
+    unjudged = 0  # subsets whose pods were not read: SubsetSelectsNothing was not checked
     for name, host in analysis.hosts.items():
         every += host.findings
         kept, _ = withhold(host.findings, unread)
         subsets = tuple(
             replace(s, findings=tuple(withhold(s.findings, unread)[0])) for s in host.subsets
         )
+        unjudged += sum(1 for s in host.subsets if s.workloads is None)
         hosts[name] = replace(
             host,
             findings=tuple(kept),
             subsets=subsets,
             undefined_subsets=() if no_rules else host.undefined_subsets,
+            unread=kinds,
         )
     load, _ = withhold(analysis.load_findings, unread)
     _, notes = withhold(every, unread, analysis.cluster)
+    blocked = _blocked(Code.SUBSET_SELECTS_NOTHING, unread)
+    if "Pod" in blocked and unjudged:
+        # The core does not run this check where no pod was read: nothing to withhold, but
+        # its silence is no verdict either.
+        reasons = tuple(unread[k] for k in blocked)
+        notes.append(
+            Withheld(
+                Code.SUBSET_SELECTS_NOTHING, unjudged, blocked, reasons, analysis.cluster, True
+            )
+        )
     return replace(analysis, hosts=hosts, load_findings=tuple(load)), notes

@@ -209,6 +209,19 @@ def _hop(
     )
 
 
+def failing_share(t: Trace) -> int:
+    """The percentage of these requests that fail: 100 when the request itself does (no rule,
+    no destination, a gateway that refuses it), else the weights of the destinations that
+    fail (a 10% canary to an undefined subset fails 10%, not every request)."""
+    if not t.problems:
+        return 0
+    failing = [h for h in t.destinations if h.weight > 0 and _hop_problems(h, t.client)]
+    of_hops = {p for h in failing for p in _hop_problems(h, t.client)}
+    if not failing or any(p not in of_hops for p in t.problems):
+        return 100
+    return min(100, sum(h.weight for h in failing))
+
+
 def _hop_problems(hop: Hop, client: Client) -> list[str]:
     where = f"{hop.host}:{hop.port}" if hop.port else hop.host
     if not hop.in_registry:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from meshtui.sources import Source
 
@@ -72,10 +72,15 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def build_source(
-    args: argparse.Namespace, parser: argparse.ArgumentParser, check: bool = False
+    args: argparse.Namespace,
+    parser: argparse.ArgumentParser,
+    check: bool = False,
+    keys_elsewhere: Callable[[], bool] = lambda: False,
 ) -> Source:
+    """The Source the arguments name. `keys_elsewhere` says whether the inspector can take its
+    keys from somewhere other than standard input (the terminal), so that stdin may bring YAML."""
     if args.paths:
-        return path_source(args, parser, check)
+        return path_source(args, parser, check, keys_elsewhere)
     # No PATH: like kubectl and k9s, read the kubeconfig's current context.
     from meshtui.sources.cluster import ClusterSource
 
@@ -84,15 +89,21 @@ def build_source(
         kubeconfig=args.kubeconfig,
         namespaces=[] if args.all_namespaces else args.namespace,
         request_timeout=args.request_timeout,
+        open_partially=not check,  # a report needs every context; the inspector opens anyway
     )
 
 
-def path_source(args: argparse.Namespace, parser: argparse.ArgumentParser, check: bool) -> Source:
+def path_source(
+    args: argparse.Namespace,
+    parser: argparse.ArgumentParser,
+    check: bool,
+    keys_elsewhere: Callable[[], bool] = lambda: False,
+) -> Source:
     """PATHs: read the files; `-n NS` is the namespace of resources written without one (as
     `kubectl apply -n`); with `--context`, the files are laid over that cluster's resources."""
     from meshtui.sources.files import STDIN, FileSource
 
-    if STDIN in args.paths and not check:
+    if STDIN in args.paths and not check and not keys_elsewhere():
         # The inspector reads its keys from the terminal: stdin cannot bring YAML too.
         parser.error("- (standard input) works with `meshtui check`; save it to a file first")
     if len(args.namespace) > 1:

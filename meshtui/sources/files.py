@@ -214,6 +214,11 @@ def keep(name: str, data: bytes) -> None:
     _kept[name] = data
 
 
+def kept(name: str) -> bool:
+    """Whether input is kept under `name` (standard input read ahead, a build's output)."""
+    return name in _kept
+
+
 def load_file(path: Path, result: LoadResult) -> None:
     """Read one input (a file, or a kustomize folder's build) into `result`."""
     if path.is_dir():

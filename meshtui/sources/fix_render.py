@@ -220,7 +220,7 @@ class FixRenderer:
         if resource.replaces is None:
             path = self.new_file(resource, near)
             new = dump(plain(resource.object)).splitlines(keepends=True)
-            return "".join(difflib.unified_diff([], new, "/dev/null", f"b/{path}", n=3))
+            return "".join(difflib.unified_diff([], new, "/dev/null", _side("b", path), n=3))
         span = self.after_lines(resource) if origin and origin.item is None else None
         if span is not None and origin is not None and origin.file is not None:
             doc, new = span
@@ -231,8 +231,8 @@ class FixRenderer:
             hunks = difflib.unified_diff(
                 before + doc.lines + after,
                 before + new + after,
-                f"a/{origin.file}",
-                f"b/{origin.file}",
+                _side("a", origin.file),
+                _side("b", origin.file),
                 n=3,
             )
             return "".join(_shift(line, first) for line in hunks)
@@ -242,7 +242,7 @@ class FixRenderer:
             label = f"{origin.file} ({label}, item {origin.item} of line {origin.line})"
         old = dump(plain(resource.before or {})).splitlines(keepends=True)
         new = dump(plain(resource.object)).splitlines(keepends=True)
-        return "".join(difflib.unified_diff(old, new, f"a/{label}", f"b/{label}", n=3))
+        return "".join(difflib.unified_diff(old, new, _side("a", label), _side("b", label), n=3))
 
     def yaml(self, fix: Fix) -> str:
         """The fix's objects as one multi-document YAML stream, for `kubectl apply -f -`."""
@@ -296,3 +296,13 @@ def _shift(line: str, offset: int) -> str:
         return line
     old, new = int(m.group(1)) + offset, int(m.group(3)) + offset
     return f"@@ -{old}{m.group(2) or ''} +{new}{m.group(4) or ''} @@\n"
+
+
+def _side(prefix: str, path: object) -> str:
+    """A diff header's file as git writes it: `a/` + the path relative to the working
+    directory, or without its leading `/` when it lies elsewhere (never `a//tmp/...`)."""
+    text = str(path)
+    if os.path.isabs(text):
+        relative = os.path.relpath(text)
+        text = relative if not relative.startswith("..") else text.lstrip("/")
+    return f"{prefix}/{text}"

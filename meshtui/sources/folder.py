@@ -283,8 +283,17 @@ def _def_order(d: tuple[Key, int, Resource]) -> tuple[Key, int]:
     return d[0], d[1]
 
 
-def nothing_read(paths: list[str], files: int, findings: Iterable[Finding]) -> str:
+def nothing_read(
+    paths: list[str], files: int, findings: Iterable[Finding], warnings: Iterable[str] = ()
+) -> str:
     """Why there is nothing to analyse, with what was looked at."""
+    if kz.NO_TOOL in warnings:
+        # A kustomize overlay holds patches and a kustomization, no resources of its own:
+        # read as plain files it has nothing, which is no verdict on the overlay.
+        return (
+            "kustomize is needed for this folder: install it (or kubectl), or pass the "
+            "rendered YAML (kustomize build DIR | meshtui check -)"
+        )
     if files == 0:
         where = ", ".join(paths)
         return f"0 files with YAML or JSON under {where}"
@@ -374,7 +383,9 @@ class FileSource(Source):
         if contents.objects == 0:
             findings = [f for u in contents.units.values() for f in u.findings]
             said = [n for u in contents.units.values() for n in u.notes]
-            raise LoadError("; ".join([nothing_read(self.paths, len(inputs), findings), *said]))
+            raise LoadError(
+                "; ".join([nothing_read(self.paths, len(inputs), findings, warnings), *said])
+            )
         skipped: Counter[str] = Counter()
         read_notes: list[str] = []
         for unit in contents.units.values():
@@ -429,6 +440,8 @@ class FileSource(Source):
     @property
     def status(self) -> str:
         watcher = self._watcher
+        if getattr(watcher, "missing", None):
+            return "folder missing"
         since = getattr(watcher, "failing_since", None)
         if since is None:
             return ""
@@ -437,6 +450,13 @@ class FileSource(Source):
     @property
     def problem(self) -> str:
         watcher = self._watcher
+        missing = sorted(getattr(watcher, "missing", None) or ())
+        if missing:
+            names = ", ".join(str(self._local(m)) for m in missing)
+            return (
+                f"folder missing: {names} was moved or deleted; showing what it held until a "
+                "folder is at that path again"
+            )
         error = getattr(watcher, "last_error", "") if watcher is not None else ""
         if not error or self.status == "":
             return ""

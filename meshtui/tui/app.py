@@ -7,6 +7,10 @@ read; a live source hands new analyses to :meth:`MeshApp.apply_analysis` (throug
 
 from __future__ import annotations
 
+import os
+import shlex
+import subprocess
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -14,7 +18,7 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual import on
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import App, ComposeResult, SuspendNotSupported, SystemCommand
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
@@ -29,6 +33,7 @@ from meshtui.mesh.analysis import Analysis
 from meshtui.mesh.findings import Finding
 from meshtui.mesh.fix import Fix
 from meshtui.mesh.resources import Meta
+from meshtui.mesh.trace import Trace
 from meshtui.sources import Source, known_analyses, partial_marker, partial_notes
 from meshtui.tui.command_mode import COMMANDS, CommandLine, find, split
 from meshtui.tui.commands import MeshCommands
@@ -39,7 +44,7 @@ from meshtui.tui.keys import Scope, bindings
 from meshtui.tui.model import MeshView, NodeRef, Sort, ViewOptions
 from meshtui.tui.screens.client import ClientScreen
 from meshtui.tui.screens.help import HelpScreen
-from meshtui.tui.screens.trace import open_trace
+from meshtui.tui.screens.trace import Marks, TraceScreen, first_form, mark_reached, tracer
 from meshtui.tui.text import MUTED, plural, safe
 from meshtui.tui.widgets.detail_pane import DetailPane
 from meshtui.tui.widgets.mesh_tree import MeshTree
@@ -59,7 +64,10 @@ CONTEXT_GROUP = "context"
 NARROW_COLUMNS = 100
 # Actions that open a line to type into: not from a text field (there the key is a character)
 # nor over another screen (help, palette).
-TYPING_ACTIONS = {"filter", "command"}
+TYPING_ACTIONS = {"filter", "command", "client_view"}
+
+
+_FINISHED = (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED)
 
 
 class SourceChanged(Message):
@@ -97,7 +105,13 @@ class MeshApp(App[int]):
         self._located: dict[Finding, Finding] = {}
         self._filter_timer: Timer | None = None
         self._live_timer: Timer | None = None
-        self._changed_hosts: set[str] = set()
+        # A live source changed since the last snapshot started: kept until one starts,
+        # whatever happens meanwhile (a reload in flight, or one that fails).
+        self._live_pending = False
+        self._live_running = False  # one live snapshot at a time: bursts coalesce behind it
+        self._notice_lock = threading.Lock()
+        self._notice_posted = False  # a SourceChanged is on its way to the UI thread
+        self._trace_marks: Marks = {}  # what the last trace marked in the tree
         self._warned: set[str] = set()
         self.summary = SummaryBar(id="summary")
         self.host_tree = MeshTree(id="tree")
@@ -177,12 +191,17 @@ class MeshApp(App[int]):
                 self.load_error = ""
                 self._apply_view(view, refined)
                 self._loaded()
+                if self._live_pending:  # e.g. another client view chosen during the load
+                    self._arm_live_timer()
             elif event.state is WorkerState.ERROR:
                 self._load_failed(worker.error)
-        elif worker.group == LIVE_GROUP and event.state is WorkerState.SUCCESS:
-            if not self.busy:  # a reload under way brings newer data
-                self._apply_view(worker.result)
+        elif worker.group == LIVE_GROUP and event.state in _FINISHED:
+            self._live_running = False
+            if event.state is WorkerState.SUCCESS and not self.busy:
+                self._apply_view(worker.result)  # (a reload under way brings newer data)
                 self._poll_status()
+            if self._live_pending:  # changes that came while it ran: one more, after a pause
+                self._arm_live_timer()
         elif worker.group == YAML_GROUP and event.state is WorkerState.SUCCESS:
             ref, documents = worker.result
             if self.show_yaml and ref == self._cursor_ref():
@@ -207,22 +226,37 @@ class MeshApp(App[int]):
             self._poll_status()
 
     def _source_changed(self, hosts: set[str]) -> None:
-        """Called by the live source from its watch threads: hand over to the UI thread."""
+        """Called by the live source from its watch threads: hand over to the UI thread, one
+        message at a time (a hundred events a second are one message, not a hundred)."""
+        with self._notice_lock:
+            if self._notice_posted:
+                return
+            self._notice_posted = True
         self.post_message(SourceChanged(set(hosts)))
 
     @on(SourceChanged)
     def _schedule_refresh(self, event: SourceChanged) -> None:
-        # Changes come in bursts (a rollout touches many pods): refresh once per burst.
-        self._changed_hosts |= event.hosts
-        if self._live_timer is None:
+        with self._notice_lock:
+            self._notice_posted = False
+        # Changes come in bursts (a rollout touches many pods): refresh once per burst, and
+        # never start a snapshot while one runs. Under churn the work then follows the hosts
+        # that changed (the core re-analyses only those), not the number of watch events.
+        self._live_pending = True
+        self._arm_live_timer()
+
+    def _arm_live_timer(self) -> None:
+        if self._live_timer is None and not self._live_running:
             delay = min(LIVE_REFRESH_SECONDS, self.source.settle)  # a folder's are gathered
             self._live_timer = self.set_timer(delay, self._refresh_live)
 
     def _refresh_live(self) -> None:
+        """Take a snapshot of the live source in a worker, unless one runs or a reload does
+        (they end by taking up the changes still pending: `_live_pending`)."""
         self._live_timer = None
-        self._changed_hosts = set()
-        if self.busy:
+        if self.busy or self._live_running or not self._live_pending:
             return
+        self._live_pending = False
+        self._live_running = True
         self._in_thread(self._snapshot, LIVE_GROUP)
 
     def _poll_status(self) -> None:
@@ -252,6 +286,8 @@ class MeshApp(App[int]):
         self._summary()
         if self.source.live:
             self._poll_status()  # the source kept running: say how it is, not "live"
+            # It also kept following: what changed while the reload failed is shown now.
+            self._arm_live_timer()
         if self.mesh_view is None:
             # Nothing was ever read (no such path, no cluster): say so and exit 2, as `check`.
             self.exit(return_code=EXIT_UNREADABLE, message=Text(f"meshtui: {self.load_error}"))
@@ -388,7 +424,33 @@ class MeshApp(App[int]):
         if fix is None or self.mesh_view is None or self.mesh_view.fixes is None:
             return
         self.copy_to_clipboard(self.mesh_view.fixes.renderer.yaml(fix))
-        self.notify(f"Copied fix “{safe(fix.title)}” to the clipboard", timeout=4)
+        # OSC 52 is a request to the terminal, which never answers: many accept it, some
+        # ignore it (or need it enabled, tmux's set-clipboard). Say what was done.
+        self.notify(
+            f"Sent fix “{safe(fix.title)}” to the terminal's clipboard (OSC 52); if nothing "
+            "was pasted, your terminal ignores it: w writes the fix to a file, P shows it "
+            "in $PAGER",
+            timeout=8,
+            markup=False,
+        )
+
+    def action_page_fix(self) -> None:
+        """Show the selected fix's objects in $PAGER (less), to copy from there."""
+        fix = self._selected_fix()
+        if fix is None or self.mesh_view is None or self.mesh_view.fixes is None:
+            return
+        text = self.mesh_view.fixes.renderer.yaml(fix)
+        command = shlex.split(os.environ.get("PAGER") or "less")
+        try:
+            with self.suspend():
+                subprocess.run(command, input=text.encode(), check=False)
+        except (OSError, SuspendNotSupported) as err:
+            self.notify(
+                f"Could not run {safe(' '.join(command))}: {safe(str(err))}; w writes the fix "
+                "to a file",
+                severity="error",
+                markup=False,
+            )
 
     def action_write_fix(self) -> None:
         """Write the selected fix's objects to a new YAML file in the working directory."""
@@ -688,7 +750,8 @@ class MeshApp(App[int]):
     def action_client_view(self) -> None:
         """Ask whose view to show: sidecars in one namespace, or every client."""
         current = self.source.client_namespace or ""
-        self.push_screen(ClientScreen(current), self.set_client_namespace)
+        known = self.mesh_view.input_namespaces() if self.mesh_view is not None else []
+        self.push_screen(ClientScreen(current, known), self.set_client_namespace)
 
     def set_client_namespace(self, namespace: str | None) -> None:
         """Show the mesh as sidecars in `namespace` see it ("" or None: every client)."""
@@ -696,7 +759,8 @@ class MeshApp(App[int]):
             return  # the prompt was cancelled
         self.source.set_client_namespace(namespace.strip() or None)
         self._summary()
-        self._in_thread(self._snapshot, LIVE_GROUP)
+        self._live_pending = True
+        self._refresh_live()  # or, if one runs, right after it
 
     def action_toggle_yaml(self) -> None:
         self.show_yaml = not self.show_yaml
@@ -704,8 +768,21 @@ class MeshApp(App[int]):
         self._show_detail()
 
     def action_trace(self) -> None:
-        """Trace a request to the host or subset under the cursor (form, then its path)."""
-        open_trace(self)
+        """Trace a request to the host or subset under the cursor (form, then its path);
+        once it closes, the tree marks what the request reached."""
+        ref = self._cursor_ref()
+        view = self.mesh_view
+        host = view.host(ref) if view is not None and ref is not None and ref.host else None
+        if ref is None or host is None:
+            self.notify("Put the cursor on a host or subset to trace a request to it.", timeout=4)
+            return
+        form = first_form(host, self.source.client_namespace)
+        screen = TraceScreen(host.host, form, tracer(self.source, ref.cluster, host.host))
+
+        def done(result: Trace | None) -> None:
+            mark_reached(self.host_tree, self.mesh_view, result, ref.cluster, self._trace_marks)
+
+        self.push_screen(screen, done)
 
     def action_expand(self) -> None:
         self.host_tree.action_expand()

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
-
-if TYPE_CHECKING:
-    from meshtui.tui.app import MeshApp
 
 # (command, action of MeshApp, help)
 COMMANDS: tuple[tuple[str, str, str], ...] = (
@@ -19,14 +15,19 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("Show only hosts with findings", "toggle_findings_only", "Toggle (key f)"),
     ("Sort hosts: findings first or alphabetical", "toggle_sort", "Toggle (key s)"),
     ("Toggle raw YAML", "toggle_yaml", "The YAML of the resources behind the node (key y)"),
-    ("Copy the selected fix", "copy_fix", "Its objects as YAML, to the clipboard (key C)"),
+    ("Copy the selected fix", "copy_fix", "Its YAML to the terminal's clipboard, OSC 52 (key C)"),
     ("Write the selected fix to a file", "write_fix", "A new YAML file here (key w)"),
+    ("Show the selected fix in $PAGER", "page_fix", "Its YAML in less, or $PAGER (key P)"),
     ("Select the next fix", "next_fix", "The selected fix shows its diff (key F)"),
     ("Trace a request", "trace", "Which rule, subset, policy and pods it gets (key t)"),
     ("Expand node", "expand", "Open the selected node (keys enter l →)"),
     ("Collapse node", "collapse", "Close the selected node (keys h ←)"),
     ("Reload", "reload", "Read the source again (key r)"),
-    ("Command line: namespace, context, quit", "command", "Type :ns NAME, :ctx NAME, :q (key :)"),
+    (
+        "Command line: namespace, context, client view, quit",
+        "command",
+        "Type :ns NAME, :ctx NAME, :client NS, :q (key :)",
+    ),
     (
         "Client view: the mesh as sidecars in one namespace see it",
         "client_view",
@@ -41,9 +42,9 @@ class MeshCommands(Provider):
     """Commands for every key of the inspector."""
 
     def _commands(self) -> list[tuple[str, Callable[[], object], str]]:
-        app = cast("MeshApp", self.app)
+        # The app's own actions, by name: the palette needs nothing else of it.
         return [
-            (name, getattr(app, f"action_{action}"), help_text)
+            (name, getattr(self.app, f"action_{action}"), help_text)
             for name, action, help_text in COMMANDS
         ]
 

@@ -27,9 +27,11 @@ from meshtui.tui.model import Kind, MeshView, NodeRef
 from meshtui.tui.text import (
     MUTED,
     NEVER_APPLIED,
+    UNREAD_STYLE,
     counts_badge,
     finding_counts,
     finding_where,
+    not_readable,
     plural,
     routing_badge,
     safe,
@@ -372,7 +374,11 @@ def source_section(metas: Sequence[Meta]) -> list[Text]:
     return out
 
 
-def workloads_section(workloads: Sequence[Workload] | None) -> list[Text]:
+def workloads_section(
+    workloads: Sequence[Workload] | None, unread: Sequence[str] = ()
+) -> list[Text]:
+    if workloads is None and "Pod" in unread:
+        return [section("Workloads"), Text(not_readable("Pod"), style=UNREAD_STYLE)]
     if workloads is None:
         return [section("Workloads"), Text("not known (no workloads were read)", style=MUTED)]
     out: list[Text] = [section("Workloads", Text(str(len(workloads)), style=MUTED))]
@@ -394,6 +400,29 @@ def title(*parts: tuple[str, str] | str) -> Text:
 
 
 # -- per kind --------------------------------------------------------------------------------
+
+
+def _policy(
+    h: HostAnalysis,
+    policy: EffectivePolicy,
+    ports: Mapping[int, EffectivePolicy],
+    width: int,
+    subset: str = "",
+) -> list[Text]:
+    """The effective policy, unless it rests on DestinationRules that could not be read:
+    then Istio's defaults would be a guess shown as a fact."""
+    if "DestinationRule" in h.unread:
+        return [
+            Text(f"{not_readable('DestinationRule')}: the policy is unknown", style=UNREAD_STYLE)
+        ]
+    return policy_by_port(policy, ports, h.ports, width, subset)
+
+
+def _no_routes(h: HostAnalysis, empty: str) -> str:
+    """What an empty list of routes says: none, or unknown when VirtualServices are unread."""
+    if "VirtualService" in h.unread:
+        return f"{not_readable('VirtualService')}: the routes are unknown."
+    return empty
 
 
 def host_detail(view: MeshView, ref: NodeRef, locate: Locate, width: int) -> list[Text]:
@@ -430,8 +459,10 @@ def host_detail(view: MeshView, ref: NodeRef, locate: Locate, width: int) -> lis
         for u in h.undefined_subsets:
             out.append(Text(f"{Severity.ERROR.icon} undefined subset {safe(u)}", style="bold red"))
     out.append(section("Policy for traffic without a subset"))
-    out += policy_by_port(h.policy, h.port_policies, h.ports, width)
-    if len(h.views) > 1:
+    out += _policy(h, h.policy, h.port_policies, width)
+    if "DestinationRule" in h.unread:
+        pass  # which rule is in force for whom is as unknown as the rules
+    elif len(h.views) > 1:
         # pilot picks the DestinationRule per client namespace: its own first.
         out.append(section("DestinationRule in force, by client"))
         for v in h.views:
@@ -452,7 +483,7 @@ def host_detail(view: MeshView, ref: NodeRef, locate: Locate, width: int) -> lis
                 style=MUTED,
             )
         )
-    none = "No VirtualService routes to this host: default routing."
+    none = _no_routes(h, "No VirtualService routes to this host: default routing.")
     out += routes_section(h.routes, none, locate, h.dropped_routes)
     out += source_section(involved(view, ref))
     return out
@@ -467,15 +498,15 @@ def default_detail(view: MeshView, ref: NodeRef, locate: Locate, width: int) -> 
         Text("Traffic to the whole service: the host-level policy applies.", style=MUTED),
         section("Effective policy"),
     ]
-    out += policy_by_port(h.policy, h.port_policies, h.ports, width)
+    out += _policy(h, h.policy, h.port_policies, width)
     empty = (
         "No VirtualService routes to this host: default routing sends traffic here."
         if not h.routes
         else "No route sends traffic to the host without a subset."
     )
     dropped = [r for r in h.dropped_routes if not r.subset]
-    out += routes_section(h.default_routes, empty, locate, dropped)
-    out += workloads_section(h.workloads)
+    out += routes_section(h.default_routes, _no_routes(h, empty), locate, dropped)
+    out += workloads_section(h.workloads, h.unread)
     out += source_section(involved(view, ref))
     return out
 
@@ -523,19 +554,19 @@ def subset_detail(view: MeshView, ref: NodeRef, locate: Locate, width: int) -> l
                 Text(f"none of this subset's: {safe(s.traffic_instead)}", style=MUTED),
             )
         )
-        out += policy_by_port(h.policy, h.port_policies, h.ports, width)
+        out += _policy(h, h.policy, h.port_policies, width)
     else:
         note = "" if s.has_own_policy else "no policy of its own: the host's applies"
         out.append(section("Effective policy", Text(note, style=MUTED)))
-        out += policy_by_port(s.policy, s.ports, h.ports, width, s.name)
+        out += _policy(h, s.policy, s.ports, width, s.name)
     out += findings_section(view.findings_on(ref), h, locate, width, view.fixes)
     empty = (
         "No route carries traffic to this subset."
         if s.dropped_routes
         else "No VirtualService route names this subset."
     )
-    out += routes_section(s.routes, empty, locate, s.dropped_routes)
-    out += workloads_section(s.workloads)
+    out += routes_section(s.routes, _no_routes(h, empty), locate, s.dropped_routes)
+    out += workloads_section(s.workloads, h.unread)
     out += source_section(involved(view, ref))
     return out
 

@@ -17,7 +17,7 @@ from meshtui.mesh.findings import Finding
 from meshtui.mesh.fix import Fix
 from meshtui.sources import Source
 from meshtui.sources.fix_render import FixRenderer
-from meshtui.tui.text import MUTED, safe
+from meshtui.tui.style import MUTED, safe
 
 _HUNK = re.compile(r"^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@")
 

@@ -79,7 +79,9 @@ KEYS: tuple[Key, ...] = (
         footer=True,
         priority=True,
     ),
-    Key("colon", "command", "Command: :ns, :ctx, :q (tab completes)", Scope.APP, True, True),
+    Key(
+        "colon", "command", "Command: :ns, :ctx, :client, :q (tab completes)", Scope.APP, True, True
+    ),
     Key("n", "next_finding", "Next finding (after a pane search: next match)", Scope.APP, True),
     Key("N", "previous_finding", "Previous finding (or match)", Scope.APP, True),
     Key("f", "toggle_findings_only", "Only hosts with findings", Scope.APP, True),
@@ -89,10 +91,11 @@ KEYS: tuple[Key, ...] = (
     Key(
         "C",
         "copy_fix",
-        "Copy the selected fix (YAML) to the clipboard",
+        "Send the selected fix to the clipboard (OSC 52)",
         Scope.APP,
     ),
     Key("w", "write_fix", "Write the selected fix to a file here", Scope.APP),
+    Key("P", "page_fix", "Show the selected fix in $PAGER", Scope.APP),
     Key("F", "next_fix", "Next fix of the node (it shows its diff)", Scope.APP),
     Key(
         "c",
@@ -100,6 +103,7 @@ KEYS: tuple[Key, ...] = (
         "Client view: the mesh as sidecars in one namespace see it",
         Scope.APP,
         True,
+        priority=True,  # as / and :, so that what is typed next goes to its prompt
     ),
     Key("t", "trace", "Trace a request to the host or subset under the cursor", Scope.APP),
     Key("escape", "clear_filter", "Clear the filter, the search or the command", Scope.APP),

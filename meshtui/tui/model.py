@@ -8,6 +8,7 @@ here decides Istio semantics: it groups, orders and searches what the core compu
 from __future__ import annotations
 
 import re
+import weakref
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -244,6 +245,20 @@ class MeshView:
     def namespaces(self) -> list[str]:
         """Every namespace with a host, in natural order (what `:ns` completes)."""
         names = {e.namespace for entries in self.entries for e in entries}
+        return sorted(names, key=natural_key)
+
+    def input_namespaces(self) -> list[str]:
+        """Every namespace the input names: of a host, a workload, a DestinationRule or a
+        VirtualService (where a client may be; what `c` completes and checks against)."""
+        names: set[str] = set()
+        for a in self.analyses:
+            for h in a.hosts.values():
+                if h.namespace:
+                    names.add(h.namespace)
+                names.update(w.meta.ref.namespace for w in h.workloads or ())
+                names.update(r.meta.ref.namespace for r in (*h.destination_rules, *h.other_rules))
+                names.update(r.meta.ref.namespace for v in h.views if v.rule for r in v.rule.rules)
+                names.update(r.virtual_service.namespace for r in h.routes)
         return sorted(names, key=natural_key)
 
     # -- counts for the header -----------------------------------------------------------
@@ -483,7 +498,10 @@ class Layout:
         self, view: MeshView, groups: Sequence[ClusterGroup], like: Layout | None = None
     ) -> None:
         """`like`: a layout with the same places (MeshView._relaid), whose indexes are shared."""
-        self.view = view
+        # The view keeps its layouts; a layout refers back weakly, so that a replaced view is
+        # freed at once by reference counting, not left for the cyclic collector (a live
+        # source replaces the view several times a second).
+        self._view = weakref.ref(view)
         self.groups = list(groups)
         self._targets: list[NodeRef] | None = None
         self._target_keys: list[tuple[int, ...]] = []
@@ -508,6 +526,14 @@ class Layout:
         # Clusters, their load findings, namespaces and hosts in display order: a new analysis
         # of the same shape can update the tree in place.
         self.shape = tuple(shape)
+
+    @property
+    def view(self) -> MeshView:
+        """The view this layout belongs to (whoever holds a layout holds its view)."""
+        view = self._view()
+        if view is None:
+            raise ReferenceError("a Layout outlived the MeshView that made it")
+        return view
 
     @property
     def targets(self) -> list[NodeRef]:

@@ -14,29 +14,20 @@ from rich.text import Text
 from meshtui.mesh.analysis import HostAnalysis, SubsetAnalysis
 from meshtui.mesh.clients import ClientSet
 from meshtui.mesh.findings import Code, Finding, Severity
-from meshtui.mesh.printable import printable
+from meshtui.mesh.partial import plural_kind
 from meshtui.mesh.resources import Meta, Service, Workload
 from meshtui.mesh.routes import RouteRef
 from meshtui.tui.model import ClusterGroup, HostEntry, Match, NamespaceGroup
-
-SEVERITY_STYLE = {
-    Severity.ERROR: "bold red",
-    Severity.WARNING: "bold yellow",
-    Severity.INFO: "bold cyan",
-}
-MUTED = "dim"
-ROUTE_STYLE = "green"
-GATEWAY_STYLE = "magenta"
-MATCH_STYLE = "reverse"
-
-
-def safe(value: object) -> str:
-    """A resource's text made inert: control characters shown as escapes."""
-    return printable(str(value))
-
-
-def plural(n: int, word: str, words: str | None = None) -> str:
-    return f"{n} {word if n == 1 else (words or word + 's')}"
+from meshtui.tui.style import (
+    GATEWAY_STYLE,
+    MATCH_STYLE,
+    MUTED,
+    ROUTE_STYLE,
+    SEVERITY_STYLE,
+    UNREAD_STYLE,
+    plural,
+    safe,
+)
 
 
 def severity_word(severity: Severity, n: int | None = None) -> Text:
@@ -107,17 +98,24 @@ def host_name(h: HostAnalysis) -> str:
     return h.host
 
 
+def not_readable(kind: str) -> str:
+    """What is said where a kind that could not be read (403) would be shown."""
+    return f"{plural_kind(kind)} not readable (403)"
+
+
 def host_label(entry: HostEntry, match: Match | None = None, query: str = "") -> Text:
     h = entry.analysis
     name = highlight(Text(safe(host_name(h)), style="bold"), query if match else "")
-    if not h.findings and h.rule is not None and isinstance(h.service, Service):
+    if not h.findings and h.rule is not None and isinstance(h.service, Service) and not h.unread:
         return name  # the common case, kept cheap: thousands of these are built at once
     badges = [counts_badge(finding_counts(h.findings))]
     if h.service is None:
         badges.append(Text("no Service", style=MUTED))
     elif h.service.meta.ref.kind != "Service":
         badges.append(Text(h.service.meta.ref.kind, style=MUTED))
-    if h.rule is None:
+    if "DestinationRule" in h.unread:
+        badges.append(Text(not_readable("DestinationRule"), style=UNREAD_STYLE))
+    elif h.rule is None:
         badges.append(Text("no DestinationRule", style=MUTED))
     return _with_badges(name, badges)
 
@@ -198,7 +196,9 @@ def route_clients(routes: Sequence[RouteRef]) -> ClientSet | None:
 
 def default_label(h: HostAnalysis) -> Text:
     routes = h.default_routes
-    if routes:
+    if "VirtualService" in h.unread and not routes:
+        badge = Text(not_readable("VirtualService"), style=UNREAD_STYLE)
+    elif routes:
         badge = routing_badge(routes)
     elif not h.routes:
         badge = Text("default routing", style=MUTED)
@@ -234,7 +234,8 @@ def subset_problems(s: SubsetAnalysis) -> list[Text]:
     return out
 
 
-def subset_label(s: SubsetAnalysis, query: str = "") -> Text:
+def subset_label(s: SubsetAnalysis, query: str = "", unread: Sequence[str] = ()) -> Text:
+    """A subset's line; `unread`: the kinds its host's source could not read."""
     name = highlight(Text(safe(s.name), style="bold"), query)
     problems = subset_problems(s)
     badges = [*problems, routing_badge(s.routes)]

@@ -196,3 +196,21 @@ def test_trace_does_not_import_textual():
     )
     assert result.returncode == 0, result.stderr
     assert "The request gets through." in result.stdout
+
+
+def test_a_split_with_one_failing_branch_says_which_share_fails(capsys, tmp_path):
+    folder = write(
+        tmp_path,
+        service("reviews", ports=(9080,)),
+        deployment("reviews-v1", {"app": "reviews", "version": "v1"}),
+        dr("reviews", "reviews", subsets=[subset("v1")]),
+        vs(
+            "reviews",
+            ["reviews"],
+            http=[route(dest("reviews", "v1", weight=90), dest("reviews", "v3", weight=10))],
+        ),
+    )
+    code, out, _ = trace(capsys, str(folder), "--from", "default", "--to", "reviews")
+    assert code == 1
+    assert "10% of these requests fail:" in out and "The request fails" not in out
+    assert "  ✗ subset 'v3' of reviews.default.svc.cluster.local is undefined" in out

@@ -253,9 +253,11 @@ class Store:
 
     def _insert(self, spec: KindSpec, entry: Entry, *, keep_sorted: bool) -> None:
         key = (entry.namespace, entry.name)
-        self._objects[spec.resource_key][key] = entry
+        objects = self._objects[spec.resource_key]
+        replacing = key in objects
+        objects[key] = entry
         cached = self._sorted.get(spec.resource_key)
-        if cached is not None:
+        if cached is not None and not replacing:  # a replaced key is already in the sorted list
             if keep_sorted:
                 bisect.insort(cached, key)
             else:
@@ -316,7 +318,7 @@ class Store:
                 raise Conflict(f'{spec.qualified_plural} "{md.get("name")}" not found')
             self._rv += 1
             entry = self._entry(spec, obj, self._rv, previous)
-            self._insert(spec, entry, keep_sorted=True)  # same key: the sorted cache is unchanged
+            self._insert(spec, entry, keep_sorted=True)
             self._record(MODIFIED, spec, entry)
             self.changed.notify_all()
         return entry

@@ -284,6 +284,19 @@ def test_list_raw_json_has_real_wire_shape(kube_api, api):
     assert (item["apiVersion"], item["kind"]) == (f"{ISTIO}/v1", "DestinationRule")
 
 
+def test_an_updated_object_is_listed_once_and_can_be_deleted(kube_api, api):
+    kube_api.add_many(pod("shop", f"web-{i}") for i in range(3))
+    v1 = client.CoreV1Api(api)
+    assert len(v1.list_namespaced_pod("shop").items) == 3  # the sorted listing is now cached
+    kube_api.update(pod("shop", "web-1", {"app": "web", "version": "v2"}))
+    listed = v1.list_namespaced_pod("shop").items
+    assert [p.metadata.name for p in listed] == ["web-0", "web-1", "web-2"]
+    assert listed[1].metadata.labels == {"app": "web", "version": "v2"}
+    kube_api.delete("Pod", "shop", "web-1")
+    assert [p.metadata.name for p in v1.list_namespaced_pod("shop").items] == ["web-0", "web-2"]
+    assert len(v1.list_pod_for_all_namespaces().items) == 2
+
+
 def test_continue_token_expires_after_compaction(kube_api, api):
     kube_api.add_many(pod("shop", f"web-{i}") for i in range(5))
     v1 = client.CoreV1Api(api)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from meshtui.sources import cluster
+from meshtui.sources import watching
 from tests.kubeapi import KubeAPIServer, RequestRecord
 
 FORBIDDEN_RESOURCES = {"secrets", "configmaps"}
@@ -67,9 +67,9 @@ def kube_api_pair(
 @pytest.fixture
 def fast(monkeypatch: pytest.MonkeyPatch) -> None:
     """Short backoff, a short stale threshold and watches the server ends every 2 s."""
-    monkeypatch.setattr(cluster, "BACKOFF", (0.05, 0.1, 0.2))
-    monkeypatch.setattr(cluster, "STALE_AFTER", 0.4)
-    monkeypatch.setattr(cluster, "WATCH_SECONDS", 2)
+    monkeypatch.setattr(watching, "BACKOFF", (0.05, 0.1, 0.2))
+    monkeypatch.setattr(watching, "STALE_AFTER", 0.4)
+    monkeypatch.setattr(watching, "WATCH_SECONDS", 2)
 
 
 @pytest.fixture(autouse=True)

@@ -57,7 +57,11 @@ def test_allow_partial_invents_no_undefined_subset_and_names_what_is_missing(kub
     assert status == 0  # the routed subsets are not reported as 503s
     assert document["findings"] == []
     reviews = next(h for h in document["hosts"] if h["host"] == REVIEWS)
-    assert reviews["undefinedSubsets"] == [] and reviews["subsets"] == []
+    # Unknown, not none: null where "[]" or "{}" would say there are no rules, no policy.
+    assert reviews["unread"] == ["DestinationRule"]
+    assert reviews["destinationRules"] is None and reviews["policy"] is None
+    assert reviews["undefinedSubsets"] is None and reviews["subsets"] is None
+    assert reviews["workloads"]  # the pods were read
     (unread,) = document["partial"]["unread"]
     assert (unread["kind"], unread["wholly"]) == ("DestinationRule", True)
     assert unread["reason"] == "forbidden cluster-wide (403)"
@@ -83,6 +87,30 @@ def test_forbidden_virtual_services_withhold_policy_never_applied_only(kube_api,
     ]
     reviews = next(h for h in document["hosts"] if h["host"] == REVIEWS)
     assert [s["name"] for s in reviews["subsets"]] == ["v1", "v2", "v3"]  # what was read
+    assert reviews["unread"] == ["VirtualService"] and reviews["routes"] is None
+    assert {s["policyNeverApplied"] for s in reviews["subsets"]} == {None}
+    assert isinstance(reviews["policy"], dict)  # the DestinationRules were read: it is known
+
+
+def test_unreadable_pods_leave_subset_selects_nothing_not_judged(kube_api, capsys):
+    load_bookinfo(kube_api)
+    kube_api.forbid("pods")
+
+    assert run(capsys, kube_api, "-o", "json")[0] == 2
+    status, out, _ = run(capsys, kube_api, "-o", "json", "--allow-partial")
+
+    document = report(out)
+    assert status == 1  # the dormant v3 policy rests on no pod: still reported
+    reviews = next(h for h in document["hosts"] if h["host"] == REVIEWS)
+    assert reviews["unread"] == ["Pod"] and reviews["workloads"] is None
+    assert {s["workloads"] for s in reviews["subsets"]} == {None}
+    (withheld,) = document["partial"]["withheld"]
+    assert withheld["code"] == "SubsetSelectsNothing" and withheld["notJudged"] is True
+    assert withheld["count"] == 6  # every subset of bookinfo: reviews 3, the others 1 each
+    assert withheld["because"] == (
+        "alpha: SubsetSelectsNothing not judged for 6 subsets: "
+        "Pods not readable (forbidden cluster-wide (403))"
+    )
 
 
 def test_the_text_report_opens_with_the_partial_notice(kube_api, capsys):

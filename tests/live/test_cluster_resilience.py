@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from meshtui.sources import FORBIDDEN, WATCHING, kube, unread_kinds
+from meshtui.sources import FORBIDDEN, WATCHING, kube, unread_kinds, watching
 from meshtui.sources import cluster as cluster_module
 from meshtui.sources.cluster import ClusterSource, backoff
 from meshtui.sources.files import LoadError
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.usefixtures("fast")
 STREAMS = len(cluster_module.ISTIO_KINDS) + len(cluster_module.CORE_KINDS)
 # The figures as shipped, before the `fast` fixture shortens them.
 DEFAULTS = {
-    name: getattr(cluster_module, name)
+    name: getattr(watching, name)
     for name in ("BACKOFF", "WATCH_SECONDS", "WATCH_QUIET_SECONDS", "STALE_AFTER")
 }
 DEFAULT_BACKOFF = DEFAULTS["BACKOFF"]
@@ -77,7 +77,7 @@ def test_the_status_is_connecting_until_every_kind_is_watched(kube_api):
 def test_watches_ask_for_bookmarks_and_a_server_side_timeout(kube_api, live):
     (first, *_) = [r for r in kube_api.requests if r.verb == "watch"]
     assert first.query["allowWatchBookmarks"] == "true"
-    assert first.query["timeoutSeconds"] == str(cluster_module.WATCH_SECONDS)
+    assert first.query["timeoutSeconds"] == str(watching.WATCH_SECONDS)
 
 
 # -- reload -----------------------------------------------------------------------------------
@@ -149,7 +149,7 @@ def test_a_successful_reload_replaces_the_watches_once(kube_api, live):
 
 
 def test_backoff_doubles_to_its_cap_with_jitter(monkeypatch):
-    monkeypatch.setattr(cluster_module, "BACKOFF", DEFAULT_BACKOFF)
+    monkeypatch.setattr(watching, "BACKOFF", DEFAULT_BACKOFF)
     steps = DEFAULT_BACKOFF
     for failures in range(len(steps) + 3):
         step = steps[min(failures, len(steps) - 1)]
@@ -164,7 +164,7 @@ def test_one_stream_getting_through_wakes_the_others_and_live_is_back_within_2_s
 ):
     src, _ = live
     # Long waits after three failures: without the wake-up, each watch would wait its own.
-    monkeypatch.setattr(cluster_module, "BACKOFF", (0.05, 0.1, 0.2, 4.0))
+    monkeypatch.setattr(watching, "BACKOFF", (0.05, 0.1, 0.2, 4.0))
     outage = time.monotonic()
     kube_api.fail_for(1.5, code=500, match=lambda r: r.verb == "watch")
     kube_api.send_bookmarks()
@@ -273,3 +273,41 @@ def test_the_readme_states_the_figures_the_source_uses():
     delays = ", ".join(f"{d:g}" for d in kube.RETRY_BACKOFF)
     assert f"up to {len(kube.RETRY_BACKOFF)} times" in readme and f"{delays} s" in readme
     assert f"(at most {kube.RETRY_AFTER_CAP:g} s)" in readme
+
+
+def test_a_context_down_at_start_up_opens_with_the_others_and_joins_when_it_answers(
+    kube_api_pair, monkeypatch
+):
+    first, second = kube_api_pair
+    for server in kube_api_pair:
+        load_bookinfo(server)
+    monkeypatch.setattr(watching, "BACKOFF", (0.1, 0.2, 0.4))
+    second.stop()
+    src = ClusterSource(
+        ["alpha", "beta"], str(first.kubeconfig), request_timeout=2, open_partially=True
+    )
+    try:
+        src.preflight()  # one context answers: enough to open
+        meshes = src.load()
+        assert [m.cluster for m in meshes] == ["alpha", "beta"]
+        alpha, beta = src.snapshot()
+        assert REVIEWS in alpha.hosts and not beta.hosts
+        notes = Notifications()
+        src.watch(notes)
+        assert src.status == "down: beta"
+        assert "context beta: cannot reach the API server" in src.problem
+
+        second.start()
+        eventually(lambda: src.status == "live", 5, "beta read and watched")
+        assert REVIEWS in src.snapshot()[1].hosts
+        assert notes.since(0)  # the view was told
+    finally:
+        src.stop()
+
+
+def test_a_report_still_needs_every_context(kube_api_pair):
+    first, second = kube_api_pair
+    second.stop()
+    src = ClusterSource(["alpha", "beta"], str(first.kubeconfig), request_timeout=2)
+    with pytest.raises(LoadError, match="context beta"):
+        src.preflight()

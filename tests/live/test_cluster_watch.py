@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from meshtui.mesh.findings import Code
-from meshtui.sources import cluster
+from meshtui.sources import STALE, cluster, watching
 from meshtui.sources.cluster import ClusterSource
 from tests.kubeapi import KubeAPIServer
 from tests.kubeapi.objects import destination_rule, pod
@@ -215,7 +215,7 @@ def test_server_errors_for_a_while_are_reconnecting_then_stale_then_live_and_cor
 
     eventually(lambda: src.status == "reconnecting", what="reconnecting")
     assert "500" in src.problem
-    stale = eventually(lambda: re.fullmatch(r"stale since \d\d:\d\d:\d\d", src.status), 2)
+    stale = eventually(lambda: re.fullmatch(r"stale since \d\d:\d\d:\d\d \(alpha\)", src.status), 2)
     assert stale
     rule = bookinfo("DestinationRule", "reviews")
     del rule["spec"]["subsets"][2]["trafficPolicy"]
@@ -245,8 +245,8 @@ def test_a_watch_request_that_hangs_is_bounded_by_the_request_timeout(kube_api, 
 def long_watches(monkeypatch: pytest.MonkeyPatch, kube_api: KubeAPIServer) -> None:
     """Watches the server would end only after a minute, bookmarks every 0.1 s, and a watch
     silent for 1 s taken for a dead one."""
-    monkeypatch.setattr(cluster, "WATCH_SECONDS", 60)
-    monkeypatch.setattr(cluster, "WATCH_QUIET_SECONDS", 1)
+    monkeypatch.setattr(watching, "WATCH_SECONDS", 60)
+    monkeypatch.setattr(watching, "WATCH_QUIET_SECONDS", 1)
     kube_api.bookmark_interval = 0.1
 
 
@@ -335,5 +335,53 @@ def test_a_change_in_one_cluster_reanalyses_that_cluster_only(kube_api_pair):
             True,
         ]
         assert [s.policy_never_applied for s in beta.hosts[REVIEWS].subsets] == [True] * 3
+    finally:
+        src.stop()
+
+
+def test_stale_since_is_the_last_byte_received_and_names_the_context(
+    kube_api, watched, long_watches, monkeypatch
+):
+    monkeypatch.setattr(watching, "WATCH_QUIET_SECONDS", 2)
+    src, notes = watched
+    start(src, notes)
+    eventually(all_watched(kube_api))
+    eventually(lambda: src.status == "live", what="live")
+
+    kube_api.stall()
+    stalled = time.time()  # bookmarks came every 0.1 s until now
+    status = eventually(lambda: src.status if src.status.startswith("stale") else "", 6)
+
+    assert status.endswith("(alpha)")
+    since = min(s.since for s in src.kind_states() if s.state == STALE)
+    # The silence is noticed 2 s later; the view is out of date from the last byte, not then.
+    assert stalled - 0.5 < since <= stalled + 0.2
+    kube_api.clear_faults()
+    eventually(lambda: src.status == "live", 8, "live again")
+
+
+def test_one_cluster_answering_again_wakes_the_others_retries(kube_api_pair, monkeypatch):
+    first, second = kube_api_pair
+    for server in kube_api_pair:
+        load_bookinfo(server)
+    # After two quick retries a failing watch waits 5-10 s before it tries again.
+    monkeypatch.setattr(watching, "BACKOFF", (0.05, 0.05, 10))
+    src = ClusterSource(["alpha", "beta"], str(first.kubeconfig), request_timeout=2)
+    src.load()
+    src.watch(Notifications())
+    try:
+        eventually(lambda: src.status == "live", 5, "live")
+        second.stop()  # beta's watches fail and settle into their long wait
+        eventually(lambda: src.clusters[1].status() != "live", 5, "beta failing")
+        time.sleep(1)
+        first.stop()  # then the network goes for alpha too, briefly
+        eventually(lambda: src.clusters[0].status() != "live", 5, "alpha failing")
+        second.start()
+        first.start()
+
+        eventually(lambda: src.clusters[0].status() == "live", 5, "alpha live again")
+        began = time.monotonic()
+        eventually(lambda: src.clusters[1].status() == "live", 5, "beta live again")
+        assert time.monotonic() - began < 2  # woken by alpha, not after its own 5-10 s
     finally:
         src.stop()

@@ -7,10 +7,11 @@ from collections.abc import Callable
 
 import pytest
 
-from meshtui.sources import cluster
+from meshtui.sources import cluster, kube, watching
 from meshtui.tui.app import MeshApp
+from meshtui.tui.model import Kind, NodeRef
 from tests.live.cluster_fixtures import REVIEWS, load_bookinfo
-from tests.tui.helpers import press, screen_text, settle, tree_text
+from tests.tui.helpers import detail_text, press, screen_text, settle, tree_text
 
 SIZE = (120, 40)
 pytestmark = pytest.mark.usefixtures("fast")
@@ -104,5 +105,101 @@ async def test_pods_unseen_in_a_namespace_stay_in_the_header(kube_api):
             assert header(app).rstrip().endswith(marker)
             await pilot.pause(1.5)  # toasts come and go; the marker stays
             assert marker in header(app)
+    finally:
+        source.stop()
+
+
+async def test_a_change_during_a_failing_reload_is_shown_once_the_reload_gives_up(
+    kube_api, monkeypatch
+):
+    load_bookinfo(kube_api)
+    monkeypatch.setattr(kube, "RETRY_BACKOFF", (0.3, 0.3, 0.3, 0.3))  # the reload fails in ~1 s
+    source = source_for(kube_api)
+    app = MeshApp(source)
+    try:
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await settle(pilot)
+            await until(pilot, app, lambda s: "● live" in s.splitlines()[0])
+            assert "⚠ 1 warning" in header(app) and "error" not in header(app)
+            kube_api.fail_for(60, code=500, match=lambda r: r.verb == "list")
+
+            await pilot.press("r")
+            assert app.busy
+            # The watches still follow the server: this change arrives while the reload fails.
+            kube_api.delete("networking.istio.io/v1/DestinationRule", "bookinfo", "reviews")
+
+            await until(pilot, app, lambda s: "Reload failed" in s, 10)
+            # The subsets the reviews routes name are undefined now: 2 errors, still live.
+            screen = await until(pilot, app, lambda s: "✖ 2 errors" in s.splitlines()[0], 5)
+            assert "● live" in screen.splitlines()[0]
+    finally:
+        source.stop()
+
+
+@pytest.mark.parametrize(
+    ("kind", "resource", "tree_says", "detail_says", "never"),
+    [
+        (
+            "DestinationRule",
+            "destinationrules",
+            "DestinationRules not readable (403)",
+            "DestinationRules not readable (403): the policy is unknown",
+            ("no DestinationRule", "Istio default"),
+        ),
+        (
+            "VirtualService",
+            "virtualservices",
+            "VirtualServices not readable (403)",
+            "VirtualServices not readable (403): the routes are unknown.",
+            ("default routing", "No VirtualService routes"),
+        ),
+    ],
+)
+async def test_an_unreadable_kind_is_said_where_it_would_be_shown_not_shown_as_none(
+    kube_api, kind, resource, tree_says, detail_says, never
+):
+    load_bookinfo(kube_api)
+    kube_api.forbid(resource)
+    source = source_for(kube_api)
+    app = MeshApp(source)
+    try:
+        async with app.run_test(size=(220, 40)) as pilot:
+            await settle(pilot)
+            await until(pilot, app, lambda s: "● live" in s.splitlines()[0])
+            app.host_tree.reveal(NodeRef(Kind.DEFAULT, 0, "bookinfo", REVIEWS))
+            await pilot.pause()
+            tree, detail = tree_text(app), detail_text(app)
+            assert tree_says in tree
+            assert detail_says in detail
+            for words in never:
+                assert words not in tree and words not in detail
+    finally:
+        source.stop()
+
+
+async def test_two_contexts_one_down_at_start_open_with_the_other_and_join_later(
+    kube_api_pair, monkeypatch
+):
+    first, second = kube_api_pair
+    for server in kube_api_pair:
+        load_bookinfo(server)
+    monkeypatch.setattr(watching, "BACKOFF", (0.1, 0.2, 0.4))
+    second.stop()
+    source = cluster.ClusterSource(
+        ["alpha", "beta"], str(first.kubeconfig), request_timeout=2, open_partially=True
+    )
+    source.preflight()
+    app = MeshApp(source)
+    try:
+        async with app.run_test(size=(160, 40), notifications=True) as pilot:
+            await settle(pilot)
+            await until(pilot, app, lambda s: "down: beta" in s.splitlines()[0])
+            assert app.is_running  # not exit 2: alpha can be inspected
+            await until(pilot, app, lambda s: "context beta: cannot reach the API server" in s)
+            assert "reviews" in tree_text(app)
+
+            second.start()
+            await until(pilot, app, lambda s: "● live" in s.splitlines()[0], 8)
+            assert tree_text(app).count("bookinfo") >= 2  # beta's namespace too
     finally:
         source.stop()

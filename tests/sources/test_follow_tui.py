@@ -106,3 +106,45 @@ async def test_the_inspector_on_a_folder_without_yaml_exits_2_saying_so(tmp_path
         await settle(pilot)
     assert app.return_code == 2
     assert app.load_error == f"0 files with YAML or JSON under {tmp_path}"
+
+
+def without_dormant_policy(folder: Path) -> None:
+    rule = folder / "destination-rule.yaml"
+    text = rule.read_text()
+    rule.write_text(text[: text.index("    trafficPolicy:")])
+
+
+async def test_a_folder_moved_away_is_missing_and_followed_again_when_moved_back(
+    tmp_path, monkeypatch
+):
+    async with following(tmp_path, monkeypatch) as pilot:
+        app = pilot.app
+        Path("mesh").rename("away")
+        assert await shows(pilot, lambda: "folder missing" in header(app))
+        assert await shows(pilot, lambda: "mesh was moved or deleted" in screen_text(app))
+        assert "v2  ⚠ policy never applied" in tree_text(app)  # what it held, still shown
+        without_dormant_policy(Path("away"))  # not at the followed path: not shown
+        await pilot.pause(1.0)
+        assert "⚠ 1 warning" in header(app)
+
+        Path("away").rename("mesh")  # back: read again, with the edit made meanwhile
+        assert await shows(pilot, lambda: "✔ no findings" in header(app))
+        assert "folder missing" not in header(app)
+        Path("mesh/extra.yaml").write_text(EXTRA)  # and followed again
+        assert await shows(pilot, lambda: "2 hosts" in header(app))
+        assert "kustomiz" not in screen_text(app)
+
+
+async def test_a_folder_deleted_and_recreated_is_followed_at_its_path(tmp_path, monkeypatch):
+    async with following(tmp_path, monkeypatch) as pilot:
+        app = pilot.app
+        shutil.rmtree("mesh")
+        assert await shows(pilot, lambda: "folder missing" in header(app))
+
+        shutil.copytree(DORMANT, "mesh")  # what `git checkout` does
+        without_dormant_policy(Path("mesh"))
+        assert await shows(pilot, lambda: "✔ no findings" in header(app))
+        assert "folder missing" not in header(app)
+        Path("mesh/extra.yaml").write_text(EXTRA)
+        assert await shows(pilot, lambda: "2 hosts" in header(app))
+        assert "kustomiz" not in screen_text(app)

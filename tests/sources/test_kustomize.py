@@ -160,3 +160,24 @@ def test_a_remote_base_that_cannot_be_fetched_is_a_note_not_a_parse_error(tmp_pa
     assert f"kustomize build {overlay}" in note
     assert "https://github.invalid/example/repo//base?ref=v1" in note
     assert "this kustomization is not analysed" in note
+
+
+def test_an_overlay_without_a_tool_says_kustomize_is_needed(tmp_path, capsys, monkeypatch):
+    # An overlay holds a kustomization and patches, no resource of its own: read as plain
+    # files it has nothing, which says nothing about the overlay.
+    monkeypatch.setattr(kustomize, "build_command", lambda: None)
+    kustomize_folder(tmp_path / "base")
+    overlay = tmp_path / "overlay"
+    overlay.mkdir()
+    (overlay / "kustomization.yaml").write_text(
+        "resources: [../base]\n"
+        "patches: [{path: patch.yaml, target: {kind: DestinationRule, name: checkout}}]\n"
+    )
+    (overlay / "patch.yaml").write_text("- {op: replace, path: /spec/host, value: till}\n")
+
+    status = main(["check", str(overlay)])
+
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "kustomize is needed for this folder: install it" in err
+    assert "rendered YAML" in err and "no Kubernetes resource" not in err

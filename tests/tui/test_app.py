@@ -301,3 +301,20 @@ async def test_the_readme_screenshot_is_current(monkeypatch: pytest.MonkeyPatch)
         "the README's screenshot is out of date: run "
         "`python -m meshtui.tui.screenshot examples/bookinfo docs/screenshot.svg`"
     )
+
+
+async def test_clearing_the_filter_brings_back_what_was_open():
+    app = make_app(BOOKINFO)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        details = NodeRef(Kind.HOST, 0, "bookinfo", "details.bookinfo.svc.cluster.local")
+        app.host_tree.reveal(NodeRef(Kind.DEFAULT, 0, "bookinfo", details.host))  # opens it
+        await pilot.pause()
+        assert app.host_tree.node_for(details).is_expanded
+        await press(pilot, "slash", *"ratings", "enter")
+        assert "details" not in tree_text(app)
+        await press(pilot, "escape")
+        await pilot.pause()
+        node = app.host_tree.node_for(details)
+        assert node is not None and node.is_expanded
+        assert "(no subset)" in tree_text(app)

@@ -70,3 +70,31 @@ async def test_colon_client_sets_the_view_and_colon_client_all_clears_it():
         await settle(pilot)
         assert app.source.client_namespace is None
         assert "as clients in" not in screen_text(app).splitlines()[0]
+
+
+async def test_keys_typed_right_after_c_go_to_the_prompt_not_the_tree():
+    app = make_app(CLIENTS)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        sort, findings_only = app.options.sort, app.options.findings_only
+        await pilot.press("c", *"frontends", "backspace", "enter")  # no pause after c
+        await settle(pilot)
+        # s (sort) and f (findings only) were letters of the namespace, not keys of the tree.
+        assert (app.options.sort, app.options.findings_only) == (sort, findings_only)
+        assert app.source.client_namespace == "frontend"
+
+
+async def test_an_unknown_client_namespace_is_said_and_the_known_ones_offered():
+    app = make_app(CLIENTS)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await press(pilot, "c")
+        await pilot.press(*"fronted", "enter")
+        await pilot.pause()
+        shown = screen_text(app)
+        assert "No client in namespace fronted in the input" in shown
+        assert "frontend" in shown  # the namespaces it knows
+        assert app.source.client_namespace is None  # not applied yet
+        await pilot.press("ctrl+a", "ctrl+k", *"fro", "tab", "enter")  # completed
+        await settle(pilot)
+        assert app.source.client_namespace == "frontend"

@@ -162,3 +162,43 @@ def test_a_piped_stdout_is_one_line_and_no_escape_codes(start_terminal: Start):
     # What reached the pipe: nothing (od prints only its end offset, 0000000).
     lines = [line for line in screen.splitlines() if line.strip()]
     assert "0000000" in lines and "033" not in screen
+
+
+def test_yaml_piped_into_bare_meshtui_opens_the_inspector_on_it(start_terminal: Start, tmp_path):
+    # `kustomize build | meshtui`: the documents come on stdin, the keys from the terminal.
+    stream = tmp_path / "rendered.yaml"
+    files = sorted((ROOT / "examples" / "bookinfo").glob("*.yaml"))
+    stream.write_text("".join("---\n" + f.read_text() for f in files))
+    terminal = start_terminal(
+        f"bash -c 'cat {stream} | {meshtui_command()}; echo meshtui-exit=$?; sleep 60'"
+    )
+    screen = terminal.wait_for(lambda s: "<stdin>" in s and "reviews" in s)
+    assert "kubeconfig" not in screen
+    terminal.send("q")
+    screen = terminal.wait_for(lambda s: "meshtui-exit=" in s)
+    assert "meshtui-exit=0" in screen
+
+
+def test_p_shows_the_selected_fix_in_the_pager(start_terminal: Start, tmp_path):
+    out = tmp_path / "paged.yaml"
+    terminal = start_terminal(f"PAGER='tee {out}' {meshtui_command()} examples/bookinfo")
+    terminal.wait_for(lambda s: "Help" in s and "reviews" in s)
+    terminal.send("n")
+    terminal.wait_for(lambda s: "Fix 1 of" in s)
+    terminal.send("P")
+    deadline = time.monotonic() + 20
+    while not (out.exists() and "kind: VirtualService" in out.read_text()):
+        assert time.monotonic() < deadline, "the pager got no fix"
+        time.sleep(0.1)
+    terminal.wait_for(lambda s: "Fix 1 of" in s)  # back in the inspector once the pager ends
+
+
+def test_keys_typed_right_after_c_reach_the_client_prompt(start_terminal: Start):
+    # A burst from the terminal (one read): the letters after `c` must not reach the tree.
+    terminal = start_terminal(f"{meshtui_command()} tests/tui/fixtures/clients")
+    terminal.wait_for(lambda s: "Help" in s and "payments" in s)
+    terminal.send("c", *"frontends", "Enter")
+    screen = terminal.wait_for(lambda s: "No client in namespace frontends" in s)
+    assert "sort: findings first" in screen  # s did not reach the tree
+    terminal.send("BSpace", "Enter")
+    terminal.wait_for(lambda s: "as clients in frontend see it" in s)

@@ -27,6 +27,11 @@ async def test_c_copies_the_selected_fix_and_w_writes_it(tmp_path: Path, monkeyp
             ("VirtualService", "reviews")
         ]
         assert copied[0]["spec"]["http"][0]["match"] == [{"headers": {"x-subset": {"exact": "v3"}}}]
+        # Nothing confirms the terminal took it: said as sent, with the other ways out.
+        said = [n.message for n in app._notifications][-1]
+        assert said.startswith("Sent fix “route requests with header x-subset: v3")
+        assert "(OSC 52)" in said and "w writes the fix to a file" in said and "$PAGER" in said
+        assert "Copied" not in said
         # F selects the next fix: the weight split; w writes that one to a file.
         await press(pilot, "F", "F", "w")
         shown = widget_text(app.detail_pane.body)

@@ -384,3 +384,9 @@ def test_the_palette_has_a_command_for_every_key():
     assert keys <= actions
     for action in actions:
         assert callable(getattr(MeshApp, f"action_{action}"))
+
+
+def test_the_colon_key_names_every_command():
+    [colon] = [k for k in KEYS if k.action == "command"]
+    for command in COMMAND_TABLE:
+        assert f":{command.name}" in colon.description

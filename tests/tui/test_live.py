@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from meshtui.sources import watching
 from meshtui.tui.app import MeshApp
 from tests.kubeapi import objects as k
 from tests.tui.helpers import cursor_label, detail_text, press, screen_text, settle, tree_text
@@ -69,8 +70,8 @@ async def test_live_pods_and_a_watched_change_show_in_place(kube_api):
 
 
 async def test_a_cluster_lost_after_start_up_is_said_on_screen_then_restored(kube_api, monkeypatch):
-    monkeypatch.setattr(cluster, "BACKOFF", (0.05, 0.1, 0.2))
-    monkeypatch.setattr(cluster, "STALE_AFTER", 0.5)
+    monkeypatch.setattr(watching, "BACKOFF", (0.05, 0.1, 0.2))
+    monkeypatch.setattr(watching, "STALE_AFTER", 0.5)
     seed(kube_api)
     source = cluster.ClusterSource(
         contexts=["alpha"], kubeconfig=str(kube_api.kubeconfig), request_timeout=2

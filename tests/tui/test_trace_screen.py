@@ -11,6 +11,7 @@ from tests.tui.helpers import (
     cursor_label,
     make_app,
     press,
+    screen_text,
     settle,
     tree_text,
     widget_text,
@@ -73,7 +74,7 @@ async def test_closing_the_trace_marks_what_the_request_reaches_in_the_tree():
         assert "◀ 10% of the trace" in tree
         marked = [line for line in tree.splitlines() if "◀" in line]
         assert not any("v3" in line for line in marked)  # the canary never reaches v3
-        assert cursor_label(app).endswith("◀ 10% of the trace")  # the last subset reached
+        assert cursor_label(app).startswith("v3")  # closing the trace leaves the cursor
 
         # A second trace, to ratings, unmarks reviews.
         await open_form(pilot, NodeRef(Kind.HOST, 0, "bookinfo", RATINGS))
@@ -144,3 +145,18 @@ async def test_the_form_starts_from_the_client_view_namespace():
         await press(pilot, "enter")
         await pilot.pause()
         assert "client  a sidecar in namespace web" in result_text(screen)
+
+
+async def test_at_80x24_the_whole_path_can_be_read_and_closing_keeps_the_cursor():
+    app = make_app(BOOKINFO)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_form(pilot, NodeRef(Kind.SUBSET, 0, "bookinfo", REVIEWS, "v3"))
+        await press(pilot, "enter")
+        assert "esc close" in screen_text(app)  # the box's bottom border is on screen
+        assert "90% → reviews" in screen_text(app)
+        for _ in range(4):
+            await press(pilot, "pagedown")
+        assert "✓ the request gets through" in screen_text(app)
+        await press(pilot, "pageup")
+        await press(pilot, "escape")
+        assert cursor_label(app).startswith("v3")

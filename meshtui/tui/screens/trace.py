@@ -9,10 +9,9 @@ The core (meshtui.mesh.trace) decides everything; this module only asks and draw
 from __future__ import annotations
 
 import json
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on
@@ -22,13 +21,22 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
+from meshtui.mesh.analysis import HostAnalysis
 from meshtui.mesh.findings import Severity
-from meshtui.mesh.trace import Client, Hop, Trace, TraceError, default_port, find_workload, trace
-from meshtui.tui.model import Kind, NodeRef
-from meshtui.tui.text import MUTED, SEVERITY_STYLE, safe
-
-if TYPE_CHECKING:
-    from meshtui.tui.app import MeshApp
+from meshtui.mesh.trace import (
+    Client,
+    Hop,
+    Trace,
+    TraceError,
+    default_port,
+    failing_share,
+    find_workload,
+    trace,
+)
+from meshtui.sources import Source
+from meshtui.tui.model import Kind, MeshView, NodeRef
+from meshtui.tui.style import MUTED, SEVERITY_STYLE, safe
+from meshtui.tui.widgets.mesh_tree import MeshTree
 
 REACHED_STYLE = "bold reverse green"
 FAILED_STYLE = SEVERITY_STYLE[Severity.ERROR]
@@ -134,6 +142,9 @@ def path_view(t: Trace) -> Text:
     if extras:
         out.append("rule sets " + "; ".join(extras) + "\n", style=MUTED)
     if t.problems:
+        share = failing_share(t)
+        if share < 100:  # a split: only the share sent where it fails fails
+            out.append(f"✖ {share}% of these requests fail:\n", style=FAILED_STYLE)
         for p in t.problems:
             out.append(f"✖ {safe(p)}\n", style=FAILED_STYLE)
     else:
@@ -167,7 +178,11 @@ class TraceScreen(ModalScreen[Trace | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close and mark the path in the tree"),
+        # The fields take letters and arrows; the path, longer than a small terminal, scrolls.
+        Binding("pagedown,ctrl+d", "scroll_result(1)", "Scroll the path down", show=False),
+        Binding("pageup,ctrl+u", "scroll_result(-1)", "Scroll the path up", show=False),
     ]
+    SHORT = 30  # below this many rows the fields lose their spacing
 
     DEFAULT_CSS = """
     TraceScreen {
@@ -198,6 +213,9 @@ class TraceScreen(ModalScreen[Trace | None]):
     TraceScreen Input:focus {
         background: $accent 30%;
     }
+    TraceScreen.-short Horizontal {
+        margin: 0;
+    }
     TraceScreen #trace-result-scroll {
         height: auto;
         max-height: 26;
@@ -214,7 +232,7 @@ class TraceScreen(ModalScreen[Trace | None]):
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = Text(f"trace a request to {safe(self.host)}")
-            box.border_subtitle = "enter trace · tab next field · esc close"
+            box.border_subtitle = "enter trace · tab next field · pgup/pgdn scroll · esc close"
             for label, name, value, hint in (
                 ("from ns", "namespace", self.form.namespace, "client namespace[/workload]"),
                 ("port", "port", self.form.port, "port"),
@@ -229,6 +247,30 @@ class TraceScreen(ModalScreen[Trace | None]):
                 yield Static(
                     Text("Press enter to trace.", style=MUTED), id="trace-result", markup=False
                 )
+
+    def on_resize(self) -> None:
+        self._fit()
+
+    def on_mount(self) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        """Give the path the rows the form leaves (it scrolls within them), so the whole box
+        stays on screen: at 80x24 the path of a split is longer than what is left."""
+        rows = self.size.height
+        if not rows:
+            return
+        self.set_class(rows < self.SHORT, "-short")
+        fields = 5 if rows < self.SHORT else 10
+        scroll = self.query_one("#trace-result-scroll", VerticalScroll)
+        scroll.styles.max_height = max(3, min(26, rows - fields - 2))
+
+    def action_scroll_result(self, pages: int) -> None:
+        scroll = self.query_one("#trace-result-scroll", VerticalScroll)
+        if pages > 0:
+            scroll.scroll_page_down(animate=False)
+        else:
+            scroll.scroll_page_up(animate=False)
 
     def _value(self, name: str) -> str:
         return self.query_one(f"#trace-{name}", Input).value
@@ -252,11 +294,11 @@ class TraceScreen(ModalScreen[Trace | None]):
         self.dismiss(self.result)
 
 
-# -- wiring into the app ---------------------------------------------------------------------------
+# -- what the app wires in ---------------------------------------------------------------------
 
 
-def _tracer(app: MeshApp, cluster: int, host: str) -> Tracer:
-    source = app.source
+def tracer(source: Source, cluster: int, host: str) -> Tracer:
+    """Trace requests to `host` in the source's mesh of `cluster`, under its lock."""
 
     def run(form: TraceForm) -> Trace:
         with source.lock:  # a live source's watch threads change its meshes
@@ -286,48 +328,33 @@ def _tracer(app: MeshApp, cluster: int, host: str) -> Tracer:
     return run
 
 
-def open_trace(app: MeshApp) -> None:
-    """`t`: open the trace form for the host (or subset) under the cursor."""
-    node = app.host_tree.cursor_node
-    ref = node.data if node is not None else None
-    view = app.mesh_view
-    host = view.host(ref) if view is not None and ref is not None and ref.host else None
-    if ref is None or host is None:
-        app.notify("Put the cursor on a host or subset to trace a request to it.", timeout=4)
-        return
+def first_form(host: HostAnalysis, client_namespace: str | None) -> TraceForm:
+    """The form as it opens: from the client view's namespace (key c) when one is chosen,
+    else the host's own, to its first port."""
     ports = [p.number for p in host.ports]
-    form = TraceForm(
-        # The client view's namespace (key c) when one is chosen, else the host's own.
-        namespace=app.source.client_namespace or host.namespace or "default",
+    return TraceForm(
+        namespace=client_namespace or host.namespace or "default",
         port=str(ports[0]) if ports else "",
         path="/",
         method="GET",
         headers="",
     )
 
-    def done(result: Trace | None) -> None:
-        mark_reached(app, result, ref.cluster)
 
-    app.push_screen(TraceScreen(host.host, form, _tracer(app, ref.cluster, host.host)), done)
-
-
-# Per app: the labels the last trace replaced, and the marked labels it put in their place.
-_MARKED: weakref.WeakKeyDictionary[MeshApp, dict[NodeRef, tuple[Text, Text]]] = (
-    weakref.WeakKeyDictionary()
-)
+Marks = dict[NodeRef, tuple[Text, Text]]
+"""The labels the last trace replaced, and the marked labels it put in their place."""
 
 
-def mark_reached(app: MeshApp, result: Trace | None, cluster: int) -> None:
+def mark_reached(
+    tree: MeshTree, view: MeshView | None, result: Trace | None, cluster: int, marked: Marks
+) -> None:
     """Mark in the tree what the last trace reached (and unmark what the one before did)."""
-    tree = app.host_tree
-    marked = _MARKED.setdefault(app, {})
     for ref, (original, shown) in marked.items():
         node = tree.node_for(ref)
         # A reload or live update since then relabelled the node: its label is current.
         if node is not None and isinstance(node.label, Text) and node.label.plain == shown.plain:
             node.set_label(original)
     marked.clear()
-    view = app.mesh_view
     if result is None or view is None:
         return
 
@@ -348,4 +375,10 @@ def mark_reached(app: MeshApp, result: Trace | None, cluster: int) -> None:
         marked[ref] = (original, shown)
         node.set_label(shown)
     if refs:
-        tree.reveal(refs[-1])
+        # Open what the request reaches, so the marks show, but leave the cursor where it
+        # was: closing the trace must not move the person's place in the tree.
+        cursor = tree.cursor_node.data if tree.cursor_node is not None else None
+        for ref in refs:
+            tree.reveal(ref)
+        if cursor is not None:
+            tree.reveal(cursor)

@@ -67,6 +67,7 @@ class MeshTree(Tree[NodeRef]):
         self._by_ref: dict[NodeRef, Node] = {}
         self._ns_groups: dict[NodeRef, NamespaceGroup] = {}
         self._built: set[NodeRef] = set()
+        self._before_filter: list[NodeRef] = []  # what was open when a filter was typed
 
     # -- cheap building and measuring (10,000 hosts in one namespace must open at once) ----------
 
@@ -121,6 +122,13 @@ class MeshTree(Tree[NodeRef]):
             if keep and self.view is not None
             else None
         )
+        # A filter opens its matches; clearing it brings back what was open before it (and
+        # what was opened while it was on), not the filtered tree's state.
+        if expanded is not None and options.query and not self.options.query:
+            self._before_filter = expanded
+        elif expanded is not None and not options.query and self.options.query:
+            expanded = list(dict.fromkeys([*self._before_filter, *expanded]))
+            self._before_filter = []
         self.view = view
         self.options = options
         self.positions = layout
@@ -326,7 +334,8 @@ class MeshTree(Tree[NodeRef]):
             elif child.kind is Kind.SUBSET:
                 subset = host.subset(child.subset)
                 assert subset is not None
-                self._add(node, text.subset_label(subset, query), child, leaf=not subset.workloads)
+                label = text.subset_label(subset, query, host.unread)
+                self._add(node, label, child, leaf=not subset.workloads)
             else:
                 self._add(node, text.undefined_label(child.subset, query), child, leaf=True)
 

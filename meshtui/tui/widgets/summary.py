@@ -15,7 +15,7 @@ def status_text(status: str) -> Text:
         return Text("● live", style="bold green")
     if status == "reconnecting":
         return Text("⟳ reconnecting", style="bold yellow")
-    if status.startswith("stale"):
+    if status.startswith(("stale", "down", "folder missing")):
         return Text(f"⚠ {safe(status)}", style="bold red")
     return Text(safe(status), style="bold")
 

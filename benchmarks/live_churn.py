@@ -1,0 +1,223 @@
+"""The inspector under live churn: memory over time, and key latency while the cluster changes.
+
+    python benchmarks/live_churn.py [--hosts 10000] [--pods-per-second 100]
+        [--rules-per-second 1] [--minutes 5] [--sample-seconds 15] [--presses 20]
+
+A loopback Kubernetes API server (tests/kubeapi) runs in a child process with the mesh of
+benchmarks/live_load.py (generate_mesh's, fixed seed; 10,000 hosts: 50,000 sidecar-injected
+pods). The inspector (the real app, headless through Textual's Pilot, 120x40) follows it live.
+Once it is live, the child churns the cluster (tests/live/churn.py: pods relabelled between
+subsets, added and deleted; DestinationRules edited) at the given rates for --minutes. Every
+--sample-seconds the run records the app's RSS and times --presses j/k presses (key to the
+first frame showing the cursor moved). After the churn it waits for the view to settle, records
+RSS again and times `q` (key to the app's exit).
+
+Targets (issue 26): RSS after the churn within 1.25x of RSS before it; key to repaint under
+50 ms during churn; `q` under 1 s. A benchmark, not a test: it prints figures and exits 0.
+Small runs: `--hosts 500 --pods-per-second 20 --minutes 0.5`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import multiprocessing
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path[:0] = [str(ROOT), str(HERE)]
+
+MEMORY_TARGET = 1.25
+KEY_TARGET = 0.050
+QUIT_TARGET = 1.0
+
+
+class FullCollections:
+    """Times of the cyclic collector's full (oldest generation) passes in this process: a
+    pause of the whole app, as long as the heap is big."""
+
+    def __init__(self) -> None:
+        self.pauses: list[float] = []
+        self._start = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if info.get("generation") != 2:
+            return
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            self.pauses.append(time.perf_counter() - self._start)
+
+
+def rss_mb() -> float:
+    """This process's resident set size in MB (Linux /proc)."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+# -- the server and its churn, in a child process -------------------------------------------
+
+
+def _serve(hosts: int, folder: str, conn: Any) -> None:
+    from live_load import mesh_objects
+
+    from tests.kubeapi import KubeAPIServer
+    from tests.live.churn import Churn
+
+    objects, _ = mesh_objects(hosts)
+    pods = [o for o in objects if o["kind"] == "Pod"]
+    rules = [o for o in objects if o["kind"] == "DestinationRule"]
+    server = KubeAPIServer(bookmark_interval=60)
+    with server:
+        server.add_many(objects)
+        kubeconfig = server.write_kubeconfig(Path(folder) / "kubeconfig")
+        conn.send({"kubeconfig": str(kubeconfig), "pods": len(pods), "rules": len(rules)})
+        pods_rate, rules_rate, seconds = conn.recv()
+        churn = Churn(server, pods, rules, seed=26, extra_pods=max(10, len(pods) // 100))
+        start = time.monotonic()
+        while (elapsed := time.monotonic() - start) < seconds:
+            # Keep up with the wanted rates in small steps (ten a second).
+            while churn.pod_changes < int(elapsed * pods_rate):
+                churn.pod_change()
+            while churn.rule_changes < int(elapsed * rules_rate):
+                churn.rule_change()
+            time.sleep(0.1)
+        conn.send({"pods": churn.pod_changes, "rules": churn.rule_changes})
+        conn.recv()  # until the parent is done
+
+
+# -- the inspector ----------------------------------------------------------------------------
+
+
+async def run(args: argparse.Namespace, kubeconfig: str, conn: Any) -> dict[str, Any]:
+    from tui_latency import FrameClock
+
+    from meshtui.sources.cluster import ClusterSource
+    from meshtui.tui.app import MeshApp
+
+    source = ClusterSource(["alpha"], kubeconfig)
+    app = MeshApp(source)
+    clock = FrameClock(app)
+    out: dict[str, Any] = {"samples": []}
+
+    async def keys(pilot: Any, count: int) -> list[float]:
+        times = []
+        for i in range(count):
+            t0 = time.perf_counter()
+            await pilot.press("j" if (i // 5) % 2 == 0 else "k")
+            times.append(await clock.first_after(t0, timeout=30) - t0)
+            await asyncio.sleep(0.05)
+        return times
+
+    started = time.perf_counter()
+    collections = FullCollections()
+    async with app.run_test(size=(120, 40)) as pilot:
+        while app.status != "live" or app.busy:
+            await asyncio.sleep(0.1)
+        out["live_after"] = time.perf_counter() - started
+        await pilot.press("j")
+        await asyncio.sleep(1)
+        out["rss_before"] = rss_mb()
+        loaded = len(collections.pauses)
+        out["keys_before"] = await keys(pilot, args.presses)
+        seconds = args.minutes * 60
+        conn.send((args.pods_per_second, args.rules_per_second, seconds))
+        t0 = time.monotonic()
+        while (elapsed := time.monotonic() - t0) < seconds:
+            await asyncio.sleep(max(0.0, min(args.sample_seconds, seconds - elapsed)))
+            latencies = await keys(pilot, args.presses)
+            sample = (time.monotonic() - t0, rss_mb(), latencies)
+            out["samples"].append(sample)
+            print(
+                f"  {sample[0]:6.0f} s  RSS {sample[1]:7.0f} MB  key→repaint median "
+                f"{statistics.median(latencies) * 1000:5.1f} ms, max {max(latencies) * 1000:5.1f}"
+                f" ms  [{app.status}]",
+                flush=True,
+            )
+        out["churned"] = await asyncio.to_thread(conn.recv)
+        await asyncio.sleep(3)  # the last changes shown
+        out["rss_after"] = rss_mb()
+        out["keys_after"] = await keys(pilot, args.presses)
+        t0 = time.perf_counter()
+        await pilot.press("q")
+        while app.is_running:
+            await asyncio.sleep(0.005)
+        out["quit"] = time.perf_counter() - t0
+    out["full_collections"] = collections.pauses[loaded:]
+    source.stop()
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--hosts", type=int, default=10_000)
+    parser.add_argument("--pods-per-second", type=int, default=100)
+    parser.add_argument("--rules-per-second", type=int, default=1)
+    parser.add_argument("--minutes", type=float, default=5)
+    parser.add_argument("--sample-seconds", type=float, default=15)
+    parser.add_argument("--presses", type=int, default=20)
+    args = parser.parse_args(argv)
+    from live_load import machine
+
+    os.environ["no_proxy"] = ",".join(filter(None, [os.environ.get("no_proxy"), "127.0.0.1"]))
+    print(f"machine: {machine()}")
+    with tempfile.TemporaryDirectory() as folder:
+        parent, child = multiprocessing.Pipe()
+        server = multiprocessing.get_context("fork").Process(
+            target=_serve, args=(args.hosts, folder, child), daemon=True
+        )
+        server.start()
+        info = parent.recv()
+        print(
+            f"server: {args.hosts} hosts, {info['pods']} pods, {info['rules']} DestinationRules; "
+            f"churn {args.pods_per_second} pod changes/s and {args.rules_per_second} "
+            f"DestinationRule edits/s for {args.minutes:g} min"
+        )
+        r = asyncio.run(run(args, info["kubeconfig"], parent))
+        parent.send("done")
+        server.join(10)
+    during = [t for _, _, times in r["samples"] for t in times]
+    growth = r["rss_after"] / r["rss_before"]
+    ok = {True: "ok", False: "MISSED"}
+    print(f"live after {r['live_after']:.1f} s; churned {r['churned']}")
+    print(
+        f"RSS before churn {r['rss_before']:.0f} MB, after {r['rss_after']:.0f} MB: "
+        f"x{growth:.2f} (target <= {MEMORY_TARGET}) {ok[growth <= MEMORY_TARGET]}"
+    )
+    print(
+        f"key→repaint before churn median {statistics.median(r['keys_before']) * 1000:.1f} ms; "
+        f"during churn median {statistics.median(during) * 1000:.1f} ms, "
+        f"p95 {sorted(during)[int(len(during) * 0.95) - 1] * 1000:.1f} ms, "
+        f"max {max(during) * 1000:.1f} ms (target < {KEY_TARGET * 1000:.0f} ms) "
+        f"{ok[statistics.median(during) < KEY_TARGET]}; after "
+        f"{statistics.median(r['keys_after']) * 1000:.1f} ms"
+    )
+    pauses = r["full_collections"]
+    if pauses:
+        print(
+            f"full collections after start-up: {len(pauses)}, longest "
+            f"{max(pauses) * 1000:.0f} ms, in all {sum(pauses):.1f} s"
+        )
+    else:
+        print("full collections after start-up: none")
+    print(
+        f"q to exit: {r['quit'] * 1000:.0f} ms (target < {QUIT_TARGET * 1000:.0f} ms) "
+        f"{ok[r['quit'] < QUIT_TARGET]}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
