@@ -348,6 +348,7 @@ class Mesh(MeshIndex):
             and service.selector
             and subset.labels
             and not len(self.workloads)
+            and self.cluster is None  # offline input without pods; live, unread pods are partial
         ):
             findings.append(selection_unconfirmed(host, subset, dr, service))
         policy, port_policies = effective_policies(host_policy, own, port_numbers)
