@@ -149,6 +149,13 @@ def _parser(check: bool, prog: str = "meshtui") -> argparse.ArgumentParser:
             "(suppressed findings are counted in the summary)",
         )
         parser.add_argument(
+            "-v",
+            "--verbose",
+            action="store_true",
+            help="say on standard error how the input was read: which documents PyYAML read "
+            "instead of rapidyaml, and why",
+        )
+        parser.add_argument(
             "--allow-partial",
             action="store_true",
             help="live: when a kind cannot be read (403), report what can be, withholding "
@@ -267,6 +274,9 @@ def main(argv: Sequence[str] | None = None, prog: str = "meshtui") -> int:
             )
             for warning in source.warnings:  # what a live source could not see, e.g. a 403
                 print(f"meshtui: warning: {warning}", file=sys.stderr)
+            if args.verbose:
+                for detail in source.details:
+                    print(f"meshtui: {detail}", file=sys.stderr)
             return status
         problem = terminal_problem()
         if problem:

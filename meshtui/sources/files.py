@@ -18,6 +18,7 @@ import stat
 import sys
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,8 @@ from meshtui.mesh.resources import (
     parse_object,
 )
 from meshtui.mesh.resources import Path as FieldPath
-from meshtui.sources import kustomize
+from meshtui.sources import fast_yaml, kustomize
+from meshtui.sources.fast_yaml import Fallback, FastParser
 from meshtui.sources.yaml_loader import _Loader, load_document
 
 SUFFIXES = (".yaml", ".yml", ".json")
@@ -84,6 +86,10 @@ class LoadResult:
     kept: dict[tuple[int, bytes], tuple[list[Resource], list[Finding], int]] = field(
         default_factory=dict
     )
+    # rapidyaml for the documents it reads as PyYAML does (fast_yaml.py); None: PyYAML only.
+    fast: FastParser | None = None
+    # The documents PyYAML read instead, and why: (file, line, reason), for --verbose.
+    fallbacks: list[tuple[str, int, str]] = field(default_factory=list)
 
 
 def discover(
@@ -166,16 +172,48 @@ def is_input(name: str) -> bool:
     return name.endswith(SUFFIXES) and not name.startswith(".")
 
 
-def load(paths: Iterable[str | os.PathLike[str]], namespace: str | None = None) -> LoadResult:
+def load(
+    paths: Iterable[str | os.PathLike[str]], namespace: str | None = None, fast: bool = False
+) -> LoadResult:
     """Read every file; unreadable or broken input becomes error findings, never an exception.
 
-    `namespace` is that of resources written without one (default: `default`)."""
+    `namespace` is that of resources written without one (default: `default`). `fast`: read
+    with rapidyaml where it gives what PyYAML gives (fast_yaml.py); it silences standard error
+    meanwhile, so not while the inspector draws there."""
     result = LoadResult(namespace=namespace or "default")
-    with collector_paused():
+    with collector_paused(), fast_reading(result, fast):
         for path in discover(paths, result.warnings):
             result.files += 1
             load_file(path, result)
     return result
+
+
+@contextmanager
+def fast_reading(result: LoadResult, fast: bool) -> Iterator[None]:
+    """Read `result`'s documents with rapidyaml meanwhile, when asked and installed."""
+    if not fast or not fast_yaml.available():
+        yield
+        return
+    result.fast = FastParser()
+    try:
+        with fast_yaml.quiet_stderr():
+            yield
+    finally:
+        result.fast = None
+
+
+def fallback_notes(fallbacks: Iterable[tuple[str, int, str]]) -> list[str]:
+    """One line per file whose documents (some of them) PyYAML read instead of rapidyaml."""
+    by_file: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for file, line, reason in fallbacks:
+        by_file[file].append((line, reason))
+    out = []
+    for file, found in by_file.items():
+        shown = "; ".join(f"line {line}: {reason}" for line, reason in found[:3])
+        more = f"; and {len(found) - 3} more" if len(found) > 3 else ""
+        count = f"{len(found)} document{'s' if len(found) != 1 else ''}"
+        out.append(f"{file}: {count} read by PyYAML ({shown}{more})")
+    return out
 
 
 def _error(code: Code, file: str, line: int, message: str, item: int | None = None) -> Finding:
@@ -391,6 +429,11 @@ _documents = _Documents
 def _parse_chunk(chunk: bytes, file: str, line: int, result: LoadResult) -> Any:
     try:
         _check_nesting(chunk)
+        if result.fast is not None:
+            try:
+                return result.fast.parse(chunk)
+            except Fallback as err:
+                result.fallbacks.append((file, content_line(line, chunk), err.reason))
         if b"&" in chunk and b"*" in chunk:
             _check_aliases(chunk)
         return load_document(chunk)

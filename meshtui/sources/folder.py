@@ -25,6 +25,7 @@ from meshtui.mesh.hosts import MeshConfig
 from meshtui.mesh.resources import Meta, ObjectRef, Resource, Workload
 from meshtui.sources import Source
 from meshtui.sources import kustomize as kz
+from meshtui.sources.fast_yaml import FastParser
 from meshtui.sources.files import (
     STDIN,
     STDIN_NAME,
@@ -32,6 +33,8 @@ from meshtui.sources.files import (
     LoadResult,
     discover,
     document_text,
+    fallback_notes,
+    fast_reading,
     first_definitions,
     is_input,
     load_file,
@@ -52,6 +55,7 @@ class Unit:
     stamp: tuple[int, ...] | None = None
     built: bool = False  # a kustomize folder's build
     documents: dict[tuple[int, bytes], Any] | None = None  # what each document gave (following)
+    fallbacks: list[tuple[str, int, str]] = field(default_factory=list)  # read by PyYAML
 
 
 def stamp(path: Path) -> tuple[int, ...] | None:
@@ -63,17 +67,26 @@ def stamp(path: Path) -> tuple[int, ...] | None:
     return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
 
 
-def read_unit(path: Path, namespace: str, last: Unit | None = None, follow: bool = False) -> Unit:
+def read_unit(
+    path: Path,
+    namespace: str,
+    last: Unit | None = None,
+    follow: bool = False,
+    fast: FastParser | None = None,
+) -> Unit:
     """Read one input as a whole read would (its findings and resources). When following,
-    the documents of the `last` read that did not change are taken as they were."""
+    the documents of the `last` read that did not change are taken as they were; `fast`
+    reads documents with rapidyaml where it can (files.fast_reading)."""
     built = path.is_dir()
     before = None if built else stamp(path)
-    result = LoadResult(namespace=namespace)
+    result = LoadResult(namespace=namespace, fast=fast)
     if follow:
         result.memo = (last.documents if last is not None else None) or {}
     load_file(path, result)
     documents = result.kept if follow else None
-    return Unit(result.resources, result.findings, result.objects, before, built, documents)
+    unit = Unit(result.resources, result.findings, result.objects, before, built, documents)
+    unit.fallbacks = result.fallbacks
+    return unit
 
 
 def _controller(resource: Resource) -> tuple[str, str]:
@@ -348,12 +361,16 @@ class FileSource(Source):
         self.stop()
         namespace = self.namespace or "default"
         warnings: list[str] = []
-        with collector_paused():  # one batch from the files to the indexed mesh
+        # Checking (not following) reads with rapidyaml where it can; the inspector draws on
+        # standard error, which that silences, so it keeps to PyYAML.
+        reading = LoadResult(namespace=namespace)
+        with collector_paused(), fast_reading(reading, not self.live):
             inputs = discover(self.paths, warnings)
             units = []
             for path in inputs:
                 key = self.key(path) or (len(self.paths), ())
-                units.append((path, key, read_unit(path, namespace, follow=self.live)))
+                unit = read_unit(path, namespace, follow=self.live, fast=reading.fast)
+                units.append((path, key, unit))
             mesh = Mesh(self.config)
             contents = Contents(mesh)
             contents.fill(units)
@@ -365,6 +382,7 @@ class FileSource(Source):
             self.contents = contents
             self.meshes = [mesh]
             self.warnings = warnings
+            self.details = fallback_notes(f for _, _, u in units for f in u.fallbacks)
         return [mesh]
 
     def refine(self, findings: Iterable[Finding]) -> list[Finding]:
