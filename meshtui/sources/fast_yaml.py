@@ -65,7 +65,7 @@ _BYTES: tuple[tuple[bytes, re.Pattern[bytes], str], ...] = (
     (b",:", _NEVER, "a colon beside a flow indicator"),
     (b"\\", re.compile(rb"\\(?![nt\"\\/]|u(?![dD][89abAB])[0-9a-fA-F]{4})"), "an escape"),
 )
-_COMMENT = re.compile(rb"[\[{][^\n#]*[ \t]#")  # after a bracket on its line
+_COMMENT = re.compile(rb"[\[{][^\n]*?[ \t]#")  # after a bracket on its line
 # PyYAML ends an implicit key within 1,024 characters.
 _LONG_KEY = re.compile(rb"[^:\n]{1000,}:")
 # Tabs and control characters: errors or white space in one reading, text in the other.
@@ -126,13 +126,22 @@ _OTHER_NUMBER = re.compile(
 )
 
 
+# A first look, for all of _BYTES and _CONTROL at once: the bytes they need, and the pairs.
+_NEEDED = b"&*!%@`|>?\\#\t" + bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+_OTHER_BYTES = bytes(b for b in range(256) if b not in _NEEDED)
+_PAIRS = re.compile(rb":[,\[\]{}?]|[\[{,]:|\s[\]},:]|[\"']:\S|\n\.\.\.")
+
+
 def unsupported(chunk: bytes) -> str | None:
     """Why the document's bytes could mean another thing to ryml than to PyYAML; None when
     they cannot (the values are checked after parsing, in `FastParser.parse`)."""
     text = b"\n" + chunk
-    for needle, pattern, reason in _BYTES:
-        if needle in text and pattern.search(text):
-            return reason
+    if chunk.translate(None, _OTHER_BYTES) or _PAIRS.search(text):
+        for needle, pattern, reason in _BYTES:
+            if needle in text and pattern.search(text):
+                return reason
+        if _CONTROL.search(chunk):
+            return "a tab or control character"
     if b"[" in chunk or b"{" in chunk:
         if _multiline_flow(chunk):
             # libyaml refuses an implicit key over several lines there; ryml reads it.
@@ -142,8 +151,6 @@ def unsupported(chunk: bytes) -> str | None:
             return "a comment beside a flow collection"
     if len(chunk) > 1000 and _LONG_KEY.search(chunk):
         return "a long key"
-    if _CONTROL.search(chunk):
-        return "a tab or control character"
     if not chunk.isascii() and _OTHER_CHARACTERS.search(chunk.decode("utf-8", "replace")):
         return "a YAML 1.1 line break, byte order mark or control character"
     return None
