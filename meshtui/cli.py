@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from meshtui import __version__
 from meshtui.mesh.findings import Severity
 from meshtui.sources import Source
-from meshtui.sources.files import LoadError
+from meshtui.sources.discovery import LoadError
 
 EXIT_USAGE = 2
 OUTPUT_FORMATS = {

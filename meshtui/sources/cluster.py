@@ -39,7 +39,7 @@ from meshtui.sources import (
     KindState,
     Source,
 )
-from meshtui.sources.files import LoadError
+from meshtui.sources.discovery import LoadError
 from meshtui.sources.kinds import CORE_KINDS, ISTIO_KINDS, Kind, trim
 from meshtui.sources.kube import (
     PAGE_SIZE,

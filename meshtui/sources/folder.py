@@ -25,20 +25,16 @@ from meshtui.mesh.hosts import MeshConfig
 from meshtui.mesh.resources import Meta, ObjectRef, Resource, Workload
 from meshtui.sources import Source
 from meshtui.sources import kustomize as kz
+from meshtui.sources.discovery import LoadError, discover, is_input
+from meshtui.sources.documents import STDIN, STDIN_NAME, document_text
 from meshtui.sources.fast_yaml import FastParser
-from meshtui.sources.files import (
-    STDIN,
-    STDIN_NAME,
-    LoadError,
+from meshtui.sources.lines import refine_lines
+from meshtui.sources.reading import (
     LoadResult,
-    discover,
-    document_text,
     fallback_notes,
     fast_reading,
     first_definitions,
-    is_input,
     load_file,
-    refine_lines,
 )
 
 Key = tuple[int, tuple[tuple[int, str], ...]]

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from meshtui.sources.files import LoadError
+from meshtui.sources.discovery import LoadError
 
 PAGE_SIZE = 500
 # A GET answered 429 or 5xx is sent again, as client-go does for an answer with Retry-After:
