@@ -128,6 +128,12 @@ def stages(folder: Path, repeat: int) -> dict[str, float]:
     return {name: min(run[name] for run in runs) for name in runs[0]}
 
 
+def _before(checkout: str, folder: Path) -> list[str]:
+    """`meshtui check` of another checkout, run by this interpreter."""
+    code = f"import sys; sys.path.insert(0, {checkout!r}); from meshtui.cli import main; main()"
+    return [sys.executable, "-c", code, "check", str(folder), "-o", "json"]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10000")
@@ -137,6 +143,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workloads", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-check", action="store_true", help="stages only")
+    parser.add_argument(
+        "--before",
+        metavar="DIR",
+        help="a checkout of another version: its check is timed too, alternated with this one",
+    )
     args = parser.parse_args(argv)
     root = HERE / "out"
     root.mkdir(exist_ok=True)
@@ -152,11 +163,20 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {hosts} {shape}: floor {floor:.2f} s; {parts}", flush=True)
             check = floor_run = None
             if not args.no_check:
-                floors, checks = [], []
+                floors, checks, befores = [], [], []
                 for _ in range(args.repeat):
                     floors.append(_run([sys.executable, "-c", FLOOR, str(folder)]))
                     checks.append(_run([*_meshtui(), "check", str(folder), "-o", "json"]))
+                    if args.before:
+                        befores.append(_run(_before(args.before, folder)))
                 floor_run, check = _best(floors), _best(checks)
+                if befores:
+                    before = _best(befores)
+                    print(
+                        f"  {hosts} {shape}: before ({args.before}) cpu {before.cpu:.2f} s = "
+                        f"{before.cpu / floor_run.cpu:.2f}x; peak MB {before.rss_mb:.0f}",
+                        flush=True,
+                    )
                 print(
                     f"  {hosts} {shape}: check cpu {check.cpu:.2f} s / floor cpu "
                     f"{floor_run.cpu:.2f} s = {check.cpu / floor_run.cpu:.2f}x; peak MB "
