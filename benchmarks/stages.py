@@ -38,17 +38,15 @@ from meshtui.check.report import render_json, to_json  # noqa: E402
 from meshtui.mesh.analysis import Mesh  # noqa: E402
 from meshtui.mesh.batch import collector_paused  # noqa: E402
 from meshtui.mesh.resources import Workload  # noqa: E402
-from meshtui.sources.files import (  # noqa: E402
+from meshtui.sources.discovery import discover  # noqa: E402
+from meshtui.sources.documents import content_line, read, split_documents  # noqa: E402
+from meshtui.sources.lines import refine_lines  # noqa: E402
+from meshtui.sources.reading import (  # noqa: E402
     LoadResult,
     _add_document,
     _parse_chunk,
-    content_line,
-    discover,
     fast_reading,
     first_definitions,
-    read,
-    refine_lines,
-    split_documents,
     without_owned,
 )
 
