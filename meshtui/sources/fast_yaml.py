@@ -11,8 +11,10 @@ such a document goes to PyYAML, which gives its meaning or its error with a line
 
 from __future__ import annotations
 
+import ctypes
 import os
 import re
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -258,20 +260,47 @@ class _Float(Exception):
 
 @contextmanager
 def quiet_stderr() -> Iterator[None]:
-    """File descriptor 2 sent to /dev/null: ryml prints each parse error there before it
-    raises, and PyYAML reports the same error with its line. Only for a process that nothing
-    else writes to meanwhile: the inspector draws on standard error."""
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
+    """ryml prints each parse error to C's `stderr` before it raises (PyYAML then reports the
+    same error with its line): meanwhile that stream is /dev/null. Only the C library's
+    FILE pointer is swapped, not file descriptor 2, which the inspector draws on."""
+    global _depth
+    with _lock:
+        if _depth == 0 and _C_STDERR is not None:
+            _C_STDERR[0].value, _C_STDERR[1] = _C_STDERR[1], _C_STDERR[0].value
+        _depth += 1
     try:
-        os.dup2(devnull, 2)
         yield
     finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+        with _lock:
+            _depth -= 1
+            if _depth == 0 and _C_STDERR is not None:
+                _C_STDERR[0].value, _C_STDERR[1] = _C_STDERR[1], _C_STDERR[0].value
+
+
+def _c_stderr() -> list[Any] | None:
+    """[the C library's `stderr` variable, a FILE pointer to /dev/null to swap in], if found."""
+    try:
+        libc = ctypes.CDLL(None)
+        libc.fopen.restype = ctypes.c_void_p
+        libc.fopen.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+        for name in ("stderr", "__stderrp"):  # glibc and musl; macOS and the BSDs
+            try:
+                variable = ctypes.c_void_p.in_dll(libc, name)
+            except ValueError:
+                continue
+            null = libc.fopen(os.devnull.encode(), b"w")
+            return [variable, null] if null else None
+    except (OSError, AttributeError):
+        pass
+    return None
+
+
+_C_STDERR = _c_stderr() if ryml is not None else None
+_lock = threading.Lock()
+_depth = 0
 
 
 def available() -> bool:
-    """Whether rapidyaml and orjson are installed."""
-    return ryml is not None
+    """Whether rapidyaml and orjson are installed, and ryml's error messages can be kept
+    off the terminal."""
+    return ryml is not None and _C_STDERR is not None

@@ -357,10 +357,8 @@ class FileSource(Source):
         self.stop()
         namespace = self.namespace or "default"
         warnings: list[str] = []
-        # Checking (not following) reads with rapidyaml where it can; the inspector draws on
-        # standard error, which that silences, so it keeps to PyYAML.
-        reading = LoadResult(namespace=namespace)
-        with collector_paused(), fast_reading(reading, not self.live):
+        reading = LoadResult(namespace=namespace)  # rapidyaml where it reads as PyYAML does
+        with collector_paused(), fast_reading(reading, True):
             inputs = discover(self.paths, warnings)
             units = []
             for path in inputs:

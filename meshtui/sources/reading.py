@@ -77,8 +77,7 @@ def load(
     """Read every file; unreadable or broken input becomes error findings, never an exception.
 
     `namespace` is that of resources written without one (default: `default`). `fast`: read
-    with rapidyaml where it gives what PyYAML gives (fast_yaml.py); it silences standard error
-    meanwhile, so not while the inspector draws there."""
+    with rapidyaml where it gives what PyYAML gives (fast_yaml.py)."""
     result = LoadResult(namespace=namespace or "default")
     with collector_paused(), fast_reading(result, fast):
         for path in discover(paths, result.warnings):

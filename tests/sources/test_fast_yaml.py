@@ -300,3 +300,14 @@ def test_fallbacks_name_file_line_and_reason(tmp_path: Path) -> None:
     )
     result = load([tmp_path], fast=True)
     assert result.fallbacks == [(str(tmp_path / "a.yaml"), 5, "an anchor")]
+
+
+def test_broken_yaml_prints_nothing_on_the_terminal(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """ryml prints parse errors to C's stderr; the inspector draws on file descriptor 2, and a
+    report must say the error once, as a finding with its line."""
+    (tmp_path / "a.yaml").write_text("kind: Service\nmetadata: {name: a\n")
+    result = load([tmp_path], fast=True)
+    assert capfd.readouterr().err == ""
+    assert [f.origin.line for f in result.findings if f.origin is not None] == [3]
