@@ -1,7 +1,8 @@
 """rapidyaml for the documents whose meaning it shares with PyYAML, which reads the rest.
 
 rapidyaml (ryml, C++, YAML 1.2) parses a document and writes it out as JSON, which orjson
-reads: some twenty times faster than PyYAML's C loader builds the same values. Kubernetes
+reads: with the checks below, about a quarter of the time PyYAML's C loader takes to build
+the same values (benchmarks/stages.py). Kubernetes
 reads YAML 1.1, as PyYAML's SafeLoader does (yaml_loader.py), and the two schemas part only on
 plain scalars (`on`, `0755`, `~`, `1:30`, `1e3`), anchors, tags, merge keys, directives, some
 escapes and characters, duplicate keys and limits. `unsupported` finds any of these in a
@@ -79,31 +80,10 @@ _OTHER_CHARACTERS = re.compile("[\x80-\x9f\u2028\u2029\ufeff\ufffe\uffff]")
 # implicit resolvers) reads as a bool, null, int or float, but YAML 1.2 as a string, comes out
 # of ryml as a string: such a string may be plain (so it is for PyYAML) or quoted (a string in
 # both). Plain numbers ryml writes as JSON numbers, so a string that looks like one was quoted.
-_WORDS = frozenset(
-    [
-        "yes",
-        "Yes",
-        "YES",
-        "no",
-        "No",
-        "NO",
-        "True",
-        "TRUE",
-        "False",
-        "FALSE",
-        "on",
-        "On",
-        "ON",
-        "off",
-        "Off",
-        "OFF",
-        "~",
-        "Null",
-        "NULL",
-        "=",
-        "<<",
-    ]
-)
+_WORDS = frozenset((
+    "yes", "Yes", "YES", "no", "No", "NO", "True", "TRUE", "False", "FALSE",
+    "on", "On", "ON", "off", "Off", "OFF", "~", "Null", "NULL", "=", "<<",
+))  # fmt: skip
 _KEY_WORDS = _WORDS | {"true", "false", "null", ""}
 _NUMBER_START = frozenset("0123456789+-.")
 _YAML11_NUMBER = re.compile(

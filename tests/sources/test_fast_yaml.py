@@ -10,8 +10,11 @@ read, fast and not.
 
 from __future__ import annotations
 
+import io
+import json
 import math
 import random
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from meshtui.cli import main
 from meshtui.sources import fast_yaml
 from meshtui.sources.fast_yaml import Fallback, FastParser
 from meshtui.sources.files import load, split_documents
@@ -311,3 +315,20 @@ def test_broken_yaml_prints_nothing_on_the_terminal(
     result = load([tmp_path], fast=True)
     assert capfd.readouterr().err == ""
     assert [f.origin.line for f in result.findings if f.origin is not None] == [3]
+
+
+def test_check_verbose_says_which_documents_pyyaml_read_and_why(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: a, namespace: x}\n"
+        "spec: {ports: [{port: 80, name: http}]}\n---\n"
+        "apiVersion: v1\nkind: Service\nmetadata: &m {name: b, namespace: x}\n"
+        "spec: {ports: [{port: 80, name: http}]}\n"
+    )
+    for verbose in (False, True):
+        out, err = io.StringIO(), io.StringIO()
+        with redirect_stdout(out), redirect_stderr(err):
+            main(["check", str(tmp_path), "-o", "json", *(["-v"] if verbose else [])])
+        said = f"meshtui: {tmp_path / 'a.yaml'}: 1 document read by PyYAML (line 6: an anchor)"
+        assert (said in err.getvalue()) is verbose
+        hosts = [h["host"] for h in json.loads(out.getvalue())["hosts"]]
+        assert hosts == ["a.x.svc.cluster.local", "b.x.svc.cluster.local"]
