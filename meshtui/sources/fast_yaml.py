@@ -36,7 +36,8 @@ _BYTES: tuple[tuple[bytes, re.Pattern[bytes], str], ...] = (
     (b"&", re.compile(_AT + rb"&"), "an anchor"),
     (b"*", re.compile(_AT + rb"\*"), "an alias"),
     (b"!", re.compile(_AT + rb"!"), "an explicit tag"),
-    (b"\n...", re.compile(rb"\n\.\.\.(?:\s|\Z)"), "a document end marker"),
+    (b"...", re.compile(rb"\s\.\.\."), "a document end marker (or three dots after a space)"),
+    (b"---", re.compile(rb"\n[ \t]+---"), "an indented document marker"),
     # `%`, `@` and a backquote cannot start a plain scalar (`%` starts a directive).
     (b"%", _RESERVED, "a directive or reserved indicator"),
     (b"@", _RESERVED, "a reserved indicator"),
@@ -111,7 +112,7 @@ _OTHER_NUMBER = re.compile(
 # A first look, for all of _BYTES and _CONTROL at once: the bytes they need, and the pairs.
 _NEEDED = b"&*!%@`|>?\\#\t" + bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
 _OTHER_BYTES = bytes(b for b in range(256) if b not in _NEEDED)
-_PAIRS = re.compile(rb":[,\[\]{}?]|[\[{,]:|\s[\]},:]|[\"']:\S|\n\.\.\.")
+_PAIRS = re.compile(rb":[,\[\]{}?]|[\[{,]:|\s[\]},:]|[\"']:\S|\s\.\.\.|\n[ \t]+---")
 
 
 def unsupported(chunk: bytes) -> str | None:
