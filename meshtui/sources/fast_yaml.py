@@ -69,9 +69,10 @@ _BYTES: tuple[tuple[bytes, re.Pattern[bytes], str], ...] = (
     (b",:", _NEVER, "a colon beside a flow indicator"),
     (b"\\", re.compile(rb"\\(?![nt\"\\/]|u(?![dD][89abAB])[0-9a-fA-F]{4})"), "an escape"),
 )
-_COMMENT = re.compile(rb"[\[{][^\n]*?[ \t]#")  # after a bracket on its line
-# PyYAML ends an implicit key within 1,024 characters.
-_LONG_KEY = re.compile(rb"[^:\n]{1000,}:")
+_COMMENT = re.compile(rb"[ \t]#")
+# PyYAML ends an implicit key within 1,024 characters. Searched from delimiters only, and
+# over runs without one, so a 50 MB scalar costs one pass, not one per byte.
+_LONG_KEY = re.compile(rb"[\n,{\[][^:\n,{\[\]}]{1000,}:")
 # Tabs and control characters: errors or white space in one reading, text in the other.
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\t]")
 # YAML 1.1 line breaks (NEL, LS, PS), a byte order mark, C1 controls and non-characters.
@@ -136,10 +137,10 @@ def unsupported(chunk: bytes) -> str | None:
         if _multiline_flow(chunk):
             # libyaml refuses an implicit key over several lines there; ryml reads it.
             return "a flow collection over several lines"
-        if b"#" in chunk and _COMMENT.search(chunk):
+        if b"#" in chunk and _flow_comment(chunk):
             # ryml reads ` #` inside a flow collection as text, libyaml as a comment.
             return "a comment beside a flow collection"
-    if len(chunk) > 1000 and _LONG_KEY.search(chunk):
+    if len(chunk) > 1000 and _LONG_KEY.search(text):
         return "a long key"
     if not chunk.isascii() and _OTHER_CHARACTERS.search(chunk.decode("utf-8", "replace")):
         return "a YAML 1.1 line break, byte order mark or control character"
@@ -154,6 +155,19 @@ def _multiline_flow(chunk: bytes) -> bool:
         return False  # one line from the first bracket on: a flow-style document
     for line in chunk.split(b"\n"):
         if line.count(b"[") + line.count(b"{") != line.count(b"]") + line.count(b"}"):
+            return True
+    return False
+
+
+def _flow_comment(chunk: bytes) -> bool:
+    """Whether a comment (` #`) follows a bracket on its line; past a few comments, say yes
+    rather than look further (each look goes back to the start of its line)."""
+    for n, found in enumerate(_COMMENT.finditer(chunk)):
+        if n == 20:
+            return True
+        at = found.start()
+        start = chunk.rfind(b"\n", 0, at) + 1
+        if chunk.find(b"[", start, at) >= 0 or chunk.find(b"{", start, at) >= 0:
             return True
     return False
 
