@@ -150,38 +150,46 @@ def main(argv: list[str] | None = None) -> int:
     root = HERE / "out"
     root.mkdir(exist_ok=True)
     print(f"machine: {machine()}, load average {os.getloadavg()[0]:.1f}")
-    rows = []
-    for hosts in (int(s) for s in args.sizes.split(",")):
-        for shape in args.shapes.split(","):
-            folder = shape_folder(shape, hosts, args, root)
+    inputs = [
+        (hosts, shape, shape_folder(shape, hosts, args, root))
+        for hosts in (int(s) for s in args.sizes.split(","))
+        for shape in args.shapes.split(",")
+    ]
+    # The separate processes first: a child's peak memory counts pages it shares with this
+    # process when it starts, which the stages below would make large.
+    runs: dict[Path, tuple[Any, Any]] = {}
+    if not args.no_check:
+        for hosts, shape, folder in inputs:
             _warm(folder)
-            best = stages(folder, args.repeat)
-            floor = best["floor"]
-            parts = ", ".join(f"{k} {best[k]:.2f} s ({best[k] / floor:.2f}x)" for k in STAGES)
-            print(f"  {hosts} {shape}: floor {floor:.2f} s; {parts}", flush=True)
-            check = floor_run = None
-            if not args.no_check:
-                floors, checks, befores = [], [], []
-                for _ in range(args.repeat):
-                    floors.append(_run([sys.executable, "-c", FLOOR, str(folder)]))
-                    checks.append(_run([*_meshtui(), "check", str(folder), "-o", "json"]))
-                    if args.before:
-                        befores.append(_run(_before(args.before, folder)))
-                floor_run, check = _best(floors), _best(checks)
-                if befores:
-                    before = _best(befores)
-                    print(
-                        f"  {hosts} {shape}: before ({args.before}) cpu {before.cpu:.2f} s = "
-                        f"{before.cpu / floor_run.cpu:.2f}x; peak MB {before.rss_mb:.0f}",
-                        flush=True,
-                    )
+            floors, checks, befores = [], [], []
+            for _ in range(args.repeat):
+                floors.append(_run([sys.executable, "-c", FLOOR, str(folder)]))
+                checks.append(_run([*_meshtui(), "check", str(folder), "-o", "json"]))
+                if args.before:
+                    befores.append(_run(_before(args.before, folder)))
+            floor_run, check = _best(floors), _best(checks)
+            runs[folder] = (floor_run, check)
+            print(
+                f"  {hosts} {shape}: check cpu {check.cpu:.2f} s / floor cpu "
+                f"{floor_run.cpu:.2f} s = {check.cpu / floor_run.cpu:.2f}x; peak MB "
+                f"{check.rss_mb:.0f} / {floor_run.rss_mb:.0f}",
+                flush=True,
+            )
+            if befores:
+                before = _best(befores)
                 print(
-                    f"  {hosts} {shape}: check cpu {check.cpu:.2f} s / floor cpu "
-                    f"{floor_run.cpu:.2f} s = {check.cpu / floor_run.cpu:.2f}x; peak MB "
-                    f"{check.rss_mb:.0f} / {floor_run.rss_mb:.0f}",
+                    f"  {hosts} {shape}: before ({args.before}) cpu {before.cpu:.2f} s = "
+                    f"{before.cpu / floor_run.cpu:.2f}x; peak MB {before.rss_mb:.0f}",
                     flush=True,
                 )
-            rows.append((hosts, shape, best, floor_run, check))
+    rows = []
+    for hosts, shape, folder in inputs:
+        best = stages(folder, args.repeat)
+        floor = best["floor"]
+        parts = ", ".join(f"{k} {best[k]:.2f} s ({best[k] / floor:.2f}x)" for k in STAGES)
+        print(f"  {hosts} {shape}: floor {floor:.2f} s; {parts}", flush=True)
+        floor_run, check = runs.get(folder, (None, None))
+        rows.append((hosts, shape, best, floor_run, check))
     print()
     print(
         "| hosts | shape | read | parse | build | analyse | render | check cpu s | floor cpu s "
