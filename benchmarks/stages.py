@@ -141,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workloads", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-check", action="store_true", help="stages only")
+    parser.add_argument("--no-stages", action="store_true", help="the separate processes only")
     parser.add_argument(
         "--before",
         metavar="DIR",
@@ -183,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
                     flush=True,
                 )
     rows = []
-    for hosts, shape, folder in inputs:
+    for hosts, shape, folder in [] if args.no_stages else inputs:
         best = stages(folder, args.repeat)
         floor = best["floor"]
         parts = ", ".join(f"{k} {best[k]:.2f} s ({best[k] / floor:.2f}x)" for k in STAGES)
