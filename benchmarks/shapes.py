@@ -9,6 +9,10 @@ benchmarks/out/shapes-N/:
   `kind: List`s per namespace (about 800 files at 10,000 hosts);
 - flow: every object as one compact flow-style document (`{apiVersion: v1, kind: ...}`),
   in 500 files;
+- compact: the shape users keep generated meshes in: 3 workloads per host, Deployments with
+  only what routing reads (labels, container name, image and ports), every object one
+  flow-style document of about 400 bytes (about 60,000 of them, 24 MB at 10,000 hosts), in
+  500 files;
 - one-file: every object as a block-style document, all in one file;
 - many-files: one file per group of objects, each a single `kind: List` document
   (10,000 files at 10,000 hosts);
@@ -37,7 +41,8 @@ sys.path.insert(0, str(HERE))
 from check_scale import FLOOR, _best, _meshtui, _run, _warm, machine, mesh_folder  # noqa: E402
 from generate_mesh import to_yaml  # noqa: E402
 
-SHAPES = ("block", "flow", "one-file", "many-files", "json")
+SHAPES = ("block", "flow", "compact", "one-file", "many-files", "json")
+COMPACT_WORKLOADS = 3
 TARGET = 1.0
 FLOW_FILES = 500
 JSON_FILES = 500
@@ -66,9 +71,38 @@ def _flow(obj: Any) -> str:
     return yaml.dump(obj, Dumper=yaml.CSafeDumper, default_flow_style=True, width=1 << 30)
 
 
+def _compact(obj: dict[str, Any]) -> dict[str, Any]:
+    """A Deployment with only the fields routing reads (labels, container name, image and
+    ports); other objects as they are."""
+    if obj.get("kind") != "Deployment":
+        return obj
+    template = obj["spec"]["template"]
+    containers = [
+        {"name": c["name"], "image": c["image"], "ports": c.get("ports", [])}
+        for c in template["spec"]["containers"]
+    ]
+    return {
+        "apiVersion": obj["apiVersion"],
+        "kind": "Deployment",
+        "metadata": {k: obj["metadata"][k] for k in ("name", "namespace", "labels")},
+        "spec": {
+            "replicas": obj["spec"].get("replicas", 1),
+            "selector": obj["spec"]["selector"],
+            "template": {
+                "metadata": {"labels": template["metadata"]["labels"]},
+                "spec": {"containers": containers},
+            },
+        },
+    }
+
+
 def write_shape(shape: str, objs: list[dict[str, Any]], out: Path, hosts: int) -> None:
     out.mkdir(parents=True)
-    if shape == "flow":
+    if shape == "compact":
+        for i, chunk in enumerate(_chunks([_compact(o) for o in objs], FLOW_FILES)):
+            text = "".join("---\n" + _flow(o) for o in chunk)
+            (out / f"part-{i:04d}.yaml").write_text(text)
+    elif shape == "flow":
         for i, chunk in enumerate(_chunks(objs, FLOW_FILES)):
             text = "".join("---\n" + _flow(o) for o in chunk)
             (out / f"part-{i:04d}.yaml").write_text(text)
@@ -91,6 +125,8 @@ _OBJECTS: dict[Path, list[dict[str, Any]]] = {}
 
 
 def shape_folder(shape: str, hosts: int, args: argparse.Namespace, root: Path) -> Path:
+    if shape == "compact":  # from a mesh of fewer workloads per host
+        args = argparse.Namespace(**{**vars(args), "workloads": COMPACT_WORKLOADS})
     block, _, _ = mesh_folder(hosts, args, root)
     if shape == "block":
         return block

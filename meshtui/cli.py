@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from meshtui import __version__
 from meshtui.mesh.findings import Severity
 from meshtui.sources.arguments import add_source_arguments, build_source, missing_paths
-from meshtui.sources.files import LoadError
+from meshtui.sources.discovery import LoadError
 
 EXIT_USAGE = 2
 OUTPUT_FORMATS = {
@@ -90,6 +90,13 @@ def _parser(check: bool, prog: str = "meshtui") -> argparse.ArgumentParser:
             help='suppress a finding, as istioctl analyze does: e.g. "IST0101=VirtualService '
             'shop/reviews" or "UnknownField=DestinationRule *"; * wildcards; repeatable '
             "(suppressed findings are counted in the summary)",
+        )
+        parser.add_argument(
+            "-v",
+            "--verbose",
+            action="store_true",
+            help="say on standard error how the input was read: which documents PyYAML read "
+            "instead of rapidyaml, and why",
         )
         parser.add_argument(
             "--allow-partial",
@@ -205,6 +212,9 @@ def main(argv: Sequence[str] | None = None, prog: str = "meshtui") -> int:
             )
             for warning in source.warnings:  # what a live source could not see, e.g. a 403
                 print(f"meshtui: warning: {warning}", file=sys.stderr)
+            if args.verbose:
+                for detail in source.details:
+                    print(f"meshtui: {detail}", file=sys.stderr)
             return status
         problem = terminal_problem()
         if problem:

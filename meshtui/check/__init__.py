@@ -13,7 +13,7 @@ from meshtui.mesh.partial import Withheld
 from meshtui.mesh.printable import printable
 from meshtui.mesh.suppress import SuppressRule
 from meshtui.sources import FORBIDDEN, KindState, Source, known_analyses, partial_notes
-from meshtui.sources.files import LoadError
+from meshtui.sources.discovery import LoadError
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+import orjson
+
 from meshtui import __version__
 from meshtui.mesh.analysis import Analysis, HostAnalysis, SubsetAnalysis
 from meshtui.mesh.batch import collector_paused
@@ -221,23 +223,36 @@ def _fixes_json(
 
 
 def render_json(document: Any) -> str:
-    """The document as JSON, written by the json module's C encoder: one line per item of a
-    top-level list (a host, a finding, a SARIF run), so a report of 10,000 hosts takes a
-    fraction of a second and stays readable with grep and diff.
+    """The document as JSON, one line per item of a top-level list (a host, a finding, a
+    SARIF run), so a report of 10,000 hosts stays readable with grep and diff.
 
-    ensure_ascii keeps every control character escaped, whatever a resource name holds.
+    Items are written by orjson; one whose text is not ASCII or holds DEL (or that orjson
+    cannot write) by the json module with ensure_ascii, so no control character or C1 byte a
+    resource name holds reaches a terminal unescaped. orjson writes NaN as null (json writes
+    NaN, which is not JSON): no report holds one, as the loaders refuse such numbers.
     """
-    encode = json.JSONEncoder(ensure_ascii=True, separators=(", ", ": ")).encode
     if not isinstance(document, Mapping) or not all(type(k) is str for k in document):
-        return encode(document) + "\n"
+        return _encode(document) + "\n"
     fields = []
     for key, value in document.items():
         if type(value) is list and value:
-            items = ",\n    ".join(map(encode, value))
-            fields.append(f"  {encode(key)}: [\n    {items}\n  ]")
+            items = ",\n    ".join(map(_encode, value))
+            fields.append(f"  {_encode(key)}: [\n    {items}\n  ]")
         else:
-            fields.append(f"  {encode(key)}: {encode(value)}")
+            fields.append(f"  {_encode(key)}: {_encode(value)}")
     return "{\n" + ",\n".join(fields) + "\n}\n" if fields else "{}\n"
+
+
+_ENCODE = json.JSONEncoder(ensure_ascii=True, separators=(",", ":")).encode
+
+
+def _encode(value: Any) -> str:
+    try:
+        out = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:  # e.g. an integer past 64 bits
+        return _ENCODE(value)
+    # DEL is ASCII, and orjson leaves it as it is.
+    return out.decode("ascii") if out.isascii() and b"\x7f" not in out else _ENCODE(value)
 
 
 # -- text -----------------------------------------------------------------------------------

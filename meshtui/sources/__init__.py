@@ -121,6 +121,8 @@ class Source(ABC):
         self.warnings: list[str] = []
         self.notes: list[str] = []
         """How the input was read (an assumed namespace, a build), said in every report."""
+        self.details: list[str] = []
+        """How the input was read, said when asked (--verbose): e.g. which YAML parser."""
         self.client_namespace: str | None = None  # whose view; None: every client
 
     def set_client_namespace(self, namespace: str | None) -> None:

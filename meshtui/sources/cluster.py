@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from meshtui.mesh.analysis import Mesh
 from meshtui.mesh.hosts import MeshConfig
 from meshtui.sources import KindState, Source
-from meshtui.sources.files import LoadError
+from meshtui.sources.discovery import LoadError
 from meshtui.sources.kinds import CORE_KINDS, ISTIO_KINDS, trim
 from meshtui.sources.kube import PAGE_SIZE, ClusterError, Reader, _continue_token, _gc_paused
 from meshtui.sources.kubeconfig import kube_client

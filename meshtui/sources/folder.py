@@ -25,17 +25,16 @@ from meshtui.mesh.hosts import MeshConfig
 from meshtui.mesh.resources import Meta, ObjectRef, Resource, Workload
 from meshtui.sources import Source
 from meshtui.sources import kustomize as kz
-from meshtui.sources.files import (
-    STDIN,
-    STDIN_NAME,
-    LoadError,
+from meshtui.sources.discovery import LoadError, discover, is_input
+from meshtui.sources.documents import STDIN, STDIN_NAME, document_text
+from meshtui.sources.fast_yaml import FastParser
+from meshtui.sources.lines import refine_lines
+from meshtui.sources.reading import (
     LoadResult,
-    discover,
-    document_text,
+    fallback_notes,
+    fast_reading,
     first_definitions,
-    is_input,
     load_file,
-    refine_lines,
     skipped_note,
 )
 
@@ -55,6 +54,7 @@ class Unit:
     documents: dict[tuple[int, bytes], Any] | None = None  # what each document gave (following)
     skipped: Counter[str] = field(default_factory=Counter)  # kinds not analysed (files.py)
     notes: list[str] = field(default_factory=list)  # a remote base not fetched, ...
+    fallbacks: list[tuple[str, int, str]] = field(default_factory=list)  # read by PyYAML
 
 
 def stamp(path: Path) -> tuple[int, ...] | None:
@@ -66,17 +66,24 @@ def stamp(path: Path) -> tuple[int, ...] | None:
     return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
 
 
-def read_unit(path: Path, namespace: str, last: Unit | None = None, follow: bool = False) -> Unit:
+def read_unit(
+    path: Path,
+    namespace: str,
+    last: Unit | None = None,
+    follow: bool = False,
+    fast: FastParser | None = None,
+) -> Unit:
     """Read one input as a whole read would (its findings and resources). When following,
-    the documents of the `last` read that did not change are taken as they were."""
+    the documents of the `last` read that did not change are taken as they were; `fast`
+    reads documents with rapidyaml where it can (files.fast_reading)."""
     built = path.is_dir()
     before = None if built else stamp(path)
-    result = LoadResult(namespace=namespace)
+    result = LoadResult(namespace=namespace, fast=fast)
     if follow:
         result.memo = (last.documents if last is not None else None) or {}
     load_file(path, result)
     documents = result.kept if follow else None
-    return Unit(
+    unit = Unit(
         result.resources,
         result.findings,
         result.objects,
@@ -86,6 +93,8 @@ def read_unit(path: Path, namespace: str, last: Unit | None = None, follow: bool
         result.skipped,
         result.notes,
     )
+    unit.fallbacks = result.fallbacks
+    return unit
 
 
 def _controller(resource: Resource) -> tuple[str, str]:
@@ -370,12 +379,14 @@ class FileSource(Source):
         self.stop()
         namespace = self.namespace or "default"
         warnings: list[str] = []
-        with collector_paused():  # one batch from the files to the indexed mesh
+        reading = LoadResult(namespace=namespace)  # rapidyaml where it reads as PyYAML does
+        with collector_paused(), fast_reading(reading, True):
             inputs = discover(self.paths, warnings)
             units = []
             for path in inputs:
                 key = self.key(path) or (len(self.paths), ())
-                units.append((path, key, read_unit(path, namespace, follow=self.live)))
+                unit = read_unit(path, namespace, follow=self.live, fast=reading.fast)
+                units.append((path, key, unit))
             mesh = Mesh(self.config)
             contents = Contents(mesh)
             contents.fill(units)
@@ -399,6 +410,7 @@ class FileSource(Source):
             self.contents = contents
             self.meshes = [mesh]
             self.warnings = warnings
+            self.details = fallback_notes(f for _, _, u in units for f in u.fallbacks)
         return [mesh]
 
     def refine(self, findings: Iterable[Finding]) -> list[Finding]:

@@ -164,6 +164,7 @@ class OverlaySource(Source):
         with self.lock:
             self.meshes = list(meshes)
             self.warnings = [*self.files.warnings, *self.cluster.warnings]
+            self.details = list(self.files.details)
         return self.meshes
 
     def watch(self, notify: Callable[[set[str]], None]) -> None:

@@ -7,6 +7,7 @@ bytes are read, and reports what goes wrong.
 from __future__ import annotations
 
 import math
+import re
 from types import GeneratorType
 from typing import Any
 
@@ -164,3 +165,85 @@ _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Base.construct_yaml_str)
 _Loader.add_constructor("tag:yaml.org,2002:binary", _Base.construct_yaml_str)
 _Loader.add_constructor("tag:yaml.org,2002:set", _Base.construct_yaml_map)
 _Loader.add_constructor("tag:yaml.org,2002:float", _Loader.construct_finite_float)
+
+
+# -- limits: what no document may make the loader do -----------------------------------
+
+# A document that expands (through aliases) to more nodes than this is refused, so an alias
+# bomb ("billion laughs") cannot eat the machine.
+MAX_EXPANDED_NODES = 200_000
+# Below that cap, aliases may still multiply a document at most this many times (past a small
+# allowance): a policy is printed again for every subset and port it reaches, so 50 bombs just
+# under the cap (a 26 KB file) made `check -o json` print 480 MB in 2.7 GB of memory.
+ALIAS_EXPANSION_RATIO = 10
+ALIAS_EXPANSION_ALLOWANCE = 1_000
+# libyaml's composer recurses in C: a document nested some 25,000 levels deep overflows the
+# stack and kills the process (a segfault, not an exception). Kubernetes objects are a few
+# dozen levels deep at most, so deeper documents are refused before they are composed.
+MAX_NESTING = 200
+# A line starting with this many indentation or indicator characters may nest deeply: the first
+# line, or one after a newline (searched for from the newline, which the regex engine finds
+# fast, rather than with `^` and re.M, which it tries at every byte: 3x slower per document).
+_DEEP_FIRST = re.compile(rb"[ \t?:-]{%d}" % (MAX_NESTING // 4))
+_DEEP_BLOCK = re.compile(rb"\n[ \t?:-]{%d}" % (MAX_NESTING // 4))
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _check_nesting(chunk: bytes) -> None:
+    """Refuse documents nested deeper than MAX_NESTING, before libyaml composes them."""
+    # Cheap bound first: flow nesting takes a bracket per level, block nesting at least one
+    # column of indentation or indicators per two levels.
+    if (
+        chunk.count(b"[") + chunk.count(b"{") < MAX_NESTING // 2
+        and not _DEEP_FIRST.match(chunk)
+        and not _DEEP_BLOCK.search(chunk)
+    ):
+        return
+    depth = 0
+    for event in yaml.parse(chunk, Loader=_Loader):  # libyaml's parser does not recurse
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_NESTING:
+                raise yaml.MarkedYAMLError(
+                    problem=f"nested deeper than {MAX_NESTING} levels",
+                    problem_mark=event.start_mark,
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
+def _check_aliases(chunk: bytes) -> None:
+    """Refuse documents whose aliases expand beyond MAX_EXPANDED_NODES, or many times over."""
+    node = yaml.compose(chunk, Loader=_Loader)
+    sizes: dict[int, int] = {}
+
+    def size(n: yaml.Node) -> int:
+        key = id(n)
+        if key in sizes:
+            if sizes[key] == 0:  # still being counted: the node contains itself
+                raise yaml.MarkedYAMLError(
+                    problem="an alias refers to the node that contains it (a recursive structure)",
+                    problem_mark=n.start_mark,
+                )
+            return sizes[key]
+        sizes[key] = 0
+        total = 1
+        if isinstance(n, yaml.MappingNode):
+            total += sum(size(k) + size(v) for k, v in n.value)
+        elif isinstance(n, yaml.SequenceNode):
+            total += sum(size(v) for v in n.value)
+        if total > MAX_EXPANDED_NODES:
+            raise _TooLarge(f"aliases expand to more than {MAX_EXPANDED_NODES} nodes")
+        sizes[key] = total
+        return total
+
+    if node is not None:
+        total = size(node)
+        allowed = max(ALIAS_EXPANSION_ALLOWANCE, ALIAS_EXPANSION_RATIO * len(sizes))
+        if total > allowed:
+            raise _TooLarge(
+                f"aliases expand {len(sizes)} nodes to {total} (at most {allowed} allowed)"
+            )
