@@ -169,24 +169,3 @@ def sections() -> list[tuple[str, list[tuple[str, str]]]]:
         (scope.value, [(key_text(k.keys), k.description) for k in KEYS if k.scope is scope])
         for scope in ORDER
     ]
-
-
-def markdown() -> str:
-    """The README's key table, and the `:` commands under it."""
-    from meshtui.tui.command_mode import COMMANDS
-
-    lines = ["| key | where | does |", "| --- | --- | --- |"]
-    for scope in ORDER:
-        for k in KEYS:
-            if k.scope is scope:
-                cells = " ".join(f"`{shown}`" for shown in key_text(k.keys).split(" "))
-                lines.append(f"| {cells} | {scope.where} | {k.description} |")
-    lines += ["", "| command | does |", "| --- | --- |"]
-    for c in COMMANDS:
-        usage = f":{c.name} {c.usage}".rstrip()
-        lines.append(f"| `{usage}` | {c.help} |")
-    return "\n".join(lines) + "\n"
-
-
-if __name__ == "__main__":
-    print(markdown(), end="")
