@@ -13,6 +13,7 @@ from typing import Any
 
 from meshtui.mesh.batch import collector_paused
 from meshtui.mesh.clients import ClientSet
+from meshtui.mesh.dataplane import Mode
 from meshtui.mesh.destination_rules import ConsolidatedRule, merged_policy_findings
 from meshtui.mesh.findings import Code, Finding, Severity, nearest_name
 from meshtui.mesh.hosts import MeshConfig, host_namespace
@@ -35,7 +36,7 @@ from meshtui.mesh.resources import (
     Workload,
 )
 from meshtui.mesh.routes import RouteRef
-from meshtui.mesh.routing import HostRoutes
+from meshtui.mesh.routing import NOBODY, HostRoutes
 from meshtui.mesh.topology import select_subset
 from meshtui.mesh.validation import Completed, check_mesh, selection_unconfirmed, selects_nothing
 from meshtui.mesh.virtual_services import (
@@ -143,6 +144,7 @@ class Mesh(MeshIndex):
         matching = self.destination_rules.matching(host)
         views = self._views(host, namespace, matching)
         primary = self._primary(views, service, namespace, matching)
+        views, primary = self._data_plane_views(host, namespace, views, primary)
         rule = primary.rule
         indexed = self.routes.routes_to(host)
         table = self.table.routes_to(host, self.scope)
@@ -252,6 +254,42 @@ class Mesh(MeshIndex):
             seen = groups.get(key)
             groups[key] = ClientView(seen.clients | clients if seen else clients, rule)
         return list(groups.values())
+
+    def _data_plane_views(
+        self, host: str, service_namespace: str | None, views: list[ClientView], primary: ClientView
+    ) -> tuple[list[ClientView], ClientView]:
+        """The views as the data plane splits them (meshtui.mesh.dataplane): clients whose proxy
+        applies no DestinationRule to the host (ztunnel without waypoint, out of the mesh, a
+        Sidecar not importing it) apply none; ambient clients through a waypoint apply the one
+        a proxy of the waypoint's namespace would (cluster_waypoint.go, the waypoint's
+        SidecarScope). The primary view keeps its rule, with the clients left to it."""
+        dp = self.dataplane
+        if dp.trivial:
+            return views, primary
+        lookup = self.destination_rules.lookup
+        appliers = dp.appliers(host)
+        use = dp.waypoint(host)
+        ambient = dp.clients(Mode.AMBIENT) & appliers if use.ref is not None else NOBODY
+        moved = appliers.complement() | ambient
+        if not moved & self.scope:
+            return views, primary
+        split = [ClientView(v.clients - moved, v.rule) for v in views]
+        extra = [(appliers.complement() & self.scope, None)]
+        if ambient and use.ref is not None:
+            extra.append((ambient & self.scope, lookup(host, use.ref.namespace, service_namespace)))
+        for clients, rule in extra:
+            if not clients:
+                continue
+            key = tuple(r.meta.ref for r in rule.rules) if rule else None
+            for i, v in enumerate(split):
+                if (tuple(r.meta.ref for r in v.rule.rules) if v.rule else None) == key:
+                    split[i] = ClientView(v.clients | clients, v.rule)
+                    break
+            else:
+                split.append(ClientView(clients, rule))
+        kept = [v for v in split if v.clients or v.rule is not None]
+        same = next((v for v in kept if v.rule is primary.rule), None)
+        return kept, same or ClientView(NOBODY, primary.rule)
 
     def _primary(
         self,
@@ -421,6 +459,15 @@ class Mesh(MeshIndex):
         name = analysed.name
         why = _why_not_routed(analysed.dropped_routes, dropped)
         instead = _where_traffic_goes(name, clients, table.live)
+        bypass = (
+            self.scope - self.dataplane.appliers(host) if not self.dataplane.trivial else NOBODY
+        )
+        if bypass and not self.scope - bypass:
+            # None of the view's clients has a proxy that applies a DestinationRule here.
+            instead = (
+                f"requests of {bypass.describe()} go to the whole service with no "
+                "DestinationRule policy at all"
+            )
         dead = Finding(
             Code.SUBSET_POLICY_NEVER_APPLIED,
             f"subset {name!r} of {host} has its own trafficPolicy, but {why}: {instead}",

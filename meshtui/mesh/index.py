@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from meshtui.mesh.batch import collector_paused
 from meshtui.mesh.clients import ClientSet
+from meshtui.mesh.dataplane import DataPlane
 from meshtui.mesh.destination_rules import ConsolidatedRule, DestinationRuleIndex
 from meshtui.mesh.findings import Finding
 from meshtui.mesh.hosts import MeshConfig, host_namespace, resolve_host, service_host
@@ -21,12 +22,15 @@ from meshtui.mesh.resources import (
     SUPPRESS_ANNOTATION,
     DestinationRule,
     Gateway,
+    Namespace,
     Node,
     ObjectRef,
     Resource,
     Service,
     ServiceEntry,
+    Sidecar,
     VirtualService,
+    Waypoint,
     Workload,
 )
 from meshtui.mesh.routes import RouteIndex
@@ -60,8 +64,9 @@ class MeshIndex:
         self.routes = RouteIndex(self.config)
         self.workloads = WorkloadIndex()
         self.gateways: dict[ObjectRef, Gateway] = {}
+        self.dataplane = DataPlane(self.config, self._service, lambda: self.cluster is not None)
         self.table = RoutingTable(
-            self.routes, self.gateways, lambda: self.gateways_known, self._service
+            self.routes, self.gateways, lambda: self.gateways_known, self._service, self.dataplane
         )
         self.nodes: dict[str, Mapping[str, str]] = {}  # node name -> labels (topology)
         self._hosts = _Hosts()
@@ -141,7 +146,10 @@ class MeshIndex:
         if isinstance(resource, Service | ServiceEntry | Gateway):
             self.registry_version += 1
             self.routes.memo.clear()  # ports and protocols decide which VS a client uses
-        if isinstance(resource, Workload):
+            self.dataplane.changed()  # and a Service's labels its waypoint
+        if self.dataplane.add(resource):
+            self.routes.memo.clear()  # the data plane decides who applies which VS
+        elif isinstance(resource, Workload):
             self.workloads.add(resource)
         elif isinstance(resource, DestinationRule):
             self.destination_rules.add(resource)
@@ -173,7 +181,10 @@ class MeshIndex:
         if isinstance(resource, Service | ServiceEntry | Gateway):
             self.registry_version += 1
             self.routes.memo.clear()
-        if isinstance(resource, Workload):
+            self.dataplane.changed()
+        if self.dataplane.remove(resource):
+            self.routes.memo.clear()
+        elif isinstance(resource, Workload):
             self.workloads.remove(ref)
         elif isinstance(resource, DestinationRule):
             self.destination_rules.remove(ref)
@@ -223,7 +234,8 @@ class MeshIndex:
             return set()  # the route index reports what a VirtualService changes
         if isinstance(resource, Gateway):
             return self.routes.hosts_bound_to(ref)
-        if isinstance(resource, Node):  # its topology labels may change any subset's pods
+        if isinstance(resource, Node | Namespace | Sidecar | Waypoint):
+            # Topology labels may change any subset's pods; the data plane any host's clients.
             return self._host_set()
         assert isinstance(resource, Workload)
         hosts = set()
@@ -311,7 +323,7 @@ class MeshIndex:
         The first in pilot's order (private, exported by name, public; oldest first) wins;
         later ones claiming the same host are dropped for that client.
         """
-        for vs in sidecar_candidates(self.routes, host, client_namespace):
+        for vs in sidecar_candidates(self.routes, host, client_namespace, self.dataplane):
             if client_namespace in self.table.host_users(vs, host):
                 return vs
         return None

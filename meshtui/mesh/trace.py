@@ -334,7 +334,9 @@ def trace(
             mesh.routes, mesh.gateways, host, port, client.gateway, client.namespace
         )
     else:
-        found, passed_over = sidecar_virtual_service(mesh.routes, host, request, kinds)
+        found, passed_over = sidecar_virtual_service(
+            mesh.routes, host, request, kinds, mesh.dataplane
+        )
         services = [found] if found is not None else []
     skipped = [
         _skip(rule, _why(rule, request)) for rule in proxy_rules(mesh.routes, passed_over, kinds[0])

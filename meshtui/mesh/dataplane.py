@@ -1,0 +1,448 @@
+"""Each client's data plane: which proxy applies VirtualServices and DestinationRules for it.
+
+meshtui's routing table (meshtui.mesh.routing) was written for sidecars that import every
+host. This module says, per client namespace, what actually sends its requests, and the table
+asks it two questions: who applies any L7 config to a host at all, and who imports a given
+VirtualService for it. The rules, from Istio's source:
+
+- **Sidecar or ambient** (pkg/config/analysis/analyzers/util/in_mesh.go; the injector's
+  namespaceSelector): `istio-injection=enabled` or `istio.io/rev` makes sidecar clients;
+  otherwise `istio.io/dataplane-mode=ambient` makes ambient clients (ztunnel); anything else is
+  out of the mesh (no proxy: nothing applies). Offline, files often leave labels to `kubectl
+  label`, so a namespace without mesh labels in the files is assumed to have sidecars (and the
+  analysis says so); live, the labels decide.
+- **Ambient clients** go through the destination's waypoint, if it has one
+  (pilot/pkg/serviceregistry/ambient/waypoints.go fetchWaypointForTarget: the Service's
+  `istio.io/use-waypoint`, else its namespace's; `none` opts out; `istio.io/use-waypoint-
+  namespace` names another namespace; the waypoint must exist, have an address and take service
+  traffic, `istio.io/waypoint-for` service or all). Without one ztunnel applies no VirtualService
+  and no DestinationRule. A waypoint applies the VirtualServices of the service's or its own
+  namespace (pilot/pkg/networking/core/listener_waypoint.go getVirtualServiceForWaypoint), all
+  that match, not the first; it looks DestinationRules up as a proxy of its own namespace.
+- **Sidecar scope** (pilot/pkg/model/sidecar.go convertIstioListenerToWrapper, selectServices;
+  virtualservice.go SelectVirtualServices; push_context.go getSidecarScope): a namespace's
+  selector-less Sidecar, else the root namespace's, read as if in the client's namespace (`.`);
+  egress hosts `ns/host` import services by the Service's namespace and VirtualServices by the
+  VirtualService's own namespace (`*` any namespace, `~ns/host` excludes). A host not imported
+  has no route and no cluster: passthrough or blackhole by outboundTrafficPolicy.
+
+Pod-level overrides and workloadSelector Sidecars apply to one workload (`--client ns/workload`);
+namespace views take the namespace's labels and selector-less Sidecar.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import Enum
+
+from meshtui.mesh.clients import ClientSet
+from meshtui.mesh.hosts import MeshConfig, matches
+from meshtui.mesh.resources import (
+    Namespace,
+    ObjectRef,
+    Resource,
+    Service,
+    ServiceEntry,
+    Sidecar,
+    VirtualService,
+    Waypoint,
+)
+
+# Stands for every namespace nothing here names (no resource can have this name).
+_UNNAMED = "\x00unnamed"
+INJECTION = "istio-injection"
+REVISION = "istio.io/rev"
+DATAPLANE_MODE = "istio.io/dataplane-mode"
+USE_WAYPOINT = "istio.io/use-waypoint"
+USE_WAYPOINT_NAMESPACE = "istio.io/use-waypoint-namespace"
+SIDECAR_INJECT = "sidecar.istio.io/inject"
+
+Registry = Callable[[str], Service | ServiceEntry | None]
+
+
+class Mode(Enum):
+    SIDECAR = "sidecar"
+    AMBIENT = "ambient"
+    OUTSIDE = "out of the mesh"
+
+
+def mode_of(
+    labels: dict[str, str] | None, pod: dict[str, str] | None = None, live: bool = False
+) -> tuple[Mode, bool]:
+    """The data plane of a namespace with these labels (and of a pod with `pod` labels in it),
+    and whether it is only assumed (offline, no mesh label at all: sidecar)."""
+    ns = labels or {}
+    pod = pod or {}
+    injection = ns.get(INJECTION)
+    # The injector's webhook: the namespace label first; `istio-injection=disabled` wins over
+    # anything the pod says, `sidecar.istio.io/inject=false` opts a pod out, `=true` in.
+    injected = injection == "enabled" or (REVISION in ns and injection != "disabled")
+    if pod.get(SIDECAR_INJECT) == "false":
+        injected = False
+    elif pod.get(SIDECAR_INJECT) == "true" and injection != "disabled":
+        injected = True
+    if injected:
+        return Mode.SIDECAR, False
+    pod_mode = pod.get(DATAPLANE_MODE)
+    if pod_mode == "none":
+        return Mode.OUTSIDE, False
+    if pod_mode == "ambient" or ns.get(DATAPLANE_MODE) == "ambient":
+        return Mode.AMBIENT, False
+    explicit = injection is not None or DATAPLANE_MODE in ns or SIDECAR_INJECT in pod
+    if explicit or live:
+        return Mode.OUTSIDE, False
+    return Mode.SIDECAR, True
+
+
+@dataclass(frozen=True, slots=True)
+class WaypointUse:
+    """The waypoint a service's ambient clients go through, or why none (`problem`)."""
+
+    ref: ObjectRef | None  # kind Waypoint; None: no waypoint
+    named: str = ""  # `ns/name` the labels name, when they name one
+    problem: str = ""  # why the named waypoint is not used
+
+
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    """A Sidecar's egress hosts read for one client namespace: namespace -> hosts."""
+
+    sidecar: Sidecar
+    imported: dict[str, tuple[str, ...]]
+    excluded: dict[str, tuple[str, ...]]
+
+    def _listed(self, table: dict[str, tuple[str, ...]], ns: str, host: str) -> bool:
+        return any(matches(host, p) for p in table.get(ns, ())) or any(
+            matches(host, p) for p in table.get("*", ())
+        )
+
+    def imports_service(self, namespace: str, host: str) -> bool:
+        """selectServices: an entry for the Service's namespace or `*`, not excluded."""
+        if self._listed(self.excluded, namespace, host):
+            return False
+        return self._listed(self.imported, namespace, host)
+
+    def imports_virtual_service(self, namespace: str, hosts: Iterable[str]) -> bool:
+        """SelectVirtualServices: an entry for the VirtualService's namespace or `*` matching
+        any of its hosts (either way round for wildcards, as pilot's Matches)."""
+        for host in hosts:
+            if self._listed(self.excluded, namespace, host):
+                continue
+            for ns in (namespace, "*"):
+                for pattern in self.imported.get(ns, ()):
+                    if matches(host, pattern) or matches(pattern, host):
+                        return True
+        return False
+
+
+def _read_scope(sidecar: Sidecar, namespace: str) -> _Scope | None:
+    if sidecar.egress_hosts is None:
+        return None
+    imported: dict[str, list[str]] = {}
+    excluded: dict[str, list[str]] = {}
+    for entry in sidecar.egress_hosts:
+        if entry.count("/") != 1:
+            continue  # pilot logs and skips it (the webhook rejects it first)
+        ns, host = entry.split("/")
+        table = imported
+        if ns.startswith("~"):  # 1.31: `~ns/host` excludes
+            ns, table = ns[1:] or "*", excluded
+        if ns == ".":
+            ns = namespace
+        table.setdefault(ns, []).append(host)
+    return _Scope(
+        sidecar,
+        {k: tuple(v) for k, v in imported.items()},
+        {k: tuple(v) for k, v in excluded.items()},
+    )
+
+
+class DataPlane:
+    """What decides each client namespace's data plane, kept up to date with the index."""
+
+    def __init__(self, config: MeshConfig, registry: Registry, live: Callable[[], bool]) -> None:
+        self.config = config
+        self.registry = registry
+        self.live = live
+        self.namespaces: dict[str, Namespace] = {}
+        self.sidecars: dict[ObjectRef, Sidecar] = {}
+        self.waypoints: dict[ObjectRef, Waypoint] = {}
+        self._memo: dict[object, object] = {}
+
+    # -- keeping up -------------------------------------------------------------------------
+
+    def add(self, resource: Resource) -> bool:
+        """Index a resource if it decides a data plane; True if it does."""
+        if isinstance(resource, Namespace):
+            self.namespaces[resource.meta.ref.name] = resource
+        elif isinstance(resource, Sidecar):
+            self.sidecars[resource.meta.ref] = resource
+        elif isinstance(resource, Waypoint):
+            self.waypoints[resource.meta.ref] = resource
+        else:
+            return False
+        self._memo.clear()
+        return True
+
+    def remove(self, resource: Resource) -> bool:
+        ref = resource.meta.ref
+        if isinstance(resource, Namespace):
+            self.namespaces.pop(ref.name, None)
+        elif isinstance(resource, Sidecar):
+            self.sidecars.pop(ref, None)
+        elif isinstance(resource, Waypoint):
+            self.waypoints.pop(ref, None)
+        else:
+            return False
+        self._memo.clear()
+        return True
+
+    def changed(self) -> None:
+        """Services or ServiceEntries changed: their waypoint labels may have."""
+        self._memo.clear()
+
+    @property
+    def trivial(self) -> bool:
+        """Nothing here changes who applies what: every client a sidecar importing all."""
+        return not self.sidecars and not self._special()
+
+    # -- who is what ------------------------------------------------------------------------
+
+    def mode(self, namespace: str, pod: dict[str, str] | None = None) -> Mode:
+        found = self.namespaces.get(namespace)
+        labels = dict(found.labels) if found else None
+        return mode_of(labels, pod, self.live() and found is not None)[0]
+
+    def _special(self) -> dict[str, Mode]:
+        """The namespaces whose clients are not sidecars (a finite list: they have labels)."""
+        key = ("special",)
+        found = self._memo.get(key)
+        if found is None:
+            live = self.live()
+            found = {
+                name: m
+                for name, ns in self.namespaces.items()
+                if (m := mode_of(dict(ns.labels), None, live)[0]) is not Mode.SIDECAR
+            }
+            self._memo[key] = found
+        return found  # type: ignore[return-value]
+
+    def clients(self, mode: Mode) -> ClientSet:
+        special = self._special()
+        if mode is Mode.SIDECAR:
+            return ClientSet(True, frozenset(special))
+        return ClientSet.of(n for n, m in special.items() if m is mode)
+
+    def assumed(self, namespaces: Iterable[str]) -> list[str]:
+        """Of `namespaces`, those whose sidecars are only assumed (offline, no mesh label)."""
+        if self.live():
+            return sorted(n for n in set(namespaces) if n not in self.namespaces)
+        out = []
+        for n in set(namespaces):
+            found = self.namespaces.get(n)
+            if mode_of(dict(found.labels) if found else None)[1]:
+                out.append(n)
+        return sorted(out)
+
+    # -- waypoints --------------------------------------------------------------------------
+
+    def waypoint(self, host: str) -> WaypointUse:
+        """The waypoint ambient clients of `host` go through (fetchWaypointForService)."""
+        key = ("waypoint", host)
+        found = self._memo.get(key)
+        if found is None:
+            found = self._memo[key] = self._waypoint(self.registry(host))
+        return found  # type: ignore[return-value]
+
+    def _waypoint(self, service: Service | ServiceEntry | None) -> WaypointUse:
+        if service is None:
+            return WaypointUse(None)
+        namespace = service.meta.ref.namespace
+        own = service.labels if isinstance(service, Service) else {}
+        labels: dict[str, str] = dict(own)
+        if USE_WAYPOINT not in labels:
+            ns = self.namespaces.get(namespace)
+            labels = dict(ns.labels) if ns else {}
+        name = labels.get(USE_WAYPOINT)
+        if not name or name == "none":
+            return WaypointUse(None)
+        ref = ObjectRef("Waypoint", labels.get(USE_WAYPOINT_NAMESPACE, namespace), name)
+        named = ref.namespaced_name
+        waypoint = self.waypoints.get(ref)
+        if waypoint is None:
+            return WaypointUse(None, named, f"waypoint {named} does not exist")
+        if waypoint.ready is False:
+            return WaypointUse(None, named, f"waypoint {named} is not ready (no address)")
+        if waypoint.traffic_for not in ("service", "all"):
+            return WaypointUse(
+                None,
+                named,
+                f"waypoint {named} takes {waypoint.traffic_for} traffic, not service traffic",
+            )
+        return WaypointUse(ref, named)
+
+    # -- Sidecar scope ----------------------------------------------------------------------
+
+    def scope(self, namespace: str) -> _Scope | None:
+        """The egress scope of sidecars in `namespace` (None: they import every host)."""
+        key = ("scope", namespace)
+        if key in self._memo:
+            return self._memo[key]  # type: ignore[return-value]
+        sidecar = self.sidecar_for(namespace)
+        found = self._memo[key] = _read_scope(sidecar, namespace) if sidecar else None
+        return found
+
+    def sidecar_for(self, namespace: str, pod: dict[str, str] | None = None) -> Sidecar | None:
+        """push_context.go getSidecarScope: a Sidecar of the namespace selecting the pod (oldest
+        first), else its selector-less one, else the root namespace's selector-less one."""
+
+        def order(s: Sidecar) -> tuple[str, str]:
+            return (s.meta.creation_timestamp, s.meta.ref.name)
+
+        own = sorted(
+            (s for s in self.sidecars.values() if s.meta.ref.namespace == namespace), key=order
+        )
+        if pod is not None:
+            for s in own:
+                sel = s.workload_selector
+                if sel and all(pod.get(k) == v for k, v in sel.items()):
+                    return s
+        for s in own:
+            if not s.workload_selector:
+                return s
+        root = self.config.root_namespace
+        for s in sorted(self.sidecars.values(), key=order):
+            if s.meta.ref.namespace == root and not s.workload_selector:
+                return s
+        return None
+
+    def _named(self) -> set[str]:
+        return {s.meta.ref.namespace for s in self.sidecars.values()} | set(self._special())
+
+    def _split(self, test: Callable[[str], bool], extra: Iterable[str]) -> ClientSet:
+        """The namespaces for which `test` holds, every unnamed one answering as one."""
+        named = self._named() | set(extra)
+        yes = {n for n in named if test(n)}
+        if test(_UNNAMED):
+            return ClientSet(True, frozenset(named - yes))
+        return ClientSet.of(yes)
+
+    def importers(self, host: str) -> ClientSet:
+        """The sidecar namespaces whose Sidecar scope imports the service of `host`."""
+        key = ("importers", host)
+        found = self._memo.get(key)
+        if found is None:
+            service = self.registry(host)
+            owner = service.meta.ref.namespace if service else "*"
+
+            def imports(ns: str) -> bool:
+                s = self.scope(ns)
+                return s is None or s.imports_service(owner, host)
+
+            found = self._memo[key] = self._split(imports, [owner])
+        return found  # type: ignore[return-value]
+
+    # -- the table's questions --------------------------------------------------------------
+
+    def appliers(self, host: str) -> ClientSet:
+        """Who applies any VirtualService or DestinationRule to `host`: sidecars importing it,
+        and ambient clients when it has a waypoint."""
+        out = self.clients(Mode.SIDECAR) & self.importers(host)
+        if self.waypoint(host).ref is not None:
+            out |= self.clients(Mode.AMBIENT)
+        return out
+
+    def first_wins(self) -> ClientSet:
+        """Clients that keep the first VirtualService for a host (sidecars); a waypoint
+        concatenates the routes of every VirtualService it takes."""
+        return self.clients(Mode.SIDECAR)
+
+    def narrow(
+        self, visible: ClientSet, vs: VirtualService, vs_hosts: Iterable[str], host: str
+    ) -> ClientSet:
+        """Of the clients `vs` is visible to, those whose proxy takes it for `host`: sidecars
+        whose scope imports the host's service and the VS (by the VS's namespace); and every
+        ambient client when the host's waypoint takes it (the service's or the waypoint's
+        namespace, exported to the waypoint's)."""
+        if self.trivial:
+            return visible
+        vs_ns = vs.meta.ref.namespace
+        hosts = tuple(vs_hosts)
+
+        def imports(ns: str) -> bool:
+            s = self.scope(ns)
+            return s is None or s.imports_virtual_service(vs_ns, hosts)
+
+        out = visible & self.clients(Mode.SIDECAR) & self.importers(host)
+        if self.sidecars:
+            out &= self._split(imports, [vs_ns])
+        if self.waypoint_takes(vs, host) and visible_to(visible, self.waypoint(host).ref):
+            out |= self.clients(Mode.AMBIENT)
+        return out
+
+    def waypoint_takes(self, vs: VirtualService, host: str) -> bool:
+        """Whether the host's waypoint (if any) takes `vs`: the service's or its namespace."""
+        use = self.waypoint(host)
+        if use.ref is None:
+            return False
+        service = self.registry(host)
+        allowed = {use.ref.namespace, service.meta.ref.namespace if service else ""}
+        return vs.meta.ref.namespace in allowed
+
+    def policy_namespace(self, namespace: str, host: str) -> str | None:
+        """The namespace whose DestinationRule lookup applies for clients in `namespace`
+        (None: they apply none): their own for sidecars, the waypoint's for ambient ones."""
+        mode = self.mode(namespace)
+        if mode is Mode.OUTSIDE:
+            return None
+        if mode is Mode.AMBIENT:
+            use = self.waypoint(host)
+            return use.ref.namespace if use.ref is not None else None
+        return namespace if namespace in self.importers(host) else None
+
+    def why_not(
+        self,
+        host: str,
+        clients: ClientSet,
+        vs: VirtualService | None = None,
+        vs_hosts: Iterable[str] = (),
+    ) -> str:
+        """Why `clients` apply no VirtualService (`vs`, or any) or DestinationRule to `host`."""
+        parts = []
+        use = self.waypoint(host)
+        ambient = clients & self.clients(Mode.AMBIENT)
+        if ambient and use.ref is None:
+            why = use.problem or "the service has no waypoint"
+            parts.append(
+                f"ambient {ambient.describe()} go through ztunnel, which applies no "
+                f"VirtualService or DestinationRule ({why})"
+            )
+        elif ambient and vs is not None and not self.waypoint_takes(vs, host):
+            service = self.registry(host)
+            owner = service.meta.ref.namespace if service else "?"
+            parts.append(
+                f"ambient {ambient.describe()} go through waypoint {use.named}, which applies "
+                f"only VirtualServices of {owner} (the service's namespace) or "
+                f"{use.ref.namespace if use.ref else '?'} (its own), not of "
+                f"{vs.meta.ref.namespace}"
+            )
+        outside = clients & self.clients(Mode.OUTSIDE)
+        if outside:
+            parts.append(f"{outside.describe()} are out of the mesh (no proxy)")
+        sidecars = clients & self.clients(Mode.SIDECAR)
+        hidden = sidecars - self.importers(host)
+        if hidden:
+            parts.append(f"the Sidecar of {hidden.describe()} does not import {host}")
+        elif sidecars and vs is not None and self.sidecars:
+            left_out = sidecars - self.narrow(sidecars, vs, vs_hosts, host)
+            if left_out:
+                parts.append(
+                    f"the Sidecar of {left_out.describe()} does not import VirtualServices of "
+                    f"namespace {vs.meta.ref.namespace} for this host"
+                )
+        return "; ".join(parts)
+
+
+def visible_to(clients: ClientSet, ref: ObjectRef | None) -> bool:
+    return ref is not None and ref.namespace in clients
