@@ -287,7 +287,7 @@ class Mesh(MeshIndex):
                     break
             else:
                 split.append(ClientView(clients, rule))
-        kept = [v for v in split if v.clients or v.rule is not None]
+        kept = [v for v in split if v.clients]
         same = next((v for v in kept if v.rule is primary.rule), None)
         return kept, same or ClientView(NOBODY, primary.rule)
 
@@ -464,10 +464,7 @@ class Mesh(MeshIndex):
         )
         if bypass and not self.scope - bypass:
             # None of the view's clients has a proxy that applies a DestinationRule here.
-            instead = (
-                f"requests of {bypass.describe()} go to the whole service with no "
-                "DestinationRule policy at all"
-            )
+            instead = self.dataplane.instead(host, bypass) or instead
         dead = Finding(
             Code.SUBSET_POLICY_NEVER_APPLIED,
             f"subset {name!r} of {host} has its own trafficPolicy, but {why}: {instead}",

@@ -390,16 +390,35 @@ class DataPlane:
         allowed = {use.ref.namespace, service.meta.ref.namespace if service else ""}
         return vs.meta.ref.namespace in allowed
 
-    def policy_namespace(self, namespace: str, host: str) -> str | None:
+    def policy_namespace(self, namespace: str, host: str, mode: Mode | None = None) -> str | None:
         """The namespace whose DestinationRule lookup applies for clients in `namespace`
         (None: they apply none): their own for sidecars, the waypoint's for ambient ones."""
-        mode = self.mode(namespace)
+        mode = mode or self.mode(namespace)
         if mode is Mode.OUTSIDE:
             return None
         if mode is Mode.AMBIENT:
             use = self.waypoint(host)
             return use.ref.namespace if use.ref is not None else None
         return namespace if namespace in self.importers(host) else None
+
+    def proxy(self, namespace: str, host: str, mode: Mode) -> str:
+        """Which proxy decides a request of a client in `namespace` to `host`, for a trace."""
+        if mode is Mode.OUTSIDE:
+            return (
+                f"no proxy: {namespace} is out of the mesh (no VirtualService or DestinationRule)"
+            )
+        if mode is Mode.AMBIENT:
+            use = self.waypoint(host)
+            if use.ref is None:
+                why = f": {use.problem}" if use.problem else " (the service has no waypoint)"
+                return f"ztunnel: no L7 routing and no DestinationRule policy{why}"
+            return f"waypoint {use.named}"
+        if namespace not in self.importers(host):
+            return (
+                f"sidecar in {namespace}: its Sidecar does not import {host} (no route, no "
+                "DestinationRule: passthrough or blackhole by outboundTrafficPolicy)"
+            )
+        return f"sidecar in {namespace}"
 
     def why_not(
         self,
@@ -421,11 +440,15 @@ class DataPlane:
         elif ambient and vs is not None and not self.waypoint_takes(vs, host):
             service = self.registry(host)
             owner = service.meta.ref.namespace if service else "?"
+            own = use.ref.namespace if use.ref else "?"
+            where = (
+                f"{owner} (the service's and the waypoint's namespace)"
+                if own == owner
+                else f"{owner} (the service's namespace) or {own} (the waypoint's)"
+            )
             parts.append(
                 f"ambient {ambient.describe()} go through waypoint {use.named}, which applies "
-                f"only VirtualServices of {owner} (the service's namespace) or "
-                f"{use.ref.namespace if use.ref else '?'} (its own), not of "
-                f"{vs.meta.ref.namespace}"
+                f"only VirtualServices of {where}, not of {vs.meta.ref.namespace}"
             )
         outside = clients & self.clients(Mode.OUTSIDE)
         if outside:
@@ -442,6 +465,32 @@ class DataPlane:
                     f"namespace {vs.meta.ref.namespace} for this host"
                 )
         return "; ".join(parts)
+
+    def instead(self, host: str, clients: ClientSet) -> str:
+        """Where requests of `clients`, whose proxy applies no config to `host`, go."""
+        parts = []
+        ambient = clients & self.clients(Mode.AMBIENT)
+        if ambient:
+            parts.append(f"ztunnel sends requests of ambient {ambient.describe()} to any pod")
+        outside = clients & self.clients(Mode.OUTSIDE)
+        if outside:
+            parts.append(f"{outside.describe()} (out of the mesh) reach any pod directly")
+        hidden = clients & self.clients(Mode.SIDECAR) - self.importers(host)
+        for ns in hidden.names if not hidden.everyone else ():
+            sidecar = self.sidecar_for(ns)
+            if sidecar is not None and sidecar.outbound_mode == "REGISTRY_ONLY":
+                parts.append(
+                    f"requests of clients in {ns} are blocked (their Sidecar's "
+                    "outboundTrafficPolicy is REGISTRY_ONLY: 502)"
+                )
+            else:
+                parts.append(
+                    f"requests of clients in {ns} leave by the passthrough cluster (unless the "
+                    "mesh's outboundTrafficPolicy is REGISTRY_ONLY: then 502)"
+                )
+        if not parts:
+            return ""
+        return "; ".join(parts) + ", with no DestinationRule policy at all"
 
 
 def visible_to(clients: ClientSet, ref: ObjectRef | None) -> bool:

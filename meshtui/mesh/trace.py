@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from meshtui.mesh.analysis import HostAnalysis, Mesh
+from meshtui.mesh.dataplane import Mode
 from meshtui.mesh.delegation import ProxyRule, proxy_rules
 from meshtui.mesh.destination_rules import ConsolidatedRule
 from meshtui.mesh.hosts import is_wildcard, resolve_host
@@ -40,6 +41,7 @@ from meshtui.mesh.routing import (
     gateway_virtual_services,
     port_protocol,
     route_kinds,
+    sidecar_candidates,
     sidecar_virtual_service,
 )
 from meshtui.mesh.routing import prepare as prepare_routing
@@ -135,6 +137,7 @@ class Trace:
     mirrors: tuple[Hop, ...]
     actions: Mapping[str, Any]
     problems: tuple[str, ...]
+    proxy: str = ""  # which proxy decides (meshtui.mesh.dataplane): sidecar, ztunnel, waypoint
 
     @property
     def default_route(self) -> bool:
@@ -181,7 +184,16 @@ def _hop(
     host = resolve_host(dest.host, namespace, mesh.config.domain)
     registry = _registry(mesh, host)
     dest_port = _destination_port(dest, registry, port)
-    rule = mesh.destination_rule_for(host, client.namespace, _client_labels(mesh, client))
+    rule = None
+    if client.gateway is not None:
+        rule = mesh.destination_rule_for(host, client.namespace, _client_labels(mesh, client))
+    else:
+        # The data plane decides whose DestinationRule lookup applies (or none).
+        mode = mesh.dataplane.mode(client.namespace, _pod_labels(client))
+        namespace_for = mesh.dataplane.policy_namespace(client.namespace, host, mode)
+        if namespace_for is not None:
+            labels = _client_labels(mesh, client) if namespace_for == client.namespace else None
+            rule = mesh.destination_rule_for(host, namespace_for, labels)
     found: tuple[Subset, DestinationRule] | None = None
     if dest.subset and rule is not None:
         found = next(((s, r) for s, r in rule.subsets if s.name == dest.subset), None)
@@ -241,6 +253,10 @@ def _why(rule: ProxyRule, request: Request) -> str:
 def _skip(rule: ProxyRule, why: str) -> Skipped:
     ref = rule.virtual_service.meta.ref
     return Skipped(ref, rule.label, rule.name, why, rule.delegate, rule.delegate_label)
+
+
+def _pod_labels(client: Client) -> dict[str, str] | None:
+    return dict(client.workload.labels) if client.workload is not None else None
 
 
 def _client_labels(mesh: Mesh, client: Client) -> Mapping[str, str] | None:
@@ -327,6 +343,7 @@ def trace(
     )
     problems: list[str] = []
     kinds = route_kinds(protocol)
+    proxy = f"gateway {client.gateway.namespaced_name}" if client.gateway else ""
     passed_over: list[VirtualService] = []
     if client.gateway is not None:
         problems += _gateway_problems(mesh, client.gateway, host, port)
@@ -334,10 +351,24 @@ def trace(
             mesh.routes, mesh.gateways, host, port, client.gateway, client.namespace
         )
     else:
-        found, passed_over = sidecar_virtual_service(
-            mesh.routes, host, request, kinds, mesh.dataplane
-        )
-        services = [found] if found is not None else []
+        dp = mesh.dataplane
+        mode = dp.mode(client.namespace, _pod_labels(client))
+        proxy = dp.proxy(client.namespace, host, mode)
+        if dp.policy_namespace(client.namespace, host, mode) is None:
+            services = []  # no proxy of this client applies L7 config to the host
+        elif mode is Mode.AMBIENT:
+            # The waypoint concatenates every VirtualService it takes, in order.
+            services = [
+                vs
+                for vs in sidecar_candidates(mesh.routes, host, client.namespace, dp)
+                if dp.waypoint_takes(vs, host)
+            ]
+            if services:
+                names = ", ".join(vs.meta.ref.namespaced_name for vs in services)
+                proxy += f" applies VirtualService {names}"
+        else:
+            found, passed_over = sidecar_virtual_service(mesh.routes, host, request, kinds, dp)
+            services = [found] if found is not None else []
     skipped = [
         _skip(rule, _why(rule, request)) for rule in proxy_rules(mesh.routes, passed_over, kinds[0])
     ]
@@ -397,6 +428,7 @@ def trace(
         mirrors=tuple(mirrors),
         actions=dict(matched.actions) if matched else {},
         problems=tuple(dict.fromkeys(problems)),
+        proxy=proxy,
     )
 
 
