@@ -149,8 +149,8 @@ def render_text(t: Trace, cluster: str | None = None) -> str:
         f"{r.method} {_printable(r.path)} from {_printable(who)}{where} "
         f"to {_printable(t.host)}:{t.port} ({t.protocol})"
     ]
-    if t.proxy:
-        out.append(f"Decided by: {_printable(t.proxy)}.")
+    if t.proxy and t.proxy != f"sidecar in {t.client.namespace}" and not t.client.gateway:
+        out.append(f"Decided by: {_printable(t.proxy)}.")  # not the plain sidecar of old
     if t.default_route and t.skipped:
         out.append(
             "No VirtualService builds a route for this port and client (below): default route."
