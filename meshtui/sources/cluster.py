@@ -40,7 +40,7 @@ from meshtui.sources import (
     Source,
 )
 from meshtui.sources.files import LoadError
-from meshtui.sources.kinds import CORE_KINDS, ISTIO_KINDS, Kind, trim
+from meshtui.sources.kinds import CORE_KINDS, EXTRA_KINDS, ISTIO_KINDS, Kind, trim
 from meshtui.sources.kube import (
     PAGE_SIZE,
     ClusterError,
@@ -53,6 +53,7 @@ from meshtui.sources.kube import (
 
 __all__ = [
     "CORE_KINDS",
+    "EXTRA_KINDS",
     "ISTIO_KINDS",
     "PAGE_SIZE",
     "ClusterError",
@@ -148,6 +149,9 @@ class Cluster:
         if kind.istio:
             base = f"/apis/{kind.group}/{self.istio_version}"
             api_version = f"{kind.group}/{self.istio_version}"
+        elif kind.group:
+            base = f"/apis/{kind.group}/{kind.version}"
+            api_version = f"{kind.group}/{kind.version}"
         else:
             base, api_version = "/api/v1", "v1"
         scope = f"/namespaces/{namespace}" if namespace else ""
@@ -226,6 +230,22 @@ class Cluster:
         else:
             self.absent.update({k.kind: "not read with -n" for k in CORE_KINDS if not k.namespaced})
         streams = (istio if self.istio_version else []) + core
+        # Waypoints are read cluster-wide, or in the namespaces given with -n.
+        extra = [self._stream(k, ns) for k in EXTRA_KINDS for ns in scopes]
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="list") as pool:
+            for stream, error in zip(extra, pool.map(self._try_list, extra), strict=True):
+                if error is None:
+                    self.streams.append(stream)
+                elif error.status in (403, 404):
+                    # No Gateway API (404): no waypoint. Forbidden: ambient clients are taken
+                    # to have none, and the warning says so.
+                    if error.status == 403:
+                        self.warnings.append(
+                            f"{self.name}: cannot list Gateway API gateways (403): waypoints "
+                            "are not seen, ambient clients are taken to go through none"
+                        )
+                else:
+                    raise error
         forbidden: list[_Stream] = []
         with ThreadPoolExecutor(max_workers=5, thread_name_prefix="list") as pool:
             for stream, error in zip(streams, pool.map(self._try_list, streams), strict=True):

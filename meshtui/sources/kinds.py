@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from meshtui.mesh.resources import ISTIO_NETWORKING_GROUP
+from meshtui.mesh.resources import GATEWAY_API_GROUP, ISTIO_NETWORKING_GROUP
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +21,7 @@ class Kind:
     group: str
     plural: str
     namespaced: bool = True
+    version: str = "v1"  # for groups other than core and Istio's (whose version is discovered)
 
     @property
     def istio(self) -> bool:
@@ -32,10 +33,18 @@ ISTIO_KINDS = (
     Kind("VirtualService", ISTIO_NETWORKING_GROUP, "virtualservices"),
     Kind("ServiceEntry", ISTIO_NETWORKING_GROUP, "serviceentries"),
     Kind("Gateway", ISTIO_NETWORKING_GROUP, "gateways"),
+    # Sidecars scope what each client imports (meshtui.mesh.dataplane).
+    Kind("Sidecar", ISTIO_NETWORKING_GROUP, "sidecars"),
 )
 # Nodes for their topology labels only (subsets selecting on region, zone or hostname).
 NODE = Kind("Node", "", "nodes", namespaced=False)
-CORE_KINDS = (Kind("Service", "", "services"), Kind("Pod", "", "pods"), NODE)
+# Namespaces for the labels that decide their clients' data plane (sidecar, ambient, none).
+NAMESPACE = Kind("Namespace", "", "namespaces", namespaced=False)
+CORE_KINDS = (Kind("Service", "", "services"), Kind("Pod", "", "pods"), NODE, NAMESPACE)
+# Gateway API Gateways, for the waypoints among them (class istio-waypoint). Optional: a
+# cluster without the Gateway API CRDs has no waypoint, and that is no partial read.
+WAYPOINTS = Kind("Gateway", GATEWAY_API_GROUP, "gateways")
+EXTRA_KINDS = (WAYPOINTS,)
 
 
 # -- trimming: keep what the core and the raw view need, nothing else ----------------------
@@ -86,8 +95,17 @@ def trim(obj: Mapping[str, Any], kind: Kind, api_version: str) -> dict[str, Any]
             if isinstance(conditions, list)
             else None,
         }
-    elif kind.kind == "Node":
+    elif kind.kind in ("Node", "Namespace"):
         out["spec"] = {}  # only its labels count
+    elif kind is WAYPOINTS:
+        # The class says whether it is a waypoint; status.addresses whether it is ready.
+        status = obj.get("status")
+        out["spec"] = (
+            {"gatewayClassName": spec.get("gatewayClassName")} if isinstance(spec, Mapping) else {}
+        )
+        out["status"] = (
+            {"addresses": status.get("addresses") or []} if isinstance(status, Mapping) else {}
+        )
     elif kind.kind == "Service":
         out["spec"] = (
             {k: spec[k] for k in ("selector", "ports", "type") if k in spec}

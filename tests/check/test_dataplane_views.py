@@ -134,7 +134,7 @@ def test_a_sidecar_that_does_not_import_the_host_gets_no_route_and_no_destinatio
     assert t["destinations"][0]["destinationRule"] is None
 
 
-def test_a_private_virtual_service_is_not_imported_when_the_sidecar_names_only_the_service_namespace(
+def test_a_private_virtual_service_is_not_imported_when_the_sidecar_names_another_namespace(
     capsys,
 ):
     doc = check_json(capsys, "sidecar-scope")

@@ -112,7 +112,21 @@ ISTIO_KINDS: tuple[KindSpec, ...] = tuple(
         ("VirtualService", "virtualservices", "vs"),
         ("ServiceEntry", "serviceentries", "se"),
         ("Gateway", "gateways", "gw"),
+        ("Sidecar", "sidecars", "sidecar"),
     )
 )
 
-DEFAULT_KINDS: tuple[KindSpec, ...] = CORE_KINDS + APPS_KINDS + ISTIO_KINDS
+# Gateway API Gateways: waypoints are Gateways of class istio-waypoint.
+GATEWAY_API_KINDS: tuple[KindSpec, ...] = (
+    KindSpec(
+        "gateway.networking.k8s.io",
+        ("v1", "v1beta1"),
+        "Gateway",
+        "gateways",
+        short_names=("gtw",),
+        categories=("gateway-api",),
+        custom=True,
+    ),
+)
+
+DEFAULT_KINDS: tuple[KindSpec, ...] = CORE_KINDS + APPS_KINDS + ISTIO_KINDS + GATEWAY_API_KINDS

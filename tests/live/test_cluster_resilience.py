@@ -21,7 +21,11 @@ from tests.kubeapi.objects import pod, service, virtual_service
 from tests.live.cluster_fixtures import REVIEWS, Notifications, eventually, load_bookinfo
 
 pytestmark = pytest.mark.usefixtures("fast")
-STREAMS = len(cluster_module.ISTIO_KINDS) + len(cluster_module.CORE_KINDS)
+STREAMS = (
+    len(cluster_module.ISTIO_KINDS)
+    + len(cluster_module.CORE_KINDS)
+    + len(cluster_module.EXTRA_KINDS)
+)
 # The figures as shipped, before the `fast` fixture shortens them.
 DEFAULTS = {
     name: getattr(cluster_module, name)

@@ -26,7 +26,9 @@ from tests.live.cluster_fixtures import (
 )
 
 DR_PATH = "/apis/networking.istio.io/v1/destinationrules"
-STREAMS = len(cluster.ISTIO_KINDS) + len(cluster.CORE_KINDS)  # one watch per kind
+STREAMS = (
+    len(cluster.ISTIO_KINDS) + len(cluster.CORE_KINDS) + len(cluster.EXTRA_KINDS)
+)  # one watch per kind
 
 pytestmark = pytest.mark.usefixtures("fast")
 
