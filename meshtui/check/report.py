@@ -168,6 +168,7 @@ def to_json(
     return {
         "source": source,
         "clientNamespace": client,
+        "clientDataPlane": analyses[0].client_data_plane if analyses else None,
         "hosts": hosts,
         "findings": all_findings,
         "summary": {"hosts": len(hosts), **counts, "suppressed": suppressed},
@@ -262,6 +263,9 @@ def render_text(
         lines.append(f"fixes shown for the first {fixes.limit} findings (--max-fixes N for more)")
     client = analyses[0].client_namespace if analyses else None
     view = f" as clients in {printable(client)} see it" if client else ""
+    plane = analyses[0].client_data_plane if analyses else None
+    if client and plane:
+        view += f" ({printable(plane)})"
     lines.append(
         f"{printable(source)}{view}: {hosts} host{'s' if hosts != 1 else ''}, "
         + (summary or "no findings")

@@ -108,6 +108,27 @@ class Mesh(MeshIndex):
             workload_count=len(self.workloads),
             suppressed=suppressed,
             client_namespace=self.client_namespace,
+            notes=self._data_plane_notes(),
+            client_data_plane=(
+                self.dataplane.describe(self.client_namespace)
+                if self.client_namespace is not None
+                else None
+            ),
+        )
+
+    def _data_plane_notes(self) -> tuple[str, ...]:
+        """Which client namespaces of the input are only assumed to have sidecars."""
+        clients = self.workloads.namespaces() | {ref.namespace for ref in self.gateways}
+        if self.client_namespace is not None:
+            clients = {self.client_namespace}
+        assumed = self.dataplane.assumed(clients)
+        if not assumed:
+            return ()
+        where = "these files" if self.cluster is None else "what could be read"
+        return (
+            f"no mesh labels in {where} for {', '.join(assumed)}: clients assumed to have "
+            "sidecars (label the Namespace istio-injection=enabled, or "
+            "istio.io/dataplane-mode=ambient, to say otherwise)",
         )
 
     def _complete_again(

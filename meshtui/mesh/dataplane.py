@@ -245,6 +245,17 @@ class DataPlane:
                 out.append(n)
         return sorted(out)
 
+    def describe(self, namespace: str, pod: dict[str, str] | None = None) -> str:
+        """The data plane of clients in `namespace`, for a header: "ambient", "sidecar"..."""
+        found = self.namespaces.get(namespace)
+        labels = dict(found.labels) if found else None
+        mode, assumed = mode_of(labels, pod, self.live() and found is not None)
+        if assumed:
+            return "sidecar, assumed: no mesh labels"
+        if mode is Mode.AMBIENT:
+            return "ambient (ztunnel; a service's waypoint where it has one)"
+        return mode.value
+
     # -- waypoints --------------------------------------------------------------------------
 
     def waypoint(self, host: str) -> WaypointUse:

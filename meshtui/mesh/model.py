@@ -124,6 +124,10 @@ class Analysis:
     workload_count: int = 0
     suppressed: tuple[Finding, ...] = ()  # findings a suppression rule or annotation took out
     client_namespace: str | None = None  # the analysis is for sidecars in this namespace
+    # How the clients' data plane was decided (meshtui.mesh.dataplane): namespaces assumed to
+    # have sidecars for want of labels, said as notes; and the view's data plane.
+    notes: tuple[str, ...] = ()
+    client_data_plane: str | None = None
 
     @property
     def findings(self) -> list[Finding]:
