@@ -71,15 +71,17 @@ def test_dormant_policy_is_shown_with_its_file_and_line_and_fails():
     assert "1 warning" in [line for line in lines if not line.startswith("note:")][-1]
 
 
-@pytest.mark.parametrize("fix", ["fix-host-level", "fix-route"])
-def test_both_fixes_show_no_finding_and_pass(capsys, fix):
+@pytest.mark.parametrize(
+    ("fix", "namespace"), [("fix-host-level", "shop-host-level"), ("fix-route", "shop-routed")]
+)
+def test_both_fixes_show_no_finding_and_pass(capsys, fix, namespace):
     code, out, _ = check(capsys, f"examples/dormant-policy/{fix}", "-o", "text")
     assert code == 0
     assert "SubsetPolicyNeverApplied" not in out
     lines = out.splitlines()
     assert lines[-2] == f"examples/dormant-policy/{fix}: 1 host, no findings"
     assert lines[-1] == (
-        f"note: no mesh labels in these files for {fix.replace('fix', 'shop')}: clients "
+        f"note: no mesh labels in these files for {namespace}: clients "
         "assumed to have sidecars (label the Namespace istio-injection=enabled, or "
         "istio.io/dataplane-mode=ambient, to say otherwise)"
     )
