@@ -14,6 +14,7 @@ from typing import Any
 from meshtui.mesh.batch import collector_paused
 from meshtui.mesh.clients import ClientSet
 from meshtui.mesh.dataplane import Mode
+from meshtui.mesh.dataplane_findings import host_findings, sidecar_findings
 from meshtui.mesh.destination_rules import ConsolidatedRule, merged_policy_findings
 from meshtui.mesh.findings import Code, Finding, Severity, nearest_name
 from meshtui.mesh.hosts import MeshConfig, host_namespace
@@ -100,7 +101,8 @@ class Mesh(MeshIndex):
             else:
                 self._complete_again(done, changed, checks)
             self._dirty = set()
-            load, suppressed = done.loose(self, self._load_findings, checks)
+            loose = [*self._load_findings, *sidecar_findings(self)]
+            load, suppressed = done.loose(self, loose, checks)
         return Analysis(
             hosts=dict(done.hosts),
             load_findings=load,
@@ -212,6 +214,7 @@ class Mesh(MeshIndex):
         undefined = self._undefined_subsets(host, views, routes)
         findings += undefined[1]
         findings += self._virtual_service_findings(host, indexed)
+        findings += host_findings(self, host, service, rule)
         own = {r.meta.ref for r in (rule.rules if rule else ())}
         others = tuple(r for r in matching if r.meta.ref not in own)
         findings.sort(key=Finding.sort_key)

@@ -60,6 +60,12 @@ class Code(StrEnum):
     # The routing table (issue 20)
     VIRTUAL_SERVICE_OVERRIDE = "VirtualServiceOverride"
     DELEGATE_RULE_DROPPED = "DelegateRuleDropped"
+    # The client's data plane (issue 25)
+    AMBIENT_WITHOUT_WAYPOINT = "AmbientWithoutWaypoint"
+    WAYPOINT_UNAVAILABLE = "WaypointUnavailable"
+    WAYPOINT_IGNORES_VIRTUAL_SERVICE = "WaypointIgnoresVirtualService"
+    SIDECAR_HIDES_ROUTED_HOST = "SidecarHidesRoutedHost"
+    SIDECAR_SELECTS_AMBIENT = "SidecarSelectsAmbient"
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,6 +285,39 @@ RULES: dict[Code, Rule] = {
         "A rule of a delegate VirtualService whose match does not narrow its root rule's "
         "match: merging the two yields nothing, so pilot drops the rule and its destinations "
         "get no traffic from it.",
+    ),
+    Code.AMBIENT_WITHOUT_WAYPOINT: Rule(
+        Severity.WARNING,
+        "Ambient clients reach a service without a waypoint through ztunnel, which applies no "
+        "VirtualService and no DestinationRule: its routes, subsets and policy do nothing for "
+        "them (they still do for sidecar clients).",
+        kiali="KIA0210-0212, KIA1109/1113/1114",
+        severity_rule="info when sidecar clients in the input still apply the config",
+    ),
+    Code.WAYPOINT_UNAVAILABLE: Rule(
+        Severity.WARNING,
+        "istio.io/use-waypoint names a waypoint that does not exist, has no address yet or "
+        "takes no service traffic: pilot gives the service no waypoint, and its ambient "
+        "clients get no L7 routing or policy.",
+    ),
+    Code.WAYPOINT_IGNORES_VIRTUAL_SERVICE: Rule(
+        Severity.WARNING,
+        "A waypoint applies only VirtualServices of the service's namespace or its own: one "
+        "defined elsewhere (a consumer override in the client's namespace) routes nothing for "
+        "ambient clients.",
+        kiali="KIA1113/1114",
+    ),
+    Code.SIDECAR_HIDES_ROUTED_HOST: Rule(
+        Severity.WARNING,
+        "The namespace's Sidecar does not import a host (by the Service's namespace) or the "
+        "VirtualService routing it (by the VirtualService's namespace), yet a VirtualService "
+        "there routes it: its clients get no route and no DestinationRule for it.",
+    ),
+    Code.SIDECAR_SELECTS_AMBIENT: Rule(
+        Severity.WARNING,
+        "A Sidecar that selects ambient pods, or a namespace-wide Sidecar of an ambient "
+        "namespace, configures nothing: ambient pods have no sidecar.",
+        istio="IST0167",
     ),
 }
 

@@ -77,6 +77,14 @@ DEPENDS_ON: dict[Code, frozenset[str]] = {
     # The DestinationRules merged with this one: needs them all (pilot's mergeDestinationRule
     # keeps the first top-level trafficPolicy among every DR of the namespace for the host).
     Code.MERGED_POLICY_IGNORED: frozenset({"DestinationRule"}),
+    # -- the client's data plane (issue 25) --
+    # Which clients are ambient: the Namespaces' labels; the config they skip was read.
+    Code.AMBIENT_WITHOUT_WAYPOINT: frozenset({"Namespace", "Service"}),
+    Code.WAYPOINT_UNAVAILABLE: frozenset({"Service"}),
+    Code.WAYPOINT_IGNORES_VIRTUAL_SERVICE: frozenset({"Namespace", "VirtualService"}),
+    # Which Sidecar a namespace has, and the Service's namespace it imports by.
+    Code.SIDECAR_HIDES_ROUTED_HOST: frozenset({"Sidecar", "Service", "ServiceEntry"}),
+    Code.SIDECAR_SELECTS_AMBIENT: frozenset({"Namespace", "Pod"}),
 }
 
 

@@ -1,0 +1,223 @@
+"""Findings about the clients' data plane (meshtui.mesh.dataplane): config that no proxy of
+some clients applies, and data-plane config that configures nothing.
+
+Kiali keys its ambient checks (business/checkers/ambient_policy_checker.go) off the destination
+Service's namespace; pilot's answer depends on the client's proxy, so these findings name the
+clients: ambient ones (through ztunnel or a waypoint), and sidecars scoped by a Sidecar.
+"""
+
+from __future__ import annotations
+
+from meshtui.mesh.clients import ClientSet
+from meshtui.mesh.dataplane import Mode
+from meshtui.mesh.destination_rules import ConsolidatedRule
+from meshtui.mesh.findings import Code, Finding, Severity
+from meshtui.mesh.index import MeshIndex
+from meshtui.mesh.policy import sets_anything
+from meshtui.mesh.resources import Service, ServiceEntry, Sidecar, VirtualService
+from meshtui.mesh.routes import is_mesh_bound, visibility
+from meshtui.mesh.routing import contenders
+
+
+def _input_clients(mesh: MeshIndex) -> ClientSet:
+    """The client namespaces the input shows (workloads, Gateways); every one when it holds
+    no workload (a folder of config alone says nothing about clients)."""
+    present = mesh.workloads.namespaces() | {ref.namespace for ref in mesh.gateways}
+    return ClientSet.of(present) if present else ClientSet.all()
+
+
+def host_findings(
+    mesh: MeshIndex,
+    host: str,
+    service: Service | ServiceEntry | None,
+    rule: ConsolidatedRule | None,
+) -> list[Finding]:
+    """The data-plane findings of one host."""
+    dp = mesh.dataplane
+    if dp.trivial:
+        return []
+    clients = _input_clients(mesh) & mesh.scope
+    ambient = dp.clients(Mode.AMBIENT) & clients
+    use = dp.waypoint(host)
+    mesh_services = [
+        c.virtual_service for c in contenders(mesh.routes, host) if is_mesh_bound(c.virtual_service)
+    ]
+    out: list[Finding] = []
+    if use.ref is None and ambient:
+        out += _without_waypoint(mesh, host, ambient, clients, rule, mesh_services, use.problem)
+    if use.problem and isinstance(service, Service):
+        who = ambient.describe() if ambient else "its clients"
+        out.append(
+            Finding(
+                Code.WAYPOINT_UNAVAILABLE,
+                f"{host} is to use waypoint {use.named} (istio.io/use-waypoint), but "
+                f"{use.problem.removeprefix(f'waypoint {use.named} ')}: ambient {who} get no "
+                "waypoint, so no L7 routing or policy",
+                host=host,
+                resource=service.meta.ref,
+                origin=service.meta.origin,
+                clients=ambient or None,
+            )
+        )
+    if use.ref is not None:
+        for vs in mesh_services:
+            seen = visibility(vs) & ambient
+            if seen and not dp.waypoint_takes(vs, host):
+                why = dp.why_not(host, seen, vs, mesh.routes.hosts_of(vs))
+                out.append(
+                    Finding(
+                        Code.WAYPOINT_IGNORES_VIRTUAL_SERVICE,
+                        f"VirtualService {vs.meta.ref.namespaced_name} routes {host}, but {why}: "
+                        "its routes do nothing for them",
+                        host=host,
+                        resource=vs.meta.ref,
+                        origin=vs.meta.origin,
+                        clients=seen,
+                    )
+                )
+    out += _hidden_by_sidecar(mesh, host, mesh_services)
+    return out
+
+
+def _without_waypoint(
+    mesh: MeshIndex,
+    host: str,
+    ambient: ClientSet,
+    clients: ClientSet,
+    rule: ConsolidatedRule | None,
+    services: list[VirtualService],
+    problem: str,
+) -> list[Finding]:
+    dp = mesh.dataplane
+    sidecars = clients & dp.appliers(host)
+    why = problem or "the service has no waypoint"
+    still = (
+        f"sidecar {sidecars.describe()} still apply it"
+        if sidecars
+        else "no client in the input applies it"
+    )
+    level = Severity.INFO if sidecars else Severity.WARNING
+    out = []
+    for dr in rule.rules if rule else ():
+        parts = []
+        if sets_anything(dr.traffic_policy):
+            parts.append("a trafficPolicy")
+        if dr.subsets:
+            parts.append(f"subsets {', '.join(s.name for s in dr.subsets)}")
+        if not parts:
+            continue
+        out.append(
+            Finding.at(
+                level,
+                Code.AMBIENT_WITHOUT_WAYPOINT,
+                f"DestinationRule {dr.meta.ref.namespaced_name} sets {' and '.join(parts)} for "
+                f"{host}, but ambient {ambient.describe()} reach it through ztunnel, which "
+                f"applies no DestinationRule ({why}); {still}",
+                host=host,
+                resource=dr.meta.ref,
+                origin=dr.meta.origin,
+                clients=ambient,
+            )
+        )
+    for vs in services:
+        seen = visibility(vs) & ambient
+        if not seen:
+            continue
+        out.append(
+            Finding.at(
+                level,
+                Code.AMBIENT_WITHOUT_WAYPOINT,
+                f"VirtualService {vs.meta.ref.namespaced_name} routes {host}, but ambient "
+                f"{seen.describe()} reach it through ztunnel, which applies no VirtualService "
+                f"({why}); {still}",
+                host=host,
+                resource=vs.meta.ref,
+                origin=vs.meta.origin,
+                clients=seen,
+            )
+        )
+    return out
+
+
+def _hidden_by_sidecar(mesh: MeshIndex, host: str, services: list[VirtualService]) -> list[Finding]:
+    """A VirtualService of namespace N routes the host for N's clients, but N's Sidecar does
+    not import the host (by its Service's namespace) or the VirtualService (by N)."""
+    dp = mesh.dataplane
+    if not dp.sidecars:
+        return []
+    out = []
+    for vs in services:
+        namespace = vs.meta.ref.namespace
+        scope = dp.scope(namespace)
+        if (
+            scope is None
+            or namespace not in visibility(vs)
+            or dp.mode(namespace) is not Mode.SIDECAR
+            or namespace not in mesh.scope
+        ):
+            continue
+        sidecar = dp.sidecar_for(namespace)
+        assert sidecar is not None
+        if namespace not in dp.importers(host):
+            what = f"does not import {host} (so no route and no DestinationRule for it)"
+        elif not scope.imports_virtual_service(namespace, mesh.routes.hosts_of(vs)):
+            what = f"does not import VirtualServices of {namespace} for {host}"
+        else:
+            continue
+        out.append(_sidecar_finding(sidecar, namespace, host, vs, what))
+    return out
+
+
+def _sidecar_finding(
+    sidecar: Sidecar, namespace: str, host: str, vs: VirtualService, what: str
+) -> Finding:
+    own = sidecar.meta.ref.namespace == namespace
+    which = f"Sidecar {sidecar.meta.ref.namespaced_name}" + (
+        "" if own else f" (the root namespace's default, read for {namespace})"
+    )
+    return Finding(
+        Code.SIDECAR_HIDES_ROUTED_HOST,
+        f"{which} {what} (egress hosts: {', '.join(sidecar.egress_hosts or ())}), yet "
+        f"VirtualService {vs.meta.ref.namespaced_name} routes it: clients in {namespace} get "
+        "no route from it",
+        host=host,
+        resource=sidecar.meta.ref,
+        origin=sidecar.meta.origin,
+        path=("spec", "egress"),
+        clients=ClientSet.of([namespace]),
+    )
+
+
+def sidecar_findings(mesh: MeshIndex) -> list[Finding]:
+    """IST0167 (pkg/config/analysis/analyzers/sidecar/selector.go): a Sidecar selecting ambient
+    pods, or a namespace-wide Sidecar in an ambient namespace, has no effect."""
+    dp = mesh.dataplane
+    out = []
+    for sidecar in sorted(dp.sidecars.values(), key=lambda s: str(s.meta.ref)):
+        namespace = sidecar.meta.ref.namespace
+        selector = sidecar.workload_selector
+        if not selector:
+            if dp.mode(namespace) is Mode.AMBIENT:
+                why = f"namespace {namespace} is ambient"
+            else:
+                continue
+        else:
+            pods = [
+                w
+                for w in mesh.workloads.select(namespace, selector)
+                if dp.mode(namespace, dict(w.labels)) is Mode.AMBIENT
+            ]
+            if not pods:
+                continue
+            why = f"the workloads it selects are ambient ({pods[0].meta.ref})"
+        out.append(
+            Finding(
+                Code.SIDECAR_SELECTS_AMBIENT,
+                f"Sidecar {sidecar.meta.ref.namespaced_name} has no effect: {why}, and ambient "
+                "pods have no sidecar",
+                resource=sidecar.meta.ref,
+                origin=sidecar.meta.origin,
+                clients=ClientSet.of([namespace]),
+            )
+        )
+    return out
