@@ -45,18 +45,18 @@ def host_findings(
     out: list[Finding] = []
     if use.ref is None and ambient:
         out += _without_waypoint(mesh, host, ambient, clients, rule, mesh_services, use.problem)
-    if use.problem and isinstance(service, Service):
-        who = ambient.describe() if ambient else "its clients"
+    if use.problem and ambient and isinstance(service, Service):
+        problem = use.problem.removeprefix(f"waypoint {use.named} ")
         out.append(
             Finding(
                 Code.WAYPOINT_UNAVAILABLE,
-                f"{host} is to use waypoint {use.named} (istio.io/use-waypoint), but "
-                f"{use.problem.removeprefix(f'waypoint {use.named} ')}: ambient {who} get no "
-                "waypoint, so no L7 routing or policy",
+                f"{host} is to use waypoint {use.named} (istio.io/use-waypoint), but it "
+                f"{problem}: ambient {ambient.describe()} get no waypoint, so no L7 routing "
+                "or policy",
                 host=host,
                 resource=service.meta.ref,
                 origin=service.meta.origin,
-                clients=ambient or None,
+                clients=ambient,
             )
         )
     if use.ref is not None:

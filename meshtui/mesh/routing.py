@@ -470,7 +470,7 @@ class RoutingTable:
             return resolved(r, NOBODY, dropped="its VirtualService is gone")
         clients, guess = self._clients(vs, r)
         if not clients:
-            return resolved(r, clients, dropped=self._why_nobody(vs, r))
+            return resolved(r, clients, dropped=self._why_nobody(vs, r, scope))
         if r.weight <= 0:
             what = "mirrors 0% of the requests" if r.kind == "mirror" else "has weight 0"
             return resolved(r, clients, guess, f"it {what}")
@@ -539,7 +539,7 @@ class RoutingTable:
             ]
         return found  # type: ignore[return-value]
 
-    def _why_nobody(self, vs: VirtualService, r: RouteRef) -> str:
+    def _why_nobody(self, vs: VirtualService, r: RouteRef, scope: ClientSet = EVERYONE) -> str:
         """Why a route that can match carries no client's requests."""
         missing = [
             g
@@ -554,8 +554,9 @@ class RoutingTable:
         dp = self.dataplane
         if dp is not None and not dp.trivial:
             # The data plane's reason, when no proxy of the clients that see it takes it.
+            seen = visibility(vs) & scope or visibility(vs)  # the view's clients, if any
             why = [
-                dp.why_not(h, visibility(vs), vs, hosts)
+                dp.why_not(h, seen, vs, hosts)
                 for h in hosts
                 if not dp.narrow(visibility(vs), vs, hosts, h)
             ]
