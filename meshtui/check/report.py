@@ -110,6 +110,7 @@ def host_json(h: HostAnalysis, cluster: str | None = None) -> dict[str, Any]:
         "droppedRoutes": [_route(r) for r in h.dropped_routes if not r.subset],
         "workloads": _workloads(h.workloads),
         "undefinedSubsets": list(h.undefined_subsets),
+        "dataPlane": list(h.data_plane),
         "destinationRulesByClient": [
             {
                 "destinationRules": [r.meta.ref.namespaced_name for r in v.rule.rules]

@@ -239,6 +239,7 @@ class Mesh(MeshIndex):
             views=tuple(views),
             clients=primary.clients,
             dropped_routes=table.dropped,
+            data_plane=self.dataplane.summary(host, self.scope),
         )
 
     def _views(

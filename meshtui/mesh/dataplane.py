@@ -503,6 +503,24 @@ class DataPlane:
             return ""
         return "; ".join(parts) + ", with no DestinationRule policy at all"
 
+    def summary(self, host: str, scope: ClientSet) -> tuple[str, ...]:
+        """Who applies the host's routes and DestinationRule, for the tree and the report:
+        "sidecar clients in ... apply them", "ambient clients in web bypass them: ..."."""
+        if self.trivial:
+            return ()
+        out = []
+        sidecars = scope & self.clients(Mode.SIDECAR) & self.importers(host)
+        if sidecars:
+            out.append(f"applied by sidecar {sidecars.describe()}")
+        ambient = scope & self.clients(Mode.AMBIENT)
+        use = self.waypoint(host)
+        if ambient and use.ref is not None:
+            out.append(f"applied by waypoint {use.named} for ambient {ambient.describe()}")
+        bypass = scope - self.appliers(host)
+        if bypass:
+            out.append(f"bypassed: {self.why_not(host, bypass)}")
+        return tuple(out)
+
 
 def visible_to(clients: ClientSet, ref: ObjectRef | None) -> bool:
     return ref is not None and ref.namespace in clients

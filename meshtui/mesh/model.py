@@ -91,6 +91,9 @@ class HostAnalysis:
     views: tuple[ClientView, ...] = ()  # every client's DestinationRule in force
     clients: ClientSet = EVERY_CLIENT  # the clients `rule` (the one shown) is for
     dropped_routes: tuple[RouteRef, ...] = ()  # routes to it pilot builds for no client here
+    # Which proxies apply its routes and DestinationRule for which clients, when not every
+    # client is a sidecar importing it (meshtui.mesh.dataplane); empty otherwise.
+    data_plane: tuple[str, ...] = ()
 
     @property
     def destination_rules(self) -> tuple[DestinationRule, ...]:
