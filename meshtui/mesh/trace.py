@@ -38,10 +38,11 @@ from meshtui.mesh.resources import (
 )
 from meshtui.mesh.routes import effective_weights
 from meshtui.mesh.routing import (
+    contenders,
     gateway_virtual_services,
+    in_client_order,
     port_protocol,
     route_kinds,
-    sidecar_candidates,
     sidecar_virtual_service,
 )
 from meshtui.mesh.routing import prepare as prepare_routing
@@ -358,11 +359,14 @@ def trace(
             services = []  # no proxy of this client applies L7 config to the host
         elif mode is Mode.AMBIENT:
             # The waypoint concatenates every VirtualService it takes, in order.
-            services = [
-                vs
-                for vs in sidecar_candidates(mesh.routes, host, client.namespace, dp)
-                if dp.waypoint_takes(vs, host)
+            # It sees the VirtualServices exported to its own namespace, in that order.
+            waypoint_namespace = dp.policy_namespace(client.namespace, host, mode) or ""
+            claims = [
+                c.virtual_service
+                for c in contenders(mesh.routes, host, dp)
+                if client.namespace in c.clients and dp.waypoint_takes(c.virtual_service, host)
             ]
+            services = in_client_order(claims, waypoint_namespace)
             if services:
                 names = ", ".join(vs.meta.ref.namespaced_name for vs in services)
                 proxy += f" applies VirtualService {names}"
