@@ -111,12 +111,16 @@ class Mesh(MeshIndex):
             suppressed=suppressed,
             client_namespace=self.client_namespace,
             notes=self._data_plane_notes(),
-            client_data_plane=(
-                self.dataplane.describe(self.client_namespace)
-                if self.client_namespace is not None
-                else None
-            ),
+            client_data_plane=self._client_data_plane(),
         )
+
+    def _client_data_plane(self) -> str | None:
+        """The view's data plane for the header: its namespace's, or its workload's."""
+        if self.client_namespace is None:
+            return None
+        plane = self.dataplane.describe(self.client_namespace)
+        pod = self.dataplane.pod
+        return f"{pod[1]}: {plane}" if pod is not None else plane
 
     def _data_plane_notes(self) -> tuple[str, ...]:
         """Which client namespaces of the input are only assumed to have sidecars."""

@@ -169,6 +169,22 @@ class DataPlane:
         self.sidecars: dict[ObjectRef, Sidecar] = {}
         self.waypoints: dict[ObjectRef, Waypoint] = {}
         self._memo: dict[object, object] = {}
+        # `--client ns/workload`: that namespace's clients are read as this pod (its labels
+        # decide its data plane, its Sidecar by workloadSelector); (namespace, name, labels).
+        self.pod: tuple[str, str, dict[str, str]] | None = None
+
+    def set_pod(self, namespace: str, name: str, labels: dict[str, str]) -> None:
+        self.pod = (namespace, name, dict(labels))
+        self._memo.clear()
+
+    def clear_pod(self) -> None:
+        self.pod = None
+        self._memo.clear()
+
+    def _pod_labels(self, namespace: str, pod: dict[str, str] | None) -> dict[str, str] | None:
+        if pod is None and self.pod is not None and self.pod[0] == namespace:
+            return self.pod[2]
+        return pod
 
     # -- keeping up -------------------------------------------------------------------------
 
@@ -205,13 +221,14 @@ class DataPlane:
     @property
     def trivial(self) -> bool:
         """Nothing here changes who applies what: every client a sidecar importing all."""
-        return not self.sidecars and not self._special()
+        return not self.sidecars and not self._special() and self.pod is None
 
     # -- who is what ------------------------------------------------------------------------
 
     def mode(self, namespace: str, pod: dict[str, str] | None = None) -> Mode:
         found = self.namespaces.get(namespace)
         labels = dict(found.labels) if found else None
+        pod = self._pod_labels(namespace, pod)
         return mode_of(labels, pod, self.live() and found is not None)[0]
 
     def _special(self) -> dict[str, Mode]:
@@ -225,6 +242,10 @@ class DataPlane:
                 for name, ns in self.namespaces.items()
                 if (m := mode_of(dict(ns.labels), None, live)[0]) is not Mode.SIDECAR
             }
+            if self.pod is not None:  # the client workload's own labels decide for it
+                found.pop(self.pod[0], None)
+                if (m := self.mode(self.pod[0])) is not Mode.SIDECAR:
+                    found[self.pod[0]] = m
             self._memo[key] = found
         return found  # type: ignore[return-value]
 
@@ -249,11 +270,12 @@ class DataPlane:
         """The data plane of clients in `namespace`, for a header: "ambient", "sidecar"..."""
         found = self.namespaces.get(namespace)
         labels = dict(found.labels) if found else None
+        pod = self._pod_labels(namespace, pod)
         mode, assumed = mode_of(labels, pod, self.live() and found is not None)
         if assumed:
             return "sidecar, assumed: no mesh labels"
         if mode is Mode.AMBIENT:
-            return "ambient (ztunnel; a service's waypoint where it has one)"
+            return "ambient: ztunnel, or the service's waypoint where it has one"
         return mode.value
 
     # -- waypoints --------------------------------------------------------------------------
@@ -314,6 +336,7 @@ class DataPlane:
         own = sorted(
             (s for s in self.sidecars.values() if s.meta.ref.namespace == namespace), key=order
         )
+        pod = self._pod_labels(namespace, pod)
         if pod is not None:
             for s in own:
                 sel = s.workload_selector
@@ -401,18 +424,40 @@ class DataPlane:
         allowed = {use.ref.namespace, service.meta.ref.namespace if service else ""}
         return vs.meta.ref.namespace in allowed
 
-    def policy_namespace(self, namespace: str, host: str, mode: Mode | None = None) -> str | None:
+    def policy_namespace(
+        self,
+        namespace: str,
+        host: str,
+        mode: Mode | None = None,
+        pod: dict[str, str] | None = None,
+    ) -> str | None:
         """The namespace whose DestinationRule lookup applies for clients in `namespace`
         (None: they apply none): their own for sidecars, the waypoint's for ambient ones."""
-        mode = mode or self.mode(namespace)
+        mode = mode or self.mode(namespace, pod)
         if mode is Mode.OUTSIDE:
             return None
         if mode is Mode.AMBIENT:
             use = self.waypoint(host)
             return use.ref.namespace if use.ref is not None else None
+        if pod is not None:  # the workload's own Sidecar (workloadSelector) decides
+            sidecar = self.sidecar_for(namespace, pod)
+            scope = _read_scope(sidecar, namespace) if sidecar else None
+            service = self.registry(host)
+            owner = service.meta.ref.namespace if service else "*"
+            return namespace if scope is None or scope.imports_service(owner, host) else None
         return namespace if namespace in self.importers(host) else None
 
-    def proxy(self, namespace: str, host: str, mode: Mode) -> str:
+    def pod_imports(
+        self, namespace: str, pod: dict[str, str], vs: VirtualService, vs_hosts: Iterable[str]
+    ) -> bool:
+        """Whether a workload's own Sidecar imports `vs` (by the VirtualService's namespace)."""
+        sidecar = self.sidecar_for(namespace, pod)
+        scope = _read_scope(sidecar, namespace) if sidecar else None
+        return scope is None or scope.imports_virtual_service(vs.meta.ref.namespace, vs_hosts)
+
+    def proxy(
+        self, namespace: str, host: str, mode: Mode, pod: dict[str, str] | None = None
+    ) -> str:
         """Which proxy decides a request of a client in `namespace` to `host`, for a trace."""
         if mode is Mode.OUTSIDE:
             return (
@@ -424,7 +469,7 @@ class DataPlane:
                 why = f": {use.problem}" if use.problem else " (the service has no waypoint)"
                 return f"ztunnel: no L7 routing and no DestinationRule policy{why}"
             return f"waypoint {use.named}"
-        if namespace not in self.importers(host):
+        if self.policy_namespace(namespace, host, mode, pod) is None:
             return (
                 f"sidecar in {namespace}: its Sidecar does not import {host} (no route, no "
                 "DestinationRule: passthrough or blackhole by outboundTrafficPolicy)"

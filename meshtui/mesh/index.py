@@ -278,6 +278,21 @@ class MeshIndex:
     def set_client_namespace(self, namespace: str | None) -> None:
         """Analyse as sidecars in `namespace` see the mesh (None: every client)."""
         self.client_namespace = namespace or None
+        if self.dataplane.pod is not None and self.dataplane.pod[0] != namespace:
+            self.dataplane.clear_pod()
+            self.routes.memo.clear()
+        self._forget()
+
+    def set_client_workload(self, workload: Workload | None) -> None:
+        """Analyse as that workload's proxy sees the mesh: its namespace's view, with its own
+        labels deciding its data plane and Sidecar (`--client ns/workload`)."""
+        if workload is None:
+            self.dataplane.clear_pod()
+        else:
+            ref = workload.meta.ref
+            self.client_namespace = ref.namespace
+            self.dataplane.set_pod(ref.namespace, f"{ref.kind} {ref.name}", dict(workload.labels))
+        self.routes.memo.clear()
         self._forget()
 
     @property

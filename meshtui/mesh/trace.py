@@ -38,11 +38,13 @@ from meshtui.mesh.resources import (
 )
 from meshtui.mesh.routes import effective_weights
 from meshtui.mesh.routing import (
+    builds_for,
     contenders,
     gateway_virtual_services,
     in_client_order,
     port_protocol,
     route_kinds,
+    sidecar_candidates,
     sidecar_virtual_service,
 )
 from meshtui.mesh.routing import prepare as prepare_routing
@@ -191,7 +193,9 @@ def _hop(
     else:
         # The data plane decides whose DestinationRule lookup applies (or none).
         mode = mesh.dataplane.mode(client.namespace, _pod_labels(client))
-        namespace_for = mesh.dataplane.policy_namespace(client.namespace, host, mode)
+        namespace_for = mesh.dataplane.policy_namespace(
+            client.namespace, host, mode, _pod_labels(client)
+        )
         if namespace_for is not None:
             labels = _client_labels(mesh, client) if namespace_for == client.namespace else None
             rule = mesh.destination_rule_for(host, namespace_for, labels)
@@ -354,8 +358,8 @@ def trace(
     else:
         dp = mesh.dataplane
         mode = dp.mode(client.namespace, _pod_labels(client))
-        proxy = dp.proxy(client.namespace, host, mode)
-        if dp.policy_namespace(client.namespace, host, mode) is None:
+        proxy = dp.proxy(client.namespace, host, mode, _pod_labels(client))
+        if dp.policy_namespace(client.namespace, host, mode, _pod_labels(client)) is None:
             services = []  # no proxy of this client applies L7 config to the host
         elif mode is Mode.AMBIENT:
             # The waypoint concatenates every VirtualService it takes, in order.
@@ -370,6 +374,19 @@ def trace(
             if services:
                 names = ", ".join(vs.meta.ref.namespaced_name for vs in services)
                 proxy += f" applies VirtualService {names}"
+        elif client.workload is not None and mode is not dp.mode(client.namespace):
+            # A workload whose own labels give it a sidecar in a namespace that has none: its
+            # VirtualServices are those its own Sidecar imports, first that builds a route.
+            pod = dict(client.workload.labels)
+            found = None
+            for vs in sidecar_candidates(mesh.routes, host, client.namespace):
+                if not dp.pod_imports(client.namespace, pod, vs, mesh.routes.hosts_of(vs)):
+                    continue
+                if builds_for(vs, request, kinds):
+                    found = vs
+                    break
+                passed_over.append(vs)
+            services = [found] if found is not None else []
         else:
             found, passed_over = sidecar_virtual_service(mesh.routes, host, request, kinds, dp)
             services = [found] if found is not None else []

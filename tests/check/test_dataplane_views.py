@@ -153,3 +153,26 @@ def test_a_private_virtual_service_is_not_imported_when_the_sidecar_names_anothe
     t = trace_json(capsys, "sidecar-scope", "--from", "team", "--to", "cart.shop")
     assert t["virtualService"] == "shop/cart"
     assert [d["subset"] for d in t["destinations"]] == ["v1"]
+
+
+# -- one workload's view ---------------------------------------------------------------------------
+
+
+def test_a_workload_view_takes_the_workloads_own_data_plane(capsys):
+    # web is ambient, but web/legacy keeps a sidecar (its own label): it applies it all.
+    doc = check_json(capsys, "ambient", "--client", "web/legacy")
+    assert (doc["clientNamespace"], doc["clientDataPlane"]) == ("web", "Deployment legacy: sidecar")
+    assert by_client(doc) == [(["shop/cart"], ["web"], [])]
+    assert never_applied(doc) == []
+    t = trace_json(capsys, "ambient", "--from", "web/legacy", "--to", "cart.shop")
+    assert sorted(d["subset"] for d in t["destinations"]) == ["v1", "v2"]
+    # web's other workloads are ambient: the namespace's view.
+    doc = check_json(capsys, "ambient", "--client", "web/checkout")
+    assert doc["clientDataPlane"].startswith("Deployment checkout: ambient")
+    assert by_client(doc) == [([], ["web"], [])]
+
+
+def test_a_workload_that_is_not_in_the_input_gives_the_namespace_view_and_says_so(capsys):
+    doc = check_json(capsys, "ambient", "--client", "web/nothere")
+    assert doc["clientDataPlane"].startswith("ambient")
+    assert any("no workload nothere in namespace web" in n for n in doc["notes"])

@@ -23,10 +23,27 @@ ADDRESS = {"addresses": [{"type": "IPAddress", "value": "10.96.0.20"}]}
 
 def documents(folder: str) -> list[dict[str, Any]]:
     docs = list(yaml.safe_load_all((FIXTURES / folder / "mesh.yaml").read_text()))
+    pods = []
     for doc in docs:
         if doc["kind"] == "Gateway" and doc["apiVersion"].startswith("gateway.networking"):
             doc["status"] = copy.deepcopy(ADDRESS)  # a deployed waypoint has an address
-    return docs
+        if doc["kind"] == "Deployment":  # the pod the cluster runs for it (pods are read live)
+            meta = doc["metadata"]
+            labels = doc["spec"]["template"]["metadata"]["labels"]
+            pods.append(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Pod",
+                    "metadata": {
+                        "name": f"{meta['name']}-0",
+                        "namespace": meta["namespace"],
+                        "labels": dict(labels),
+                    },
+                    "spec": {"containers": [{"name": "app", "image": "app:1"}]},
+                    "status": {"phase": "Running"},
+                }
+            )
+    return docs + pods
 
 
 def load(server, docs: list[dict[str, Any]]) -> None:
