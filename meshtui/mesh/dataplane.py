@@ -136,6 +136,37 @@ class _Scope:
         return False
 
 
+class _ScopeIndex:
+    """Namespaces by what their Sidecar scope imports (see DataPlane._scope_index)."""
+
+    def __init__(self) -> None:
+        self.everything: set[str] = set()  # no Sidecar, or `*/*` with nothing excluded
+        self.wholesale: dict[str, set[str]] = {}  # namespace -> who imports all of it
+        self.detailed: list[tuple[str, _Scope]] = []  # who needs a look host by host
+
+    def add(self, namespace: str, scope: _Scope | None) -> None:
+        if scope is None:
+            self.everything.add(namespace)
+            return
+        simple = not scope.excluded and all(
+            p == "*" for patterns in scope.imported.values() for p in patterns
+        )
+        if not simple:
+            self.detailed.append((namespace, scope))
+            return
+        for ns in scope.imported:
+            if ns == "*":
+                self.everything.add(namespace)
+            else:
+                self.wholesale.setdefault(ns, set()).add(namespace)
+
+    def importers(self, namespace: str, test: Callable[[_Scope], bool]) -> set[str]:
+        """Who imports from `namespace` (by `ns/*`, `*/*`), and who of the rest passes `test`."""
+        out = self.everything | self.wholesale.get(namespace, set())
+        out.update(n for n, scope in self.detailed if test(scope))
+        return out
+
+
 def _read_scope(sidecar: Sidecar, namespace: str) -> _Scope | None:
     if sidecar.egress_hosts is None:
         return None
@@ -250,10 +281,16 @@ class DataPlane:
         return found  # type: ignore[return-value]
 
     def clients(self, mode: Mode) -> ClientSet:
-        special = self._special()
-        if mode is Mode.SIDECAR:
-            return ClientSet(True, frozenset(special))
-        return ClientSet.of(n for n, m in special.items() if m is mode)
+        key = ("clients", mode)
+        found = self._memo.get(key)
+        if found is None:
+            special = self._special()
+            if mode is Mode.SIDECAR:
+                found = ClientSet(True, frozenset(special))
+            else:
+                found = ClientSet.of(n for n, m in special.items() if m is mode)
+            self._memo[key] = found
+        return found  # type: ignore[return-value]
 
     def assumed(self, namespaces: Iterable[str]) -> list[str]:
         """Of `namespaces`, those whose sidecars are only assumed (offline, no mesh label)."""
@@ -352,13 +389,44 @@ class DataPlane:
         return None
 
     def _named(self) -> set[str]:
-        return {s.meta.ref.namespace for s in self.sidecars.values()} | set(self._special())
+        key = ("named",)
+        found = self._memo.get(key)
+        if found is None:
+            found = {s.meta.ref.namespace for s in self.sidecars.values()} | set(self._special())
+            if self.pod is not None:
+                found.add(self.pod[0])
+            self._memo[key] = found
+        return found  # type: ignore[return-value]
 
-    def _split(self, test: Callable[[str], bool], extra: Iterable[str]) -> ClientSet:
-        """The namespaces for which `test` holds, every unnamed one answering as one."""
-        named = self._named() | set(extra)
-        yes = {n for n in named if test(n)}
-        if test(_UNNAMED):
+    def _scope_index(self) -> _ScopeIndex:
+        """The named namespaces' scopes (and the unnamed ones'), inverted: who imports every
+        host of a namespace (`ns/*`), who imports everything (`*/*`, or no Sidecar), and the
+        few scopes whose entries need a look per host (named hosts, wildcards, `~`). Built
+        once per change, so asking who imports a host costs the size of the answer."""
+        key = ("index",)
+        found = self._memo.get(key)
+        if found is None:
+            found = self._memo[key] = _ScopeIndex()
+            for n in (*self._named(), _UNNAMED):
+                found.add(n, self.scope(n))
+        return found  # type: ignore[return-value]
+
+    def _split(
+        self, test: Callable[[_Scope], bool], namespace: str, extra: Iterable[str]
+    ) -> ClientSet:
+        """The namespaces whose scope passes `test` (imports from `namespace`), every unnamed
+        one answering as one; `extra` namespaces are asked one by one."""
+        index = self._scope_index()
+        named = self._named()
+        yes = index.importers(namespace, test)
+        for n in extra:
+            if n not in named:
+                named = named | {n}
+                s = self.scope(n)
+                if s is None or test(s):
+                    yes.add(n)
+        if _UNNAMED in yes:
+            yes.discard(_UNNAMED)
             return ClientSet(True, frozenset(named - yes))
         return ClientSet.of(yes)
 
@@ -369,12 +437,9 @@ class DataPlane:
         if found is None:
             service = self.registry(host)
             owner = service.meta.ref.namespace if service else "*"
-
-            def imports(ns: str) -> bool:
-                s = self.scope(ns)
-                return s is None or s.imports_service(owner, host)
-
-            found = self._memo[key] = self._split(imports, [owner])
+            found = self._memo[key] = self._split(
+                lambda s: s.imports_service(owner, host), owner, [owner]
+            )
         return found  # type: ignore[return-value]
 
     # -- the table's questions --------------------------------------------------------------
@@ -382,10 +447,14 @@ class DataPlane:
     def appliers(self, host: str) -> ClientSet:
         """Who applies any VirtualService or DestinationRule to `host`: sidecars importing it,
         and ambient clients when it has a waypoint."""
-        out = self.clients(Mode.SIDECAR) & self.importers(host)
-        if self.waypoint(host).ref is not None:
-            out |= self.clients(Mode.AMBIENT)
-        return out
+        key = ("appliers", host)
+        found = self._memo.get(key)
+        if found is None:
+            found = self.clients(Mode.SIDECAR) & self.importers(host)
+            if self.waypoint(host).ref is not None:
+                found |= self.clients(Mode.AMBIENT)
+            self._memo[key] = found
+        return found  # type: ignore[return-value]
 
     def first_wins(self) -> ClientSet:
         """Clients that keep the first VirtualService for a host (sidecars); a waypoint
@@ -404,13 +473,15 @@ class DataPlane:
         vs_ns = vs.meta.ref.namespace
         hosts = tuple(vs_hosts)
 
-        def imports(ns: str) -> bool:
-            s = self.scope(ns)
-            return s is None or s.imports_virtual_service(vs_ns, hosts)
-
         out = visible & self.clients(Mode.SIDECAR) & self.importers(host)
-        if self.sidecars:
-            out &= self._split(imports, [vs_ns])
+        if self.sidecars and out:
+            key = ("vs-importers", vs.meta.ref, hosts)
+            found = self._memo.get(key)
+            if found is None:
+                found = self._memo[key] = self._split(
+                    lambda s: s.imports_virtual_service(vs_ns, hosts), vs_ns, [vs_ns]
+                )
+            out &= found  # type: ignore[operator]
         if self.waypoint_takes(vs, host) and visible_to(visible, self.waypoint(host).ref):
             out |= self.clients(Mode.AMBIENT)
         return out
