@@ -436,10 +436,15 @@ class DataPlane:
         found = self._memo.get(key)
         if found is None:
             service = self.registry(host)
-            owner = service.meta.ref.namespace if service else "*"
-            found = self._memo[key] = self._split(
-                lambda s: s.imports_service(owner, host), owner, [owner]
-            )
+            if service is None:
+                # No Service or ServiceEntry: no proxy has a cluster for it whatever its
+                # Sidecar says; scoping takes nobody's routes away (the trace says why).
+                found = self._memo[key] = ClientSet.all()
+            else:
+                owner = service.meta.ref.namespace
+                found = self._memo[key] = self._split(
+                    lambda s: s.imports_service(owner, host), owner, [owner]
+                )
         return found  # type: ignore[return-value]
 
     # -- the table's questions --------------------------------------------------------------
@@ -514,8 +519,10 @@ class DataPlane:
             sidecar = self.sidecar_for(namespace, pod)
             scope = _read_scope(sidecar, namespace) if sidecar else None
             service = self.registry(host)
-            owner = service.meta.ref.namespace if service else "*"
-            return namespace if scope is None or scope.imports_service(owner, host) else None
+            if scope is None or service is None:
+                return namespace
+            owner = service.meta.ref.namespace
+            return namespace if scope.imports_service(owner, host) else None
         return namespace if namespace in self.importers(host) else None
 
     def pod_imports(

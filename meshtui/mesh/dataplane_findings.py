@@ -11,7 +11,7 @@ from __future__ import annotations
 from meshtui.mesh.clients import ClientSet
 from meshtui.mesh.dataplane import Mode
 from meshtui.mesh.destination_rules import ConsolidatedRule
-from meshtui.mesh.findings import Code, Finding, Severity
+from meshtui.mesh.findings import Code, Finding
 from meshtui.mesh.index import MeshIndex
 from meshtui.mesh.policy import sets_anything
 from meshtui.mesh.resources import Service, ServiceEntry, Sidecar, VirtualService
@@ -43,8 +43,10 @@ def host_findings(
         c.virtual_service for c in contenders(mesh.routes, host) if is_mesh_bound(c.virtual_service)
     ]
     out: list[Finding] = []
-    if use.ref is None and ambient:
-        out += _without_waypoint(mesh, host, ambient, clients, rule, mesh_services, use.problem)
+    if use.ref is None and ambient and not clients & dp.appliers(host):
+        # Every client of the input is ambient (or applies nothing): the config is dead. Where
+        # sidecar clients still apply it, the host's data-plane summary says who bypasses it.
+        out += _without_waypoint(mesh, host, ambient, rule, mesh_services, use.problem)
     if use.problem and ambient and isinstance(service, Service):
         problem = use.problem.removeprefix(f"waypoint {use.named} ")
         out.append(
@@ -83,20 +85,12 @@ def _without_waypoint(
     mesh: MeshIndex,
     host: str,
     ambient: ClientSet,
-    clients: ClientSet,
     rule: ConsolidatedRule | None,
     services: list[VirtualService],
     problem: str,
 ) -> list[Finding]:
-    dp = mesh.dataplane
-    sidecars = clients & dp.appliers(host)
     why = problem or "the service has no waypoint"
-    still = (
-        f"sidecar {sidecars.describe()} still apply it"
-        if sidecars
-        else "no client in the input applies it"
-    )
-    level = Severity.INFO if sidecars else Severity.WARNING
+    still = "no client in the input applies it"
     out = []
     for dr in rule.rules if rule else ():
         parts = []
@@ -107,8 +101,7 @@ def _without_waypoint(
         if not parts:
             continue
         out.append(
-            Finding.at(
-                level,
+            Finding(
                 Code.AMBIENT_WITHOUT_WAYPOINT,
                 f"DestinationRule {dr.meta.ref.namespaced_name} sets {' and '.join(parts)} for "
                 f"{host}, but ambient {ambient.describe()} reach it through ztunnel, which "
@@ -124,8 +117,7 @@ def _without_waypoint(
         if not seen:
             continue
         out.append(
-            Finding.at(
-                level,
+            Finding(
                 Code.AMBIENT_WITHOUT_WAYPOINT,
                 f"VirtualService {vs.meta.ref.namespaced_name} routes {host}, but ambient "
                 f"{seen.describe()} reach it through ztunnel, which applies no VirtualService "

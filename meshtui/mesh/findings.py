@@ -288,11 +288,11 @@ RULES: dict[Code, Rule] = {
     ),
     Code.AMBIENT_WITHOUT_WAYPOINT: Rule(
         Severity.WARNING,
-        "Ambient clients reach a service without a waypoint through ztunnel, which applies no "
-        "VirtualService and no DestinationRule: its routes, subsets and policy do nothing for "
-        "them (they still do for sidecar clients).",
+        "The clients of a service without a waypoint are all ambient (in the input): ztunnel "
+        "applies no VirtualService and no DestinationRule, so its routes, subsets and policy "
+        "do nothing. Where sidecar clients still apply them, the host's data plane says who "
+        "bypasses them.",
         kiali="KIA0210-0212, KIA1109/1113/1114",
-        severity_rule="info when sidecar clients in the input still apply the config",
     ),
     Code.WAYPOINT_UNAVAILABLE: Rule(
         Severity.WARNING,

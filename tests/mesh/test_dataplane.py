@@ -137,18 +137,16 @@ def test_the_labels_decide_the_data_plane(labels, pod, live, expected):
 # -- ambient ---------------------------------------------------------------------------------------
 
 
-def test_ambient_clients_without_a_waypoint_take_no_route_and_are_named_in_a_finding():
+def test_ambient_clients_without_a_waypoint_take_no_route_and_the_host_says_they_bypass_it():
     analysis = analyze(*cart(namespace("web", **{"istio.io/dataplane-mode": "ambient"})))
     assert route_clients(analysis) == ClientSet(True, frozenset({"web"}))
-    found = of(analysis, Code.AMBIENT_WITHOUT_WAYPOINT)
-    assert sorted(str(f.resource) for f in found) == [
-        "DestinationRule shop/cart",
-        "VirtualService shop/cart",
-    ]
-    assert all(f.clients == ClientSet.of(["web"]) for f in found)
-    # Sidecar clients in frontend and shop still apply it: info, not a warning.
-    assert {f.severity for f in found} == {Severity.INFO}
-    assert "sidecar clients in frontend, shop still apply it" in found[0].message
+    # Sidecar clients in frontend and shop still apply it: no finding, the host says who.
+    assert of(analysis, Code.AMBIENT_WITHOUT_WAYPOINT) == []
+    assert analysis.hosts[CART].data_plane == (
+        "applied by sidecar clients in every namespace but web",
+        "bypassed: ambient clients in web go through ztunnel, which applies no VirtualService "
+        "or DestinationRule (the service has no waypoint)",
+    )
 
 
 def test_when_every_client_is_ambient_and_there_is_no_waypoint_it_is_a_warning():
@@ -158,7 +156,13 @@ def test_when_every_client_is_ambient_and_there_is_no_waypoint_it_is_a_warning()
         namespace("shop", **ambient),
     )
     found = of(analysis, Code.AMBIENT_WITHOUT_WAYPOINT)
+    assert sorted(str(f.resource) for f in found) == [
+        "DestinationRule shop/cart",
+        "VirtualService shop/cart",
+    ]
     assert {f.severity for f in found} == {Severity.WARNING}
+    assert all(f.clients == ClientSet.of(["frontend", "shop", "web"]) for f in found)
+    assert "ambient clients in frontend, shop, web reach it through ztunnel" in found[0].message
     assert "no client in the input applies it" in found[0].message
     # Only clients of namespaces the input does not show (assumed sidecars) take the route.
     assert route_clients(analysis) == ClientSet(True, frozenset({"frontend", "shop", "web"}))

@@ -38,3 +38,23 @@ async def test_the_consumer_route_a_waypoint_ignores_carries_nothing():
         detail = " ".join(detail_text(app).split())
         assert "applied by waypoint shop/waypoint for ambient clients in shop, web" in detail
         assert "WaypointIgnoresVirtualService" in detail or "waypoint shop/waypoint" in detail
+
+
+async def test_the_trace_screen_says_ztunnel_decides_for_an_ambient_client():
+    from textual.widgets import Input
+
+    from meshtui.tui.model import Kind, NodeRef
+    from tests.tui.test_trace_screen import open_form, result_text
+
+    app = make_app(f"{FIXTURES}/ambient")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_form(
+            pilot, NodeRef(Kind.HOST, 0, "shop", "cart.shop.svc.cluster.local")
+        )
+        namespace = screen.query_one("#trace-namespace", Input)
+        namespace.value = "web"
+        await press(pilot, "enter")
+        await pilot.pause()
+        shown = " ".join(result_text(screen).split())
+        assert "proxy ztunnel: no L7 routing and no DestinationRule policy" in shown
+        assert "no VirtualService: default route" in shown
