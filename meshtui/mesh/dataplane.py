@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from meshtui.mesh.clients import ClientSet
-from meshtui.mesh.hosts import MeshConfig, matches
+from meshtui.mesh.hosts import MeshConfig
 from meshtui.mesh.resources import (
     Namespace,
     ObjectRef,
@@ -48,6 +48,7 @@ from meshtui.mesh.resources import (
     VirtualService,
     Waypoint,
 )
+from meshtui.mesh.sidecar_scope import Scope, ScopeIndex, read_scope
 
 # Stands for every namespace nothing here names (no resource can have this name).
 _UNNAMED = "\x00unnamed"
@@ -102,91 +103,6 @@ class WaypointUse:
     ref: ObjectRef | None  # kind Waypoint; None: no waypoint
     named: str = ""  # `ns/name` the labels name, when they name one
     problem: str = ""  # why the named waypoint is not used
-
-
-@dataclass(frozen=True, slots=True)
-class _Scope:
-    """A Sidecar's egress hosts read for one client namespace: namespace -> hosts."""
-
-    sidecar: Sidecar
-    imported: dict[str, tuple[str, ...]]
-    excluded: dict[str, tuple[str, ...]]
-
-    def _listed(self, table: dict[str, tuple[str, ...]], ns: str, host: str) -> bool:
-        return any(matches(host, p) for p in table.get(ns, ())) or any(
-            matches(host, p) for p in table.get("*", ())
-        )
-
-    def imports_service(self, namespace: str, host: str) -> bool:
-        """selectServices: an entry for the Service's namespace or `*`, not excluded."""
-        if self._listed(self.excluded, namespace, host):
-            return False
-        return self._listed(self.imported, namespace, host)
-
-    def imports_virtual_service(self, namespace: str, hosts: Iterable[str]) -> bool:
-        """SelectVirtualServices: an entry for the VirtualService's namespace or `*` matching
-        any of its hosts (either way round for wildcards, as pilot's Matches)."""
-        for host in hosts:
-            if self._listed(self.excluded, namespace, host):
-                continue
-            for ns in (namespace, "*"):
-                for pattern in self.imported.get(ns, ()):
-                    if matches(host, pattern) or matches(pattern, host):
-                        return True
-        return False
-
-
-class _ScopeIndex:
-    """Namespaces by what their Sidecar scope imports (see DataPlane._scope_index)."""
-
-    def __init__(self) -> None:
-        self.everything: set[str] = set()  # no Sidecar, or `*/*` with nothing excluded
-        self.wholesale: dict[str, set[str]] = {}  # namespace -> who imports all of it
-        self.detailed: list[tuple[str, _Scope]] = []  # who needs a look host by host
-
-    def add(self, namespace: str, scope: _Scope | None) -> None:
-        if scope is None:
-            self.everything.add(namespace)
-            return
-        simple = not scope.excluded and all(
-            p == "*" for patterns in scope.imported.values() for p in patterns
-        )
-        if not simple:
-            self.detailed.append((namespace, scope))
-            return
-        for ns in scope.imported:
-            if ns == "*":
-                self.everything.add(namespace)
-            else:
-                self.wholesale.setdefault(ns, set()).add(namespace)
-
-    def importers(self, namespace: str, test: Callable[[_Scope], bool]) -> set[str]:
-        """Who imports from `namespace` (by `ns/*`, `*/*`), and who of the rest passes `test`."""
-        out = self.everything | self.wholesale.get(namespace, set())
-        out.update(n for n, scope in self.detailed if test(scope))
-        return out
-
-
-def _read_scope(sidecar: Sidecar, namespace: str) -> _Scope | None:
-    if sidecar.egress_hosts is None:
-        return None
-    imported: dict[str, list[str]] = {}
-    excluded: dict[str, list[str]] = {}
-    for entry in sidecar.egress_hosts:
-        if entry.count("/") != 1:
-            continue  # pilot logs and skips it (the webhook rejects it first)
-        ns, host = entry.split("/")
-        table = imported
-        if ns.startswith("~"):  # 1.31: `~ns/host` excludes
-            ns, table = ns[1:] or "*", excluded
-        if ns == ".":
-            ns = namespace
-        table.setdefault(ns, []).append(host)
-    return _Scope(
-        sidecar,
-        {k: tuple(v) for k, v in imported.items()},
-        {k: tuple(v) for k, v in excluded.items()},
-    )
 
 
 class DataPlane:
@@ -354,18 +270,27 @@ class DataPlane:
 
     # -- Sidecar scope ----------------------------------------------------------------------
 
-    def scope(self, namespace: str) -> _Scope | None:
+    def scope(self, namespace: str) -> Scope | None:
         """The egress scope of sidecars in `namespace` (None: they import every host)."""
         key = ("scope", namespace)
         if key in self._memo:
             return self._memo[key]  # type: ignore[return-value]
         sidecar = self.sidecar_for(namespace)
-        found = self._memo[key] = _read_scope(sidecar, namespace) if sidecar else None
+        found = self._memo[key] = read_scope(sidecar, namespace) if sidecar else None
         return found
 
     def sidecar_for(self, namespace: str, pod: dict[str, str] | None = None) -> Sidecar | None:
         """push_context.go getSidecarScope: a Sidecar of the namespace selecting the pod (oldest
         first), else its selector-less one, else the root namespace's selector-less one."""
+        pod = self._pod_labels(namespace, pod)
+        if pod is not None:
+            return self._sidecar_for(namespace, pod)
+        key = ("sidecar", namespace)
+        if key not in self._memo:
+            self._memo[key] = self._sidecar_for(namespace, None)
+        return self._memo[key]  # type: ignore[return-value]
+
+    def _sidecar_for(self, namespace: str, pod: dict[str, str] | None) -> Sidecar | None:
 
         def order(s: Sidecar) -> tuple[str, str]:
             return (s.meta.creation_timestamp, s.meta.ref.name)
@@ -373,7 +298,6 @@ class DataPlane:
         own = sorted(
             (s for s in self.sidecars.values() if s.meta.ref.namespace == namespace), key=order
         )
-        pod = self._pod_labels(namespace, pod)
         if pod is not None:
             for s in own:
                 sel = s.workload_selector
@@ -398,7 +322,7 @@ class DataPlane:
             self._memo[key] = found
         return found  # type: ignore[return-value]
 
-    def _scope_index(self) -> _ScopeIndex:
+    def _scope_index(self) -> ScopeIndex:
         """The named namespaces' scopes (and the unnamed ones'), inverted: who imports every
         host of a namespace (`ns/*`), who imports everything (`*/*`, or no Sidecar), and the
         few scopes whose entries need a look per host (named hosts, wildcards, `~`). Built
@@ -406,13 +330,13 @@ class DataPlane:
         key = ("index",)
         found = self._memo.get(key)
         if found is None:
-            found = self._memo[key] = _ScopeIndex()
+            found = self._memo[key] = ScopeIndex()
             for n in (*self._named(), _UNNAMED):
                 found.add(n, self.scope(n))
         return found  # type: ignore[return-value]
 
     def _split(
-        self, test: Callable[[_Scope], bool], namespace: str, extra: Iterable[str]
+        self, test: Callable[[Scope], bool], namespace: str, extra: Iterable[str]
     ) -> ClientSet:
         """The namespaces whose scope passes `test` (imports from `namespace`), every unnamed
         one answering as one; `extra` namespaces are asked one by one."""
@@ -442,9 +366,15 @@ class DataPlane:
                 found = self._memo[key] = ClientSet.all()
             else:
                 owner = service.meta.ref.namespace
-                found = self._memo[key] = self._split(
-                    lambda s: s.imports_service(owner, host), owner, [owner]
-                )
+                # With only `ns/*`-style scopes the answer is the same for every host of a
+                # namespace: kept per namespace.
+                wide = ("importers of", owner) if not self._scope_index().detailed else key
+                found = self._memo.get(wide)
+                if found is None:
+                    found = self._memo[wide] = self._split(
+                        lambda s: s.imports_service(owner, host), owner, [owner]
+                    )
+                self._memo[key] = found
         return found  # type: ignore[return-value]
 
     # -- the table's questions --------------------------------------------------------------
@@ -480,7 +410,11 @@ class DataPlane:
 
         out = visible & self.clients(Mode.SIDECAR) & self.importers(host)
         if self.sidecars and out:
-            key = ("vs-importers", vs.meta.ref, hosts)
+            key = (
+                ("vs-importers", vs.meta.ref, hosts)
+                if self._scope_index().detailed
+                else ("vs-importers of", vs_ns)
+            )
             found = self._memo.get(key)
             if found is None:
                 found = self._memo[key] = self._split(
@@ -517,7 +451,7 @@ class DataPlane:
             return use.ref.namespace if use.ref is not None else None
         if pod is not None:  # the workload's own Sidecar (workloadSelector) decides
             sidecar = self.sidecar_for(namespace, pod)
-            scope = _read_scope(sidecar, namespace) if sidecar else None
+            scope = read_scope(sidecar, namespace) if sidecar else None
             service = self.registry(host)
             if scope is None or service is None:
                 return namespace
@@ -530,7 +464,7 @@ class DataPlane:
     ) -> bool:
         """Whether a workload's own Sidecar imports `vs` (by the VirtualService's namespace)."""
         sidecar = self.sidecar_for(namespace, pod)
-        scope = _read_scope(sidecar, namespace) if sidecar else None
+        scope = read_scope(sidecar, namespace) if sidecar else None
         return scope is None or scope.imports_virtual_service(vs.meta.ref.namespace, vs_hosts)
 
     def proxy(
@@ -560,6 +494,7 @@ class DataPlane:
         clients: ClientSet,
         vs: VirtualService | None = None,
         vs_hosts: Iterable[str] = (),
+        name: str | None = None,
     ) -> str:
         """Why `clients` apply no VirtualService (`vs`, or any) or DestinationRule to `host`."""
         parts = []
@@ -590,7 +525,7 @@ class DataPlane:
         sidecars = clients & self.clients(Mode.SIDECAR)
         hidden = sidecars - self.importers(host)
         if hidden:
-            parts.append(f"the Sidecar of {hidden.describe()} does not import {host}")
+            parts.append(f"the Sidecar of {hidden.describe()} does not import {name or host}")
         elif sidecars and vs is not None and self.sidecars:
             left_out = sidecars - self.narrow(sidecars, vs, vs_hosts, host)
             if left_out:
@@ -631,6 +566,17 @@ class DataPlane:
         "sidecar clients in ... apply them", "ambient clients in web bypass them: ..."."""
         if self.trivial:
             return ()
+        use = self.waypoint(host)
+        importers = self.importers(host)
+        # The same for every host with these importers and this waypoint (sets kept per
+        # namespace), so kept by them: the text names no host.
+        key = ("summary", importers, use, scope)
+        found = self._memo.get(key)
+        if found is None:
+            found = self._memo[key] = self._summary(host, scope)
+        return found  # type: ignore[return-value]
+
+    def _summary(self, host: str, scope: ClientSet) -> tuple[str, ...]:
         out = []
         sidecars = scope & self.clients(Mode.SIDECAR) & self.importers(host)
         if sidecars:
@@ -641,7 +587,7 @@ class DataPlane:
             out.append(f"applied by waypoint {use.named} for ambient {ambient.describe()}")
         bypass = scope - self.appliers(host)
         if bypass:
-            out.append(f"bypassed: {self.why_not(host, bypass)}")
+            out.append(f"bypassed: {self.why_not(host, bypass, name='it')}")
         return tuple(out)
 
 

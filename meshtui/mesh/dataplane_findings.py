@@ -16,14 +16,27 @@ from meshtui.mesh.index import MeshIndex
 from meshtui.mesh.policy import sets_anything
 from meshtui.mesh.resources import Service, ServiceEntry, Sidecar, VirtualService
 from meshtui.mesh.routes import is_mesh_bound, visibility
-from meshtui.mesh.routing import contenders
 
 
 def _input_clients(mesh: MeshIndex) -> ClientSet:
     """The client namespaces the input shows (workloads, Gateways); every one when it holds
     no workload (a folder of config alone says nothing about clients)."""
-    present = mesh.workloads.namespaces() | {ref.namespace for ref in mesh.gateways}
-    return ClientSet.of(present) if present else ClientSet.all()
+    workloads = mesh.workloads.namespaces()  # the same object until workloads change
+    gateways = frozenset(ref.namespace for ref in mesh.gateways)
+    kept = _INPUT_CLIENTS.get(id(mesh))
+    if kept is not None and kept[0] is workloads and kept[1] == gateways:
+        return kept[2]
+    present = workloads | gateways
+    found = ClientSet.of(present) if present else ClientSet.all()
+    if len(_INPUT_CLIENTS) > 8:  # meshes come and go with reloads: keep the last few
+        _INPUT_CLIENTS.clear()
+    _INPUT_CLIENTS[id(mesh)] = (workloads, gateways, found)
+    return found
+
+
+# The last answer of _input_clients per mesh: asked for every host, it changes only with the
+# workloads' namespaces or the Gateways.
+_INPUT_CLIENTS: dict[int, tuple[frozenset[str], frozenset[str], ClientSet]] = {}
 
 
 def host_findings(
@@ -39,9 +52,10 @@ def host_findings(
     clients = _input_clients(mesh) & mesh.scope
     ambient = dp.clients(Mode.AMBIENT) & clients
     use = dp.waypoint(host)
-    mesh_services = [
-        c.virtual_service for c in contenders(mesh.routes, host) if is_mesh_bound(c.virtual_service)
-    ]
+    if not ambient and not dp.sidecars:
+        return []
+    # The VirtualServices naming the host (wildcards aside), whoever they are visible to.
+    mesh_services = [vs for vs in mesh.routes.claims(host) if is_mesh_bound(vs)]
     out: list[Finding] = []
     if use.ref is None and ambient and not clients & dp.appliers(host):
         # Every client of the input is ambient (or applies nothing): the config is dead. Where

@@ -14,6 +14,7 @@ async def test_the_host_says_which_data_plane_applies_its_routes_and_ambient_cli
     app = make_app(f"{FIXTURES}/ambient")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
+        await press(pilot, "l")  # a host without findings starts closed
         assert label(tree_text(app), "v2").startswith("v2  50%  clients: all but web")
         detail = " ".join(detail_text(app).split())
         assert "Data plane applied by sidecar clients in every namespace but web" in detail
