@@ -609,12 +609,19 @@ WAYPOINT_LABELS = (
 
 def _parse_service(meta: Meta, spec: Mapping[str, Any], metadata: Mapping[str, Any]) -> Service:
     selector = spec.get("selector")
-    labels = _labels(metadata.get("labels"), ("metadata", "labels"))
+    # Only the waypoint labels, read leniently: the Service's other labels are none of Istio's
+    # routing business and must not make meshtui refuse it.
+    labels = metadata.get("labels")
+    waypoint = (
+        {k: v for k in WAYPOINT_LABELS if isinstance(v := labels.get(k), str)}
+        if isinstance(labels, Mapping)
+        else {}
+    )
     return Service(
         meta=meta,
         selector=_labels(selector, ("spec", "selector")) if selector is not None else None,
         ports=_ports(spec.get("ports"), ("spec", "ports"), "port"),
-        labels={k: labels[k] for k in WAYPOINT_LABELS if k in labels},
+        labels=waypoint,
     )
 
 
