@@ -46,6 +46,12 @@ def _parser(check: bool, prog: str = "meshtui") -> argparse.ArgumentParser:
         help="analyse as sidecars in NS see the mesh: the DestinationRule and VirtualService "
         "they use (default: every client)",
     )
+    parser.add_argument(
+        "--client",
+        metavar="NS/WORKLOAD",
+        help="analyse as that workload's proxy sees the mesh: NS's view, with the workload's "
+        "own labels deciding its data plane (sidecar, ambient) and its Sidecar",
+    )
     if check:
         parser.add_argument(
             "-o",
@@ -186,6 +192,11 @@ def main(argv: Sequence[str] | None = None, prog: str = "meshtui") -> int:
     try:
         source = build_source(args, parser, check, _keys_from_terminal)
         source.client_namespace = args.client_namespace or None
+        if args.client:
+            namespace, _, workload = args.client.partition("/")
+            if not namespace or not workload:
+                parser.error("--client takes NS/WORKLOAD")
+            source.client_namespace, source.client_workload = namespace, workload
         source.preflight()
         if check:
             from meshtui.check import run_check

@@ -53,6 +53,8 @@ def run_check(
     findings = [source.refine(a.findings) for a in analyses]
     partial = partial_document(states, withheld)
     notes = source.notes  # how the input was read: an assumed namespace, files over a cluster
+    # and how the clients' data plane was decided (namespaces assumed to have sidecars)
+    notes = [*dict.fromkeys(n for a in analyses for n in a.notes), *notes]
     renderer = None
     if fixes:
         from meshtui.sources.fix_render import FixRenderer

@@ -122,6 +122,7 @@ def host_json(h: HostAnalysis, cluster: str | None = None) -> dict[str, Any]:
         "droppedRoutes": [_route(r) for r in h.dropped_routes if not r.subset],
         "workloads": _workloads(h.workloads),
         "undefinedSubsets": list(h.undefined_subsets),
+        "dataPlane": list(h.data_plane),
         "destinationRulesByClient": [
             {
                 "destinationRules": [r.meta.ref.namespaced_name for r in v.rule.rules]
@@ -206,6 +207,7 @@ def to_json(
     return {
         "source": source,
         "clientNamespace": client,
+        "clientDataPlane": analyses[0].client_data_plane if analyses else None,
         "hosts": hosts,
         "findings": all_findings,
         "summary": {"hosts": len(hosts), **counts, "suppressed": suppressed},
@@ -313,6 +315,9 @@ def render_text(
         lines.append(f"fixes shown for the first {fixes.limit} findings (--max-fixes N for more)")
     client = analyses[0].client_namespace if analyses else None
     view = f" as clients in {printable(client)} see it" if client else ""
+    plane = analyses[0].client_data_plane if analyses else None
+    if client and plane:
+        view += f" ({printable(plane)})"
     lines.append(
         f"{printable(source)}{view}: {hosts} host{'s' if hosts != 1 else ''}, "
         + (summary or "no findings")

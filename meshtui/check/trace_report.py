@@ -64,6 +64,7 @@ def to_json(t: Trace) -> dict[str, Any]:
     return {
         "from": t.client.written,
         "gateway": t.client.gateway.namespaced_name if t.client.gateway else None,
+        "proxy": t.proxy,
         "host": t.host,
         "port": t.port,
         "protocol": t.protocol,
@@ -149,10 +150,15 @@ def render_text(t: Trace, cluster: str | None = None) -> str:
     """The trace as a short story: who asks, which rule answers, where the request goes."""
     r = t.request
     where = f" in {cluster}" if cluster else ""
+    who = t.client.describe()
+    if t.proxy and not t.proxy.startswith(("sidecar", "gateway")):
+        who = who.replace("a sidecar in", "a client in", 1)  # ambient, or out of the mesh
     out = [
-        f"{r.method} {_printable(r.path)} from {_printable(t.client.describe())}{where} "
+        f"{r.method} {_printable(r.path)} from {_printable(who)}{where} "
         f"to {_printable(t.host)}:{t.port} ({t.protocol})"
     ]
+    if t.proxy and t.proxy != f"sidecar in {t.client.namespace}" and not t.client.gateway:
+        out.append(f"Decided by: {_printable(t.proxy)}.")  # not the plain sidecar of old
     if t.default_route and t.skipped:
         out.append(
             "No VirtualService builds a route for this port and client (below): default route."

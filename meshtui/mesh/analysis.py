@@ -14,6 +14,8 @@ from typing import Any
 from meshtui.mesh import gateway_api_checks
 from meshtui.mesh.batch import collector_paused
 from meshtui.mesh.clients import ClientSet
+from meshtui.mesh.dataplane import Mode
+from meshtui.mesh.dataplane_findings import host_findings, sidecar_findings
 from meshtui.mesh.destination_rules import ConsolidatedRule, merged_policy_findings
 from meshtui.mesh.findings import Code, Finding, Severity, nearest_name
 from meshtui.mesh.hosts import MeshConfig, host_namespace
@@ -36,7 +38,7 @@ from meshtui.mesh.resources import (
     Workload,
 )
 from meshtui.mesh.routes import RouteRef
-from meshtui.mesh.routing import HostRoutes
+from meshtui.mesh.routing import NOBODY, HostRoutes
 from meshtui.mesh.topology import select_subset
 from meshtui.mesh.validation import Completed, check_mesh, selection_unconfirmed, selects_nothing
 from meshtui.mesh.virtual_services import (
@@ -102,7 +104,8 @@ class Mesh(MeshIndex):
             self._dirty = set()
             gateway_api = gateway_api_checks.route_findings(self, self.config.domain)
             gateway_api += gateway_api_checks.kubernetes_gateway_bindings(self)
-            load, suppressed = done.loose(self, self._load_findings + gateway_api, checks)
+            loose = [*self._load_findings, *gateway_api, *sidecar_findings(self)]
+            load, suppressed = done.loose(self, loose, checks)
         return Analysis(
             hosts=dict(done.hosts),
             load_findings=load,
@@ -110,6 +113,31 @@ class Mesh(MeshIndex):
             workload_count=len(self.workloads),
             suppressed=suppressed,
             client_namespace=self.client_namespace,
+            notes=self._data_plane_notes(),
+            client_data_plane=self._client_data_plane(),
+        )
+
+    def _client_data_plane(self) -> str | None:
+        """The view's data plane for the header: its namespace's, or its workload's."""
+        if self.client_namespace is None:
+            return None
+        plane = self.dataplane.describe(self.client_namespace)
+        pod = self.dataplane.pod
+        return f"{pod[1]}: {plane}" if pod is not None else plane
+
+    def _data_plane_notes(self) -> tuple[str, ...]:
+        """Which client namespaces of the input are only assumed to have sidecars."""
+        clients = self.workloads.namespaces() | {ref.namespace for ref in self.gateways}
+        if self.client_namespace is not None:
+            clients = {self.client_namespace}
+        assumed = self.dataplane.assumed(clients)
+        if not assumed:
+            return ()
+        where = "these files" if self.cluster is None else "what could be read"
+        return (
+            f"no mesh labels in {where} for {', '.join(assumed)}: clients assumed to have "
+            "sidecars (label the Namespace istio-injection=enabled, or "
+            "istio.io/dataplane-mode=ambient, to say otherwise)",
         )
 
     def _complete_again(
@@ -146,6 +174,7 @@ class Mesh(MeshIndex):
         matching = self.destination_rules.matching(host)
         views = self._views(host, namespace, matching)
         primary = self._primary(views, service, namespace, matching)
+        views, primary = self._data_plane_views(host, namespace, views, primary)
         rule = primary.rule
         indexed = self.routes.routes_to(host)
         table = self.table.routes_to(host, self.scope)
@@ -193,6 +222,7 @@ class Mesh(MeshIndex):
         findings += undefined[1]
         findings += self._virtual_service_findings(host, indexed)
         findings += gateway_api_checks.host_findings(self, host, table, rule)
+        findings += host_findings(self, host, service, rule)
         own = {r.meta.ref for r in (rule.rules if rule else ())}
         others = tuple(r for r in matching if r.meta.ref not in own)
         findings.sort(key=Finding.sort_key)
@@ -217,6 +247,7 @@ class Mesh(MeshIndex):
             views=tuple(views),
             clients=primary.clients,
             dropped_routes=table.dropped,
+            data_plane=self.dataplane.summary(host, self.scope),
         )
 
     def _views(
@@ -256,6 +287,42 @@ class Mesh(MeshIndex):
             seen = groups.get(key)
             groups[key] = ClientView(seen.clients | clients if seen else clients, rule)
         return list(groups.values())
+
+    def _data_plane_views(
+        self, host: str, service_namespace: str | None, views: list[ClientView], primary: ClientView
+    ) -> tuple[list[ClientView], ClientView]:
+        """The views as the data plane splits them (meshtui.mesh.dataplane): clients whose proxy
+        applies no DestinationRule to the host (ztunnel without waypoint, out of the mesh, a
+        Sidecar not importing it) apply none; ambient clients through a waypoint apply the one
+        a proxy of the waypoint's namespace would (cluster_waypoint.go, the waypoint's
+        SidecarScope). The primary view keeps its rule, with the clients left to it."""
+        dp = self.dataplane
+        if dp.trivial:
+            return views, primary
+        lookup = self.destination_rules.lookup
+        appliers = dp.appliers(host)
+        use = dp.waypoint(host)
+        ambient = dp.clients(Mode.AMBIENT) & appliers if use.ref is not None else NOBODY
+        moved = appliers.complement() | ambient
+        if not moved & self.scope:
+            return views, primary
+        split = [ClientView(v.clients - moved, v.rule) for v in views]
+        extra = [(appliers.complement() & self.scope, None)]
+        if ambient and use.ref is not None:
+            extra.append((ambient & self.scope, lookup(host, use.ref.namespace, service_namespace)))
+        for clients, rule in extra:
+            if not clients:
+                continue
+            key = tuple(r.meta.ref for r in rule.rules) if rule else None
+            for i, v in enumerate(split):
+                if (tuple(r.meta.ref for r in v.rule.rules) if v.rule else None) == key:
+                    split[i] = ClientView(v.clients | clients, v.rule)
+                    break
+            else:
+                split.append(ClientView(clients, rule))
+        kept = [v for v in split if v.clients]
+        same = next((v for v in kept if v.rule is primary.rule), None)
+        return kept, same or ClientView(NOBODY, primary.rule)
 
     def _primary(
         self,
@@ -426,6 +493,12 @@ class Mesh(MeshIndex):
         name = analysed.name
         why = _why_not_routed(analysed.dropped_routes, dropped)
         instead = _where_traffic_goes(name, clients, table.live)
+        bypass = (
+            self.scope - self.dataplane.appliers(host) if not self.dataplane.trivial else NOBODY
+        )
+        if bypass and not self.scope - bypass:
+            # None of the view's clients has a proxy that applies a DestinationRule here.
+            instead = self.dataplane.instead(host, bypass) or instead
         dead = Finding(
             Code.SUBSET_POLICY_NEVER_APPLIED,
             f"subset {name!r} of {host} has its own trafficPolicy, but {why}: {instead}",

@@ -8,6 +8,7 @@ say "clients in frontend" and "clients in every other namespace" exactly.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -41,6 +42,16 @@ class ClientSet:
         return (namespace in self.names) != self.everyone
 
     def __or__(self, other: ClientSet) -> ClientSet:
+        if len(self.names) + len(other.names) > _LARGE:
+            return _union(self, other)
+        return self._union(other)
+
+    def __and__(self, other: ClientSet) -> ClientSet:
+        if len(self.names) + len(other.names) > _LARGE:
+            return _intersection(self, other)
+        return self._intersection(other)
+
+    def _union(self, other: ClientSet) -> ClientSet:
         if self.everyone and other.everyone:
             return ClientSet(True, self.names & other.names)
         if self.everyone:
@@ -49,7 +60,7 @@ class ClientSet:
             return ClientSet(True, other.names - self.names)
         return ClientSet(False, self.names | other.names)
 
-    def __and__(self, other: ClientSet) -> ClientSet:
+    def _intersection(self, other: ClientSet) -> ClientSet:
         if self.everyone and other.everyone:
             return ClientSet(True, self.names | other.names)
         if self.everyone:
@@ -62,6 +73,8 @@ class ClientSet:
         return self & other.complement()
 
     def complement(self) -> ClientSet:
+        if len(self.names) > _LARGE:
+            return _complement(self)
         return ClientSet(not self.everyone, self.names)
 
     @property
@@ -93,3 +106,23 @@ class ClientSet:
 
 _ALL = ClientSet(True)
 _NONE = ClientSet(False)
+
+# Sets naming many namespaces (a mesh with a hundred ambient namespaces) recur host after host;
+# their operations are kept, so each is computed once and the same object comes back (a
+# frozenset keeps its hash, and an object equals itself at once).
+_LARGE = 16
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _union(a: ClientSet, b: ClientSet) -> ClientSet:
+    return a._union(b)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _intersection(a: ClientSet, b: ClientSet) -> ClientSet:
+    return a._intersection(b)
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _complement(a: ClientSet) -> ClientSet:
+    return ClientSet(not a.everyone, a.names)

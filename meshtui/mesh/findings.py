@@ -71,6 +71,12 @@ class Code(StrEnum):
     SUBSET_POLICY_BYPASSED = "SubsetPolicyBypassedByGatewayRoute"
     MIXED_ROUTE_SOURCES = "HTTPRouteAndVirtualServiceClaimHost"
     ROUTE_CONDITION_FALSE = "RouteConditionFalse"
+    # The client's data plane (issue 25)
+    AMBIENT_WITHOUT_WAYPOINT = "AmbientWithoutWaypoint"
+    WAYPOINT_UNAVAILABLE = "WaypointUnavailable"
+    WAYPOINT_IGNORES_VIRTUAL_SERVICE = "WaypointIgnoresVirtualService"
+    SIDECAR_HIDES_ROUTED_HOST = "SidecarHidesRoutedHost"
+    SIDECAR_SELECTS_AMBIENT = "SidecarSelectsAmbient"
 
 
 @dataclass(frozen=True, slots=True)
@@ -368,6 +374,39 @@ RULES: dict[Code, Rule] = {
         "sidecar uses one route source per host (a Gateway API route of the client's own "
         "namespace first, else the older one) and ignores the other. Istio's documentation "
         "calls mixing them for one workload undefined; istioctl analyze is silent.",
+    ),
+    Code.AMBIENT_WITHOUT_WAYPOINT: Rule(
+        Severity.WARNING,
+        "The clients of a service without a waypoint are all ambient (in the input): ztunnel "
+        "applies no VirtualService and no DestinationRule, so its routes, subsets and policy "
+        "do nothing. Where sidecar clients still apply them, the host's data plane says who "
+        "bypasses them.",
+        kiali="KIA0210-0212, KIA1109/1113/1114",
+    ),
+    Code.WAYPOINT_UNAVAILABLE: Rule(
+        Severity.WARNING,
+        "istio.io/use-waypoint names a waypoint that does not exist, has no address yet or "
+        "takes no service traffic: pilot gives the service no waypoint, and its ambient "
+        "clients get no L7 routing or policy.",
+    ),
+    Code.WAYPOINT_IGNORES_VIRTUAL_SERVICE: Rule(
+        Severity.WARNING,
+        "A waypoint applies only VirtualServices of the service's namespace or its own: one "
+        "defined elsewhere (a consumer override in the client's namespace) routes nothing for "
+        "ambient clients.",
+        kiali="KIA1113/1114",
+    ),
+    Code.SIDECAR_HIDES_ROUTED_HOST: Rule(
+        Severity.WARNING,
+        "The namespace's Sidecar does not import a host (by the Service's namespace) or the "
+        "VirtualService routing it (by the VirtualService's namespace), yet a VirtualService "
+        "there routes it: its clients get no route and no DestinationRule for it.",
+    ),
+    Code.SIDECAR_SELECTS_AMBIENT: Rule(
+        Severity.WARNING,
+        "A Sidecar that selects ambient pods, or a namespace-wide Sidecar of an ambient "
+        "namespace, configures nothing: ambient pods have no sidecar.",
+        istio="IST0167",
     ),
 }
 

@@ -108,6 +108,10 @@ class Verifier:
             put(mesh.routes.get(ref))
         for vs in claimants:
             put(vs)
+        # Who applies what: a fix must carry traffic for the clients' own proxies.
+        plane = mesh.dataplane
+        for r in (*plane.namespaces.values(), *plane.sidecars.values(), *plane.waypoints.values()):
+            put(r)
         for resource in list(out.values()):
             if isinstance(resource, VirtualService):
                 for g in resource.gateways:

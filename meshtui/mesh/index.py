@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from meshtui.mesh.batch import collector_paused
 from meshtui.mesh.clients import ClientSet
+from meshtui.mesh.dataplane import DataPlane
 from meshtui.mesh.destination_rules import ConsolidatedRule, DestinationRuleIndex
 from meshtui.mesh.findings import Finding
 from meshtui.mesh.gateway_api import generated_gateways, granted, mesh_virtual_services
@@ -25,13 +26,16 @@ from meshtui.mesh.resources import (
     Gateway,
     GatewayRoute,
     KubernetesGateway,
+    Namespace,
     Node,
     ObjectRef,
     ReferenceGrant,
     Resource,
     Service,
     ServiceEntry,
+    Sidecar,
     VirtualService,
+    Waypoint,
     Workload,
 )
 from meshtui.mesh.routes import RouteIndex
@@ -73,12 +77,14 @@ class MeshIndex:
         self._listeners: dict[ObjectRef, Gateway] = {}
         self._loading = False
         self.kubernetes_gateways: dict[ObjectRef, KubernetesGateway] = {}
+        self.dataplane = DataPlane(self.config, self._service, lambda: self.cluster is not None)
         self.table = RoutingTable(
             self.routes,
             self.gateways,
             lambda: self.gateways_known,
             self._service,
             self.kubernetes_gateways,
+            self.dataplane,
         )
         self.nodes: dict[str, Mapping[str, str]] = {}  # node name -> labels (topology)
         self._hosts = _Hosts()
@@ -199,7 +205,10 @@ class MeshIndex:
         if isinstance(resource, Service | ServiceEntry | Gateway):
             self.registry_version += 1
             self.routes.memo.clear()  # ports and protocols decide which VS a client uses
-        if isinstance(resource, Workload):
+            self.dataplane.changed()  # and a Service's labels its waypoint
+        if self.dataplane.add(resource):
+            self.routes.memo.clear()  # the data plane decides who applies which VS
+        elif isinstance(resource, Workload):
             self.workloads.add(resource)
         elif isinstance(resource, DestinationRule):
             self.destination_rules.add(resource)
@@ -241,7 +250,10 @@ class MeshIndex:
         if isinstance(resource, Service | ServiceEntry | Gateway):
             self.registry_version += 1
             self.routes.memo.clear()
-        if isinstance(resource, Workload):
+            self.dataplane.changed()
+        if self.dataplane.remove(resource):
+            self.routes.memo.clear()
+        elif isinstance(resource, Workload):
             self.workloads.remove(ref)
         elif isinstance(resource, DestinationRule):
             self.destination_rules.remove(ref)
@@ -301,7 +313,8 @@ class MeshIndex:
             return set()  # the route index reports what a VirtualService changes
         if isinstance(resource, Gateway):
             return self.routes.hosts_bound_to(ref)
-        if isinstance(resource, Node):  # its topology labels may change any subset's pods
+        if isinstance(resource, Node | Namespace | Sidecar | Waypoint):
+            # Topology labels may change any subset's pods; the data plane any host's clients.
             return self._host_set()
         if not isinstance(resource, Workload):  # Gateway API kinds: the route index says
             return set()
@@ -346,6 +359,21 @@ class MeshIndex:
     def set_client_namespace(self, namespace: str | None) -> None:
         """Analyse as sidecars in `namespace` see the mesh (None: every client)."""
         self.client_namespace = namespace or None
+        if self.dataplane.pod is not None and self.dataplane.pod[0] != namespace:
+            self.dataplane.clear_pod()
+            self.routes.memo.clear()
+        self._forget()
+
+    def set_client_workload(self, workload: Workload | None) -> None:
+        """Analyse as that workload's proxy sees the mesh: its namespace's view, with its own
+        labels deciding its data plane and Sidecar (`--client ns/workload`)."""
+        if workload is None:
+            self.dataplane.clear_pod()
+        else:
+            ref = workload.meta.ref
+            self.client_namespace = ref.namespace
+            self.dataplane.set_pod(ref.namespace, f"{ref.kind} {ref.name}", dict(workload.labels))
+        self.routes.memo.clear()
         self._forget()
 
     @property
@@ -391,7 +419,7 @@ class MeshIndex:
         The first in pilot's order (private, exported by name, public; oldest first) wins;
         later ones claiming the same host are dropped for that client.
         """
-        for vs in sidecar_candidates(self.routes, host, client_namespace):
+        for vs in sidecar_candidates(self.routes, host, client_namespace, self.dataplane):
             if client_namespace in self.table.host_users(vs, host):
                 return vs
         return None

@@ -93,6 +93,9 @@ class HostAnalysis:
     dropped_routes: tuple[RouteRef, ...] = ()  # routes to it pilot builds for no client here
     # Kinds the source could not read (mesh.partial): what rests on them is unknown, not none.
     unread: tuple[str, ...] = ()
+    # Which proxies apply its routes and DestinationRule for which clients, when not every
+    # client is a sidecar importing it (meshtui.mesh.dataplane); empty otherwise.
+    data_plane: tuple[str, ...] = ()
 
     @property
     def destination_rules(self) -> tuple[DestinationRule, ...]:
@@ -126,6 +129,10 @@ class Analysis:
     workload_count: int = 0
     suppressed: tuple[Finding, ...] = ()  # findings a suppression rule or annotation took out
     client_namespace: str | None = None  # the analysis is for sidecars in this namespace
+    # How the clients' data plane was decided (meshtui.mesh.dataplane): namespaces assumed to
+    # have sidecars for want of labels, said as notes; and the view's data plane.
+    notes: tuple[str, ...] = ()
+    client_data_plane: str | None = None
 
     @property
     def findings(self) -> list[Finding]:

@@ -90,6 +90,14 @@ DEPENDS_ON: dict[Code, frozenset[str]] = {
     Code.SUBSET_POLICY_BYPASSED: frozenset({"VirtualService", "HTTPRoute", "DestinationRule"}),
     Code.MIXED_ROUTE_SOURCES: frozenset({"VirtualService", "HTTPRoute"}),
     Code.ROUTE_CONDITION_FALSE: frozenset(),  # the controller's word on the route read
+    # -- the client's data plane (issue 25) --
+    # Which clients are ambient: the Namespaces' labels; the config they skip was read.
+    Code.AMBIENT_WITHOUT_WAYPOINT: frozenset({"Namespace", "Service"}),
+    Code.WAYPOINT_UNAVAILABLE: frozenset({"Service"}),
+    Code.WAYPOINT_IGNORES_VIRTUAL_SERVICE: frozenset({"Namespace", "VirtualService"}),
+    # Which Sidecar a namespace has, and the Service's namespace it imports by.
+    Code.SIDECAR_HIDES_ROUTED_HOST: frozenset({"Sidecar", "Service", "ServiceEntry"}),
+    Code.SIDECAR_SELECTS_AMBIENT: frozenset({"Namespace", "Pod"}),
 }
 
 

@@ -20,16 +20,28 @@ ISTIO_NETWORKING_VERSIONS = ("v1", "v1beta1", "v1alpha3")
 
 WORKLOAD_KINDS = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job")
 ISTIO_KINDS = ("DestinationRule", "VirtualService", "ServiceEntry", "Gateway")
-# Istio kinds meshtui only validates (what Istio's webhook would reject), without analysing.
-VALIDATED_KINDS = ("Sidecar",)
+# Istio kinds meshtui only validates (what Istio's webhook would reject): none left, Sidecars
+# are read for the data plane too (meshtui.mesh.sidecar_scope).
+VALIDATED_KINDS: tuple[str, ...] = ()
 # The Kubernetes Gateway API (gateway.networking.k8s.io, any served version). Its Gateway is
 # `KubernetesGateway` here, as Istio's own code names it (pkg/config/schema/gvk), so that it
-# never shares an ObjectRef with an Istio networking Gateway of the same name.
+# never shares an ObjectRef with an Istio networking Gateway of the same name; one of class
+# istio-waypoint is a `Waypoint` (ambient's L7 proxy, meshtui.mesh.dataplane).
 GATEWAY_API_GROUP = "gateway.networking.k8s.io"
 KUBERNETES_GATEWAY = "KubernetesGateway"
+WAYPOINT_CLASS = "istio-waypoint"
 GATEWAY_API_ROUTE_KINDS = ("HTTPRoute", "GRPCRoute", "TCPRoute", "TLSRoute")
 GATEWAY_API_KINDS = (*GATEWAY_API_ROUTE_KINDS, KUBERNETES_GATEWAY, "GatewayClass", "ReferenceGrant")
-KNOWN_KINDS = ("Service", *ISTIO_KINDS, *WORKLOAD_KINDS, "Node", *GATEWAY_API_KINDS)
+# What decides each client's data plane: Namespace labels, Sidecars and waypoints.
+DATA_PLANE_KINDS = ("Namespace", "Sidecar", "Waypoint")
+KNOWN_KINDS = (
+    "Service",
+    *ISTIO_KINDS,
+    *WORKLOAD_KINDS,
+    "Node",
+    *GATEWAY_API_KINDS,
+    *DATA_PLANE_KINDS,
+)
 
 Path = tuple[str | int, ...]
 
@@ -99,6 +111,8 @@ class Service:
     meta: Meta
     selector: Mapping[str, str] | None
     ports: tuple[ServicePort, ...]
+    # Only the istio.io/use-waypoint* labels (which waypoint its ambient clients go through).
+    labels: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,8 +344,47 @@ class ReferenceGrant:
 
 
 GatewayApiResource = GatewayRoute | KubernetesGateway | GatewayClass | ReferenceGrant
+
+
+@dataclass(frozen=True, slots=True)
+class Namespace:
+    """A Namespace, for the labels that decide its clients' data plane (ref namespace "")."""
+
+    meta: Meta
+    labels: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Sidecar:
+    """A Sidecar: which hosts its proxies import (`ns/host` of every egress listener)."""
+
+    meta: Meta
+    workload_selector: Mapping[str, str] | None
+    egress_hosts: tuple[str, ...] | None  # None: no egress section, every host imported
+    outbound_mode: str | None  # outboundTrafficPolicy.mode (None: the mesh config's)
+
+
+@dataclass(frozen=True, slots=True)
+class Waypoint:
+    """A Gateway API Gateway of class istio-waypoint (ambient's L7 proxy for a namespace)."""
+
+    meta: Meta
+    traffic_for: str  # istio.io/waypoint-for: service (default), workload, all, none
+    ready: bool | None  # status.addresses set (None: no status, as in files): pilot needs one
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
 Resource = (
-    Service | ServiceEntry | Workload | DestinationRule | VirtualService | Gateway | Node
+    Service
+    | ServiceEntry
+    | Workload
+    | DestinationRule
+    | VirtualService
+    | Gateway
+    | Node
+    | Namespace
+    | Sidecar
+    | Waypoint
 ) | GatewayApiResource
 
 
@@ -691,12 +744,67 @@ def _parse_gateway(meta: Meta, spec: Mapping[str, Any]) -> Gateway:
     )
 
 
-def _parse_service(meta: Meta, spec: Mapping[str, Any]) -> Service:
+WAYPOINT_LABELS = (
+    "istio.io/use-waypoint",
+    "istio.io/use-waypoint-namespace",
+    "istio.io/ingress-use-waypoint",
+)
+
+
+def _parse_service(meta: Meta, spec: Mapping[str, Any], metadata: Mapping[str, Any]) -> Service:
     selector = spec.get("selector")
+    # Only the waypoint labels, read leniently: the Service's other labels are none of Istio's
+    # routing business and must not make meshtui refuse it.
+    labels = metadata.get("labels")
+    waypoint = (
+        {k: v for k in WAYPOINT_LABELS if isinstance(v := labels.get(k), str)}
+        if isinstance(labels, Mapping)
+        else {}
+    )
     return Service(
         meta=meta,
         selector=_labels(selector, ("spec", "selector")) if selector is not None else None,
         ports=_ports(spec.get("ports"), ("spec", "ports"), "port"),
+        labels=waypoint,
+    )
+
+
+def _parse_sidecar(meta: Meta, spec: Mapping[str, Any]) -> Sidecar:
+    """Egress hosts of every listener together: the services and VirtualServices a proxy
+    imports are those any listener imports (pilot/pkg/model/sidecar.go
+    convertIstioListenerToWrapper, per listener; meshtui does not split them by port)."""
+    selector = _mapping(spec.get("workloadSelector"), ("spec", "workloadSelector"))
+    egress = spec.get("egress")
+    hosts: list[str] | None = None
+    if egress is not None:
+        hosts = []
+        for i, raw in _items(egress, ("spec", "egress")):
+            listener = _mapping(raw, ("spec", "egress", i), required=True) or {}
+            hosts += _str_list(listener.get("hosts"), ("spec", "egress", i, "hosts"))
+    policy = _mapping(spec.get("outboundTrafficPolicy"), ("spec", "outboundTrafficPolicy"))
+    mode = _str(policy.get("mode"), ("spec", "outboundTrafficPolicy", "mode")) if policy else ""
+    return Sidecar(
+        meta=meta,
+        workload_selector=(
+            _labels(selector.get("labels"), ("spec", "workloadSelector", "labels"))
+            if selector is not None
+            else None
+        ),
+        egress_hosts=tuple(hosts) if hosts is not None else None,
+        outbound_mode=mode or None,
+    )
+
+
+def _parse_waypoint(meta: Meta, obj: Mapping[str, Any]) -> Waypoint:
+    metadata = obj.get("metadata") or {}
+    labels = _labels(metadata.get("labels"), ("metadata", "labels"))
+    status = obj.get("status")
+    addresses = status.get("addresses") if isinstance(status, Mapping) else None
+    return Waypoint(
+        meta=meta,
+        traffic_for=labels.get("istio.io/waypoint-for", "service"),
+        ready=None if not isinstance(status, Mapping) else bool(addresses),
+        labels=labels,
     )
 
 
@@ -980,11 +1088,15 @@ def object_kind(obj: object) -> str | None:
     group, _, version = api_version.rpartition("/")
     if group == GATEWAY_API_GROUP:
         if kind == "Gateway":
-            return KUBERNETES_GATEWAY
+            spec = obj.get("spec")
+            is_waypoint = (
+                isinstance(spec, Mapping) and spec.get("gatewayClassName") == WAYPOINT_CLASS
+            )
+            return "Waypoint" if is_waypoint else KUBERNETES_GATEWAY
         return kind if kind in GATEWAY_API_KINDS else None
-    if kind in ISTIO_KINDS or kind in VALIDATED_KINDS:
+    if kind in ISTIO_KINDS or kind == "Sidecar":
         return kind if group == ISTIO_NETWORKING_GROUP else None
-    if kind in ("Service", "Pod", "Node"):
+    if kind in ("Service", "Pod", "Node", "Namespace"):
         return kind if group == "" and version == "v1" else None
     if kind == "Job":
         return kind if group == "batch" else None
@@ -1012,7 +1124,7 @@ def parse_object(
         assert metadata is not None
         name = _str(metadata.get("name"), ("metadata", "name"), required=True)
         namespace = _str(metadata.get("namespace"), ("metadata", "namespace")) or default_namespace
-        if kind in ("Node", "GatewayClass"):  # cluster-scoped
+        if kind in ("Node", "Namespace", "GatewayClass"):  # cluster-scoped
             namespace = ""
         created = metadata.get("creationTimestamp")
         ref = ObjectRef(kind, namespace, name)
@@ -1034,8 +1146,6 @@ def parse_object(
             if rejected is not None and (kind == "Sidecar" or not spec_read):
                 return rejected
             issues = tuple(found)
-        if kind == "Sidecar":
-            return None  # valid, and not analysed
         meta = Meta(
             ref=ref,
             origin=origin,
@@ -1057,7 +1167,7 @@ def parse_object(
         if kind == "Gateway":
             return _parse_gateway(meta, spec)
         if kind == "Service":
-            return _parse_service(meta, spec)
+            return _parse_service(meta, spec, metadata)
         if kind == "Node":
             return Node(meta, _labels(metadata.get("labels"), ("metadata", "labels")))
         if kind in GATEWAY_API_ROUTE_KINDS:
@@ -1068,6 +1178,12 @@ def parse_object(
             return GatewayClass(meta, _str(spec.get("controllerName"), ("spec", "controllerName")))
         if kind == "ReferenceGrant":
             return _parse_reference_grant(meta, spec)
+        if kind == "Namespace":
+            return Namespace(meta, _labels(metadata.get("labels"), ("metadata", "labels")))
+        if kind == "Sidecar":
+            return _parse_sidecar(meta, spec)
+        if kind == "Waypoint":
+            return _parse_waypoint(meta, obj)
         return _parse_workload(meta, obj, spec)
     except _Invalid as err:
         return InvalidField(ObjectRef(kind, namespace, name), origin, err.path, err.message)

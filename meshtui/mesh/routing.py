@@ -14,6 +14,11 @@ Namespaces are open-ended, so the table speaks of client sets (meshtui.mesh.clie
 route carries the set of client namespaces whose requests it can take, or the reason pilot
 builds it for nobody. Every view (tree, detail, check, trace, fixes) reads these; nothing else
 decides which VirtualService a client uses.
+
+Not every client is a sidecar importing every host: the data plane (meshtui.mesh.dataplane)
+narrows each contender's clients to those whose proxy takes it (ambient clients only through a
+waypoint, which takes the service's and its own namespace's VirtualServices; out-of-mesh
+clients never; sidecars as their Sidecar scope imports the host and the VirtualService).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from meshtui.mesh.clients import ClientSet
+from meshtui.mesh.dataplane import DataPlane
 from meshtui.mesh.hosts import is_wildcard
 from meshtui.mesh.hosts import matches as host_matches
 from meshtui.mesh.matching import Request, builds_route
@@ -178,11 +184,12 @@ class Contender:
     pattern: str  # the host as it names it (a wildcard covering the host, or the host)
 
 
-def contenders(index: RouteIndex, host: str) -> list[Contender]:
+def contenders(index: RouteIndex, host: str, dataplane: DataPlane | None = None) -> list[Contender]:
     """Every mesh-bound VirtualService that claims `host` for some client: those naming it, and
     for each client the most specific wildcard covering it (route.go
-    mostSpecificWildcardVsIndex; the first in the client's order on a tie)."""
-    key = ("contenders", host)
+    mostSpecificWildcardVsIndex; the first in the client's order on a tie); with the data
+    plane, each narrowed to the clients whose proxy takes it."""
+    key = ("contenders", host, dataplane is not None)
     found = index.memo.get(key)
     if found is not None:
         return found  # type: ignore[return-value]
@@ -201,19 +208,36 @@ def contenders(index: RouteIndex, host: str) -> list[Contender]:
                 chosen -= precedes(other, vs) & visibility(other)
         if chosen:
             out.append(Contender(vs, chosen, pattern))
+    if dataplane is not None and not dataplane.trivial:
+        out = [
+            Contender(c.virtual_service, narrowed, c.pattern)
+            for c in out
+            if (
+                narrowed := dataplane.narrow(
+                    c.clients, c.virtual_service, index.hosts_of(c.virtual_service), host
+                )
+            )
+        ]
     index.memo[key] = out
     return out
 
 
 def users(
-    index: RouteIndex, vs: VirtualService, host: str, port: int | None, kinds: tuple[str, ...]
+    index: RouteIndex,
+    vs: VirtualService,
+    host: str,
+    port: int | None,
+    kinds: tuple[str, ...],
+    dataplane: DataPlane | None = None,
 ) -> ClientSet:
-    """The sidecars whose virtual host for `host` on `port` comes from `vs`."""
-    key = ("users", vs.meta.ref, host, port, kinds)
+    """The clients whose virtual host for `host` on `port` comes from `vs` (for sidecars the
+    first VS in their order; a waypoint takes every VS it imports, so none hides another)."""
+    key = ("users", vs.meta.ref, host, port, kinds, dataplane is not None)
     found = index.memo.get(key)
     if found is not None:
         return found  # type: ignore[return-value]
-    rivals = contenders(index, host)
+    rivals = contenders(index, host, dataplane)
+    first_wins = dataplane.first_wins() if dataplane is not None else EVERYONE
     mine = next((c for c in rivals if c.virtual_service is vs), None)
     out = ClientSet.none()
     if mine is not None and is_mesh_bound(vs):
@@ -221,7 +245,7 @@ def users(
         for other in rivals:
             if other is mine or not out:
                 continue
-            first = precedes(other.virtual_service, vs) & other.clients
+            first = precedes(other.virtual_service, vs) & other.clients & first_wins
             if first:
                 out -= first & _builds(other.virtual_service, port, kinds)
     index.memo[key] = out
@@ -239,10 +263,14 @@ def in_client_order(services: Iterable[VirtualService], namespace: str) -> list[
     return sorted(seen, key=functools.cmp_to_key(order))
 
 
-def sidecar_candidates(index: RouteIndex, host: str, namespace: str) -> list[VirtualService]:
+def sidecar_candidates(
+    index: RouteIndex, host: str, namespace: str, dataplane: DataPlane | None = None
+) -> list[VirtualService]:
     """The VSs a sidecar in `namespace` considers for `host`, in its order: the first that
     builds a route for the request's port and client wins (what `users` says per client set)."""
-    claims = [c.virtual_service for c in contenders(index, host) if namespace in c.clients]
+    claims = [
+        c.virtual_service for c in contenders(index, host, dataplane) if namespace in c.clients
+    ]
     return in_client_order(claims, namespace)
 
 
@@ -297,12 +325,16 @@ def builds_for(vs: VirtualService, request: Request, kinds: tuple[str, ...]) -> 
 
 
 def sidecar_virtual_service(
-    index: RouteIndex, host: str, request: Request, kinds: tuple[str, ...]
+    index: RouteIndex,
+    host: str,
+    request: Request,
+    kinds: tuple[str, ...],
+    dataplane: DataPlane | None = None,
 ) -> tuple[VirtualService | None, list[VirtualService]]:
     """The VS whose routes a sidecar has for the host on the request's port, and those passed
     over before it because they build no route there for this client."""
     passed_over = []
-    for vs in sidecar_candidates(index, host, request.source_namespace):
+    for vs in sidecar_candidates(index, host, request.source_namespace, dataplane):
         if builds_for(vs, request, kinds):
             return vs, passed_over
         passed_over.append(vs)
@@ -420,12 +452,14 @@ class RoutingTable:
         gateways_known: Callable[[], bool],
         registry: Registry,
         kubernetes_gateways: Mapping[ObjectRef, object] | None = None,
+        dataplane: DataPlane | None = None,
     ) -> None:
         self.index = index
         self.gateways = gateways
         self.gateways_known = gateways_known
         self.registry = registry
         self.kubernetes_gateways = kubernetes_gateways if kubernetes_gateways is not None else {}
+        self.dataplane = dataplane
 
     def kubernetes_gateway(self, ref: ObjectRef | None) -> bool:
         """Whether a VS's gateway name is a Kubernetes Gateway (and no Istio Gateway): pilot
@@ -465,13 +499,19 @@ class RoutingTable:
             return resolved(r, NOBODY, dropped="its VirtualService is gone")
         clients, guess = self._clients(vs, r)
         if not clients:
-            return resolved(r, clients, dropped=self._why_nobody(vs, r))
+            return resolved(r, clients, dropped=self._why_nobody(vs, r, scope))
         if r.weight <= 0:
             what = "mirrors 0% of the requests" if r.kind == "mirror" else "has weight 0"
             return resolved(r, clients, guess, f"it {what}")
         seen = clients & scope
         if not seen:
             why = f"is used only by {clients.describe()}, not by {scope.describe()}"
+            dp = self.dataplane
+            if dp is not None and not dp.trivial:
+                # The data plane's reason, when the view's clients' proxy does not take it.
+                hosts = self.index.hosts_of(vs)
+                reason = dp.why_not(r.host, scope, vs, hosts)
+                why = f"is not applied for them: {reason}" if reason else why
             return resolved(r, clients, guess, why)
         return resolved(r, seen, guess)
 
@@ -479,7 +519,7 @@ class RoutingTable:
         """The sidecars that use `vs` for `host`, on any of its ports."""
         out = ClientSet.none()
         for port, kinds in _ports(self.registry(host)):
-            out |= users(self.index, vs, host, port, kinds)
+            out |= users(self.index, vs, host, port, kinds, self.dataplane)
         return out
 
     def _clients(self, vs: VirtualService, r: RouteRef) -> tuple[ClientSet, bool]:
@@ -516,13 +556,13 @@ class RoutingTable:
         found = self.index.memo.get(key)
         if found is None:
             found = self.index.memo[key] = [
-                (port, kinds, users(self.index, vs, host, port, kinds))
+                (port, kinds, users(self.index, vs, host, port, kinds, self.dataplane))
                 for host in self.index.hosts_of(vs)
                 for port, kinds in _ports(self.registry(host))
             ]
         return found  # type: ignore[return-value]
 
-    def _why_nobody(self, vs: VirtualService, r: RouteRef) -> str:
+    def _why_nobody(self, vs: VirtualService, r: RouteRef, scope: ClientSet = EVERYONE) -> str:
         """Why a route that can match carries no client's requests."""
         missing = [
             g
@@ -541,6 +581,17 @@ class RoutingTable:
         if not visibility(vs):
             return "its VirtualService is exported to no namespace"
         hosts = self.index.hosts_of(vs)
+        dp = self.dataplane
+        if dp is not None and not dp.trivial:
+            # The data plane's reason, when no proxy of the clients that see it takes it.
+            seen = visibility(vs) & scope or visibility(vs)  # the view's clients, if any
+            why = [
+                dp.why_not(h, seen, vs, hosts)
+                for h in hosts
+                if not dp.narrow(visibility(vs), vs, hosts, h)
+            ]
+            if why and len(why) == len(hosts) and all(why):
+                return "; ".join(dict.fromkeys(why))
         for host in hosts:
             for port, kinds in _ports(self.registry(host)):
                 built = rule_clients(r.matches, r.rule_kind, port, kinds)
@@ -548,7 +599,7 @@ class RoutingTable:
                     continue
                 winners = [
                     c.virtual_service.meta.ref.namespaced_name
-                    for c in contenders(self.index, host)
+                    for c in contenders(self.index, host, self.dataplane)
                     if c.virtual_service is not vs
                     and precedes(c.virtual_service, vs) & c.clients & built
                 ]

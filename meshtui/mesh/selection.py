@@ -52,6 +52,7 @@ class WorkloadIndex:
         self._by_label: dict[tuple[str, str, str], set[ObjectRef]] = defaultdict(set)
         self._known_namespaces: set[str] = set()
         self._all_known = False
+        self._present: frozenset[str] | None = None  # namespaces(), until the next change
 
     def __len__(self) -> int:
         return len(self._by_ref)
@@ -59,6 +60,7 @@ class WorkloadIndex:
     def add(self, workload: Workload) -> None:
         ref = workload.meta.ref
         self.remove(ref)
+        self._present = None
         self._by_ref[ref] = workload
         self._by_namespace[ref.namespace].add(ref)
         self._known_namespaces.add(ref.namespace)
@@ -69,6 +71,7 @@ class WorkloadIndex:
         old = self._by_ref.pop(ref, None)
         if old is None:
             return None
+        self._present = None
         self._by_namespace[ref.namespace].discard(ref)
         for key, value in old.labels.items():
             postings = self._by_label.get((ref.namespace, key, value))
@@ -89,9 +92,11 @@ class WorkloadIndex:
         """Every namespace's workloads were read (a cluster-wide pod list)."""
         self._all_known = True
 
-    def namespaces(self) -> set[str]:
-        """The namespaces that hold at least one workload of the input."""
-        return {ns for ns, refs in self._by_namespace.items() if refs}
+    def namespaces(self) -> frozenset[str]:
+        """The namespaces that hold at least one workload of the input (asked per host)."""
+        if self._present is None:
+            self._present = frozenset(ns for ns, refs in self._by_namespace.items() if refs)
+        return self._present
 
     def is_known(self, namespace: str) -> bool:
         return self._all_known or namespace in self._known_namespaces

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from meshtui.mesh.analysis import HostAnalysis, Mesh
+from meshtui.mesh.dataplane import Mode
 from meshtui.mesh.delegation import ProxyRule, proxy_rules
 from meshtui.mesh.destination_rules import ConsolidatedRule
 from meshtui.mesh.hosts import is_wildcard, resolve_host
@@ -37,9 +38,13 @@ from meshtui.mesh.resources import (
 )
 from meshtui.mesh.routes import effective_weights
 from meshtui.mesh.routing import (
+    builds_for,
+    contenders,
     gateway_virtual_services,
+    in_client_order,
     port_protocol,
     route_kinds,
+    sidecar_candidates,
     sidecar_virtual_service,
 )
 from meshtui.mesh.routing import prepare as prepare_routing
@@ -135,6 +140,7 @@ class Trace:
     mirrors: tuple[Hop, ...]
     actions: Mapping[str, Any]
     problems: tuple[str, ...]
+    proxy: str = ""  # which proxy decides (meshtui.mesh.dataplane): sidecar, ztunnel, waypoint
 
     @property
     def default_route(self) -> bool:
@@ -181,7 +187,18 @@ def _hop(
     host = resolve_host(dest.host, namespace, mesh.config.domain)
     registry = _registry(mesh, host)
     dest_port = _destination_port(dest, registry, port)
-    rule = mesh.destination_rule_for(host, client.namespace, _client_labels(mesh, client))
+    rule = None
+    if client.gateway is not None:
+        rule = mesh.destination_rule_for(host, client.namespace, _client_labels(mesh, client))
+    else:
+        # The data plane decides whose DestinationRule lookup applies (or none).
+        mode = mesh.dataplane.mode(client.namespace, _pod_labels(client))
+        namespace_for = mesh.dataplane.policy_namespace(
+            client.namespace, host, mode, _pod_labels(client)
+        )
+        if namespace_for is not None:
+            labels = _client_labels(mesh, client) if namespace_for == client.namespace else None
+            rule = mesh.destination_rule_for(host, namespace_for, labels)
     found: tuple[Subset, DestinationRule] | None = None
     if dest.subset and rule is not None:
         found = next(((s, r) for s, r in rule.subsets if s.name == dest.subset), None)
@@ -254,6 +271,10 @@ def _why(rule: ProxyRule, request: Request) -> str:
 def _skip(rule: ProxyRule, why: str) -> Skipped:
     ref = rule.virtual_service.meta.ref
     return Skipped(ref, rule.label, rule.name, why, rule.delegate, rule.delegate_label)
+
+
+def _pod_labels(client: Client) -> dict[str, str] | None:
+    return dict(client.workload.labels) if client.workload is not None else None
 
 
 def _client_labels(mesh: Mesh, client: Client) -> Mapping[str, str] | None:
@@ -340,6 +361,7 @@ def trace(
     )
     problems: list[str] = []
     kinds = route_kinds(protocol)
+    proxy = f"gateway {client.gateway.namespaced_name}" if client.gateway else ""
     passed_over: list[VirtualService] = []
     if client.gateway is not None:
         problems += _gateway_problems(mesh, client.gateway, host, port)
@@ -347,8 +369,40 @@ def trace(
             mesh.routes, mesh.gateways, host, port, client.gateway, client.namespace
         )
     else:
-        found, passed_over = sidecar_virtual_service(mesh.routes, host, request, kinds)
-        services = [found] if found is not None else []
+        dp = mesh.dataplane
+        mode = dp.mode(client.namespace, _pod_labels(client))
+        proxy = dp.proxy(client.namespace, host, mode, _pod_labels(client))
+        if dp.policy_namespace(client.namespace, host, mode, _pod_labels(client)) is None:
+            services = []  # no proxy of this client applies L7 config to the host
+        elif mode is Mode.AMBIENT:
+            # The waypoint concatenates every VirtualService it takes, in order.
+            # It sees the VirtualServices exported to its own namespace, in that order.
+            waypoint_namespace = dp.policy_namespace(client.namespace, host, mode) or ""
+            claims = [
+                c.virtual_service
+                for c in contenders(mesh.routes, host, dp)
+                if client.namespace in c.clients and dp.waypoint_takes(c.virtual_service, host)
+            ]
+            services = in_client_order(claims, waypoint_namespace)
+            if services:
+                names = ", ".join(vs.meta.ref.namespaced_name for vs in services)
+                proxy += f" applies VirtualService {names}"
+        elif client.workload is not None and mode is not dp.mode(client.namespace):
+            # A workload whose own labels give it a sidecar in a namespace that has none: its
+            # VirtualServices are those its own Sidecar imports, first that builds a route.
+            pod = dict(client.workload.labels)
+            found = None
+            for vs in sidecar_candidates(mesh.routes, host, client.namespace):
+                if not dp.pod_imports(client.namespace, pod, vs, mesh.routes.hosts_of(vs)):
+                    continue
+                if builds_for(vs, request, kinds):
+                    found = vs
+                    break
+                passed_over.append(vs)
+            services = [found] if found is not None else []
+        else:
+            found, passed_over = sidecar_virtual_service(mesh.routes, host, request, kinds, dp)
+            services = [found] if found is not None else []
     skipped = [
         _skip(rule, _why(rule, request)) for rule in proxy_rules(mesh.routes, passed_over, kinds[0])
     ]
@@ -411,6 +465,7 @@ def trace(
         mirrors=tuple(mirrors),
         actions=dict(matched.actions) if matched else {},
         problems=tuple(dict.fromkeys(problems)),
+        proxy=proxy,
     )
 
 

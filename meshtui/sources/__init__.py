@@ -11,6 +11,7 @@ from meshtui.mesh.analysis import Analysis, Mesh
 from meshtui.mesh.findings import Finding
 from meshtui.mesh.partial import Withheld, plural_kind, withhold_analysis
 from meshtui.mesh.resources import Meta
+from meshtui.mesh.trace import find_workload
 
 # What a live source knows of one kind, in one cluster.
 WATCHING = "watching"  # listed, and a watch keeps it current
@@ -124,11 +125,14 @@ class Source(ABC):
         self.details: list[str] = []
         """How the input was read, said when asked (--verbose): e.g. which YAML parser."""
         self.client_namespace: str | None = None  # whose view; None: every client
+        # `--client ns/workload`: the view of that workload's own proxy (in client_namespace)
+        self.client_workload: str | None = None
 
     def set_client_namespace(self, namespace: str | None) -> None:
         """Analyse as sidecars in `namespace` see the mesh from now on (None: every client)."""
         with self.lock:
             self.client_namespace = namespace or None
+            self.client_workload = None
             self.scoped(self.meshes)
 
     def scoped(self, meshes: list[Mesh]) -> list[Mesh]:
@@ -136,7 +140,22 @@ class Source(ABC):
         for mesh in meshes:
             if mesh.client_namespace != self.client_namespace:
                 mesh.set_client_namespace(self.client_namespace)
+            if self.client_workload and self.client_namespace:
+                self._scope_workload(mesh, self.client_namespace, self.client_workload)
         return meshes
+
+    def _scope_workload(self, mesh: Mesh, namespace: str, name: str) -> None:
+        found = find_workload(mesh, namespace, name)
+        pod = mesh.dataplane.pod
+        if found is not None and (pod is None or pod[2] != dict(found.labels)):
+            mesh.set_client_workload(found)
+        elif found is None:
+            note = (
+                f"no workload {name} in namespace {namespace} in the input: the view is the "
+                "namespace's, from its labels and its namespace-wide Sidecar"
+            )
+            if note not in self.notes:
+                self.notes.append(note)
 
     def preflight(self) -> None:
         """Fail fast (LoadError) before a UI starts, e.g. when a cluster is unreachable."""

@@ -37,6 +37,8 @@ ISTIO_KINDS = (
     Kind("VirtualService", ISTIO_NETWORKING_GROUP, "virtualservices"),
     Kind("ServiceEntry", ISTIO_NETWORKING_GROUP, "serviceentries"),
     Kind("Gateway", ISTIO_NETWORKING_GROUP, "gateways"),
+    # Sidecars scope what each client imports (meshtui.mesh.dataplane).
+    Kind("Sidecar", ISTIO_NETWORKING_GROUP, "sidecars"),
 )
 # The Gateway API: optional CRDs, each kind served at its own versions (HTTPRoute v1, TCPRoute
 # v1alpha2, ...). Its Gateway is `KubernetesGateway` here (never an Istio Gateway's name).
@@ -51,7 +53,9 @@ GATEWAY_API_KINDS = (
 )
 # Nodes for their topology labels only (subsets selecting on region, zone or hostname).
 NODE = Kind("Node", "", "nodes", namespaced=False)
-CORE_KINDS = (Kind("Service", "", "services"), Kind("Pod", "", "pods"), NODE)
+# Namespaces for the labels that decide their clients' data plane (sidecar, ambient, none).
+NAMESPACE = Kind("Namespace", "", "namespaces", namespaced=False)
+CORE_KINDS = (Kind("Service", "", "services"), Kind("Pod", "", "pods"), NODE, NAMESPACE)
 
 
 # -- trimming: keep what the core and the raw view need, nothing else ----------------------
@@ -102,7 +106,7 @@ def trim(obj: Mapping[str, Any], kind: Kind, api_version: str) -> dict[str, Any]
             if isinstance(conditions, list)
             else None,
         }
-    elif kind.kind == "Node":
+    elif kind.kind in ("Node", "Namespace"):
         out["spec"] = {}  # only its labels count
     elif kind.kind == "Service":
         out["spec"] = (
@@ -116,4 +120,7 @@ def trim(obj: Mapping[str, Any], kind: Kind, api_version: str) -> dict[str, Any]
         if kind.gateway_api and isinstance(status, Mapping) and "parents" in status:
             # The controller's verdict per parent (Accepted, ResolvedRefs), shown live.
             out["status"] = {"parents": status["parents"]}
+        elif kind.gateway_api and isinstance(status, Mapping) and "addresses" in status:
+            # A Gateway's addresses: a waypoint (class istio-waypoint) is ready with one.
+            out["status"] = {"addresses": status.get("addresses") or []}
     return out

@@ -347,6 +347,10 @@ class MeshApp(App[int]):
         label = self.source.label
         if self.source.client_namespace:
             label += f" · as clients in {self.source.client_namespace} see it"
+            analyses = self.mesh_view.analyses if self.mesh_view else []
+            plane = analyses[0].client_data_plane if analyses else None
+            if plane:
+                label += f" ({plane})"  # which proxy decides for them: the data plane
         self.summary.summarize(label, self.mesh_view, self.status, self.busy, self.partial)
 
     def watch_status(self) -> None:

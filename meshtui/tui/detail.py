@@ -458,6 +458,10 @@ def host_detail(view: MeshView, ref: NodeRef, locate: Locate, width: int) -> lis
             )
         for u in h.undefined_subsets:
             out.append(Text(f"{Severity.ERROR.icon} undefined subset {safe(u)}", style="bold red"))
+    if h.data_plane:
+        # Not every client is a sidecar importing the host: which proxy applies what.
+        out.append(section("Data plane"))
+        out += [Text(safe(line)) for line in h.data_plane]
     out.append(section("Policy for traffic without a subset"))
     out += _policy(h, h.policy, h.port_policies, width)
     if "DestinationRule" in h.unread:

@@ -67,15 +67,24 @@ def test_dormant_policy_is_shown_with_its_file_and_line_and_fails():
     assert where in finding
     # Grouped by host: the finding comes under its host's heading.
     assert lines[lines.index(finding) - 1] == "checkout.shop.svc.cluster.local"
-    assert "1 warning" in lines[-1]
+    # The summary, before the notes (how the data plane was decided).
+    assert "1 warning" in [line for line in lines if not line.startswith("note:")][-1]
 
 
-@pytest.mark.parametrize("fix", ["fix-host-level", "fix-route"])
-def test_both_fixes_show_no_finding_and_pass(capsys, fix):
+@pytest.mark.parametrize(
+    ("fix", "namespace"), [("fix-host-level", "shop-host-level"), ("fix-route", "shop-routed")]
+)
+def test_both_fixes_show_no_finding_and_pass(capsys, fix, namespace):
     code, out, _ = check(capsys, f"examples/dormant-policy/{fix}", "-o", "text")
     assert code == 0
     assert "SubsetPolicyNeverApplied" not in out
-    assert out.splitlines()[-1] == f"examples/dormant-policy/{fix}: 1 host, no findings"
+    lines = out.splitlines()
+    assert lines[-2] == f"examples/dormant-policy/{fix}: 1 host, no findings"
+    assert lines[-1] == (
+        f"note: no mesh labels in these files for {namespace}: clients "
+        "assumed to have sidecars (label the Namespace istio-injection=enabled, or "
+        "istio.io/dataplane-mode=ambient, to say otherwise)"
+    )
 
 
 def test_error_threshold_passes_with_only_warnings(capsys):

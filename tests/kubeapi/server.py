@@ -360,7 +360,9 @@ class KubeAPIServer:
 
         if any(k.group == "" and k.kind == "Namespace" for k in self.store.kinds):
             for name in initial_namespaces:
-                self.store.add(namespace_object(name))
+                # In the mesh with sidecars, as every namespace the store creates (store.py
+                # _ensure_namespace): tests about data planes label their Namespaces.
+                self.store.add(namespace_object(name, {"istio-injection": "enabled"}))
 
     # -- lifecycle ----------------------------------------------------------------------------
 

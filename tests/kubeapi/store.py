@@ -270,8 +270,11 @@ class Store:
         if ("", namespace) in self._objects[ns_spec.resource_key]:
             return
         self._rv += 1
+        # An auto-created namespace is in the mesh with sidecars (as the clusters meshtui was
+        # first tested against): a test about data planes labels its Namespaces itself.
+        labels = {"kubernetes.io/metadata.name": namespace, "istio-injection": "enabled"}
         obj = {
-            "metadata": {"name": namespace, "labels": {"kubernetes.io/metadata.name": namespace}},
+            "metadata": {"name": namespace, "labels": labels},
             "spec": {"finalizers": ["kubernetes"]},
             "status": {"phase": "Active"},
         }

@@ -158,7 +158,7 @@ def test_discovery(kube_api, api, tmp_path):
     assert core["pods"].kind == "Pod" and "watch" in core["pods"].verbs
 
     groups = {g.name: g for g in client.ApisApi(api).get_api_versions().groups}
-    assert set(groups) == {"apps", ISTIO}
+    assert set(groups) == {"apps", ISTIO, "gateway.networking.k8s.io"}
     assert groups[ISTIO].preferred_version.version == "v1"
     assert [v.version for v in groups[ISTIO].versions] == ["v1", "v1beta1", "v1alpha3"]
 
@@ -169,7 +169,13 @@ def test_discovery(kube_api, api, tmp_path):
     assert resources["kind"] == "APIResourceList"
     assert resources["groupVersion"] == f"{ISTIO}/v1alpha3"
     names = {r["name"]: r for r in resources["resources"]}
-    assert set(names) == {"destinationrules", "virtualservices", "serviceentries", "gateways"}
+    assert set(names) == {
+        "destinationrules",
+        "virtualservices",
+        "serviceentries",
+        "gateways",
+        "sidecars",
+    }
     assert names["destinationrules"]["shortNames"] == ["dr"]
 
     version = client.VersionApi(api).get_code()
@@ -189,7 +195,7 @@ def test_istio_group_can_be_absent(kube_api_tls, tmp_path):
         server.kubeconfig = server.write_kubeconfig(tmp_path / "kubeconfig")
         api_client = client_for(server)
         groups = [g.name for g in client.ApisApi(api_client).get_api_versions().groups]
-        assert groups == ["apps"]
+        assert groups == ["apps", "gateway.networking.k8s.io"]
         for path in (f"/apis/{ISTIO}", f"/apis/{ISTIO}/v1", f"/apis/{ISTIO}/v1/gateways"):
             status, body = raw_get(api_client, path)
             assert (status, body["kind"], body["reason"], body["code"]) == (

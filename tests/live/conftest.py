@@ -14,6 +14,8 @@ import pytest
 
 from meshtui.sources import watching
 from tests.kubeapi import KubeAPIServer, RequestRecord
+from tests.kubeapi.fixtures import _bypass_proxies
+from tests.kubeapi.kinds import DEFAULT_KINDS, GATEWAY_API_KINDS
 
 FORBIDDEN_RESOURCES = {"secrets", "configmaps"}
 
@@ -78,3 +80,14 @@ def _no_ambient_kubeconfig(monkeypatch: pytest.MonkeyPatch, tmp_path_factory) ->
     monkeypatch.delenv("KUBECONFIG", raising=False)
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path_factory.mktemp("home")))
+
+
+@pytest.fixture
+def gateway_api(
+    kube_api_tls, tmp_path_factory, monkeypatch, request_audit
+) -> Iterator[KubeAPIServer]:
+    _bypass_proxies(monkeypatch)
+    with KubeAPIServer(tls=kube_api_tls, kinds=DEFAULT_KINDS + GATEWAY_API_KINDS) as server:
+        server.kubeconfig = server.write_kubeconfig(tmp_path_factory.mktemp("gw") / "kubeconfig")
+        yield server
+        request_audit.check(server)

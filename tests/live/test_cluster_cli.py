@@ -24,7 +24,8 @@ RESOURCE_KINDS = {
     "destinationrules",
     "virtualservices",
     "serviceentries",
-    "gateways",
+    "gateways",  # Istio's, and Gateway API's for the waypoints among them
+    "sidecars",
 }
 
 
@@ -257,9 +258,10 @@ def test_all_namespaces_is_one_cluster_wide_list_per_kind(kube_api, capsys, scop
     _, report, _ = check(capsys, "--kubeconfig", str(kube_api.kubeconfig), *scope)
 
     assert _listed_scopes(kube_api) == {None}
-    # Nodes (cluster-scoped, for topology labels) only when every namespace is read.
+    # Nodes and Namespaces (cluster-scoped: topology labels, data-plane labels) only when
+    # every namespace is read.
     listed = {r.resource for r in kube_api.requests if r.verb == "list"}
-    assert listed == RESOURCE_KINDS | {"nodes"}
+    assert listed == RESOURCE_KINDS | {"nodes", "namespaces"}
     assert "search.other.svc.cluster.local" in {h["host"] for h in report["hosts"]}
 
 

@@ -3,18 +3,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import yaml
 
 from meshtui.mesh.findings import Code
 from meshtui.mesh.resources import GatewayRoute, ObjectRef
 from meshtui.sources.cluster import ClusterSource
 from tests.kubeapi import KubeAPIServer
-from tests.kubeapi.fixtures import _bypass_proxies
-from tests.kubeapi.kinds import DEFAULT_KINDS, GATEWAY_API_KINDS
 from tests.live.cluster_fixtures import eventually, load_bookinfo
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,17 +28,6 @@ STATUS = {
         }
     ]
 }
-
-
-@pytest.fixture
-def gateway_api(
-    kube_api_tls, tmp_path_factory, monkeypatch, request_audit
-) -> Iterator[KubeAPIServer]:
-    _bypass_proxies(monkeypatch)
-    with KubeAPIServer(tls=kube_api_tls, kinds=DEFAULT_KINDS + GATEWAY_API_KINDS) as server:
-        server.kubeconfig = server.write_kubeconfig(tmp_path_factory.mktemp("gw") / "kubeconfig")
-        yield server
-        request_audit.check(server)
 
 
 def source(server: KubeAPIServer) -> ClusterSource:

@@ -71,6 +71,11 @@ def test_severities_are_the_documented_ones():
         Code.SUBSET_WITHOUT_LABELS: Severity.WARNING,
         Code.IGNORED_FIELD: Severity.WARNING,
         Code.MERGED_POLICY_IGNORED: Severity.WARNING,
+        Code.AMBIENT_WITHOUT_WAYPOINT: Severity.WARNING,
+        Code.WAYPOINT_UNAVAILABLE: Severity.WARNING,
+        Code.WAYPOINT_IGNORES_VIRTUAL_SERVICE: Severity.WARNING,
+        Code.SIDECAR_HIDES_ROUTED_HOST: Severity.WARNING,
+        Code.SIDECAR_SELECTS_AMBIENT: Severity.WARNING,
     }
     assert reaches(Severity.ERROR, Severity.WARNING)
     assert not reaches(Severity.INFO, Severity.WARNING)

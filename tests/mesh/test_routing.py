@@ -138,9 +138,68 @@ def _request_path(r) -> str:
     return "/"
 
 
+@st.composite
+def data_planes(draw: st.DrawFn) -> list[dict]:
+    """Namespace labels (sidecar, ambient with or without a waypoint, out of the mesh) and
+    Sidecars for the generated namespaces (meshtui.mesh.dataplane)."""
+    objs: list[dict] = []
+    for ns in CLIENTS:
+        labels = draw(
+            st.sampled_from(
+                [
+                    None,
+                    {"istio-injection": "enabled"},
+                    {"istio-injection": "disabled"},
+                    {"istio.io/dataplane-mode": "ambient"},
+                    {"istio.io/dataplane-mode": "ambient", "istio.io/use-waypoint": "waypoint"},
+                ]
+            )
+        )
+        if labels is not None:
+            objs.append(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Namespace",
+                    "metadata": {"name": ns, "labels": labels},
+                }
+            )
+        if draw(st.integers(0, 2)) == 0:
+            hosts = draw(
+                st.lists(st.sampled_from(["./*", "*/*", "a/*", "b/*"]), min_size=1, max_size=2)
+            )
+            objs.append(
+                {
+                    "apiVersion": "networking.istio.io/v1",
+                    "kind": "Sidecar",
+                    "metadata": {"name": "default", "namespace": ns},
+                    "spec": {"egress": [{"hosts": hosts}]},
+                }
+            )
+        if draw(st.booleans()):
+            objs.append(
+                {
+                    "apiVersion": "gateway.networking.k8s.io/v1",
+                    "kind": "Gateway",
+                    "metadata": {"name": "waypoint", "namespace": ns},
+                    "spec": {"gatewayClassName": "istio-waypoint"},
+                }
+            )
+    return objs
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(objs=routing_meshes(), data=st.data())
 def test_the_trace_reaches_what_the_table_routes_and_the_table_routes_what_it_reaches(objs, data):
+    check_trace_against_table(objs, data)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(objs=routing_meshes(), plane=data_planes(), data=st.data())
+def test_with_data_planes_the_trace_and_the_table_still_agree(objs, plane, data):
+    check_trace_against_table([*objs, *plane], data)
+
+
+def check_trace_against_table(objs: list[dict], data: st.DataObject) -> None:
     mesh = build_mesh(*objs)
     hosts = [h for h in mesh.hosts() if mesh.analyze_host(h) is not None]
     for client in CLIENTS:
@@ -168,7 +227,7 @@ def test_the_trace_reaches_what_the_table_routes_and_the_table_routes_what_it_re
                     wanted = [m.get("port") for m in r.matches if m.get("port")]
                     if wanted and port not in wanted:
                         continue
-                    if client not in users(mesh.routes, vs_, host, port, ("http",)):
+                    if client not in users(mesh.routes, vs_, host, port, ("http",), mesh.dataplane):
                         continue
                     t = trace(mesh, Client(client), host, port, path=_request_path(r))
                     assert t.virtual_service == r.virtual_service

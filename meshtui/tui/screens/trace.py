@@ -114,6 +114,9 @@ def path_view(t: Trace) -> Text:
     out.append(safe(t.client.describe()) + "\n", style="bold")
     r = t.request
     out.append(f"  │ {r.method} {safe(r.path)} → {safe(t.host)}:{t.port} ({t.protocol})\n")
+    if t.proxy and t.proxy != f"sidecar in {t.client.namespace}" and not t.client.gateway:
+        out.append("proxy   ", style=MUTED)  # the data plane decides (ztunnel, a waypoint)
+        out.append(safe(t.proxy) + "\n", style="bold")
     out.append("rule    ", style=MUTED)
     if t.default_route:
         out.append("no VirtualService: default route\n", style="bold")
