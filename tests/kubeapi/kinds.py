@@ -112,6 +112,7 @@ ISTIO_KINDS: tuple[KindSpec, ...] = tuple(
         ("VirtualService", "virtualservices", "vs"),
         ("ServiceEntry", "serviceentries", "se"),
         ("Gateway", "gateways", "gw"),
+        ("Sidecar", "sidecars", "sidecar"),
     )
 )
 
