@@ -114,6 +114,10 @@ def main(argv: Sequence[str] | None = None, prog: str = "meshtui") -> int:
         from meshtui.check.trace_report import run_trace
 
         return run_trace(argv[1:])
+    if argv[:1] == ["diff"]:
+        from meshtui.check.diff_report import run_diff
+
+        return run_diff(argv[1:])
     if argv[:1] == ["version"]:
         print(f"meshtui {__version__}")
         return 0

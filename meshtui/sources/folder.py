@@ -329,6 +329,10 @@ class FileSource(Source):
                 out.append((i, Path(raw), Path(raw).is_dir()))
         return out
 
+    def _inputs(self, warnings: list[str]) -> list[Path]:
+        """The inputs to read (a git revision lists them another way: sources.revision)."""
+        return discover(self.paths, warnings)
+
     def key(self, path: Path) -> Key | None:
         """Where `path` comes in the order of a whole read (folders walked in sorted order,
         a folder's files before its subfolders); None when no path given contains it."""
@@ -353,7 +357,7 @@ class FileSource(Source):
         namespace = self.namespace or "default"
         warnings: list[str] = []
         with collector_paused():  # one batch from the files to the indexed mesh
-            inputs = discover(self.paths, warnings)
+            inputs = self._inputs(warnings)
             units = []
             for path in inputs:
                 key = self.key(path) or (len(self.paths), ())
