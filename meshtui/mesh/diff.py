@@ -33,7 +33,7 @@ from meshtui.mesh.policy import (
     effective_policies,
     port_settings,
 )
-from meshtui.mesh.resources import DestinationRule, ObjectRef, Resource, VirtualService
+from meshtui.mesh.resources import DestinationRule, ObjectRef, Resource, VirtualService, Workload
 from meshtui.mesh.routes import RouteRef
 
 ROUTE, POLICY, SUBSET, WORKLOADS, DESTINATION_RULE, HOST = (
@@ -114,8 +114,8 @@ class _Side:
     routes: Mapping[tuple[Any, ...], RouteRef]
     policy: Policies
     subsets: Mapping[str, Policies | None]  # the subsets routed to (None: not defined)
-    workloads: tuple[str, ...] | None
-    subset_workloads: Mapping[str, tuple[str, ...] | None]
+    workloads: _Pods | None
+    subset_workloads: Mapping[str, _Pods | None]
 
 
 _ABSENT = _Side(False, (), {}, {}, {}, None, {})
@@ -149,8 +149,34 @@ def _policies(
     return dict(per_port) if ports else {None: base}
 
 
-def _names(w: Iterable[Any] | None) -> tuple[str, ...] | None:
-    return None if w is None else tuple(sorted(str(x.meta.ref) for x in w))
+# Labels a controller stamps on the pods it makes: a Deployment and its pods are the same pods.
+_POD_TEMPLATE_LABELS = ("pod-template-hash", "controller-revision-hash", "pod-template-generation")
+
+
+@dataclass(frozen=True, slots=True)
+class _Pods:
+    """The pods a host or subset reaches: compared by their labels (a Deployment in a file
+    and its running Pods are the same pods), named by their resources."""
+
+    kinds: frozenset[frozenset[tuple[str, str]]]
+    names: tuple[str, ...]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Pods) and self.kinds == other.kinds
+
+    def __hash__(self) -> int:
+        return hash(self.kinds)
+
+
+def _names(w: Iterable[Workload] | None) -> _Pods | None:
+    if w is None:
+        return None
+    found = list(w)
+    kinds = frozenset(
+        frozenset((k, v) for k, v in x.labels.items() if k not in _POD_TEMPLATE_LABELS)
+        for x in found
+    )
+    return _Pods(kinds, tuple(sorted(str(x.meta.ref) for x in found)))
 
 
 def _side(h: HostAnalysis | None, namespace: str) -> _Side:
@@ -164,7 +190,7 @@ def _side(h: HostAnalysis | None, namespace: str) -> _Side:
     # this class names changes nothing for it (pilot builds its cluster, no request uses it).
     routed = {r.subset for r in routes.values() if r.subset}
     subsets: dict[str, Policies | None] = dict.fromkeys(routed)  # None: routed, not defined
-    subset_workloads: dict[str, tuple[str, ...] | None] = {}
+    subset_workloads: dict[str, _Pods | None] = {}
     for subset, _dr in rule.subsets if rule else ():
         if subset.name not in routed or subsets[subset.name] is not None:
             continue  # not routed to; or a duplicate, and Istio uses the first definition
@@ -284,10 +310,10 @@ def _compare(old: _Side, new: _Side, dropped: Mapping[tuple[Any, ...], RouteRef]
         out += _field_changes(before, after, name)  # type: ignore[arg-type]
         was, now = old.subset_workloads.get(name), new.subset_workloads.get(name)
         if was is not None and now is not None and was != now:
-            out.append(Change(WORKLOADS, subset=name, old=list(was), new=list(now)))
+            out.append(Change(WORKLOADS, subset=name, old=list(was.names), new=list(now.names)))
     out += _field_changes(old.policy, new.policy, None)
     if old.workloads is not None and new.workloads is not None and old.workloads != new.workloads:
-        out.append(Change(WORKLOADS, old=list(old.workloads), new=list(new.workloads)))
+        out.append(Change(WORKLOADS, old=list(old.workloads.names), new=list(new.workloads.names)))
     return out
 
 

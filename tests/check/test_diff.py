@@ -330,3 +330,23 @@ def test_an_unknown_revision_or_path_is_exit_2(repo, capsys):
     assert "unknown revision 'no-such-branch'" in capsys.readouterr().err
     assert main(["diff", "main:nowhere", "mesh"]) == 2
     assert "main:nowhere: no YAML or JSON file at nowhere in main" in capsys.readouterr().err
+
+
+def test_pods_a_subset_no_longer_selects(tmp_path, capsys):
+    old, new = copy(tmp_path, "old"), copy(tmp_path, "new")
+    edit(
+        new,
+        "deployments.yaml",
+        "    metadata:\n      labels: {app: reviews, version: v2}",
+        "    metadata:\n      labels: {app: reviews, version: v2-rc}",
+    )
+    edit(new, "deployments.yaml", "matchLabels: {app: reviews, version: v2}", "matchLabels: {}")
+    code, doc = diff_json(capsys, old, new)
+    pods = {c.get("subset"): (c["old"], c["new"]) for c in changes(doc, kind="workloads")}
+    assert pods["v2"] == (["Deployment bookinfo/reviews-v2"], [])
+    assert "subset v2 pods: Deployment bookinfo/reviews-v2 → none" in [
+        c["text"] for c in changes(doc, kind="workloads")
+    ]
+    added = {(f["code"], f["subset"]) for f in doc["findings"]["added"]}
+    assert ("SubsetSelectsNothing", "v2") in added
+    assert code == 1
