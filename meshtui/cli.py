@@ -118,6 +118,10 @@ def main(argv: Sequence[str] | None = None, prog: str = "meshtui") -> int:
         from meshtui.check.diff_report import run_diff
 
         return run_diff(argv[1:])
+    if argv[:1] == ["test"]:
+        from meshtui.check.expectations_report import run_test
+
+        return run_test(argv[1:])
     if argv[:1] == ["version"]:
         print(f"meshtui {__version__}")
         return 0
