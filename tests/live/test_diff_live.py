@@ -49,3 +49,11 @@ def test_applying_a_folder_to_the_cluster(kube_api: KubeAPIServer, capsys, tmp_p
     # Only reads: GET, never a Secret.
     assert {r.method for r in kube_api.requests} == {"GET"}
     assert not any("secrets" in r.path for r in kube_api.requests)
+
+
+def test_routing_expectations_hold_on_the_live_cluster(kube_api: KubeAPIServer, capsys):
+    load_bookinfo(kube_api)
+    example = Path(__file__).resolve().parents[2] / "examples" / "expectations" / "bookinfo.yaml"
+    live = ["--context", "alpha", "--kubeconfig", str(kube_api.kubeconfig)]
+    assert main(["test", str(example), *live]) == 0
+    assert capsys.readouterr().out.rstrip().endswith("5 passed, 0 failed")
