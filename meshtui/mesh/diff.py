@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from meshtui.mesh.analysis import Mesh
 from meshtui.mesh.clients import ClientSet
 from meshtui.mesh.destination_rules import ConsolidatedRule
 from meshtui.mesh.findings import Finding
@@ -508,17 +509,37 @@ def _vs_why(new: VirtualService | None, h: Iterable[HostAnalysis]) -> str:
     return ""
 
 
+def _changes_alone(
+    mesh: Mesh, before: Resource | None, after: Resource | None, now: Analysis
+) -> bool:
+    """Whether the edit of one resource, alone, changes anything for a client: the new mesh
+    with that resource as it was is analysed again where the index says the edit reaches
+    (the analysis decides; this only compares), then the resource is put back.
+
+    The index's own add and remove are called: a source's layering (files over a cluster)
+    must not turn the trial into a no-op."""
+    ref = (after or before).meta.ref  # type: ignore[union-attr]
+    reached = Mesh.add(mesh, before) if before is not None else Mesh.remove(mesh, ref)
+    try:
+        for host in sorted(reached):
+            if host_changes(mesh.analyze_host(host), now.hosts.get(host)):
+                return True
+        return False
+    finally:
+        if after is not None:
+            Mesh.add(mesh, after)
+        else:
+            Mesh.remove(mesh, ref)
+
+
 def _ineffective(
-    old_mesh: MeshIndex,
-    new_mesh: MeshIndex,
+    old_mesh: Mesh,
+    new_mesh: Mesh,
     old: Analysis,
     new: Analysis,
     changes: list[HostChange],
 ) -> list[Ineffective]:
-    # A VirtualService's edit shows in any change of its hosts; a DestinationRule's in what
-    # is not a route (routes come from VirtualServices).
     changed_hosts = {c.host for c in changes}
-    policy_hosts = {c.host for c in changes if any(x.what != ROUTE for x in c.changes)}
     out = []
     for a, b in changed_resources(old_mesh, new_mesh):
         resource = b or a
@@ -529,8 +550,8 @@ def _ineffective(
         for mesh, r in ((old_mesh, a), (new_mesh, b)):
             if r is not None:
                 hosts |= _touched_hosts(mesh, r)
-        seen = policy_hosts if isinstance(resource, DestinationRule) else changed_hosts
-        if any(_covered(h, seen) for h in hosts):
+        # Where its hosts changed, other edits may be the cause: try this one alone.
+        if any(_covered(h, changed_hosts) for h in hosts) and _changes_alone(new_mesh, a, b, new):
             continue
         why = ""
         host = ""
@@ -551,9 +572,10 @@ def _ineffective(
 # -- the whole ---------------------------------------------------------------------------------
 
 
-def diff(old_mesh: MeshIndex, old: Analysis, new_mesh: MeshIndex, new: Analysis) -> MeshDiff:
+def diff(old_mesh: Mesh, old: Analysis, new_mesh: Mesh, new: Analysis) -> MeshDiff:
     """What changes from `old` to `new` for traffic, for whom; `*_mesh` hold the resources
-    the analyses were made from (to name the edits that change nothing)."""
+    the analyses were made from (to name the edits that change nothing; `new_mesh` is
+    tried with single edits undone, and left as it was)."""
     changes: list[HostChange] = []
     for host in sorted(set(old.hosts) | set(new.hosts)):
         before, after = old.hosts.get(host), new.hosts.get(host)

@@ -350,3 +350,15 @@ def test_pods_a_subset_no_longer_selects(tmp_path, capsys):
     added = {(f["code"], f["subset"]) for f in doc["findings"]["added"]}
     assert ("SubsetSelectsNothing", "v2") in added
     assert code == 1
+
+
+def test_a_shadowed_edit_beside_a_real_change_on_the_same_host_is_still_named(tmp_path, capsys):
+    old, new = copy(tmp_path, "old"), copy(tmp_path, "new")
+    edit(new, "virtual-services.yaml", "weight: 90", "weight: 80")
+    edit(new, "virtual-services.yaml", "weight: 10", "weight: 20")
+    edit(new, "destination-rules.yaml", "tcp: {maxConnections: 100}", "tcp: {maxConnections: 5}")
+    _, doc = diff_json(capsys, old, new)
+    assert [c["kind"] for c in changes(doc)] == ["route", "route"]
+    [ineffective] = doc["ineffective"]
+    assert ineffective["resource"] == "DestinationRule bookinfo/reviews"
+    assert "replace the host-level connectionPool" in ineffective["why"]
