@@ -8,7 +8,6 @@ error); 2 when a side cannot be read (an unknown revision, a path that does not 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
@@ -18,15 +17,16 @@ from meshtui.mesh.analysis import Analysis, Mesh
 from meshtui.mesh.clients import ClientSet
 from meshtui.mesh.diff import (
     DESTINATION_RULE,
-    HOST,
     POLICY,
     ROUTE,
-    SUBSET,
     WORKLOADS,
     Change,
     HostChange,
     MeshDiff,
     diff,
+    policy_value,
+    share,
+    where,
 )
 from meshtui.mesh.findings import Finding, Severity, reaches
 from meshtui.mesh.printable import printable
@@ -84,58 +84,6 @@ def compare(old: Side, new: Side) -> MeshDiff:
 # -- words --------------------------------------------------------------------------------------
 
 
-def _value(value: Any) -> str:
-    if value is None:
-        return "Istio's default"
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, sort_keys=True)
-
-
-def _weight(value: int | None) -> str:
-    return "no route" if value is None else f"{value}%"
-
-
-def _where(c: Change) -> str:
-    parts = []
-    if c.subset:
-        parts.append(f"subset {c.subset}")
-    if c.port is not None:
-        parts.append(f"port {c.port}")
-    return " ".join(parts)
-
-
-def describe(c: Change) -> str:
-    """One line for a person: what changes, old → new (with where a policy comes from)."""
-    where = _where(c)
-    if c.what == ROUTE:
-        to = f" to {where}" if where else " to the host"
-        why = f" ({c.why})" if c.why else ""
-        return f"route {c.name}{to}: {_weight(c.old)} → {_weight(c.new)}{why}"
-    if c.what == POLICY:
-        old = _value(c.old) + (f" (from {c.old_origin})" if c.old is not None else "")
-        new = _value(c.new) + (f" (from {c.new_origin})" if c.new is not None else "")
-        why = f" ({c.why})" if c.why else ""
-        return f"{where + ' ' if where else ''}{c.name}: {old} → {new}{why}"
-    if c.what == SUBSET:
-        if c.new:
-            return f"subset {c.subset} now defined: requests routed to it reach its pods"
-        return (
-            f"subset {c.subset} no longer defined in the DestinationRule in force: requests "
-            "routed to it fail with 503"
-        )
-    if c.what == WORKLOADS:
-        lead = f"{where} pods" if where else "pods"
-        return f"{lead}: {', '.join(c.old) or 'none'} → {', '.join(c.new) or 'none'}"
-    if c.what == DESTINATION_RULE:
-        old = ", ".join(c.old) or "none"
-        new = ", ".join(c.new) or "none"
-        return f"DestinationRule in force: {old} → {new}"
-    if c.what == HOST:
-        return "host added" if c.new else "host removed"
-    return f"{c.what}: {_value(c.old)} → {_value(c.new)}"
-
-
 def summary(d: MeshDiff) -> str:
     if d.empty:
         return "No change to traffic for any client, and no finding added or resolved."
@@ -182,7 +130,7 @@ def change_json(c: Change) -> dict[str, Any]:
             out["why"] = c.why
     else:
         out.update(old=c.old, new=c.new)
-    out["text"] = describe(c)
+    out["text"] = c.text
     return out
 
 
@@ -234,7 +182,7 @@ def render_text(d: MeshDiff, old: Side, new: Side) -> str:
     lines = [f"{old.source.label} → {new.source.label}", summary(d), ""]
     for h in d.changes:
         lines.append(f"{h.host}: {h.clients.describe()}")
-        lines += [f"  {describe(c)}" for c in h.changes]
+        lines += [f"  {c.text}" for c in h.changes]
         lines.append("")
     if d.ineffective:
         lines.append("Edits with no effect on any client:")
@@ -272,11 +220,11 @@ def _md_code(text: object) -> str:
 
 def _md_change_row(c: Change) -> str:
     if c.what == ROUTE:
-        what, old, new = f"route {_md_code(c.name)}", _weight(c.old), _weight(c.new)
+        what, old, new = f"route {_md_code(c.name)}", share(c.old), share(c.new)
     elif c.what == POLICY:
         what = _md_code(c.name)
-        old = _md_code(_value(c.old)) + (f" ({c.old_origin})" if c.old is not None else "")
-        new = _md_code(_value(c.new)) + (f" ({c.new_origin})" if c.new is not None else "")
+        old = _md_code(policy_value(c.old)) + (f" ({c.old_origin})" if c.old is not None else "")
+        new = _md_code(policy_value(c.new)) + (f" ({c.new_origin})" if c.new is not None else "")
     elif c.what == DESTINATION_RULE:
         what = "DestinationRule in force"
         old = ", ".join(_md_code(r) for r in c.old) or "none"
@@ -288,9 +236,9 @@ def _md_change_row(c: Change) -> str:
     else:
         what = c.what
         old, new = ("defined" if c.old else "—"), ("defined" if c.new else "—")
-    where = md(_where(c)) or "host"
+    place = md(where(c)) or "host"
     why = f" ({md(c.why)})" if c.why else ""
-    return f"| {what} | {where} | {old} | {new}{why} |"
+    return f"| {what} | {place} | {old} | {new}{why} |"
 
 
 def _md_finding(f: Finding) -> str:

@@ -14,6 +14,7 @@ default spelled out, a file split) is a rewrite and reports nothing.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -63,6 +64,11 @@ class Change:
     why: str = ""  # why a route carries no traffic now (the routing table's reason), or why
     # a subset's policy starts or stops counting (it is now routed to, or no longer)
 
+    @property
+    def text(self) -> str:
+        """One line for a person: what changes, old → new."""
+        return describe(self)
+
 
 @dataclass(frozen=True, slots=True)
 class HostChange:
@@ -97,6 +103,64 @@ class MeshDiff:
     def hosts(self) -> list[str]:
         """The hosts whose traffic changes, each once, in order."""
         return sorted({c.host for c in self.changes})
+
+
+# -- words ---------------------------------------------------------------------------------
+
+
+def policy_value(value: Any) -> str:
+    """A policy field's value as JSON (None: Istio's default)."""
+    if value is None:
+        return "Istio's default"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True)
+
+
+def share(value: int | None) -> str:
+    """A route's share of the traffic (None: no such route)."""
+    return "no route" if value is None else f"{value}%"
+
+
+def where(c: Change) -> str:
+    """`subset v2 port 9080`: what a change is about, below the host."""
+    parts = []
+    if c.subset:
+        parts.append(f"subset {c.subset}")
+    if c.port is not None:
+        parts.append(f"port {c.port}")
+    return " ".join(parts)
+
+
+def describe(c: Change) -> str:
+    """One line for a person: what changes, old → new (with where a policy comes from)."""
+    place = where(c)
+    if c.what == ROUTE:
+        to = f" to {place}" if place else " to the host"
+        why = f" ({c.why})" if c.why else ""
+        return f"route {c.name}{to}: {share(c.old)} → {share(c.new)}{why}"
+    if c.what == POLICY:
+        old = policy_value(c.old) + (f" (from {c.old_origin})" if c.old is not None else "")
+        new = policy_value(c.new) + (f" (from {c.new_origin})" if c.new is not None else "")
+        why = f" ({c.why})" if c.why else ""
+        return f"{place + ' ' if place else ''}{c.name}: {old} → {new}{why}"
+    if c.what == SUBSET:
+        if c.new:
+            return f"subset {c.subset} now defined: requests routed to it reach its pods"
+        return (
+            f"subset {c.subset} no longer defined in the DestinationRule in force: requests "
+            "routed to it fail with 503"
+        )
+    if c.what == WORKLOADS:
+        lead = f"{place} pods" if place else "pods"
+        return f"{lead}: {', '.join(c.old) or 'none'} → {', '.join(c.new) or 'none'}"
+    if c.what == DESTINATION_RULE:
+        old = ", ".join(c.old) or "none"
+        new = ", ".join(c.new) or "none"
+        return f"DestinationRule in force: {old} → {new}"
+    if c.what == HOST:
+        return "host added" if c.new else "host removed"
+    return f"{c.what}: {policy_value(c.old)} → {policy_value(c.new)}"
 
 
 # -- one client class's view of one host ----------------------------------------------------------
