@@ -7,11 +7,16 @@ import os
 import shlex
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from meshtui import __version__
 from meshtui.mesh.findings import Severity
+from meshtui.sources import Source
 from meshtui.sources.arguments import add_source_arguments, build_source, missing_paths
 from meshtui.sources.files import LoadError
+
+if TYPE_CHECKING:
+    from meshtui.mesh.diff import MeshDiff
 
 EXIT_USAGE = 2
 OUTPUT_FORMATS = {
@@ -108,6 +113,13 @@ def terminal_problem() -> str:
     return ""
 
 
+def _inspect_diff(source: Source, diff: MeshDiff, label: str) -> int:
+    """`meshtui diff` in a terminal: the inspector on the new side, the changes marked."""
+    from meshtui.tui.app import run_app
+
+    return run_app(source, diff, label)
+
+
 def main(argv: Sequence[str] | None = None, prog: str = "meshtui") -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "trace":
@@ -117,7 +129,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "meshtui") -> int:
     if argv[:1] == ["diff"]:
         from meshtui.check.diff_report import run_diff
 
-        return run_diff(argv[1:])
+        return run_diff(argv[1:], inspect=None if terminal_problem() else _inspect_diff)
     if argv[:1] == ["test"]:
         from meshtui.check.expectations_report import run_test
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
 from meshtui.check.report import finding_json, render_json
@@ -312,7 +312,14 @@ def parser() -> argparse.ArgumentParser:
         metavar="NS",
         help="compare only what sidecars in NS get (default: every client)",
     )
-    p.add_argument("-o", "--output", choices=tuple(OUTPUT_FORMATS), default="text")
+    p.add_argument(
+        "-o",
+        "--output",
+        choices=tuple(OUTPUT_FORMATS),
+        help="; ".join(f"{name}: {what}" for name, what in OUTPUT_FORMATS.items())
+        + " (default: the inspector on NEW with the changed hosts marked, in a terminal; "
+        "else text)",
+    )
     p.add_argument(
         "--failure-threshold",
         choices=[s.value for s in Severity],
@@ -333,8 +340,12 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def run_diff(argv: Sequence[str], out: TextIO | None = None) -> int:
-    """`meshtui diff ARGS`: read both sides, compare, print; the exit status."""
+Inspect = Callable[[Source, MeshDiff, str], int]
+
+
+def run_diff(argv: Sequence[str], out: TextIO | None = None, inspect: Inspect | None = None) -> int:
+    """`meshtui diff ARGS`: read both sides, compare, print; the exit status. Without `-o`,
+    `inspect` (given by the command line in a terminal) shows the diff in the inspector."""
     from meshtui.sources.files import LoadError
     from meshtui.sources.sides import side_sources
 
@@ -352,6 +363,8 @@ def run_diff(argv: Sequence[str], out: TextIO | None = None) -> int:
         print(f"meshtui diff: {err}", file=sys.stderr)
         return EXIT_BAD
     result = compare(old, new)
+    if args.output is None and inspect is not None:
+        return inspect(new.source, result, f"{old.source.label} → {new.source.label}")
     if args.output == "json":
         out.write(render_json(to_json(result, old, new)))
     elif args.output == "markdown":

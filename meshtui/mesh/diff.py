@@ -406,6 +406,26 @@ def _classes(old: HostAnalysis | None, new: HostAnalysis | None) -> list[tuple[s
     return [*classes, (UNNAMED_NAMESPACE, ClientSet(True, frozenset(named)))]
 
 
+def _fingerprint(h: HostAnalysis) -> tuple[Any, ...]:
+    """Everything `host_changes` reads of a host, cheap to build and compare: two hosts with
+    equal fingerprints change nothing for any client (most hosts of a large mesh), so their
+    per-class effective policies need not be worked out."""
+    rules = tuple(
+        (
+            v.clients,
+            tuple(r.meta.ref for r in v.rule.rules) if v.rule else None,
+            v.rule.traffic_policy if v.rule else None,
+            tuple((s.name, s.labels, s.traffic_policy) for s, _ in v.rule.subsets)
+            if v.rule
+            else (),
+        )
+        for v in h.views
+    )
+    routes = tuple((_route_key(r), r.weight, r.clients) for r in h.routes)
+    pods = (_names(h.workloads), tuple((s.name, _names(s.workloads)) for s in h.subsets))
+    return (tuple(p.number for p in h.ports), rules, routes, pods, h.rule is not None)
+
+
 def host_changes(old: HostAnalysis | None, new: HostAnalysis | None) -> list[HostChange]:
     """What changes for requests to one host, grouped by the clients it changes the same for."""
     host = (new or old).host  # type: ignore[union-attr]
@@ -643,6 +663,8 @@ def diff(old_mesh: Mesh, old: Analysis, new_mesh: Mesh, new: Analysis) -> MeshDi
     changes: list[HostChange] = []
     for host in sorted(set(old.hosts) | set(new.hosts)):
         before, after = old.hosts.get(host), new.hosts.get(host)
+        if before is not None and after is not None and _fingerprint(before) == _fingerprint(after):
+            continue
         changes += host_changes(before, after)
     added, resolved = _finding_difference(old.findings, new.findings)
     return MeshDiff(
