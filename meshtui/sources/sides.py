@@ -44,6 +44,8 @@ def side_sources(old: str, new: str, args: argparse.Namespace) -> tuple[Source, 
     if old == STDIN and new == STDIN:
         raise LoadError("- (standard input) can be one side only")
     with_cluster = CLUSTER in (old, new)
+    if (args.context or args.kubeconfig) and not with_cluster:
+        raise LoadError("--context and --kubeconfig name the cluster of a `cluster` side: give one")
     namespace = args.namespace[0] if args.namespace and not with_cluster else None
     sources = []
     for spec in (old, new):

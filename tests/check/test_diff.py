@@ -362,3 +362,17 @@ def test_a_shadowed_edit_beside_a_real_change_on_the_same_host_is_still_named(tm
     [ineffective] = doc["ineffective"]
     assert ineffective["resource"] == "DestinationRule bookinfo/reviews"
     assert "replace the host-level connectionPool" in ineffective["why"]
+
+
+def test_cluster_options_without_a_cluster_side_are_a_usage_error(capsys):
+    assert main(["diff", str(BOOKINFO), str(BOOKINFO), "--context", "prod"]) == 2
+    assert "name the cluster of a `cluster` side" in capsys.readouterr().err
+
+
+def test_text_from_resources_is_inert_in_markdown():
+    from meshtui.check.diff_report import md
+
+    text = md("uri <img src=x onerror=alert(1)> [link](https://x) | cell `code` *b*")
+    # Every character Markdown or HTML would act on is backslash-escaped: shown, not run.
+    for special in "<>[]()|`*":
+        assert all(text[i - 1] == "\\" for i, ch in enumerate(text) if ch == special)
