@@ -38,7 +38,9 @@ def _parser(check: bool, prog: str = "meshtui") -> argparse.ArgumentParser:
         parser = argparse.ArgumentParser(
             prog=prog,
             description="Keyboard-driven inspector of Istio traffic policy. "
-            f"`{prog} check --help` for the non-interactive report; `{prog} version`; "
+            f"`{prog} check --help` for the non-interactive report; `{prog} diff OLD NEW` "
+            f"for what a change does to traffic; `{prog} test FILE` for routing "
+            f"expectations; `{prog} trace` for one request; `{prog} version`; "
             f"`{prog} completion bash|zsh|fish` prints a shell completion script.",
         )
         parser.add_argument("--version", action="version", version=f"meshtui {__version__}")
