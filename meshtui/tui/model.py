@@ -239,10 +239,10 @@ class MeshView:
                     key = entry._key if entry is not None else None
                     entry = HostEntry(h, i, h.namespace or NO_NAMESPACE, _worst(h.findings))
                     entry._key = key  # the name's sort key depends on the name alone
+                    changed.append(entry)
                 if i == 0 and entry.changes != self.changes.get(h.host, ()):
                     entry.changes = self.changes.get(h.host, ())
                     entry.label = None
-                    changed.append(entry)
                 entries.append(entry)
             self.entries.append(entries)
             self._by_host.append({e.host: e for e in entries})
