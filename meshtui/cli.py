@@ -9,11 +9,16 @@ import shlex
 import stat
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from meshtui import __version__
 from meshtui.mesh.findings import Severity
+from meshtui.sources import Source
 from meshtui.sources.arguments import add_source_arguments, build_source, missing_paths
 from meshtui.sources.discovery import LoadError
+
+if TYPE_CHECKING:
+    from meshtui.mesh.diff import MeshDiff
 
 EXIT_USAGE = 2
 OUTPUT_FORMATS = {
@@ -35,7 +40,9 @@ def _parser(check: bool, prog: str = "meshtui") -> argparse.ArgumentParser:
         parser = argparse.ArgumentParser(
             prog=prog,
             description="Keyboard-driven inspector of Istio traffic policy. "
-            f"`{prog} check --help` for the non-interactive report; `{prog} version`; "
+            f"`{prog} check --help` for the non-interactive report; `{prog} diff OLD NEW` "
+            f"for what a change does to traffic; `{prog} test FILE` for routing "
+            f"expectations; `{prog} trace` for one request; `{prog} version`; "
             f"`{prog} completion bash|zsh|fish` prints a shell completion script.",
         )
         parser.add_argument("--version", action="version", version=f"meshtui {__version__}")
@@ -167,12 +174,27 @@ def terminal_problem() -> str:
     return ""
 
 
+def _inspect_diff(source: Source, diff: MeshDiff, label: str) -> int:
+    """`meshtui diff` in a terminal: the inspector on the new side, the changes marked."""
+    from meshtui.tui.app import run_app
+
+    return run_app(source, diff, label)
+
+
 def main(argv: Sequence[str] | None = None, prog: str = "meshtui") -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "trace":
         from meshtui.check.trace_report import run_trace
 
         return run_trace(argv[1:])
+    if argv[:1] == ["diff"]:
+        from meshtui.check.diff_report import run_diff
+
+        return run_diff(argv[1:], inspect=None if terminal_problem() else _inspect_diff)
+    if argv[:1] == ["test"]:
+        from meshtui.check.expectations_report import run_test
+
+        return run_test(argv[1:])
     if argv[:1] == ["version"]:
         print(f"meshtui {__version__}")
         return 0

@@ -110,6 +110,10 @@ class MeshIndex:
     def get(self, ref: ObjectRef) -> Resource | None:
         return self._resources.get(ref)
 
+    def resources(self) -> list[Resource]:
+        """Every resource indexed (what `diff` compares to name the edits of no effect)."""
+        return list(self._resources.values())
+
     def load(self, resources: Iterable[Resource]) -> None:
         """Add many resources at once, without tracking which hosts they touch."""
         with collector_paused():

@@ -356,6 +356,10 @@ class FileSource(Source):
                 out.append((i, Path(raw), Path(raw).is_dir()))
         return out
 
+    def _inputs(self, warnings: list[str]) -> list[Path]:
+        """The inputs to read (a git revision lists them another way: sources.revision)."""
+        return discover(self.paths, warnings)
+
     def key(self, path: Path) -> Key | None:
         """Where `path` comes in the order of a whole read (folders walked in sorted order,
         a folder's files before its subfolders); None when no path given contains it."""
@@ -381,7 +385,7 @@ class FileSource(Source):
         warnings: list[str] = []
         reading = LoadResult(namespace=namespace)  # rapidyaml where it reads as PyYAML does
         with collector_paused(), fast_reading(reading, True):
-            inputs = discover(self.paths, warnings)
+            inputs = self._inputs(warnings)
             units = []
             for path in inputs:
                 key = self.key(path) or (len(self.paths), ())

@@ -30,6 +30,7 @@ from textual.widgets import Footer, Input, Tree
 from textual.worker import Worker, WorkerState
 
 from meshtui.mesh.analysis import Analysis
+from meshtui.mesh.diff import HostChange, MeshDiff
 from meshtui.mesh.findings import Finding
 from meshtui.mesh.fix import Fix
 from meshtui.mesh.resources import Meta
@@ -94,9 +95,12 @@ class MeshApp(App[int]):
     status: reactive[str] = reactive("")
     """A live source's connection (live, reconnecting, stale); the header shows it."""
 
-    def __init__(self, source: Source) -> None:
+    def __init__(self, source: Source, diff: MeshDiff | None = None, label: str = "") -> None:
         super().__init__()
         self.source = source
+        # `meshtui diff OLD NEW` in a terminal: the inspector on NEW, the changed hosts marked.
+        self.diff = diff
+        self.diff_label = label
         self.mesh_view: MeshView | None = None
         self.options = ViewOptions()
         self.show_yaml = False
@@ -171,7 +175,7 @@ class MeshApp(App[int]):
             analyses = [mesh.analyze() for mesh in source.scoped(meshes)]
         analyses, _ = known_analyses(source, analyses)  # no verdict from an unread kind
         refined = [source.refine(a.findings) for a in analyses]
-        view = MeshView(analyses)
+        view = MeshView(analyses, changes=self._changes())
         view.layout(self.options)
         return view, refined
 
@@ -179,7 +183,8 @@ class MeshApp(App[int]):
         """In a worker thread: the live source's current analysis (changed hosts only are
         re-analysed: the core caches the others)."""
         analyses = known_analyses(self.source, self.source.snapshot())[0]
-        view = MeshView(analyses, previous=self.mesh_view)  # unchanged hosts keep their places
+        # Unchanged hosts keep their places.
+        view = MeshView(analyses, previous=self.mesh_view, changes=self._changes())
         view.layout(self.options)
         return view
 
@@ -304,7 +309,7 @@ class MeshApp(App[int]):
         `refined` are the findings the source located more precisely (per analysis, as
         `Source.refine` returns them); without them findings are located on demand.
         """
-        self._apply_view(MeshView(analyses), refined)
+        self._apply_view(MeshView(analyses, changes=self._changes()), refined)
 
     def _apply_view(
         self, view: MeshView, refined: Sequence[Sequence[Finding]] | None = None
@@ -345,6 +350,9 @@ class MeshApp(App[int]):
 
     def _summary(self) -> None:
         label = self.source.label
+        if self.diff is not None:
+            hosts = len(self.diff.hosts)
+            label = f"diff {self.diff_label} · {plural(hosts, 'host')} changed"
         if self.source.client_namespace:
             label += f" · as clients in {self.source.client_namespace} see it"
             analyses = self.mesh_view.analyses if self.mesh_view else []
@@ -368,6 +376,8 @@ class MeshApp(App[int]):
             parts.append(f"ns {safe(self.options.namespace)}")
         if self.options.findings_only:
             parts.append("findings only")
+        if self.options.changed_only:
+            parts.append("changed only")
         tree.border_title = Text(" · ".join(parts))
         tree.border_subtitle = Text(f"sort: {self.options.sort.value}")
         self.detail_pane.border_title = Text("raw YAML" if self.show_yaml else "detail")
@@ -742,6 +752,17 @@ class MeshApp(App[int]):
         tree.reveal(target)
         self._show_detail()
 
+    def _changes(self) -> tuple[HostChange, ...]:
+        return self.diff.changes if self.diff is not None else ()
+
+    def action_toggle_changed_only(self) -> None:
+        """Only the hosts the diff changes (`meshtui diff` in a terminal)."""
+        if self.diff is None:
+            self.notify("No diff: `meshtui diff OLD NEW` marks what a change changes", timeout=4)
+            return
+        self.options = replace(self.options, changed_only=not self.options.changed_only)
+        self._rebuild()
+
     def action_toggle_findings_only(self) -> None:
         self.options = replace(self.options, findings_only=not self.options.findings_only)
         self._rebuild()
@@ -804,9 +825,10 @@ class MeshApp(App[int]):
         self.push_screen(HelpScreen(notes=partial_notes(self.source.kind_states())))
 
 
-def run_app(source: Source) -> int:
-    """Run the inspector on a source until the person quits; the exit status."""
-    app = MeshApp(source)
+def run_app(source: Source, diff: MeshDiff | None = None, label: str = "") -> int:
+    """Run the inspector on a source until the person quits; the exit status. With a `diff`
+    (of which `source` is the new side), the hosts it changes are marked."""
+    app = MeshApp(source, diff, label)
     try:
         app.run()
     finally:

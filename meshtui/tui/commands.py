@@ -13,6 +13,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("Next finding", "next_finding", "Select the next node with a finding (key n)"),
     ("Previous finding", "previous_finding", "Select the previous node with a finding (key N)"),
     ("Show only hosts with findings", "toggle_findings_only", "Toggle (key f)"),
+    ("Show only hosts the diff changes", "toggle_changed_only", "meshtui diff (key d)"),
     ("Sort hosts: findings first or alphabetical", "toggle_sort", "Toggle (key s)"),
     ("Toggle raw YAML", "toggle_yaml", "The YAML of the resources behind the node (key y)"),
     ("Copy the selected fix", "copy_fix", "Its YAML to the terminal's clipboard, OSC 52 (key C)"),

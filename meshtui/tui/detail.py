@@ -402,6 +402,27 @@ def title(*parts: tuple[str, str] | str) -> Text:
 # -- per kind --------------------------------------------------------------------------------
 
 
+_ALL_SUBSETS = object()
+
+
+def changes_section(view: MeshView, ref: NodeRef, subset: object = _ALL_SUBSETS) -> list[Text]:
+    """`meshtui diff`: what the change does to this host (or to one subset, or to traffic
+    without a subset), old → new, per group of clients; nothing without a diff."""
+    entry = view.entry(ref)
+    if entry is None or not entry.changes:
+        return []
+    out: list[Text] = []
+    for group in entry.changes:
+        shown = [c for c in group.changes if subset is _ALL_SUBSETS or c.subset == subset]
+        if not shown:
+            continue
+        out.append(Text(safe(group.clients.describe()), style="bold"))
+        out += [Text.assemble(("  Δ ", "magenta"), safe(c.text)) for c in shown]
+    if out:
+        out.insert(0, section("Changed by this diff", Text("old → new", style=MUTED)))
+    return out
+
+
 def _policy(
     h: HostAnalysis,
     policy: EffectivePolicy,
@@ -442,6 +463,7 @@ def host_detail(view: MeshView, ref: NodeRef, locate: Locate, width: int) -> lis
     counts = counts_badge(finding_counts(h.findings))
     if counts:
         out.append(counts)
+    out += changes_section(view, ref)
     out += findings_section(view.findings_on(ref), h, locate, width, view.fixes)
     if h.subsets or h.undefined_subsets:
         out.append(section("Subsets"))
@@ -500,8 +522,9 @@ def default_detail(view: MeshView, ref: NodeRef, locate: Locate, width: int) -> 
     out: list[Text] = [
         title(("(no subset) ", "italic"), ("of ", MUTED), (safe(h.host), "bold")),
         Text("Traffic to the whole service: the host-level policy applies.", style=MUTED),
-        section("Effective policy"),
     ]
+    out += changes_section(view, ref, None)
+    out.append(section("Effective policy"))
     out += _policy(h, h.policy, h.port_policies, width)
     empty = (
         "No VirtualService routes to this host: default routing sends traffic here."
@@ -544,6 +567,7 @@ def subset_detail(view: MeshView, ref: NodeRef, locate: Locate, width: int) -> l
         out.append(Text.assemble(("✔ routed  ", "bold green"), routing_badge(s.routes)))
     if s.selects_nothing:
         out.append(selects_nothing_badge(s))
+    out += changes_section(view, ref, s.name)
     if s.policy_never_applied:
         out.append(
             section(

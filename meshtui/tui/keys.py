@@ -85,6 +85,7 @@ KEYS: tuple[Key, ...] = (
     Key("n", "next_finding", "Next finding (after a pane search: next match)", Scope.APP, True),
     Key("N", "previous_finding", "Previous finding (or match)", Scope.APP, True),
     Key("f", "toggle_findings_only", "Only hosts with findings", Scope.APP, True),
+    Key("d", "toggle_changed_only", "Only hosts the change changes (meshtui diff)", Scope.APP),
     Key("s", "toggle_sort", "Sort: findings first or by name", Scope.APP, True),
     Key("y", "toggle_yaml", "Raw YAML of the resources involved", Scope.APP, True),
     Key("r", "reload", "Reload", Scope.APP, True),

@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from meshtui.mesh.analysis import Analysis, HostAnalysis, SubsetAnalysis
+from meshtui.mesh.diff import HostChange
 from meshtui.mesh.findings import Code, Finding, Severity
 from meshtui.mesh.resources import ObjectRef, Workload
 
@@ -70,6 +71,7 @@ class HostEntry:
     namespace: str
     rank: int  # the worst finding's severity rank, 0 without findings
     label: Text | None = None  # the tree label, cached by the widget
+    changes: tuple[HostChange, ...] = ()  # `meshtui diff`: what the change does to it
     _blob: str | None = None
     _key: tuple[tuple[str | int, ...], str] | None = None
 
@@ -185,6 +187,7 @@ class ClusterGroup:
 class ViewOptions:
     query: str = ""
     findings_only: bool = False
+    changed_only: bool = False  # `meshtui diff`: only the hosts the change affects
     sort: Sort = Sort.FINDINGS
     namespace: str = ""  # `:ns NAME`: only this namespace's hosts
 
@@ -210,8 +213,17 @@ class MeshView:
     the entries of hosts whose analysis is the same object, and lays out from the previous
     layouts when the changed hosts keep their places (see :meth:`layout`)."""
 
-    def __init__(self, analyses: Sequence[Analysis], previous: MeshView | None = None) -> None:
+    def __init__(
+        self,
+        analyses: Sequence[Analysis],
+        previous: MeshView | None = None,
+        changes: Sequence[HostChange] = (),
+    ) -> None:
         self.analyses = list(analyses)
+        # `meshtui diff`: the changes per host (of the first cluster: a diff is of one mesh).
+        self.changes: dict[str, tuple[HostChange, ...]] = {}
+        for c in changes:
+            self.changes[c.host] = (*self.changes.get(c.host, ()), c)
         self.entries: list[list[HostEntry]] = []
         self._by_host: list[dict[str, HostEntry]] = []
         if previous is not None and len(previous.analyses) != len(self.analyses):
@@ -229,6 +241,9 @@ class MeshView:
                     entry = HostEntry(h, i, h.namespace or NO_NAMESPACE, _worst(h.findings))
                     entry._key = key  # the name's sort key depends on the name alone
                     changed.append(entry)
+                if i == 0 and entry.changes != self.changes.get(h.host, ()):
+                    entry.changes = self.changes.get(h.host, ())
+                    entry.label = None
                 entries.append(entry)
             self.entries.append(entries)
             self._by_host.append({e.host: e for e in entries})
@@ -420,6 +435,8 @@ class MeshView:
             by_ns: dict[str, NamespaceGroup] = {}
             for entry in entries:
                 if options.findings_only and not entry.rank:
+                    continue
+                if options.changed_only and not entry.changes:
                     continue
                 if options.namespace and entry.namespace != options.namespace:
                     continue

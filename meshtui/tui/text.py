@@ -103,12 +103,23 @@ def not_readable(kind: str) -> str:
     return f"{plural_kind(kind)} not readable (403)"
 
 
+CHANGED_BADGE = "Δ changed"
+
+
 def host_label(entry: HostEntry, match: Match | None = None, query: str = "") -> Text:
     h = entry.analysis
     name = highlight(Text(safe(host_name(h)), style="bold"), query if match else "")
-    if not h.findings and h.rule is not None and isinstance(h.service, Service) and not h.unread:
+    if (
+        not h.findings
+        and h.rule is not None
+        and isinstance(h.service, Service)
+        and not h.unread
+        and not entry.changes
+    ):
         return name  # the common case, kept cheap: thousands of these are built at once
     badges = [counts_badge(finding_counts(h.findings))]
+    if entry.changes:
+        badges.insert(0, Text(CHANGED_BADGE, style="bold magenta"))
     if h.service is None:
         badges.append(Text("no Service", style=MUTED))
     elif h.service.meta.ref.kind != "Service":
