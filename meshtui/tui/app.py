@@ -39,13 +39,15 @@ from meshtui.sources import Source, known_analyses, partial_marker, partial_note
 from meshtui.tui.command_mode import COMMANDS, CommandLine, find, split
 from meshtui.tui.commands import MeshCommands
 from meshtui.tui.contexts import context_names, current_contexts, is_cluster, switched
-from meshtui.tui.detail import detail, involved, raw_yaml
+from meshtui.tui.detail import detail
 from meshtui.tui.fixes import FixPanel
 from meshtui.tui.keys import Scope, bindings
 from meshtui.tui.model import MeshView, NodeRef, Sort, ViewOptions
+from meshtui.tui.raw_yaml import raw_yaml
 from meshtui.tui.screens.client import ClientScreen
 from meshtui.tui.screens.help import HelpScreen
 from meshtui.tui.screens.trace import Marks, TraceScreen, first_form, mark_reached, tracer
+from meshtui.tui.sections import involved
 from meshtui.tui.text import MUTED, plural, safe
 from meshtui.tui.widgets.detail_pane import DetailPane
 from meshtui.tui.widgets.mesh_tree import MeshTree

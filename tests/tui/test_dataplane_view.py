@@ -20,7 +20,8 @@ async def test_the_host_says_which_data_plane_applies_its_routes_and_ambient_cli
         assert "Data plane applied by sidecar clients in every namespace but web" in detail
         assert "bypassed: ambient clients in web go through ztunnel" in detail
         await press(pilot, "c")
-        await pilot.press(*"web", "enter")
+        # web's clients are named by its Namespace only: the prompt asks to confirm it
+        await pilot.press(*"web", "enter", "enter")
         await settle(pilot)
         header = screen_text(app).splitlines()[0]
         assert "as clients in web see it (ambient" in header
