@@ -199,10 +199,17 @@ def main(argv: Sequence[str] | None = None, prog: str = "meshtui") -> int:
         print(f"meshtui {__version__}")
         return 0
     if argv[:1] == ["completion"]:
+        from meshtui.check import diff_report, expectations_report
         from meshtui.check.trace_report import trace_parser
         from meshtui.completion import completion_main
 
-        parsers = {"": _parser(False, prog), "check": _parser(True, prog), "trace": trace_parser()}
+        parsers = {
+            "": _parser(False, prog),
+            "check": _parser(True, prog),
+            "trace": trace_parser(),
+            "diff": diff_report.parser(),
+            "test": expectations_report.parser(),
+        }
         return completion_main(argv[1:], parsers, prog)
     check = bool(argv) and argv[0] == "check"
     parser = _parser(check, prog)

@@ -21,11 +21,13 @@ SHELLS = ("bash", "zsh", "fish")
 SUBCOMMANDS = {
     "check": "print the analysis for scripts and CI",
     "trace": "follow one request through the routing, as Istio would",
+    "diff": "what a change does to traffic, and for whom",
+    "test": "check routing expectations against the mesh",
     "version": "print the version",
     "completion": "print a shell completion script",
 }
 # The subcommands with options of their own ("" is the inspector: `meshtui [PATH ...]`).
-WITH_OPTIONS = ("check", "trace", "")
+WITH_OPTIONS = ("check", "trace", "diff", "test", "")
 COMMANDS = ("meshtui", "kubectl-meshtui")
 CONTEXTS = "kubectl config get-contexts -o name 2>/dev/null"
 FILE_OPTIONS = ("--kubeconfig",)

@@ -332,17 +332,25 @@ def test_an_empty_standard_input_still_means_the_cluster(tmp_path):
 
 
 def test_completion_covers_trace_and_every_option_of_each_parser():
+    from meshtui.check import diff_report, expectations_report
     from meshtui.check.trace_report import trace_parser
     from meshtui.cli import _parser
     from meshtui.completion import SUBCOMMANDS
 
-    assert set(SUBCOMMANDS) == {"check", "trace", "version", "completion"}
+    assert set(SUBCOMMANDS) == {"check", "trace", "diff", "test", "version", "completion"}
+    assert "diff" in complete_in_bash(run("completion", "bash").stdout, "meshtui", "di")
     script = run("completion", "bash").stdout
     assert "trace" in complete_in_bash(script, "meshtui", "tr")
     assert complete_in_bash(script, "meshtui", "trace", "-o", "") == ["text", "json"]
     assert complete_in_bash(script, "meshtui", "check", "-o", "") == ["text", "json", "sarif"]
     fish = run("completion", "fish").stdout
-    for sub, parser in (("trace", trace_parser()), ("check", _parser(True)), ("", _parser(False))):
+    for sub, parser in (
+        ("trace", trace_parser()),
+        ("check", _parser(True)),
+        ("diff", diff_report.parser()),
+        ("test", expectations_report.parser()),
+        ("", _parser(False)),
+    ):
         offered = complete_in_bash(script, "meshtui", *([sub] if sub else []), "-")
         for action in parser._actions:
             for flag in action.option_strings:
