@@ -755,7 +755,8 @@ def selects_nothing(
     cluster with no endpoints: 503, no healthy upstream); the labels the pods carry that the
     subset most likely means are named (a typo in a key or value)."""
     labels = ", ".join(f"{k}={v}" for k, v in subset.labels.items())
-    routed = [r for r in routes if r.carries_traffic and r.reachable]
+    # In a fixed order: the message must not depend on the order resources were read in.
+    routed = sorted((r for r in routes if r.carries_traffic and r.reachable), key=RouteRef.describe)
     message = (
         f"subset {subset.name!r} of {host} selects no workload: none of the {len(workloads)} "
         f"workload(s) of the service has labels {labels}"

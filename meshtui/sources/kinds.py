@@ -120,7 +120,10 @@ def trim(obj: Mapping[str, Any], kind: Kind, api_version: str) -> dict[str, Any]
         if kind.gateway_api and isinstance(status, Mapping) and "parents" in status:
             # The controller's verdict per parent (Accepted, ResolvedRefs), shown live.
             out["status"] = {"parents": status["parents"]}
-        elif kind.gateway_api and isinstance(status, Mapping) and "addresses" in status:
-            # A Gateway's addresses: a waypoint (class istio-waypoint) is ready with one.
-            out["status"] = {"addresses": status.get("addresses") or []}
+        elif kind.wire == "Gateway":
+            # A Gateway's addresses: a waypoint (class istio-waypoint) is ready with one, and
+            # live a Gateway without any is not (yet) ready.
+            out["status"] = {
+                "addresses": (status.get("addresses") or []) if isinstance(status, Mapping) else []
+            }
     return out

