@@ -102,3 +102,12 @@ def tree_text(app: MeshApp) -> str:
 def cursor_label(app: MeshApp) -> str:
     node = app.host_tree.cursor_node
     return node.label.plain if node is not None else ""  # type: ignore[union-attr]
+
+
+def tree_label(tree: str, name: str) -> str:
+    """The tree line of a subset (or `(no subset)`), without the tree's drawing."""
+    for line in tree.splitlines():
+        text = line.split("─ ", 1)[-1].removeprefix("▶ ").removeprefix("▼ ").strip()
+        if text.startswith(f"{name}  "):
+            return text
+    raise AssertionError(f"no {name} in the tree:\n{tree}")

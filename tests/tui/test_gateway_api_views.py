@@ -5,18 +5,18 @@ tests/check/test_gateway_api_views.py)."""
 
 from __future__ import annotations
 
-from tests.tui.helpers import detail_text, make_app, press, screen_text, settle, tree_text
+from tests.tui.helpers import (
+    detail_text,
+    make_app,
+    press,
+    screen_text,
+    settle,
+    tree_label,
+    tree_text,
+)
 
 ROUTING = "tests/fixtures/routing"
 SIZE = (120, 40)
-
-
-def label(tree: str, subset: str) -> str:
-    for line in tree.splitlines():
-        text = line.split("─ ", 1)[-1].removeprefix("▶ ").removeprefix("▼ ").strip()
-        if text.startswith(f"{subset}  "):
-            return text
-    raise AssertionError(f"no {subset} in the tree:\n{tree}")
 
 
 async def test_the_httproute_carries_bookinfo_and_the_virtual_service_everyone_else():
@@ -25,8 +25,8 @@ async def test_the_httproute_carries_bookinfo_and_the_virtual_service_everyone_e
         await settle(pilot)
         assert "⚠ 2 warnings" in screen_text(app).splitlines()[0]
         tree = tree_text(app)
-        assert label(tree, "(no subset)") == "(no subset)  100%  clients: bookinfo"
-        assert label(tree, "v2") == "v2  50%  clients: all but bookinfo"
+        assert tree_label(tree, "(no subset)") == "(no subset)  100%  clients: bookinfo"
+        assert tree_label(tree, "v2") == "v2  50%  clients: all but bookinfo"
         await press(pilot, "j")  # the traffic without a subset
         detail = " ".join(detail_text(app).split())
         assert "→ HTTPRoute bookinfo/reviews rules[0]" in detail
@@ -43,7 +43,7 @@ async def test_a_virtual_service_on_a_kubernetes_gateway_routes_nothing_there():
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         tree = tree_text(app)
-        assert label(tree, "v3") == "v3  ⚠ policy never applied"
+        assert tree_label(tree, "v3") == "v3  ⚠ policy never applied"
         await press(pilot, "j", "j", "j")  # subset v3
         detail = " ".join(detail_text(app).split())
         assert "dropped: it is bound only to ingress/web, a Kubernetes Gateway" in detail
