@@ -3,8 +3,15 @@ detail pane read the same table as `check` and `trace` (tests/check/test_datapla
 
 from __future__ import annotations
 
-from tests.tui.helpers import detail_text, make_app, press, screen_text, settle, tree_text
-from tests.tui.test_routing_views import label
+from tests.tui.helpers import (
+    detail_text,
+    make_app,
+    press,
+    screen_text,
+    settle,
+    tree_label,
+    tree_text,
+)
 
 FIXTURES = "tests/fixtures/dataplane"
 SIZE = (120, 40)
@@ -15,7 +22,7 @@ async def test_the_host_says_which_data_plane_applies_its_routes_and_ambient_cli
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await press(pilot, "l")  # a host without findings starts closed
-        assert label(tree_text(app), "v2").startswith("v2  50%  clients: all but web")
+        assert tree_label(tree_text(app), "v2").startswith("v2  50%  clients: all but web")
         detail = " ".join(detail_text(app).split())
         assert "Data plane applied by sidecar clients in every namespace but web" in detail
         assert "bypassed: ambient clients in web go through ztunnel" in detail
@@ -25,7 +32,7 @@ async def test_the_host_says_which_data_plane_applies_its_routes_and_ambient_cli
         await settle(pilot)
         header = screen_text(app).splitlines()[0]
         assert "as clients in web see it (ambient" in header
-        v2 = label(tree_text(app), "v2")
+        v2 = tree_label(tree_text(app), "v2")
         assert v2.startswith("v2  ⚠ policy never applied")
         assert "%" not in v2
 
@@ -35,8 +42,8 @@ async def test_the_consumer_route_a_waypoint_ignores_carries_nothing():
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         tree = tree_text(app)
-        assert label(tree, "v3").startswith("v3  ⚠ policy never applied")
-        assert label(tree, "v2").startswith("v2  10%")
+        assert tree_label(tree, "v3").startswith("v3  ⚠ policy never applied")
+        assert tree_label(tree, "v2").startswith("v2  10%")
         detail = " ".join(detail_text(app).split())
         assert "applied by waypoint shop/waypoint for ambient clients in shop, web" in detail
         assert "WaypointIgnoresVirtualService" in detail or "waypoint shop/waypoint" in detail
