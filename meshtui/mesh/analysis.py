@@ -36,6 +36,7 @@ from meshtui.mesh.resources import (
     ServiceEntry,
     Subset,
     Workload,
+    pod_selector,
 )
 from meshtui.mesh.routes import RouteRef
 from meshtui.mesh.routing import NOBODY, HostRoutes
@@ -373,7 +374,7 @@ class Mesh(MeshIndex):
     def _host_workloads(
         self, service: Service | ServiceEntry | None
     ) -> tuple[Workload, ...] | None:
-        selector = _selector(service)
+        selector = pod_selector(service)
         if service is None or not selector:
             return None
         namespace = service.meta.ref.namespace
@@ -402,7 +403,7 @@ class Mesh(MeshIndex):
                     self.workloads,
                     self.nodes,
                     service.meta.ref.namespace,
-                    _selector(service) or {},
+                    pod_selector(service) or {},
                     subset.labels,
                 )
             )
@@ -691,11 +692,3 @@ def _where_traffic_goes(name: str, clients: ClientSet, routes: tuple[RouteRef, .
         f"{', '.join(sorted(services))} send{'s' if len(services) == 1 else ''} the host's "
         f"traffic to {' and '.join(targets)}{gateway_api}, so subset {name!r} gets none of it"
     )
-
-
-def _selector(service: Service | ServiceEntry | None) -> Mapping[str, str] | None:
-    if isinstance(service, Service):
-        return service.selector
-    if isinstance(service, ServiceEntry):
-        return service.workload_selector
-    return None

@@ -405,3 +405,13 @@ def format_path(path: Path) -> str:
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
     return out
+
+
+def pod_selector(service: Service | ServiceEntry | None) -> Mapping[str, str] | None:
+    """The labels that pick a host's pods: a Service's selector, a ServiceEntry's
+    workloadSelector (None: the host selects no pods, or is not known)."""
+    if isinstance(service, Service):
+        return service.selector
+    if isinstance(service, ServiceEntry):
+        return service.workload_selector
+    return None

@@ -77,6 +77,7 @@ from meshtui.mesh.objects import (
     Waypoint,
     Workload,
     format_path,
+    pod_selector,
 )
 
 __all__ = [
@@ -128,6 +129,7 @@ __all__ = [
     "format_path",
     "object_kind",
     "parse_object",
+    "pod_selector",
 ]
 
 

@@ -30,11 +30,10 @@ from meshtui.mesh.resources import (
     DestinationRule,
     Gateway,
     ObjectRef,
-    Service,
-    ServiceEntry,
     Subset,
     VirtualService,
     Workload,
+    pod_selector,
 )
 from meshtui.mesh.routes import effective_weights
 from meshtui.mesh.routing import (
@@ -173,14 +172,6 @@ def _destination_port(dest: Destination, registry: HostAnalysis | None, port: in
     return ports[0].number if len(ports) == 1 else port
 
 
-def _selector(service: Service | ServiceEntry | None) -> Mapping[str, str] | None:
-    if isinstance(service, Service):
-        return service.selector
-    if isinstance(service, ServiceEntry):
-        return service.workload_selector
-    return None
-
-
 def _hop(
     mesh: Mesh, client: Client, dest: Destination, namespace: str, weight: int, port: int
 ) -> Hop:
@@ -209,7 +200,7 @@ def _hop(
     )
     workloads = None
     service = registry.service if registry else None
-    selector = _selector(service)
+    selector = pod_selector(service)
     if service is not None and selector and mesh.workloads.is_known(service.meta.ref.namespace):
         labels = found[0].labels if found else {}
         workloads = tuple(mesh.workloads.select(service.meta.ref.namespace, selector, labels))
