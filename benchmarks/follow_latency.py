@@ -57,21 +57,21 @@ async def measure(folder: Path, edits: int) -> dict[str, Any]:
     app = MeshApp(source)
     clock = FrameClock(app)
     shown: list[float] = []
-    original = app._apply_view
+    original = app.show_view
 
     def apply(*args: Any, **kwargs: Any) -> None:
         original(*args, **kwargs)
         shown.append(time.perf_counter())
 
-    app._apply_view = apply  # type: ignore[method-assign]
+    app.show_view = apply  # type: ignore[method-assign]
     notified: list[float] = []  # when the source, having re-read the file, tells the app
-    original_changed = app._source_changed
+    original_changed = app.loader.source_changed
 
     def source_changed(hosts: set[str]) -> None:
         notified.append(time.perf_counter())
         original_changed(hosts)
 
-    app._source_changed = source_changed  # type: ignore[method-assign]
+    app.loader.source_changed = source_changed  # type: ignore[method-assign]
     files = rule_files(folder)
     read = []
     latencies = []

@@ -193,7 +193,7 @@ async def measure(
     app = MeshApp(source)
     clock = FrameClock(app)
     shown: list[float] = []  # when the tree of the new analysis is built
-    original_apply = app._apply_view
+    original_apply = app.show_view
 
     blocked: list[float] = []  # how long each view handover held the UI thread
 
@@ -203,7 +203,7 @@ async def measure(
         shown.append(time.perf_counter())
         blocked.append(shown[-1] - t)
 
-    app._apply_view = apply  # type: ignore[method-assign]
+    app.show_view = apply  # type: ignore[method-assign]
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()  # started, showing the loading indicator
         source.gate.set()
@@ -251,7 +251,7 @@ async def measure(
             with source.lock:
                 mesh.add(parse_object(changed, Origin(file="generated.yaml", line=1)))
             before = len(shown)
-            app._refresh_live()
+            app.loader.refresh_now()
             while len(shown) == before:
                 await asyncio.sleep(0.001)
             updates.append(await clock.first_after(shown[-1]) - t0)

@@ -1,47 +1,43 @@
 """The interactive inspector: `meshtui PATH` and `meshtui --context CTX` open it.
 
-Loading and analysis run in a worker thread, so the interface answers keys while a big mesh is
-read; a live source hands new analyses to :meth:`MeshApp.apply_analysis` (through
-`call_from_thread`) and the tree is rebuilt in place, keeping the cursor and what is open.
+The app lays out the panes and turns keys into actions; what the actions do lives beside it:
+reading and following the source in workers (meshtui.tui.loading), the fix keys
+(meshtui.tui.fix_actions), the pane's search (widgets/searchable_pane), the filter line
+(widgets/filter_line) and command mode (meshtui.tui.command_mode). A live source's new
+analyses reach :meth:`MeshApp.show_view` on the UI thread and the tree is rebuilt in place,
+keeping the cursor and what is open.
 """
 
 from __future__ import annotations
 
-import os
-import shlex
-import subprocess
-import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
 from textual import on
-from textual.app import App, ComposeResult, SuspendNotSupported, SystemCommand
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.timer import Timer
-from textual.widget import Widget
 from textual.widgets import Footer, Input, Tree
 from textual.worker import Worker, WorkerState
 
 from meshtui.mesh.analysis import Analysis
 from meshtui.mesh.diff import HostChange, MeshDiff
 from meshtui.mesh.findings import Finding
-from meshtui.mesh.fix import Fix
 from meshtui.mesh.resources import Meta
 from meshtui.mesh.trace import Trace
-from meshtui.sources import Source, known_analyses, partial_marker, partial_notes
-from meshtui.tui.command_mode import COMMANDS, CommandLine, find, split
+from meshtui.sources import Source, partial_marker, partial_notes
+from meshtui.tui.command_mode import CommandLine
 from meshtui.tui.commands import MeshCommands
-from meshtui.tui.contexts import context_names, current_contexts, is_cluster, switched
+from meshtui.tui.contexts import context_names
 from meshtui.tui.detail import detail
+from meshtui.tui.fix_actions import FixActions
 from meshtui.tui.fixes import FixPanel
 from meshtui.tui.keys import Scope, bindings
+from meshtui.tui.loading import Loader, Refined, SourceChanged, in_thread
 from meshtui.tui.model import MeshView, NodeRef, Sort, ViewOptions
 from meshtui.tui.raw_yaml import raw_yaml
 from meshtui.tui.screens.client import ClientScreen
@@ -49,36 +45,19 @@ from meshtui.tui.screens.help import HelpScreen
 from meshtui.tui.screens.trace import Marks, TraceScreen, first_form, mark_reached, tracer
 from meshtui.tui.sections import involved
 from meshtui.tui.text import MUTED, plural, safe
-from meshtui.tui.widgets.detail_pane import DetailPane
+from meshtui.tui.widgets.filter_line import FilterLine
 from meshtui.tui.widgets.mesh_tree import MeshTree
+from meshtui.tui.widgets.searchable_pane import SearchablePane, focus_now
 from meshtui.tui.widgets.summary import SummaryBar
 from meshtui.tui.widgets.text_line import TextLine
 
-LOAD_GROUP = "load"
-LIVE_GROUP = "live"
 YAML_GROUP = "yaml"
-LIVE_REFRESH_SECONDS = 0.25  # changes of a live source are gathered this long, then shown
 STATUS_POLL_SECONDS = 1.0
 EXIT_UNREADABLE = 2
-# Above this many hosts, the filter waits for a pause in the typing before it rebuilds the tree.
-DEBOUNCE_HOSTS = 2_000
-DEBOUNCE_SECONDS = 0.2
-CONTEXT_GROUP = "context"
 NARROW_COLUMNS = 100
 # Actions that open a line to type into: not from a text field (there the key is a character)
 # nor over another screen (help, palette).
 TYPING_ACTIONS = {"filter", "command", "client_view"}
-
-
-_FINISHED = (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED)
-
-
-class SourceChanged(Message):
-    """A live source saw changes to these hosts (posted from its watch threads)."""
-
-    def __init__(self, hosts: set[str]) -> None:
-        super().__init__()
-        self.hosts = hosts
 
 
 class MeshApp(App[int]):
@@ -106,26 +85,17 @@ class MeshApp(App[int]):
         self.mesh_view: MeshView | None = None
         self.options = ViewOptions()
         self.show_yaml = False
-        self.busy = False
-        self.load_error = ""
+        self.loader = Loader(self)
+        self.fix_actions = FixActions(self)
         self._located: dict[Finding, Finding] = {}
-        self._filter_timer: Timer | None = None
-        self._live_timer: Timer | None = None
-        # A live source changed since the last snapshot started: kept until one starts,
-        # whatever happens meanwhile (a reload in flight, or one that fails).
-        self._live_pending = False
-        self._live_running = False  # one live snapshot at a time: bursts coalesce behind it
-        self._notice_lock = threading.Lock()
-        self._notice_posted = False  # a SourceChanged is on its way to the UI thread
         self._trace_marks: Marks = {}  # what the last trace marked in the tree
         self._warned: set[str] = set()
         self.summary = SummaryBar(id="summary")
         self.host_tree = MeshTree(id="tree")
-        self.filter_input = TextLine(
-            placeholder="filter: host, subset, label or pod", id="filter", disabled=True
-        )
-        self.detail_pane = DetailPane(id="detail")
-        self.search_input = TextLine(placeholder="search the pane", id="search", disabled=True)
+        self.filter_input = FilterLine(self._apply_filter, self._host_count, id="filter")
+        self.right = SearchablePane(id="right")
+        self.detail_pane = self.right.pane
+        self.search_input = self.right.line
         self.command_line = CommandLine(self, id="command")
 
     # -- layout ----------------------------------------------------------------------------------
@@ -136,9 +106,7 @@ class MeshApp(App[int]):
             with Vertical(id="left"):
                 yield self.host_tree
                 yield self.filter_input
-            with Vertical(id="right"):
-                yield self.detail_pane
-                yield self.search_input
+            yield self.right
         yield self.command_line
         yield Footer()
 
@@ -146,78 +114,47 @@ class MeshApp(App[int]):
     partial = ""  # the header's marker of kinds a live source could not (wholly) read
 
     def on_mount(self) -> None:
-        self._focus(self.host_tree)
+        focus_now(self.host_tree)
         self.detail_pane.show(Text(f"Reading {safe(self.source.label)} …", style=MUTED))
         self._titles()
         if self.source.live:
-            self.set_interval(STATUS_POLL_SECONDS, self._poll_status)
+            self.set_interval(STATUS_POLL_SECONDS, self.poll_status)
         self.action_reload()
 
-    # -- loading ---------------------------------------------------------------------------------
+    def _host_count(self) -> int:
+        return self.mesh_view.host_count if self.mesh_view is not None else 0
 
-    def _in_thread(self, work: Callable[[], object], group: str) -> None:
-        """Run blocking work in a thread worker; a newer run of the same group replaces it, and
-        a failure is the worker's state to report (on_worker_state_changed), not a crash."""
-        self.run_worker(
-            work, name=group, group=group, thread=True, exclusive=True, exit_on_error=False
-        )
+    # -- loading (meshtui.tui.loading does it in workers; these show what it brings) ------------
+
+    @property
+    def busy(self) -> bool:
+        """A (re)load is under way (the current tree stays until it is done)."""
+        return self.loader.busy
+
+    @property
+    def load_error(self) -> str:
+        """Why the last (re)load failed ("" when it did not)."""
+        return self.loader.error
 
     def action_reload(self) -> None:
         """Read the source again in a worker thread; the current tree stays until it is done."""
-        self.busy = True
+        self.loader.reload()
+
+    def show_reading(self) -> None:
         self.host_tree.loading = self.mesh_view is None
         self._summary()
-        source = self.source
-        self._in_thread(lambda: self._load(source), LOAD_GROUP)
-
-    def _load(self, source: Source) -> tuple[MeshView, list[list[Finding]]]:
-        """In the worker thread: read, analyse, and index for display."""
-        meshes = source.load()
-        with source.lock:  # a live source's watch threads change its meshes
-            analyses = [mesh.analyze() for mesh in source.scoped(meshes)]
-        analyses, _ = known_analyses(source, analyses)  # no verdict from an unread kind
-        refined = [source.refine(a.findings) for a in analyses]
-        view = MeshView(analyses, changes=self._changes())
-        view.layout(self.options)
-        return view, refined
-
-    def _snapshot(self) -> MeshView:
-        """In a worker thread: the live source's current analysis (changed hosts only are
-        re-analysed: the core caches the others)."""
-        analyses = known_analyses(self.source, self.source.snapshot())[0]
-        # Unchanged hosts keep their places.
-        view = MeshView(analyses, previous=self.mesh_view, changes=self._changes())
-        view.layout(self.options)
-        return view
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if self.loader.finished(event):
+            return
         worker = event.worker
-        if worker.group == LOAD_GROUP:
-            if event.state is WorkerState.SUCCESS and worker.result is not None:
-                view, refined = worker.result
-                self.load_error = ""
-                self._apply_view(view, refined)
-                self._loaded()
-                if self._live_pending:  # e.g. another client view chosen during the load
-                    self._arm_live_timer()
-            elif event.state is WorkerState.ERROR:
-                self._load_failed(worker.error)
-        elif worker.group == LIVE_GROUP and event.state in _FINISHED:
-            self._live_running = False
-            if event.state is WorkerState.SUCCESS and not self.busy:
-                self._apply_view(worker.result)  # (a reload under way brings newer data)
-                self._poll_status()
-            if self._live_pending:  # changes that came while it ran: one more, after a pause
-                self._arm_live_timer()
-        elif worker.group == YAML_GROUP and event.state is WorkerState.SUCCESS:
+        if worker.group == YAML_GROUP and event.state is WorkerState.SUCCESS:
             ref, documents = worker.result
-            if self.show_yaml and ref == self._cursor_ref():
+            if self.show_yaml and ref == self.cursor_ref():
                 self.detail_pane.show(raw_yaml(documents), wrap=False)
-        elif worker.group == CONTEXT_GROUP:
-            self._context_done(event)
 
-    def _loaded(self) -> None:
-        """After a (re)load: say what the source could not see, and follow a live one."""
+    def source_loaded(self) -> None:
+        """After a (re)load: say what the source could not see (once per warning)."""
         for warning in self.source.warnings:
             if warning not in self._warned:
                 self._warned.add(warning)
@@ -228,45 +165,12 @@ class MeshApp(App[int]):
                     timeout=10,
                     markup=False,
                 )
-        if self.source.live:
-            self.source.watch(self._source_changed)
-            self._poll_status()
-
-    def _source_changed(self, hosts: set[str]) -> None:
-        """Called by the live source from its watch threads: hand over to the UI thread, one
-        message at a time (a hundred events a second are one message, not a hundred)."""
-        with self._notice_lock:
-            if self._notice_posted:
-                return
-            self._notice_posted = True
-        self.post_message(SourceChanged(set(hosts)))
 
     @on(SourceChanged)
-    def _schedule_refresh(self, event: SourceChanged) -> None:
-        with self._notice_lock:
-            self._notice_posted = False
-        # Changes come in bursts (a rollout touches many pods): refresh once per burst, and
-        # never start a snapshot while one runs. Under churn the work then follows the hosts
-        # that changed (the core re-analyses only those), not the number of watch events.
-        self._live_pending = True
-        self._arm_live_timer()
+    def _source_changed(self) -> None:
+        self.loader.schedule()
 
-    def _arm_live_timer(self) -> None:
-        if self._live_timer is None and not self._live_running:
-            delay = min(LIVE_REFRESH_SECONDS, self.source.settle)  # a folder's are gathered
-            self._live_timer = self.set_timer(delay, self._refresh_live)
-
-    def _refresh_live(self) -> None:
-        """Take a snapshot of the live source in a worker, unless one runs or a reload does
-        (they end by taking up the changes still pending: `_live_pending`)."""
-        self._live_timer = None
-        if self.busy or self._live_running or not self._live_pending:
-            return
-        self._live_pending = False
-        self._live_running = True
-        self._in_thread(self._snapshot, LIVE_GROUP)
-
-    def _poll_status(self) -> None:
+    def poll_status(self) -> None:
         self.status = self.source.status
         partial = partial_marker(self.source.kind_states())
         if partial != self.partial:  # lasting, unlike a toast: what could not be read
@@ -286,20 +190,24 @@ class MeshApp(App[int]):
             self.notify("connection restored: the view is live again", title="cluster live")
             self._problem = ""
 
-    def _load_failed(self, error: BaseException | None) -> None:
-        self.busy = False
+    def show_load_failed(self) -> None:
         self.host_tree.loading = False
-        self.load_error = safe(str(error) if error else "unknown error")
         self._summary()
-        if self.source.live:
-            self._poll_status()  # the source kept running: say how it is, not "live"
-            # It also kept following: what changed while the reload failed is shown now.
-            self._arm_live_timer()
         if self.mesh_view is None:
             # Nothing was ever read (no such path, no cluster): say so and exit 2, as `check`.
             self.exit(return_code=EXIT_UNREADABLE, message=Text(f"meshtui: {self.load_error}"))
             return
         self.notify(self.load_error, title="Reload failed", severity="error", markup=False)
+
+    def show_other_source(self, view: MeshView, refined: Refined) -> None:
+        """Another kubeconfig context was read (`:ctx`): laid out afresh, not kept."""
+        self._warned = set()
+        self._problem = ""
+        self.options = replace(self.options, namespace="")
+        self.mesh_view = None
+        # Another cluster: laid out afresh (namespaces opened as at start), not kept.
+        self.host_tree.show(view, self.options, keep=False)
+        self.show_view(view, refined)
 
     def apply_analysis(
         self,
@@ -311,11 +219,10 @@ class MeshApp(App[int]):
         `refined` are the findings the source located more precisely (per analysis, as
         `Source.refine` returns them); without them findings are located on demand.
         """
-        self._apply_view(MeshView(analyses, changes=self._changes()), refined)
+        self.show_view(MeshView(analyses, changes=self.changes()), refined)
 
-    def _apply_view(
-        self, view: MeshView, refined: Sequence[Sequence[Finding]] | None = None
-    ) -> None:
+    def show_view(self, view: MeshView, refined: Refined | None = None) -> None:
+        """Show a view the loader built (or `apply_analysis`), keeping cursor and open nodes."""
         first = self.mesh_view is None
         self.mesh_view = view
         view.fixes = FixPanel(self.source)
@@ -325,11 +232,11 @@ class MeshApp(App[int]):
                 found = analysis.findings
                 if len(found) == len(located):
                     self._located.update(zip(found, located, strict=True))
-        self.busy = False
+        self.loader.busy = False
         self.host_tree.loading = False
         self._rebuild()
         if first:  # the loading indicator took the focus away from the tree
-            self._focus(self.host_tree)
+            focus_now(self.host_tree)
 
     def locate(self, finding: Finding) -> Finding:
         """The finding with the most precise location the source knows (cached)."""
@@ -340,6 +247,10 @@ class MeshApp(App[int]):
                 self._located[finding] = finding
         return self._located[finding]
 
+    def changes(self) -> tuple[HostChange, ...]:
+        """The hosts a diff changes (`meshtui diff` in a terminal), marked in the tree."""
+        return self.diff.changes if self.diff is not None else ()
+
     # -- rendering -------------------------------------------------------------------------------
 
     def _rebuild(self) -> None:
@@ -348,7 +259,7 @@ class MeshApp(App[int]):
         self.host_tree.show(self.mesh_view, self.options)
         self._summary()
         self._titles()
-        self._show_detail()
+        self.show_detail()
 
     def _summary(self) -> None:
         label = self.source.label
@@ -383,102 +294,27 @@ class MeshApp(App[int]):
         tree.border_title = Text(" · ".join(parts))
         tree.border_subtitle = Text(f"sort: {self.options.sort.value}")
         self.detail_pane.border_title = Text("raw YAML" if self.show_yaml else "detail")
-        self._search_title()
+        self.right.show_position()
 
-    def _cursor_ref(self) -> NodeRef | None:
+    def cursor_ref(self) -> NodeRef | None:
         node = self.host_tree.cursor_node
         return node.data if node is not None else None
 
-    def _show_detail(self) -> None:
+    def show_detail(self) -> None:
+        """The detail pane for the node under the cursor (or its raw YAML, read in a worker)."""
         if self.mesh_view is None:
             return
-        ref = self._cursor_ref()
+        ref = self.cursor_ref()
         if self.show_yaml:
             metas = involved(self.mesh_view, ref) if ref is not None else []
             self.detail_pane.show(Text("Reading YAML …", style=MUTED))
-            self._in_thread(lambda: (ref, self._documents(metas)), YAML_GROUP)
+            in_thread(self, lambda: (ref, self._documents(metas)), YAML_GROUP)
         else:
             view = self.mesh_view
-            fixes = self._node_fixes()
+            fixes = self.fix_actions.node_fixes()
             if view.fixes is not None and view.fixes.selected not in fixes:
                 view.fixes.selected = fixes[0] if fixes else None  # the first shows its diff
             self.detail_pane.show(lambda width: detail(view, ref, self.locate, width))
-
-    # -- fixes -----------------------------------------------------------------------------------
-
-    def _node_fixes(self) -> list[Fix]:
-        """The fixes the detail pane lists for the node under the cursor, in its order."""
-        view, ref = self.mesh_view, self._cursor_ref()
-        if view is None or view.fixes is None or ref is None:
-            return []
-        return [fix for f in view.findings_on(ref) for fix in view.fixes.fixes(f)]
-
-    def _selected_fix(self) -> Fix | None:
-        fixes = self._node_fixes()
-        panel = self.mesh_view.fixes if self.mesh_view else None
-        if not fixes or panel is None:
-            if not self.show_yaml:
-                self.notify("No fix for this node: select a finding with a fix", timeout=3)
-            return None
-        if panel.selected not in fixes:
-            panel.selected = fixes[0]
-        return panel.selected
-
-    def action_next_fix(self) -> None:
-        """Select the next fix of the node (the selected one shows its diff)."""
-        fixes = self._node_fixes()
-        if not fixes or self.mesh_view is None or self.mesh_view.fixes is None:
-            return
-        panel = self.mesh_view.fixes
-        now = fixes.index(panel.selected) if panel.selected in fixes else -1
-        panel.selected = fixes[(now + 1) % len(fixes)]
-        self._show_detail()
-
-    def action_copy_fix(self) -> None:
-        """Copy the selected fix's objects as YAML (OSC 52), ready for `kubectl apply -f -`."""
-        fix = self._selected_fix()
-        if fix is None or self.mesh_view is None or self.mesh_view.fixes is None:
-            return
-        self.copy_to_clipboard(self.mesh_view.fixes.renderer.yaml(fix))
-        # OSC 52 is a request to the terminal, which never answers: many accept it, some
-        # ignore it (or need it enabled, tmux's set-clipboard). Say what was done.
-        self.notify(
-            f"Sent fix “{safe(fix.title)}” to the terminal's clipboard (OSC 52); if nothing "
-            "was pasted, your terminal ignores it: w writes the fix to a file, P shows it "
-            "in $PAGER",
-            timeout=8,
-            markup=False,
-        )
-
-    def action_page_fix(self) -> None:
-        """Show the selected fix's objects in $PAGER (less), to copy from there."""
-        fix = self._selected_fix()
-        if fix is None or self.mesh_view is None or self.mesh_view.fixes is None:
-            return
-        text = self.mesh_view.fixes.renderer.yaml(fix)
-        command = shlex.split(os.environ.get("PAGER") or "less")
-        try:
-            with self.suspend():
-                subprocess.run(command, input=text.encode(), check=False)
-        except (OSError, SuspendNotSupported) as err:
-            self.notify(
-                f"Could not run {safe(' '.join(command))}: {safe(str(err))}; w writes the fix "
-                "to a file",
-                severity="error",
-                markup=False,
-            )
-
-    def action_write_fix(self) -> None:
-        """Write the selected fix's objects to a new YAML file in the working directory."""
-        fix = self._selected_fix()
-        if fix is None or self.mesh_view is None or self.mesh_view.fixes is None:
-            return
-        try:
-            path = self.mesh_view.fixes.write(fix, Path.cwd())
-        except OSError as err:
-            self.notify(f"Could not write the fix: {safe(str(err))}", severity="error")
-            return
-        self.notify(f"Wrote fix “{safe(fix.title)}” to {safe(str(path))}", timeout=6)
 
     def _documents(self, metas: Sequence[Meta]) -> list[tuple[Meta, str | None]]:
         out = []
@@ -493,7 +329,7 @@ class MeshApp(App[int]):
     @on(Tree.NodeHighlighted)
     def _highlighted(self) -> None:
         if self.host_tree.is_attached:  # not once the app is closing
-            self._show_detail()
+            self.show_detail()
 
     # -- actions ---------------------------------------------------------------------------------
 
@@ -525,163 +361,83 @@ class MeshApp(App[int]):
     def quit_app(self) -> None:
         self.exit(0)
 
-    @staticmethod
-    def _focus(widget: Widget) -> None:
-        # Focus now, not on the next turn of the message loop (Widget.focus): keys typed right
-        # after `/` (or enter) are already queued and must reach the widget they were meant for.
-        widget.screen.set_focus(widget)
+    def action_next_fix(self) -> None:
+        self.fix_actions.next()
+
+    def action_copy_fix(self) -> None:
+        self.fix_actions.copy()
+
+    def action_page_fix(self) -> None:
+        self.fix_actions.page()
+
+    def action_write_fix(self) -> None:
+        self.fix_actions.write()
+
+    # -- the filter (`/` in the tree) and the pane's search (`/` in the pane) --------------------
 
     def action_filter(self) -> None:
         """Open the filter line and type into it; with the detail pane focused, search it."""
         if self.detail_pane.has_focus:
-            self._open_search()
+            self.right.open()
             return
-        box = self.filter_input
-        box.disabled = False
-        box.add_class("-visible")
-        self._focus(box)
+        self.filter_input.open()
+        focus_now(self.filter_input)
 
-    @on(Input.Changed, "#filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        if self._filter_timer is not None:
-            self._filter_timer.stop()
-            self._filter_timer = None
-        big = self.mesh_view is not None and self.mesh_view.host_count > DEBOUNCE_HOSTS
-        if big:  # rebuilding thousands of hosts per keystroke would lag behind the typing
-            self._filter_timer = self.set_timer(DEBOUNCE_SECONDS, self._apply_filter)
-        else:
-            self._apply_filter()
-
-    def _apply_filter(self) -> None:
-        self._filter_timer = None
-        query = self.filter_input.value.strip()
+    def _apply_filter(self, query: str) -> None:
         if query != self.options.query:
             self.options = replace(self.options, query=query)
             self._rebuild()
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self) -> None:
-        if self._filter_timer is not None:
-            self._filter_timer.stop()
-            self._apply_filter()
-        self._focus(self.host_tree)
+        self.filter_input.submit_pending()
+        focus_now(self.host_tree)
         if not self.options.query:
-            self._hide_filter()
-
-    def _hide_filter(self) -> None:
-        box = self.filter_input
-        box.remove_class("-visible")
-        box.disabled = True
+            self.filter_input.close()
 
     def action_clear_filter(self) -> None:
         """esc: leave the pane search if in it (or clear it), else empty the filter."""
-        pane = self.detail_pane
-        if self.search_input.has_focus or (pane.has_focus and pane.search_query):
-            self._close_search()
+        if self.right.searching:
+            self.right.close()
             return
         box = self.filter_input
-        self._hide_filter()
-        self._focus(self.host_tree)
-        if self._filter_timer is not None:
-            self._filter_timer.stop()
-            self._filter_timer = None
-        if box.value or self.options.query:
-            with box.prevent(Input.Changed):
-                box.value = ""
+        box.close()
+        focus_now(self.host_tree)
+        had = bool(box.value)
+        box.clear()
+        if had or self.options.query:
             self.options = replace(self.options, query="")
             self._rebuild()
 
     def action_next_finding(self) -> None:
-        if not self._step_search(backwards=False):
+        if not self.right.step(backwards=False):
             self._go_to_finding(backwards=False)
 
     def action_previous_finding(self) -> None:
-        if not self._step_search(backwards=True):
+        if not self.right.step(backwards=True):
             self._go_to_finding(backwards=True)
 
-    # -- searching the detail or raw YAML pane ---------------------------------------------------
+    def _go_to_finding(self, *, backwards: bool) -> None:
+        tree = self.host_tree
+        positions = tree.positions
+        target = positions.next_target(self.cursor_ref(), backwards) if positions else None
+        if target is None:
+            self.notify("No findings in this view.", timeout=3)
+            return
+        focus_now(tree)
+        tree.reveal(target)
+        self.show_detail()
 
-    def _open_search(self) -> None:
-        box = self.search_input
-        box.disabled = False
-        box.add_class("-visible")
-        with box.prevent(Input.Changed):
-            box.value = ""
-        self._focus(box)
-
-    @on(Input.Changed, "#search")
-    def _search_changed(self, event: Input.Changed) -> None:
-        self.detail_pane.search(event.value)
-        self._search_title()
-
-    @on(Input.Submitted, "#search")
-    def _search_submitted(self) -> None:
-        self._hide_search()
-        pane = self.detail_pane
-        self._focus(pane)
-        if pane.search_query and not pane.matches:
-            self.notify(f"Not found: {safe(pane.search_query)}", timeout=3, markup=False)
-
-    def _hide_search(self) -> None:
-        self.search_input.remove_class("-visible")
-        self.search_input.disabled = True
-
-    def _close_search(self) -> None:
-        self._hide_search()
-        self.detail_pane.clear_search()
-        self._search_title()
-        self._focus(self.detail_pane)
-
-    def _step_search(self, *, backwards: bool) -> bool:
-        """n / N in the focused pane after a search: the next match (True), else False."""
-        pane = self.detail_pane
-        if not (pane.has_focus and pane.search_query):
-            return False
-        if not pane.step(backwards):
-            self.notify(f"Not found: {safe(pane.search_query)}", timeout=3, markup=False)
-        self._search_title()
-        return True
-
-    def _search_title(self) -> None:
-        pane = self.detail_pane
-        if pane.search_query:
-            pane.border_subtitle = Text(f"/{safe(pane.search_query)} · {pane.position}")
-        else:
-            pane.border_subtitle = ""
-
-    # -- command mode (`:`) ----------------------------------------------------------------------
+    # -- command mode (`:`; meshtui.tui.command_mode runs what is typed) -------------------------
 
     def action_command(self) -> None:
         """Open the command line (`:ns NAME`, `:ctx NAME`, `:q`)."""
         self.command_line.open()
-        self._focus(self.command_line)
+        focus_now(self.command_line)
 
-    def _leave_command(self) -> None:
+    def leave_command(self) -> None:
         self.command_line.close()
-        self._focus(self.host_tree)
-
-    @on(CommandLine.Left)
-    def _command_left(self) -> None:
-        self._leave_command()
-
-    @on(Input.Submitted, "#command")
-    def _command_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self._leave_command()
-        name, argument = split(event.value)
-        if not name:
-            return
-        command = find(name)
-        if command is None:
-            known = ", ".join(f":{c.name}" for c in COMMANDS)
-            self.notify(
-                f"Unknown command :{safe(name)} (commands: {known})",
-                severity="warning",
-                timeout=5,
-                markup=False,
-            )
-            return
-        command.run(self, argument)
+        focus_now(self.host_tree)
 
     def namespace_names(self) -> list[str]:
         return self.mesh_view.namespaces() if self.mesh_view is not None else []
@@ -699,63 +455,10 @@ class MeshApp(App[int]):
         return context_names(self.source)
 
     def switch_context(self, argument: str) -> None:
-        """`:ctx NAME` reads that kubeconfig context instead, `:ctx +NAME` beside the others;
-        the current view stays until the new one has loaded, and stays if it cannot."""
-        if not is_cluster(self.source):
-            self.notify(
-                "`:ctx` switches the context of a live view (meshtui --context CTX); "
-                "this one reads files",
-                severity="warning",
-                markup=False,
-            )
-            return
-        if not argument.removeprefix("+"):
-            shown = ", ".join(current_contexts(self.source)) or "(current)"
-            self.notify(f"context {safe(shown)}", title=":ctx NAME switches", markup=False)
-            return
-        new = switched(self.source, argument)
-        self.notify(f"Reading {safe(new.label)} …", timeout=3, markup=False)
+        """`:ctx NAME` reads that kubeconfig context instead, `:ctx +NAME` beside the others."""
+        self.loader.switch_context(argument)
 
-        def load() -> tuple[Source, tuple[MeshView, list[list[Finding]]]]:
-            try:
-                new.preflight()
-                return new, self._load(new)
-            except BaseException:
-                new.stop()
-                raise
-
-        self._in_thread(load, CONTEXT_GROUP)
-
-    def _context_done(self, event: Worker.StateChanged) -> None:
-        if event.state is WorkerState.ERROR:
-            reason = safe(str(event.worker.error) or "unknown error")
-            self.notify(reason, title="Context not switched", severity="error", markup=False)
-        elif event.state is WorkerState.SUCCESS and event.worker.result is not None:
-            new, (view, refined) = event.worker.result
-            old, self.source = self.source, new
-            old.stop()
-            self._warned = set()
-            self._problem = ""
-            self.options = replace(self.options, namespace="")
-            self.mesh_view = None
-            # Another cluster: laid out afresh (namespaces opened as at start), not kept.
-            self.host_tree.show(view, self.options, keep=False)
-            self._apply_view(view, refined)
-            self._loaded()
-
-    def _go_to_finding(self, *, backwards: bool) -> None:
-        tree = self.host_tree
-        positions = tree.positions
-        target = positions.next_target(self._cursor_ref(), backwards) if positions else None
-        if target is None:
-            self.notify("No findings in this view.", timeout=3)
-            return
-        self._focus(tree)
-        tree.reveal(target)
-        self._show_detail()
-
-    def _changes(self) -> tuple[HostChange, ...]:
-        return self.diff.changes if self.diff is not None else ()
+    # -- view options ----------------------------------------------------------------------------
 
     def action_toggle_changed_only(self) -> None:
         """Only the hosts the diff changes (`meshtui diff` in a terminal)."""
@@ -786,18 +489,17 @@ class MeshApp(App[int]):
             return  # the prompt was cancelled
         self.source.set_client_namespace(namespace.strip() or None)
         self._summary()
-        self._live_pending = True
-        self._refresh_live()  # or, if one runs, right after it
+        self.loader.refresh_now()
 
     def action_toggle_yaml(self) -> None:
         self.show_yaml = not self.show_yaml
         self._titles()
-        self._show_detail()
+        self.show_detail()
 
     def action_trace(self) -> None:
         """Trace a request to the host or subset under the cursor (form, then its path);
         once it closes, the tree marks what the request reached."""
-        ref = self._cursor_ref()
+        ref = self.cursor_ref()
         view = self.mesh_view
         host = view.host(ref) if view is not None and ref is not None and ref.host else None
         if ref is None or host is None:
@@ -819,9 +521,9 @@ class MeshApp(App[int]):
 
     def action_switch_pane(self) -> None:
         if self.host_tree.has_focus:
-            self._focus(self.detail_pane)
+            focus_now(self.detail_pane)
         else:
-            self._focus(self.host_tree)
+            focus_now(self.host_tree)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(notes=partial_notes(self.source.kind_states())))

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 from textual.binding import Binding, BindingType
-from textual.message import Message
 from textual.suggester import Suggester
 from textual.widgets import Input
 
 from meshtui.tui.model import natural_key
+from meshtui.tui.style import safe
 from meshtui.tui.widgets.text_line import TextLine
 
 ALL = "all"
@@ -32,6 +32,8 @@ class CommandTarget(Protocol):
     def switch_context(self, argument: str) -> None: ...
     def set_client_namespace(self, namespace: str | None) -> None: ...
     def quit_app(self) -> None: ...
+    def leave_command(self) -> None: ...
+    def notify(self, message: str, **options: Any) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,9 +151,6 @@ class CommandLine(TextLine):
     }
     """
 
-    class Left(Message):
-        """Command mode was left without running anything (esc)."""
-
     def __init__(self, target: CommandTarget, *, id: str | None = None) -> None:
         super().__init__(
             placeholder="ns NAME · ctx NAME · q", suggester=CommandSuggester(target), id=id
@@ -188,7 +187,26 @@ class CommandLine(TextLine):
         self.cursor_position = len(value)
 
     def action_leave(self) -> None:
-        self.post_message(self.Left())
+        self.target.leave_command()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Run the command typed, once the line is left (a command may open a screen)."""
+        event.stop()
+        self.target.leave_command()
+        name, argument = split(event.value)
+        if not name:
+            return
+        command = find(name)
+        if command is None:
+            known = ", ".join(f":{c.name}" for c in COMMANDS)
+            self.target.notify(
+                f"Unknown command :{safe(name)} (commands: {known})",
+                severity="warning",
+                timeout=5,
+                markup=False,
+            )
+            return
+        command.run(self.target, argument)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self._hint(event.value)

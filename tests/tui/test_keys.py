@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from meshtui.tui import app as app_module
 from meshtui.tui.app import MeshApp
 from meshtui.tui.command_mode import COMMANDS as COMMAND_TABLE
 from meshtui.tui.commands import COMMANDS
 from meshtui.tui.keys import KEYS
 from meshtui.tui.screens.help import HelpScreen, key_text
+from meshtui.tui.widgets import filter_line
 from meshtui.tui.widgets.detail_pane import DetailPane
 from meshtui.tui.widgets.mesh_tree import MeshTree
 from tests.tui.helpers import (
@@ -163,13 +163,13 @@ async def test_filter_matches_labels_and_workloads_and_opens_them():
 async def test_on_a_big_mesh_the_filter_waits_for_a_pause_in_the_typing(
     monkeypatch: pytest.MonkeyPatch,
 ):
-    monkeypatch.setattr(app_module, "DEBOUNCE_HOSTS", 3)  # bookinfo's 4 hosts count as big
+    monkeypatch.setattr(filter_line, "DEBOUNCE_HOSTS", 3)  # bookinfo's 4 hosts count as big
     async with make_app(BOOKINFO).run_test(size=SIZE) as pilot:
         await settle(pilot)
         app = pilot.app
         await pilot.press("slash", "r", "a")
         assert app.options.query == ""  # typing: the tree is not rebuilt per key
-        await pilot.pause(app_module.DEBOUNCE_SECONDS + 0.1)
+        await pilot.pause(filter_line.DEBOUNCE_SECONDS + 0.1)
         assert app.options.query == "ra"
         assert "reviews" not in tree_text(app)
         await pilot.press("t", "enter")  # enter applies at once
