@@ -13,21 +13,16 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from meshtui.mesh.analysis import Mesh
-from meshtui.mesh.gateway_api import listener_gateway
 from meshtui.mesh.printable import printable
 from meshtui.mesh.resources import ObjectRef
 from meshtui.mesh.trace import (
-    Client,
     Hop,
     Trace,
     TraceError,
-    default_port,
     failing_share,
-    find_workload,
     prepare,
-    target_host,
-    trace,
 )
+from meshtui.mesh.trace_request import written_request
 from meshtui.sources.arguments import add_source_arguments, build_source
 
 EXIT_OK = 0
@@ -249,45 +244,15 @@ def _headers(written: list[str]) -> dict[str, str]:
     return out
 
 
-def _target(written: str) -> tuple[str, int | None]:
-    host, sep, port = written.rpartition(":")
-    if not sep:
-        return written, None
-    if not port.isdigit() or not 0 < int(port) < 65536:
-        raise TraceError(f"--to {written!r}: the port must be a number from 1 to 65535")
-    return host, int(port)
-
-
 def trace_mesh(mesh: Mesh, args: argparse.Namespace) -> Trace:
     """One trace from parsed arguments; TraceError for a request that cannot be traced."""
-    gateway = None
-    if args.gateway:
-        ns, sep, name = args.gateway.partition("/")
-        if not sep or not ns or not name:
-            raise TraceError(f"--gateway {args.gateway!r} is not NAMESPACE/NAME")
-        gateway = ObjectRef("Gateway", ns, name)
-    if not args.client and gateway is None:
+    if not args.client and not args.gateway:
         raise TraceError("--from NAMESPACE[/WORKLOAD] is required (or --gateway NS/NAME)")
-    namespace, _, workload_name = (args.client or (gateway.namespace if gateway else "")).partition(
-        "/"
-    )
-    workload = None
-    if workload_name:
-        workload = find_workload(mesh, namespace, workload_name)
-        if workload is None:
-            raise TraceError(f"no workload {workload_name!r} in namespace {namespace}")
-    written, port = _target(args.to)
-    host = written.lower() if gateway else target_host(mesh, written, namespace)
-    if gateway is not None and gateway not in mesh.gateways:
-        # A Kubernetes Gateway: the request goes through the listener that takes it.
-        gateway = listener_gateway(mesh.gateways, gateway, host, port) or gateway
-    if port is None:
-        port = default_port(mesh, host, mesh.gateways.get(gateway) if gateway else None)
-    return trace(
+    return written_request(
         mesh,
-        Client(namespace, workload, gateway, workload_name),
-        host,
-        port,
+        to=args.to,
+        client=args.client or "",
+        gateway=args.gateway or "",
         path=args.path,
         method=args.method,
         headers=_headers(args.header),

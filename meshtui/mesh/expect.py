@@ -13,16 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from meshtui.mesh.analysis import Mesh
-from meshtui.mesh.resources import ObjectRef
 from meshtui.mesh.trace import (
-    Client,
     Trace,
     TraceError,
-    default_port,
-    find_workload,
-    target_host,
-    trace,
 )
+from meshtui.mesh.trace_request import written_request
 
 # What a case may expect, in the order they are checked and reported.
 EXPECT_KEYS = (
@@ -74,32 +69,11 @@ class CaseResult:
 
 def _trace(mesh: Mesh, request: Mapping[str, Any]) -> Trace:
     """The trace of a case's request, as `meshtui trace` would make it."""
-    gateway = None
-    if request.get("gateway"):
-        ns, sep, name = str(request["gateway"]).partition("/")
-        if not sep or not ns or not name:
-            raise TraceError(f"gateway {request['gateway']!r} is not NAMESPACE/NAME")
-        gateway = ObjectRef("Gateway", ns, name)
-    written_from = str(request.get("from") or (gateway.namespace if gateway else ""))
-    namespace, _, workload_name = written_from.partition("/")
-    workload = None
-    if workload_name:
-        workload = find_workload(mesh, namespace, workload_name)
-        if workload is None:
-            raise TraceError(f"no workload {workload_name!r} in namespace {namespace}")
-    to = str(request["to"])
-    host, sep, port_text = to.rpartition(":")
-    if not sep:
-        host, port_text = to, ""
-    port = int(port_text) if port_text else None
-    host = host.lower() if gateway else target_host(mesh, host, namespace)
-    if port is None:
-        port = default_port(mesh, host, mesh.gateways.get(gateway) if gateway else None)
-    return trace(
+    return written_request(
         mesh,
-        Client(namespace, workload, gateway, workload_name),
-        host,
-        port,
+        to=str(request["to"]),
+        client=str(request.get("from") or ""),
+        gateway=str(request.get("gateway") or ""),
         path=str(request.get("path") or "/"),
         method=str(request.get("method") or "GET"),
         headers={str(k): str(v) for k, v in (request.get("headers") or {}).items()},

@@ -178,3 +178,30 @@ def test_the_schema_documents_every_key_the_reader_takes():
     assert tuple(schema["$defs"]["request"]["properties"]) == REQUEST_KEYS
     assert tuple(schema["$defs"]["expect"]["properties"]) == EXPECT_KEYS
     assert tuple(schema["$defs"]["destination"]["properties"]) == DESTINATION_KEYS
+
+
+def test_a_case_through_a_kubernetes_gateway_is_traced_as_meshtui_trace_traces_it(
+    tmp_path, capsys
+):
+    # `meshtui trace --gateway ingress/public` goes through the listener pilot generates for
+    # the Kubernetes Gateway; a case naming the same gateway must take the same path (it once
+    # looked for an Istio Gateway of that name and reported "no proxy serves it").
+    gateway_api = str(ROOT / "examples" / "gateway-api")
+    file = write(
+        tmp_path,
+        """
+        tests:
+        - name: the API goes to the catalog
+          request: {gateway: ingress/public, to: www.bookstore.example, path: /api}
+          expect: {virtualService: bookstore/storefront, timeout: 5s}
+        - name: the rest goes to the web front end, with no timeout
+          request: {gateway: ingress/public, to: www.bookstore.example, path: /}
+          expect: {virtualService: bookstore/storefront, timeout: 5s}
+        """,
+    )
+    assert main(["test", file, gateway_api]) == 1
+    out = capsys.readouterr().out
+    assert "  ✓ the API goes to the catalog" in out
+    assert "  ✗ the rest goes to the web front end, with no timeout" in out
+    assert "no proxy serves it" not in out
+    assert out.rstrip().endswith("1 passed, 1 failed")
