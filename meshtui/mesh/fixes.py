@@ -40,7 +40,7 @@ from meshtui.mesh.fix_docs import (
     subset_destination,
 )
 from meshtui.mesh.fix_verify import Verifier, claimed_hosts
-from meshtui.mesh.hosts import is_wildcard, matches, resolve_host
+from meshtui.mesh.hosts import resolve_host
 from meshtui.mesh.policy import POLICY_FIELDS, PORT_LEVEL_FIELDS
 from meshtui.mesh.resources import (
     DestinationRule,
@@ -50,6 +50,7 @@ from meshtui.mesh.resources import (
     VirtualService,
 )
 from meshtui.mesh.routes import RouteRef
+from meshtui.mesh.routing import claiming
 from meshtui.mesh.selection import closest_labels
 
 API_VERSION = "networking.istio.io/v1"
@@ -76,8 +77,6 @@ class Fixer:
             raise ValueError(f"--fix-weight {weight}: the share must be between 1 and 99 percent")
         self.weight = weight
         self._raws: dict[ObjectRef, Obj | None] = {}
-        self._claims: dict[str, list[VirtualService]] | None = None
-        self._wild_claims: list[tuple[str, VirtualService]] = []
 
     # -- lookups -------------------------------------------------------------------------
 
@@ -95,21 +94,15 @@ class Fixer:
 
     def virtual_services_for(self, host: str) -> list[VirtualService]:
         """Mesh-bound VirtualServices whose `hosts` claim `host`, the one in force first."""
-        if self._claims is None:
-            self._claims = {}
-            for vs in self.mesh.routes:
-                if vs.gateway_semantics:  # generated from a Gateway API route: not editable
-                    continue
-                for pattern in claimed_hosts(vs, self.mesh.config.domain):
-                    if is_wildcard(pattern):
-                        self._wild_claims.append((pattern, vs))
-                    else:
-                        self._claims.setdefault(pattern, []).append(vs)
-        found = list(self._claims.get(host, ()))
-        found += [vs for pattern, vs in self._wild_claims if matches(host, pattern)]
+        domain = self.mesh.config.domain
+        found = [
+            vs
+            for vs in claiming(self.mesh.routes, host)
+            # One generated from a Gateway API route is not editable.
+            if not vs.gateway_semantics and claimed_hosts(vs, domain)
+        ]
         # pilot's sortMergedVirtualServicesByCreationTime: the oldest wins a host.
-        unique = {vs.meta.ref: vs for vs in found}
-        return sorted(unique.values(), key=_vs_order)
+        return sorted(found, key=_vs_order)
 
     # -- the entry point -----------------------------------------------------------------
 

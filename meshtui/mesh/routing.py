@@ -380,7 +380,9 @@ class _GatewayClaims:
 _GATEWAY_CLAIMS: dict[int, _GatewayClaims] = {}
 
 
-def _claiming(index: RouteIndex, host: str) -> list[VirtualService]:
+def claiming(index: RouteIndex, host: str) -> list[VirtualService]:
+    """Every root VirtualService whose hosts cover `host` (exact or wildcard), whatever it
+    binds to, each once; the index is built once per set of VirtualServices."""
     services = tuple(index)
     found = _GATEWAY_CLAIMS.get(id(index))
     if found is None or not found.current(services):
@@ -393,7 +395,7 @@ def _claiming(index: RouteIndex, host: str) -> list[VirtualService]:
 def prepare(index: RouteIndex) -> None:
     """Index the VirtualServices by every host they name, wildcards included (what a gateway
     needs), now rather than at the first gateway lookup: a loader calls it after loading."""
-    _claiming(index, "")
+    claiming(index, "")
 
 
 def gateway_virtual_services(
@@ -411,7 +413,7 @@ def gateway_virtual_services(
     bound = in_client_order(
         (
             vs
-            for vs in _claiming(index, host)
+            for vs in claiming(index, host)
             if bound_to(vs, gateway) and admitted(vs, gateway, servers)
         ),
         proxy_namespace,
