@@ -40,8 +40,9 @@ from meshtui.mesh.resources import (
 )
 from meshtui.mesh.routes import RouteRef
 from meshtui.mesh.routing import NOBODY, HostRoutes
+from meshtui.mesh.subset_selection import selection_unconfirmed, selects_nothing
 from meshtui.mesh.topology import select_subset
-from meshtui.mesh.validation import Completed, check_mesh, selection_unconfirmed, selects_nothing
+from meshtui.mesh.validation import Completed, check_mesh
 from meshtui.mesh.virtual_services import (
     conflicts,
     designated_host,
