@@ -180,9 +180,7 @@ def test_the_schema_documents_every_key_the_reader_takes():
     assert tuple(schema["$defs"]["destination"]["properties"]) == DESTINATION_KEYS
 
 
-def test_a_case_through_a_kubernetes_gateway_is_traced_as_meshtui_trace_traces_it(
-    tmp_path, capsys
-):
+def test_a_case_through_a_kubernetes_gateway_is_traced_as_meshtui_trace_traces_it(tmp_path, capsys):
     # `meshtui trace --gateway ingress/public` goes through the listener pilot generates for
     # the Kubernetes Gateway; a case naming the same gateway must take the same path (it once
     # looked for an Istio Gateway of that name and reported "no proxy serves it").
