@@ -198,8 +198,11 @@ def to_json(
     with collector_paused():
         for i, (analysis, fs) in enumerate(zip(analyses, findings, strict=True)):
             cluster = analysis.cluster if multi else None
-            hosts += [host_json(h, cluster) for h in analysis.hosts.values()]
-            all_findings += [_fixes_json(finding_json(f, cluster), f, fixes, i) for f in fs]
+            overlay = {"overlay": analysis.overlay} if analysis.overlay else {}
+            hosts += [host_json(h, cluster) | overlay for h in analysis.hosts.values()]
+            all_findings += [
+                _fixes_json(finding_json(f, cluster) | overlay, f, fixes, i) for f in fs
+            ]
     counts = {s.value: 0 for s in Severity}
     for f in all_findings:
         counts[f["severity"]] += 1
@@ -280,7 +283,10 @@ def render_text(
     hosts = 0
     for i, (analysis, fs) in enumerate(zip(analyses, findings, strict=True)):
         hosts += len(analysis.hosts)
-        if len(analyses) > 1:
+        if analysis.overlay:  # one of several alternatives (kustomize overlays)
+            lines.append(f"== overlay {printable(analysis.overlay)} ==")
+            lines.append("")
+        elif len(analyses) > 1:
             lines.append(f"== cluster {printable(analysis.cluster or '?')} ==")
             lines.append("")
         by_host: dict[str, list[Finding]] = {}
@@ -431,6 +437,8 @@ def render_sarif(
             props.update(_clients(f.clients))
             if analysis.cluster:
                 props["cluster"] = analysis.cluster
+            if analysis.overlay:
+                props["overlay"] = analysis.overlay
             if props:
                 result["properties"] = props
             _sarif_fixes(result, f, fixes, i)
