@@ -7,9 +7,20 @@ from pathlib import Path
 
 import pytest
 
+from meshtui.sources.files import FileSource
+from meshtui.tui.app import MeshApp
 from tests.check.test_policy_not_applied import egress_pattern
 from tests.helpers import dest, dr, route, service, subset, to_yaml, vs
-from tests.tui.helpers import cursor_label, detail_text, make_app, press, settle
+from tests.sources.test_kustomize import needs_tool, sibling_overlays
+from tests.tui.helpers import (
+    cursor_label,
+    detail_text,
+    make_app,
+    press,
+    screen_text,
+    settle,
+    tree_text,
+)
 
 SIZE = (140, 50)
 
@@ -138,3 +149,31 @@ async def test_the_detail_pane_says_it(case: str, tmp_path: Path):
                 break
         else:
             pytest.fail(f"no {code} with {words} after n: {seen}\n{detail_text(app)}")
+
+
+@needs_tool
+async def test_the_inspector_shows_one_overlay_of_several(tmp_path: Path):
+    # Followed (as `meshtui DIR` runs), the first overlay is shown and the header says which.
+    root = sibling_overlays(tmp_path / "repo")
+    source = FileSource([root], follow=True)
+    async with MeshApp(source).run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        tree = tree_text(pilot.app)
+        assert "namespace shop-a" in tree and "shop-b" not in tree
+        assert f"(overlay {root / 'app' / 'overlays' / 'a'})" in screen_text(pilot.app)
+        source.stop()
+
+
+@needs_tool
+async def test_the_detail_pane_of_the_overlay_chosen(tmp_path: Path):
+    root = sibling_overlays(tmp_path / "repo")
+    async with MeshApp(FileSource([root], overlay="b")).run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "shop-a" not in tree_text(pilot.app)
+        for _ in range(6):
+            await press(pilot, "n")
+            text = " ".join(detail_text(pilot.app).split())
+            if "UndefinedSubset" in text:
+                break
+        assert "routes to subset 'v9' of checkout.shop-b.svc.cluster.local" in text
+        assert "kustomize build" in text and "overlays/b:" in text.replace(" ", "")
