@@ -212,6 +212,7 @@ def sibling_overlays(root: Path) -> Path:
 @needs_tool
 def test_sibling_overlays_are_separate_meshes_and_each_finding_says_its_overlay(tmp_path, capsys):
     root = sibling_overlays(tmp_path / "repo")
+    (root / "broken.yaml").write_text("kind: [\n")  # a file every overlay's mesh reads
     status, document, _ = check_json(capsys, str(root))
     a, b = (str(root / "app" / "overlays" / n) for n in "ab")
     assert status == 1
@@ -226,12 +227,16 @@ def test_sibling_overlays_are_separate_meshes_and_each_finding_says_its_overlay(
     ]
     [undefined] = [f for f in document["findings"] if f["code"] == "UndefinedSubset"]
     assert (undefined["overlay"], undefined["file"]) == (b, f"kustomize build {b}")
+    # What every overlay has alike is said once, without an overlay.
+    [parse] = [f for f in document["findings"] if f["code"] == "ParseError"]
+    assert "overlay" not in parse and parse["file"] == str(root / "broken.yaml")
     [note] = [n for n in document["notes"] if "alternatives" in n]
     assert a in note and b in note and str(root / "app" / "base") in note
 
     main(["check", str(root)])
     text = capsys.readouterr().out
     assert f"== overlay {a} ==" in text and f"== overlay {b} ==" in text
+    assert text.count("ParseError") == 1 and text.index("== every overlay ==") < text.index(a)
     assert text.index("UndefinedSubset") > text.index(f"== overlay {b} ==")
 
 
