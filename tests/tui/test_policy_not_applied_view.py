@@ -10,7 +10,7 @@ import pytest
 from meshtui.sources.files import FileSource
 from meshtui.tui.app import MeshApp
 from tests.check.test_policy_not_applied import egress_pattern
-from tests.helpers import dest, dr, route, service, subset, to_yaml, vs
+from tests.helpers import dest, dr, gateway, route, service, subset, to_yaml, vs
 from tests.sources.test_kustomize import needs_tool, sibling_overlays
 from tests.tui.helpers import (
     cursor_label,
@@ -117,6 +117,20 @@ CASES = {
         ],
         "UndefinedSubset",
         ["no root VirtualService names", "did you mean canary?", "fail with 503"],
+    ),
+    "no-pods": (
+        [service("reviews"), dr("reviews", "reviews", subsets=[subset("v1")])],
+        "SubsetSelectsNothing",
+        ["info", "the input holds no workload in namespace default", "cannot be confirmed"],
+    ),
+    "missing-gateway": (
+        [
+            service("reviews"),
+            gateway("public", ["*"]),  # the input holds Gateways: a missing one is judged
+            vs("edge", ["reviews"], gateways=["ingress"], http=[route(dest("reviews"))]),
+        ],
+        "UnknownGateway",
+        ["binds to gateway default/ingress, which does not exist"],
     ),
     "internal-gateway": (
         [
