@@ -223,6 +223,46 @@ def test_a_root_makes_the_delegates_undefined_subset_an_error(capsys, tmp_path):
     assert "no root VirtualService names" not in f["message"]
 
 
+# -- virtualServiceConflictingMeshGatewayHosts(WithExportTo): IST0109, once per VirtualService -
+
+
+def test_conflicting_hosts_are_reported_once_per_virtual_service(capsys, tmp_path):
+    # bar/ratings shares ratings.foo with foo/ratings and google.com with team2/ratings; the
+    # scoped `*.productpage.d` of foo sits under bar's public `*.d`.
+    objs = [
+        vs("ratings", ["ratings"], namespace="foo", http=[route(dest("ratings"))]),
+        vs(
+            "ratings",
+            ["ratings.foo.svc.cluster.local", "google.com"],
+            namespace="bar",
+            gateways=["istio-ingressgateway", "mesh"],
+            http=[route(dest("ratings.foo.svc.cluster.local"))],
+        ),
+        vs(
+            "ratings",
+            ["ratings.team1.svc.cluster.local", "google.com"],
+            namespace="team2",
+            export_to=["."],
+            http=[route(dest("ratings.team1.svc.cluster.local"))],
+        ),
+        vs("pd", ["*.productpage.d"], namespace="foo", export_to=["."], http=[route(dest("p"))]),
+        vs("pd", ["*.d"], namespace="bar", export_to=["*"], http=[route(dest("p"))]),
+    ]
+    (tmp_path / "case.yaml").write_text(to_yaml(*objs))
+    main(["check", str(tmp_path), "-o", "json"])
+    data = json.loads(capsys.readouterr().out)
+    said = sorted(f["resource"] for f in data["findings"] if f["istio"] == "IST0109")
+    assert said == [
+        "VirtualService bar/pd",
+        "VirtualService bar/ratings",
+        "VirtualService foo/pd",
+        "VirtualService foo/ratings",
+        "VirtualService team2/ratings",
+    ]
+    [bar] = [f for f in data["findings"] if f["resource"] == "VirtualService bar/ratings"]
+    assert bar["code"] == "ConflictingVirtualServices" and "google.com" in bar["message"]
+
+
 # -- virtualServiceGateways and "host not found in the gateway": IST0132 -------------------
 
 
