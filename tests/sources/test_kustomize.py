@@ -320,3 +320,10 @@ def test_plan_groups_overlays_of_one_base_and_leaves_other_apps_alone():
         p("loop/y"),
     }
     assert layout.shared == (p("auth"),)
+
+
+@needs_tool
+def test_diff_of_overlays_that_are_alternatives_asks_for_one(tmp_path, capsys):
+    root = sibling_overlays(tmp_path / "repo")
+    assert main(["diff", str(root), str(root / "app" / "overlays" / "b")]) == 2
+    assert "2 kustomize overlays that are alternatives" in capsys.readouterr().err
