@@ -327,3 +327,28 @@ def test_diff_of_overlays_that_are_alternatives_asks_for_one(tmp_path, capsys):
     root = sibling_overlays(tmp_path / "repo")
     assert main(["diff", str(root), str(root / "app" / "overlays" / "b")]) == 2
     assert "2 kustomize overlays that are alternatives" in capsys.readouterr().err
+
+
+@needs_tool
+def test_a_followed_overlay_follows_edits_to_its_base_and_ignores_its_alternatives(tmp_path):
+    from meshtui.check.report import to_json
+
+    def report(source: FileSource) -> dict:
+        analyses = source.snapshot()
+        return to_json(analyses, [source.refine(a.findings) for a in analyses], "")
+
+    root = sibling_overlays(tmp_path / "repo")
+    source = FileSource([root], follow=True)  # as the inspector reads it: the first overlay
+    source.load()
+    base_rule = root / "app" / "base" / "rule.yaml"
+    base_rule.write_text(RULE.replace("name: v1", "name: v0"))  # the route's v1 is gone
+    source._changed({base_rule.resolve()})
+    other = root / "app" / "overlays" / "b" / "kustomization.yaml"
+    other.write_text(PATCH_B.replace("v9", "v8"))
+    source._changed({other.resolve()})
+    fresh = FileSource([root], overlay="overlays/a")
+    fresh.load()
+    got = report(source)
+    assert got == report(fresh)
+    assert "UndefinedSubset" in {f["code"] for f in got["findings"]}
+    assert not [f for f in got["findings"] if "more than once" in f["message"]]
