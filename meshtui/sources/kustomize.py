@@ -155,7 +155,9 @@ def plan(folders: list[Path], refs: Callable[[Path], list[Path]] = local_referen
     and `overlays/b`): a folder another one builds on is a base; folders that build on a
     common base are alternatives; the rest stand alone."""
     reach = {f: set(closure(f, refs)) for f in folders}
-    bases = {f for f in folders if any(f in reach[o] for o in folders if o != f)}
+    # In a cycle (which kustomize refuses) no folder is the other's base: each is built, and
+    # its build's error is a finding.
+    bases = {f for f in folders if any(f in reach[o] and o not in reach[f] for o in folders)}
     roots = [f for f in folders if f not in bases]
     # Roots sharing any folder of their trees are one family (union-find over the roots).
     parent = {r: r for r in roots}

@@ -312,13 +312,11 @@ def test_plan_groups_overlays_of_one_base_and_leaves_other_apps_alone():
         p("loop/y"): [p("loop/x")],  # a cycle stops
     }
     layout = kustomize.plan(list(refs), refs=lambda f: refs[f])
-    assert layout.alternatives == ((p("shop/overlays/a"), p("shop/overlays/b")),)
-    assert set(layout.bases) == {
-        p("shop/base"),
-        p("shop/overlays/common"),
-        p("loop/x"),
-        p("loop/y"),
-    }
+    assert layout.alternatives == (
+        (p("shop/overlays/a"), p("shop/overlays/b")),
+        (p("loop/x"), p("loop/y")),  # built, so kustomize's refusal is said
+    )
+    assert set(layout.bases) == {p("shop/base"), p("shop/overlays/common")}
     assert layout.shared == (p("auth"),)
 
 
@@ -352,3 +350,20 @@ def test_a_followed_overlay_follows_edits_to_its_base_and_ignores_its_alternativ
     assert got == report(fresh)
     assert "UndefinedSubset" in {f["code"] for f in got["findings"]}
     assert not [f for f in got["findings"] if "more than once" in f["message"]]
+
+
+@needs_tool
+def test_routing_expectations_over_alternatives_take_one_overlay(tmp_path, capsys):
+    root = sibling_overlays(tmp_path / "repo")
+    cases = tmp_path / "routing.yaml"
+    cases.write_text(
+        "tests:\n"
+        "- name: checkout goes to v1\n"
+        "  request: {from: shop-a, to: checkout.shop-a.svc.cluster.local}\n"
+        "  expect: {subset: v1}\n"
+    )
+    assert main(["test", str(cases), str(root)]) == 2
+    assert "2 kustomize overlays that are alternatives: give one --overlay" in (
+        capsys.readouterr().err
+    )
+    assert main(["test", str(cases), str(root), "--overlay", "a"]) == 0
