@@ -409,10 +409,7 @@ class RouteIndex:
             for ref in claims:
                 affected |= {r.host for r in self._refs.get(ref, ())}
             if is_wildcard(host):  # the VSs it may outrank for the hosts it covers
-                affected.add(host)
-                for patterns in self._wildcards.values():
-                    affected |= {p for p in patterns if host_matches(p, host)}
-                    affected |= {p for p in patterns if host_matches(host, p)}
+                affected |= self._narrowed_by(vs, host)
                 for other in self._wildcards:
                     if other != vs.meta.ref:
                         affected |= {r.host for r in self._refs.get(other, ())}
@@ -421,6 +418,23 @@ class RouteIndex:
                         for ref in refs:
                             affected |= {r.host for r in self._refs.get(ref, ())}
         return affected
+
+    def _narrowed_by(self, vs: VirtualService, pattern: str) -> set[str]:
+        """The narrow hosts of the narrowings `vs`'s wildcard `pattern` takes part in (see
+        narrowings), whose IST0109 its change may change."""
+        if vs.meta.ref not in self._wildcards:
+            return set()
+        public = visibility(vs).everyone
+        out = set()
+        for ref, patterns in self._wildcards.items():
+            if ref == vs.meta.ref or visibility(self._services[ref]).everyone == public:
+                continue
+            for other in patterns:
+                if other != pattern and host_matches(other, pattern):
+                    out.add(other)
+                elif other != pattern and host_matches(pattern, other):
+                    out.add(pattern)
+        return out
 
     def _reindex(self, ref: ObjectRef) -> set[str]:
         return self._unindex(ref) | self._index(ref)
