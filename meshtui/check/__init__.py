@@ -7,7 +7,13 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from meshtui.check.report import render_json, render_sarif, render_text, to_json
+from meshtui.check.report import (
+    every_overlay_once,
+    render_json,
+    render_sarif,
+    render_text,
+    to_json,
+)
 from meshtui.mesh.findings import Severity, reaches
 from meshtui.mesh.partial import Withheld
 from meshtui.mesh.printable import printable
@@ -51,6 +57,7 @@ def run_check(
         )
     analyses, withheld = known_analyses(source, [mesh.analyze() for mesh in meshes])
     findings = [source.refine(a.findings) for a in analyses]
+    analyses, findings, meshes = every_overlay_once(analyses, findings, meshes)
     partial = partial_document(states, withheld)
     notes = source.notes  # how the input was read: an assumed namespace, files over a cluster
     # and how the clients' data plane was decided (namespaces assumed to have sidecars)

@@ -66,7 +66,11 @@ def read_side(
     source.preflight()
     meshes = source.scoped(source.load())
     if len(meshes) != 1:
-        raise LoadError(f"{source.label}: {len(meshes)} clusters; a diff compares one with one")
+        what = "kustomize overlays that are alternatives" if meshes[0].overlay else "clusters"
+        raise LoadError(
+            f"{source.label}: {len(meshes)} {what}; a diff compares one mesh with one"
+            + (": give the folder of one overlay" if meshes[0].overlay else "")
+        )
     unread = [s for s in source.kind_states() if s.state == FORBIDDEN]
     if unread:
         raise LoadError(

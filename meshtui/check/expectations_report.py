@@ -193,7 +193,12 @@ def run_test(argv: Sequence[str], out: TextIO | None = None) -> int:
         print(f"meshtui test: {err}", file=sys.stderr)
         return EXIT_BAD
     if len(meshes) != 1:
-        print(f"meshtui test: {len(meshes)} clusters: give one --context", file=sys.stderr)
+        which = (
+            "kustomize overlays that are alternatives: give one --overlay"
+            if meshes[0].overlay
+            else "clusters: give one --context"
+        )
+        print(f"meshtui test: {len(meshes)} {which}", file=sys.stderr)
         return EXIT_BAD
     results = run_cases(meshes[0], cases)
     if args.output == "json":

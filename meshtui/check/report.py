@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -184,6 +185,31 @@ def finding_json(f: Finding, cluster: str | None = None) -> dict[str, Any]:
     return out
 
 
+# The label of the findings that every overlay has alike (see every_overlay_once).
+EVERY_OVERLAY = "*"
+
+
+def every_overlay_once(
+    analyses: Sequence[Analysis], findings: Sequence[Sequence[Finding]], meshes: Sequence[Any]
+) -> tuple[list[Analysis], list[list[Finding]], list[Any]]:
+    """Where the analyses are kustomize overlays (alternatives), a finding every one of them
+    has alike (a file they share, a host of it) is reported once, under EVERY_OVERLAY, not
+    once per overlay. The meshes are listed to match, for the fixes of each finding."""
+    if len(analyses) < 2 or not all(a.overlay for a in analyses):
+        return list(analyses), [list(fs) for fs in findings], list(meshes)
+
+    def key(f: Finding) -> tuple[Any, ...]:
+        return (f.code, f.message, f.file, f.line, f.resource, f.host, f.subset, f.path)
+
+    common = set.intersection(*({key(f) for f in fs} for fs in findings))
+    if not common:
+        return list(analyses), [list(fs) for fs in findings], list(meshes)
+    shared = [f for f in findings[0] if key(f) in common]
+    every = replace(analyses[0], hosts={}, load_findings=(), suppressed=(), overlay=EVERY_OVERLAY)
+    rest = [[f for f in fs if key(f) not in common] for fs in findings]
+    return [every, *analyses], [shared, *rest], [meshes[0], *meshes]
+
+
 def to_json(
     analyses: Sequence[Analysis],
     findings: Sequence[Sequence[Finding]],
@@ -198,8 +224,13 @@ def to_json(
     with collector_paused():
         for i, (analysis, fs) in enumerate(zip(analyses, findings, strict=True)):
             cluster = analysis.cluster if multi else None
-            hosts += [host_json(h, cluster) for h in analysis.hosts.values()]
-            all_findings += [_fixes_json(finding_json(f, cluster), f, fixes, i) for f in fs]
+            # A finding of every overlay alike has no "overlay" (every_overlay_once).
+            said = analysis.overlay not in (None, EVERY_OVERLAY)
+            overlay = {"overlay": analysis.overlay} if said else {}
+            hosts += [host_json(h, cluster) | overlay for h in analysis.hosts.values()]
+            all_findings += [
+                _fixes_json(finding_json(f, cluster) | overlay, f, fixes, i) for f in fs
+            ]
     counts = {s.value: 0 for s in Severity}
     for f in all_findings:
         counts[f["severity"]] += 1
@@ -280,7 +311,13 @@ def render_text(
     hosts = 0
     for i, (analysis, fs) in enumerate(zip(analyses, findings, strict=True)):
         hosts += len(analysis.hosts)
-        if len(analyses) > 1:
+        if analysis.overlay == EVERY_OVERLAY:
+            lines.append("== every overlay ==")
+            lines.append("")
+        elif analysis.overlay:  # one of several alternatives (kustomize overlays)
+            lines.append(f"== overlay {printable(analysis.overlay)} ==")
+            lines.append("")
+        elif len(analyses) > 1:
             lines.append(f"== cluster {printable(analysis.cluster or '?')} ==")
             lines.append("")
         by_host: dict[str, list[Finding]] = {}
@@ -431,6 +468,8 @@ def render_sarif(
             props.update(_clients(f.clients))
             if analysis.cluster:
                 props["cluster"] = analysis.cluster
+            if analysis.overlay and analysis.overlay != EVERY_OVERLAY:
+                props["overlay"] = analysis.overlay
             if props:
                 result["properties"] = props
             _sarif_fixes(result, f, fixes, i)

@@ -47,6 +47,7 @@ from meshtui.mesh.virtual_services import (
     conflicts,
     designated_host,
     gateway_bypasses,
+    orphan_delegate_subsets,
     rule_findings,
     unknown_gateways,
 )
@@ -107,11 +108,13 @@ class Mesh(MeshIndex):
             gateway_api = gateway_api_checks.route_findings(self, self.config.domain)
             gateway_api += gateway_api_checks.kubernetes_gateway_bindings(self)
             loose = [*self._load_findings, *gateway_api, *sidecar_findings(self)]
+            loose += orphan_delegate_subsets(self.routes, self._defined_subsets)
             load, suppressed = done.loose(self, loose, checks)
         return Analysis(
             hosts=dict(done.hosts),
             load_findings=load,
             cluster=self.cluster,
+            overlay=self.overlay,
             workload_count=len(self.workloads),
             suppressed=suppressed,
             client_namespace=self.client_namespace,
@@ -161,6 +164,16 @@ class Mesh(MeshIndex):
         if added:  # a host the last analysis did not list: keep them in host order
             done.hosts = dict(sorted(done.hosts.items()))
 
+    def _defined_subsets(self, host: str, client_namespace: str) -> list[str] | None:
+        """The subsets the DestinationRule clients in `client_namespace` apply to `host`
+        defines (None: they apply none)."""
+        service = self._service(host)
+        namespace = (
+            service.meta.ref.namespace if service else host_namespace(host, self.config.domain)
+        )
+        rule = self.destination_rules.lookup(host, client_namespace, namespace)
+        return [s.name for s, _ in rule.subsets] if rule else None
+
     def analyze_host(self, host: str) -> HostAnalysis | None:
         if host in self._cache:
             return self._cache[host]
@@ -181,7 +194,7 @@ class Mesh(MeshIndex):
         indexed = self.routes.routes_to(host)
         table = self.table.routes_to(host, self.scope)
         routes = table.live
-        contested = len(self.routes.claims(host)) > 1
+        contested = self.routes.contested(host)
         if service is None and rule is None and not indexed and not contested:
             return None
         host_policy = rule.traffic_policy if rule else None

@@ -427,7 +427,11 @@ def _fingerprint(h: HostAnalysis) -> tuple[Any, ...]:
 
 
 def host_changes(old: HostAnalysis | None, new: HostAnalysis | None) -> list[HostChange]:
-    """What changes for requests to one host, grouped by the clients it changes the same for."""
+    """What changes for requests to one host, grouped by the clients it changes the same for
+    (nothing where neither side analyses it: an edit may reach a host that is analysed on
+    neither side, as a wildcard it narrows)."""
+    if old is None and new is None:
+        return []
     host = (new or old).host  # type: ignore[union-attr]
     dropped = {_route_key(r): r for r in (new.dropped_routes if new else ())}
     groups: list[tuple[list[Change], ClientSet]] = []

@@ -113,7 +113,8 @@ RULES: dict[Code, Rule] = {
         istio="IST0101",
         kiali="KIA1107",
         severity_rule="a warning when the input holds workloads but none of the client "
-        "namespaces that get the 503 has a client (a workload or a Gateway) in it",
+        "namespaces that get the 503 has a client (a workload or a Gateway) in it, and in a "
+        "delegate that no root VirtualService names (no traffic yet)",
         fix="routes to the nearest defined subset name first (did you mean ...?), defines the "
         "subset, or routes to the whole service",
     ),

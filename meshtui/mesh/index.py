@@ -64,6 +64,9 @@ class MeshIndex:
     ) -> None:
         self.config = config or MeshConfig()
         self.cluster = cluster
+        # The kustomize overlay this mesh is built from, where overlays are alternatives
+        # (sources.kustomize.Plan): each is a mesh of its own.
+        self.overlay: str | None = None
         self.client_namespace = client_namespace or None
         self.destination_rules = DestinationRuleIndex(self.config)
         self.routes = RouteIndex(self.config)

@@ -127,6 +127,7 @@ class Analysis:
     load_findings: tuple[Finding, ...] = ()
     cluster: str | None = None
     workload_count: int = 0
+    overlay: str | None = None  # the kustomize overlay analysed, one of several alternatives
     suppressed: tuple[Finding, ...] = ()  # findings a suppression rule or annotation took out
     client_namespace: str | None = None  # the analysis is for sidecars in this namespace
     # How the clients' data plane was decided (meshtui.mesh.dataplane): namespaces assumed to

@@ -615,7 +615,10 @@ def parse_object(
             rejected=rejected,
         )
         if rejected is not None:
-            return _salvage(meta, obj["spec"], [i.path for i in issues if i.fatal]) or rejected
+            pruned = [
+                p for i in issues if i.fatal for p in ((i.path,) if i.prune is None else i.prune)
+            ]
+            return _salvage(meta, obj["spec"], pruned) or rejected
         spec = mapping(obj.get("spec"), ("spec",)) or {}
         if kind == "DestinationRule":
             return _parse_destination_rule(meta, spec)

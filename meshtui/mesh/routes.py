@@ -245,6 +245,8 @@ class RouteIndex:
         self._refs: dict[ObjectRef, list[RouteRef]] = {}
         self._by_host: dict[str, list[RouteRef]] = defaultdict(list)
         self._delegated_by: dict[ObjectRef, set[ObjectRef]] = defaultdict(set)
+        # VirtualServices without hosts: delegates, used only through a root that names them.
+        self._hostless: set[ObjectRef] = set()
         # resolved host -> the mesh-bound VirtualServices whose `hosts` name it
         self._claims: dict[str, set[ObjectRef]] = defaultdict(set)
         # mesh-bound VirtualServices with a wildcard host -> those hosts
@@ -274,8 +276,40 @@ class RouteIndex:
         return {h for h, refs in self._by_host.items() if refs}
 
     def contested_hosts(self) -> set[str]:
-        """Hosts that several mesh-bound VirtualServices claim (candidates for IST0109)."""
-        return {h for h, claims in self._claims.items() if len(claims) > 1}
+        """Hosts that several mesh-bound VirtualServices claim, and wildcard hosts that one
+        narrows for the namespaces it is exported to (candidates for IST0109)."""
+        out = {h for h, claims in self._claims.items() if len(claims) > 1}
+        return out | {narrow for narrow, _, _ in self.narrowings()}
+
+    def contested(self, host: str) -> bool:
+        """Whether IST0109 may be said of `host` (see contested_hosts)."""
+        if len(self._claims.get(host, ())) > 1:
+            return True
+        return is_wildcard(host) and any(n == host for n, _, _ in self.narrowings())
+
+    def narrowings(self) -> list[tuple[str, VirtualService, VirtualService]]:
+        """(narrow host, its VirtualService, the one whose wider wildcard covers it), where one
+        of the two is public and the other exported to some namespaces only: for those
+        namespaces' sidecars the most specific host wins the names under the narrow one, as
+        istioctl's ConflictingMeshGatewayHostsAnalyzer compares a scoped host with the public
+        hosts it Matches (getExportToAllNamespacesVSListForScopedHost)."""
+        kept = self.memo.get("narrowings")
+        if kept is not None:
+            return kept  # type: ignore[return-value]
+        out: list[tuple[str, VirtualService, VirtualService]] = []
+        self.memo["narrowings"] = out
+        for ref, patterns in self._wildcards.items():
+            vs = self._services[ref]
+            for other_ref, others in self._wildcards.items():
+                if other_ref == ref:
+                    continue
+                other = self._services[other_ref]
+                if visibility(vs).everyone == visibility(other).everyone:
+                    continue
+                for narrow in patterns:
+                    if any(w != narrow and host_matches(narrow, w) for w in others):
+                        out.append((narrow, vs, other))
+        return out
 
     def claims(self, host: str) -> list[VirtualService]:
         """The mesh-bound VirtualServices naming `host` in their `hosts`, in pilot's order."""
@@ -314,6 +348,8 @@ class RouteIndex:
         affected = self._drop(vs.meta.ref)
         self._services[vs.meta.ref] = vs
         self._issues[vs.meta.ref] = rule_issues(vs.routes)
+        if not vs.hosts:
+            self._hostless.add(vs.meta.ref)
         for route in vs.routes:
             if route.delegate is not None:
                 self._delegated_by[route.delegate].add(vs.meta.ref)
@@ -334,10 +370,20 @@ class RouteIndex:
             return set()
         affected = self._drop(ref)
         del self._services[ref]
+        self._hostless.discard(ref)
         self._issues.pop(ref, None)
         for root in list(self._delegated_by.get(ref, ())):
             affected |= self._reindex(root)
         return affected
+
+    def orphan_delegates(self) -> list[VirtualService]:
+        """Delegates (VirtualServices without hosts) that no root VirtualService names: pilot
+        builds no route from them (they have no host of their own to route)."""
+        return [
+            self._services[ref]
+            for ref in sorted(self._hostless, key=str)
+            if not any(root in self._services for root in self._delegated_by.get(ref, ()))
+        ]
 
     def routed_by_claims(self, host: str) -> set[str]:
         """The hosts routed by the VirtualServices that claim `host`: who wins `host` (and on
@@ -358,9 +404,12 @@ class RouteIndex:
             claims = self._claims.get(host, ())
             if len(claims) > 1:
                 affected.add(host)  # its ConflictingVirtualServices findings change
+                for ref in claims:  # a VirtualService's conflicts are said once, on one host
+                    affected |= set(self.hosts_of(self._services[ref]))
             for ref in claims:
                 affected |= {r.host for r in self._refs.get(ref, ())}
             if is_wildcard(host):  # the VSs it may outrank for the hosts it covers
+                affected |= self._narrowed_by(vs, host)
                 for other in self._wildcards:
                     if other != vs.meta.ref:
                         affected |= {r.host for r in self._refs.get(other, ())}
@@ -370,6 +419,23 @@ class RouteIndex:
                             affected |= {r.host for r in self._refs.get(ref, ())}
         return affected
 
+    def _narrowed_by(self, vs: VirtualService, pattern: str) -> set[str]:
+        """The narrow hosts of the narrowings `vs`'s wildcard `pattern` takes part in (see
+        narrowings), whose IST0109 its change may change."""
+        if vs.meta.ref not in self._wildcards:
+            return set()
+        public = visibility(vs).everyone
+        out = set()
+        for ref, patterns in self._wildcards.items():
+            if ref == vs.meta.ref or visibility(self._services[ref]).everyone == public:
+                continue
+            for other in patterns:
+                if other != pattern and host_matches(other, pattern):
+                    out.add(other)
+                elif other != pattern and host_matches(pattern, other):
+                    out.add(pattern)
+        return out
+
     def _reindex(self, ref: ObjectRef) -> set[str]:
         return self._unindex(ref) | self._index(ref)
 
@@ -377,6 +443,7 @@ class RouteIndex:
         old = self._services.get(ref)
         if old is None:
             return set()
+        self._hostless.discard(ref)
         for route in old.routes:
             if route.delegate is not None:
                 self._delegated_by[route.delegate].discard(ref)

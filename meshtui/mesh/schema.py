@@ -32,6 +32,9 @@ class Issue:
     path: Path
     message: str
     code: str = INVALID
+    # What reading the rest leaves out for it, when not the field at `path` (the weights of a
+    # route whose weights total 0, not its destinations).
+    prune: tuple[Path, ...] | None = None
 
     @property
     def fatal(self) -> bool:

@@ -32,7 +32,7 @@ from meshtui.mesh.resources import (
 from meshtui.mesh.suppress import SuppressRule, is_suppressed
 from meshtui.mesh.virtual_service_checks import virtual_service_findings
 from meshtui.mesh.virtual_services import unknown_gateways
-from meshtui.mesh.webhook import STORED
+from meshtui.mesh.webhook import INTERNAL_GATEWAY, STORED
 
 
 @dataclass
@@ -126,13 +126,31 @@ def _check(mesh: MeshIndex, resource: Resource, known: Registry) -> list[Finding
     if resource.meta.rejected is None:
         return found
     # A rejected resource is read without its rejected fields (or the list entries holding
-    # them): what is said about such a field, what holds it, or the list an entry left out
-    # was in (a subset whose labels were dropped has "no labels", a route left with one
-    # destination "gives it all the traffic") would be about the reading, not what was written.
-    cut = [p[:-1] if isinstance(p[-1], int) else p for p in resource.meta.left_out]
+    # them): what is said about such a field, what holds it, the list an entry left out was
+    # in, or the weights of its other entries (a subset whose labels were dropped has "no
+    # labels", a route left with one destination "gives it all the traffic") would be about
+    # the reading, not what was written. The other entries' own references stand (an unknown
+    # host beside a destination left out). A generated gateway's name is rejected, and
+    # IST0165 says why: it stays.
     return _rejection(resource) + [
-        f for f in found if len(f.path) < 2 or not any(_holds(f.path, p) for p in cut)
+        f
+        for f in found
+        if len(f.path) < 2
+        or f.code is Code.INTERNAL_GATEWAY_REFERENCE
+        or not any(_about_reading(f.path, p) for p in resource.meta.left_out)
     ]
+
+
+def _about_reading(path: Path, left_out: Path) -> bool:
+    """Whether a finding at `path` is about how the resource was read without `left_out`."""
+    if _holds(path, left_out):
+        return True
+    if not isinstance(left_out[-1], int):
+        return False
+    entries = left_out[:-1]
+    return path[: len(entries)] == entries and (
+        len(path) <= len(entries) or "weight" in path[len(entries) :]
+    )
 
 
 def _checks(mesh: MeshIndex, resource: Resource, known: Registry) -> list[Finding]:
@@ -179,6 +197,7 @@ def _schema_findings(resource: Resource, host: str | None) -> list[Finding]:
         "UnknownField": Code.UNKNOWN_FIELD,
         "DeprecatedField": Code.DEPRECATED_FIELD,
         "IgnoredField": Code.IGNORED_FIELD,
+        INTERNAL_GATEWAY: Code.INTERNAL_GATEWAY_REFERENCE,
         STORED: Code.INVALID_RESOURCE,
     }
     stored = (

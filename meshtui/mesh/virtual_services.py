@@ -12,11 +12,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from meshtui.mesh.clients import ClientSet
 from meshtui.mesh.delegation import proxy_rules
-from meshtui.mesh.findings import Code, Finding
+from meshtui.mesh.findings import Code, Finding, Severity, nearest_name
+from meshtui.mesh.hosts import matches as host_matches
+from meshtui.mesh.hosts import resolve_host
 from meshtui.mesh.resources import Gateway, ObjectRef, VirtualService
 from meshtui.mesh.routes import (
     MESH_GATEWAY,
@@ -68,22 +70,82 @@ def _by_creation(a: VirtualService, b: VirtualService) -> ClientSet:
     return ClientSet.of(tied)
 
 
+# What one host says of one VirtualService's IST0109: the code, the sentence, and for whom.
+Entry = tuple[Code, str, ClientSet]
+
+
 def conflicts(
     table: RoutingTable, host: str, scope: ClientSet
 ) -> tuple[list[Finding], dict[ObjectRef, str]]:
     """IST0109 on each VS that shares `host` with another for some client; and for each VS
     that some of those clients drop, a phrase saying so (for the dormancy message).
 
+    A VirtualService is reported once, as istioctl's ConflictingMeshGatewayHostsAnalyzer
+    reports it once: on the first of its hosts in conflict, naming what happens on each."""
+    entries, dropped = _host_conflicts(table, host, scope)
+    findings: list[Finding] = []
+    for ref, entry in entries.items():
+        vs = table.index.get(ref)
+        if vs is None:
+            continue
+        parts = [(host, entry)]
+        for other in sorted(set(_claimed_hosts(table, vs)) - {host}):
+            there = _host_conflicts(table, other, scope)[0].get(ref)
+            if there is not None:
+                parts.append((other, there))
+        if min(h for h, _ in parts) != host:
+            continue  # said on that host
+        code = (
+            Code.CONFLICTING_VIRTUAL_SERVICES
+            if any(e[0] is Code.CONFLICTING_VIRTUAL_SERVICES for _, e in parts)
+            else Code.VIRTUAL_SERVICE_OVERRIDE
+        )
+        clients = ClientSet.none()
+        for _, e in parts:
+            clients |= e[2]
+        findings.append(
+            Finding(
+                code,
+                "; also: ".join(e[1] for _, e in sorted(parts)),
+                host=host,
+                resource=ref,
+                origin=vs.meta.origin,
+                path=("spec", "hosts"),
+                clients=clients,
+            )
+        )
+    return findings, dropped
+
+
+def _claimed_hosts(table: RoutingTable, vs: VirtualService) -> set[str]:
+    """The hosts on which IST0109 may be said of `vs`: its own, and those it narrows or
+    another narrows under its wildcard."""
+    index = table.index
+    hosts = {h for h in index.hosts_of(vs) if index.contested(h)}
+    return hosts | {n for n, a, b in index.narrowings() if vs is a or vs is b}
+
+
+def _host_conflicts(
+    table: RoutingTable, host: str, scope: ClientSet
+) -> tuple[dict[ObjectRef, Entry], dict[ObjectRef, str]]:
+    """What `host` says of each VirtualService claiming it (see conflicts).
+
     Where the order is decided by namespace (a client's own VirtualService, or one exported to
     it by name, before public ones: SelectVirtualServices), the outcome is deterministic and the
     override is reported as info (VirtualServiceOverride); where creation time decides, as an
     error (ConflictingVirtualServices)."""
+    key = ("conflicts", host, scope)
+    kept = table.index.memo.get(key)
+    if kept is not None:
+        return kept  # type: ignore[return-value]
     # A Gateway API route against a VirtualService is meshtui.mesh.gateway_api_checks' finding.
     claims = [vs for vs in table.index.claims(host) if not vs.gateway_semantics]
-    findings: list[Finding] = []
+    entries: dict[ObjectRef, Entry] = {}
     dropped: dict[ObjectRef, str] = {}
+    table.index.memo[key] = (entries, dropped)
+    _narrowed(table, host, scope, entries)
     if len(claims) < 2:
-        return findings, dropped
+        return entries, dropped
     names = ", ".join(vs.meta.ref.namespaced_name for vs in claims)
     for vs in claims:
         seen = visibility(vs) & scope
@@ -120,27 +182,14 @@ def conflicts(
                     f"first for {host} because {_why_first(vs, claims, uses)}; every "
                     "other client uses the one it overrides"
                 )
-                override = uses
+                entries[vs.meta.ref] = (Code.VIRTUAL_SERVICE_OVERRIDE, message, uses)
             elif lost and winner is not None:
                 message = (
                     f"VirtualService {winner.meta.ref.namespaced_name} overrides this one "
                     f"for {lost.describe()}: their sidecars take it first for {host} because "
                     f"{_why_first(winner, [vs], lost)}; every other client uses this one"
                 )
-                override = lost
-            else:
-                continue
-            findings.append(
-                Finding(
-                    Code.VIRTUAL_SERVICE_OVERRIDE,
-                    message,
-                    host=host,
-                    resource=vs.meta.ref,
-                    origin=vs.meta.origin,
-                    path=("spec", "hosts"),
-                    clients=override,
-                )
-            )
+                entries[vs.meta.ref] = (Code.VIRTUAL_SERVICE_OVERRIDE, message, lost)
             continue
         if lost and winner is not None:
             why = _why_first(winner, [vs], lost)
@@ -150,19 +199,39 @@ def conflicts(
             )
         else:
             verdict = f"{uses.describe()} use this one for {host}"
-        findings.append(
-            Finding(
-                Code.CONFLICTING_VIRTUAL_SERVICES,
-                f"VirtualServices {names} all claim host {host} for sidecars; pilot uses only "
-                f"the first for each client and drops the others: {verdict}",
-                host=host,
-                resource=vs.meta.ref,
-                origin=vs.meta.origin,
-                path=("spec", "hosts"),
-                clients=lost if lost else overlap,
-            )
+        entries[vs.meta.ref] = (
+            Code.CONFLICTING_VIRTUAL_SERVICES,
+            f"VirtualServices {names} all claim host {host} for sidecars; pilot uses only "
+            f"the first for each client and drops the others: {verdict}",
+            lost if lost else overlap,
         )
-    return findings, dropped
+    return entries, dropped
+
+
+def _narrowed(
+    table: RoutingTable, host: str, scope: ClientSet, entries: dict[ObjectRef, Entry]
+) -> None:
+    """A wildcard host that narrows another VirtualService's wider wildcard (`*.page.d` under
+    `*.d`), one of them public and the other exported to some namespaces only: for those
+    namespaces' sidecars both build a virtual host and the most specific domain takes the
+    names under `host` (Envoy's domain match), so the wider one's routes do not serve them
+    there. istioctl reports such pairs as IST0109; the outcome is deterministic."""
+    for narrow, vs, wide in table.index.narrowings():
+        if narrow != host or vs.gateway_semantics or wide.gateway_semantics:
+            continue
+        scoped = vs if not visibility(vs).everyone else wide
+        clients = visibility(scoped) & scope
+        if not clients:
+            continue
+        patterns = [p for p in table.index.hosts_of(wide) if p != host and host_matches(host, p)]
+        wider = max(patterns, key=len) if patterns else "*"
+        a, b = vs.meta.ref.namespaced_name, wide.meta.ref.namespaced_name
+        said = (
+            f"for {clients.describe()}, names under {host} go by VirtualService {a} (its host "
+            f"{host} is more specific than {wider} of {b}), the rest of {wider} by {b}"
+        )
+        entries.setdefault(vs.meta.ref, (Code.VIRTUAL_SERVICE_OVERRIDE, said, clients))
+        entries.setdefault(wide.meta.ref, (Code.VIRTUAL_SERVICE_OVERRIDE, said, clients))
 
 
 def designated_host(routes: RouteIndex, vs: VirtualService) -> str | None:
@@ -350,3 +419,48 @@ def _bypass(
         origin=r.origin,
         path=r.path,
     )
+
+
+def orphan_delegate_subsets(
+    routes: RouteIndex,
+    lookup: Callable[[str, str], Sequence[str] | None],
+) -> list[Finding]:
+    """UndefinedSubset (IST0101, a warning) in a delegate no root VirtualService names.
+
+    Pilot builds no route from such a delegate (it has no host of its own), so nothing fails
+    today; istioctl's DestinationRuleAnalyzer checks its subsets all the same, and once a root
+    delegates to it, a subset no DestinationRule defines answers 503. `lookup(host,
+    namespace)` gives the subsets defined for `host` by the DestinationRule clients in the
+    delegate's namespace apply (None: no DestinationRule)."""
+    out: list[Finding] = []
+    domain = routes.config.domain
+    for vs in routes.orphan_delegates():
+        ns = vs.meta.ref.namespace
+        for route in vs.routes:
+            for d in (*route.destinations, *route.mirrors):
+                if not d.subset or d.invalid:
+                    continue
+                host = resolve_host(d.host, ns, domain)
+                defined = lookup(host, ns) or ()
+                if d.subset in defined:
+                    continue
+                near = nearest_name(d.subset, defined)
+                out.append(
+                    Finding.at(
+                        Severity.WARNING,
+                        Code.UNDEFINED_SUBSET,
+                        f"VirtualService {vs.meta.ref.namespaced_name} {route.kind}[{route.index}]"
+                        f" routes to subset {d.subset!r} of {host}, which no DestinationRule "
+                        "for that host defines"
+                        + (f"; did you mean {near}?" if near else "")
+                        + ". It is a delegate (no hosts) that no root VirtualService names, so "
+                        "it carries no traffic now; once a root delegates to it, these "
+                        "requests fail with 503",
+                        host=host,
+                        subset=d.subset,
+                        resource=vs.meta.ref,
+                        origin=vs.meta.origin,
+                        path=d.path,
+                    )
+                )
+    return out

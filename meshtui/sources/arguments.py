@@ -39,6 +39,12 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="YAML/JSON files or folders (read recursively); - reads standard input (check only)",
     )
+    parser.add_argument(
+        "--overlay",
+        metavar="NAME",
+        help="of kustomize overlays that build on one base (alternatives), the one to read: "
+        "its path or last parts (overlays/prod); check reports each when not given",
+    )
     live = parser.add_argument_group("live cluster (read-only)")
     live.add_argument(
         "--context",
@@ -81,6 +87,8 @@ def build_source(
     keys from somewhere other than standard input (the terminal), so that stdin may bring YAML."""
     if args.paths:
         return path_source(args, parser, check, keys_elsewhere)
+    if getattr(args, "overlay", None):
+        parser.error("--overlay chooses among the kustomize overlays of PATHs; give a PATH")
     # No PATH: like kubectl and k9s, read the kubeconfig's current context.
     from meshtui.sources.cluster import ClusterSource
 
@@ -115,6 +123,7 @@ def path_source(
         args.paths,
         namespace=args.namespace[0] if args.namespace else None,
         follow=not check,
+        overlay=getattr(args, "overlay", None),
     )
     if not overlay:
         return files

@@ -315,6 +315,25 @@ def nothing_read(
     return head
 
 
+def _members(layout: kz.Plan) -> set[Path]:
+    return {p for family in layout.alternatives for p in family}
+
+
+def _pick(name: str, overlays: list[Path]) -> list[Path]:
+    """The overlay `--overlay NAME` means: its path, or the last parts of it (`overlays/a`,
+    `a`); anything else is a LoadError naming the overlays there are."""
+    wanted = Path(name).parts
+    found = [p for p in overlays if str(p) == name or p.parts[-len(wanted) :] == wanted]
+    if len(found) == 1:
+        return found
+    names = ", ".join(map(str, overlays))
+    if found:
+        raise LoadError(f"--overlay {name} is ambiguous: it names {', '.join(map(str, found))}")
+    raise LoadError(
+        f"--overlay {name}: no such overlay; the overlays that are alternatives: {names}"
+    )
+
+
 class FileSource(Source):
     """Files and folders given on the command line; with `follow`, they are watched and each
     change is read as it is saved."""
@@ -328,9 +347,14 @@ class FileSource(Source):
         *,
         namespace: str | None = None,
         follow: bool = False,
+        overlay: str | None = None,
     ) -> None:
         super().__init__()
         self.paths = [str(p) for p in paths]
+        # Of kustomize overlays that are alternatives, the one to show (None: each is a mesh
+        # of its own when not following, else the first); see `_choices`.
+        self.overlay = overlay
+        self._left_out: set[Path] = set()  # the overlays and bases not read for this view
         self.config = config
         self.namespace = namespace
         self.live = follow and STDIN not in self.paths
@@ -338,6 +362,7 @@ class FileSource(Source):
         if namespace:
             self.notes.append(f"namespace {namespace} assumed for resources without one")
             self.label += f" (namespace {namespace} for resources without one)"
+        self._label = self.label  # without the overlay shown (load adds it)
         self.files = 0
         self._read_notes: list[str] = []  # the notes the last read gave (kinds skipped, ...)
         self.contents: Contents | None = None
@@ -359,6 +384,51 @@ class FileSource(Source):
     def _inputs(self, warnings: list[str]) -> list[Path]:
         """The inputs to read (a git revision lists them another way: sources.revision)."""
         return discover(self.paths, warnings)
+
+    def _choices(self, inputs: list[Path]) -> tuple[list[tuple[str | None, list[Path]]], str]:
+        """The meshes to build from `inputs`, each with its overlay's name (None: the only
+        mesh), and a note on how the kustomize folders were grouped ("" when they were not).
+
+        Kustomize folders that build on a common base are alternatives (kubeflow's `base/`
+        with `overlays/a` and `overlays/b`): one applies one of them, so each is a mesh of
+        its own with the files and kustomizations that are no alternative of anything; a
+        base is built only inside its overlays (kustomize.plan)."""
+        folders = [p for p in inputs if p.is_dir()]
+        if len(folders) < 2:
+            if self.overlay:
+                raise LoadError(f"--overlay {self.overlay}: no kustomize overlays to choose from")
+            return [(None, inputs)], ""
+        layout = kz.plan(folders)
+        bases = set(layout.bases)
+        rest = [p for p in inputs if p not in bases and p not in _members(layout)]
+        said = ", ".join(str(b) for b in layout.bases)
+        note = f"kustomize bases built inside the overlays that use them: {said}" if said else ""
+        alternatives = [p for family in layout.alternatives for p in family]
+        if not alternatives:
+            if self.overlay:
+                raise LoadError(f"--overlay {self.overlay}: no kustomize overlays to choose from")
+            self._left_out = bases
+            return [(None, rest)], note
+        names = ", ".join(map(str, alternatives))
+        if self.overlay is not None:
+            chosen = _pick(self.overlay, alternatives)
+        elif self.live:
+            chosen = [alternatives[0]]
+        else:
+            chosen = alternatives
+        self._left_out = bases | (set(alternatives) - set(chosen))
+        if len(chosen) > 1:
+            note = (
+                f"kustomize overlays {names} build on a common base and are alternatives: "
+                "each is analysed as a mesh of its own"
+            ) + (f"; {note}" if note else "")
+        else:
+            others = ", ".join(str(p) for p in alternatives if p != chosen[0])
+            note = (
+                f"overlay {chosen[0]} shown; its alternatives {others} are not (choose with "
+                "--overlay)"
+            ) + (f"; {note}" if note else "")
+        return [(str(c), [*rest, c]) for c in chosen], note
 
     def key(self, path: Path) -> Key | None:
         """Where `path` comes in the order of a whole read (folders walked in sorted order,
@@ -385,37 +455,49 @@ class FileSource(Source):
         warnings: list[str] = []
         reading = LoadResult(namespace=namespace)  # rapidyaml where it reads as PyYAML does
         with collector_paused(), fast_reading(reading, True):
-            inputs = self._inputs(warnings)
-            units = []
+            choices, grouping = self._choices(self._inputs(warnings))
+            inputs = list(dict.fromkeys(p for _, paths in choices for p in paths))
+            command = kz.build_command()
+            if command is not None:  # every build at once; read_unit takes them from the cache
+                kz.build_all([p for p in inputs if p.is_dir()], command)
+            units = {}
             for path in inputs:
                 key = self.key(path) or (len(self.paths), ())
                 unit = read_unit(path, namespace, follow=self.live, fast=reading.fast)
-                units.append((path, key, unit))
-            mesh = Mesh(self.config)
-            contents = Contents(mesh)
-            contents.fill(units)
+                units[path] = (path, key, unit)
+            meshes = []
+            for overlay, paths in choices:
+                mesh = Mesh(self.config)
+                mesh.overlay = overlay
+                every = Contents(mesh)
+                every.fill(units[p] for p in paths)
+                meshes.append(every)
+            contents = meshes[0]
         self.files = len(inputs)
-        if contents.objects == 0:
-            findings = [f for u in contents.units.values() for f in u.findings]
-            said = [n for u in contents.units.values() for n in u.notes]
+        read = [u for _, _, u in units.values()]
+        if all(c.objects == 0 for c in meshes):
+            findings = [f for u in read for f in u.findings]
+            said = [n for u in read for n in u.notes]
             raise LoadError(
                 "; ".join([nothing_read(self.paths, len(inputs), findings, warnings), *said])
             )
         skipped: Counter[str] = Counter()
         read_notes: list[str] = []
-        for unit in contents.units.values():
+        for unit in read:
             skipped.update(unit.skipped)
             read_notes += unit.notes
         note = skipped_note(skipped)
+        if len(choices) == 1 and choices[0][0] is not None:
+            self.label = f"{self._label} (overlay {choices[0][0]})"
         self.notes = [n for n in self.notes if n not in self._read_notes]
-        self._read_notes = read_notes + ([note] if note else [])
+        self._read_notes = read_notes + [n for n in (note, grouping) if n]
         self.notes += self._read_notes
         with self.lock:
             self.contents = contents
-            self.meshes = [mesh]
+            self.meshes = [c.mesh for c in meshes]
             self.warnings = warnings
-            self.details = fallback_notes(f for _, _, u in units for f in u.fallbacks)
-        return [mesh]
+            self.details = fallback_notes(f for _, _, u in units.values() for f in u.fallbacks)
+        return list(self.meshes)
 
     def refine(self, findings: Iterable[Finding]) -> list[Finding]:
         return refine_lines(findings)
@@ -514,7 +596,7 @@ class FileSource(Source):
         todo: set[Path] = set()
         gone: set[Path] = set()
         if paths is None:  # changes may have been missed: compare every input's identity
-            found = set(discover(self.paths))
+            found = set(discover(self.paths)) - self._left_out
             gone = set(contents.units) - found
             todo = {p for p in found if p.is_dir() or contents.units.get(p) is None}
             todo |= {
@@ -544,6 +626,12 @@ class FileSource(Source):
                 else:
                     todo.add(known)
                 return
+        for folder in self._left_out:
+            if path == folder or folder in path.parents:
+                # A base: the overlays built on it are built again (unchanged ones come from
+                # the cache); an overlay not shown: nothing to do.
+                todo |= {b for b in contents.builds if folder in kz.closure(b)}
+                return
         if path.name in kz.KUSTOMIZATION_FILES and path.exists():
             self._rescan(contents, path.parent, todo, gone)
             return
@@ -558,7 +646,7 @@ class FileSource(Source):
             self._rescan(contents, path, todo, gone)
 
     def _rescan(self, contents: Contents, folder: Path, todo: set[Path], gone: set[Path]) -> None:
-        found = set(discover([folder])) if folder.is_dir() else set()
+        found = set(discover([folder])) - self._left_out if folder.is_dir() else set()
         gone |= {u for u in contents.units if u == folder or folder in u.parents} - found
         todo |= found
 

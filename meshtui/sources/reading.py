@@ -134,7 +134,7 @@ def _load_build(folder: Path, result: LoadResult) -> None:
     (its lines are those of the output, which `kubectl kustomize DIR` prints again)."""
     name = kustomize.build_name(folder)
     command = kustomize.build_command()
-    built = kustomize.build(folder, command) if command else kustomize.Build(b"", "no tool")
+    built = kustomize.cached_build(folder, command) if command else kustomize.Build(b"", "no tool")
     if built.remote:
         # Offline, a remote base cannot be fetched: not an error of the input, but this
         # kustomization is not analysed.

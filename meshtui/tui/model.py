@@ -302,7 +302,8 @@ class MeshView:
     # -- lookups -------------------------------------------------------------------------
 
     def cluster_name(self, index: int) -> str:
-        return self.analyses[index].cluster or f"cluster {index + 1}"
+        analysis = self.analyses[index]
+        return analysis.cluster or analysis.overlay or f"cluster {index + 1}"
 
     def entry(self, ref: NodeRef) -> HostEntry | None:
         return self.entry_for(ref.cluster, ref.host)

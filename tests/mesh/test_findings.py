@@ -7,7 +7,15 @@ from pathlib import Path
 import pytest
 
 from meshtui.mesh.analysis import Mesh
-from meshtui.mesh.findings import SEVERITY, Code, Finding, Severity, markdown_table, reaches
+from meshtui.mesh.findings import (
+    RULES,
+    SEVERITY,
+    Code,
+    Finding,
+    Severity,
+    markdown_table,
+    reaches,
+)
 from meshtui.mesh.resources import Origin
 from tests.helpers import (
     analyze,
@@ -421,3 +429,54 @@ def test_readme_findings_table_is_the_table_of_rules():
         "README.md's findings table is out of date; renew it with: python -c "
         "'from meshtui.mesh.findings import markdown_table; print(markdown_table())'"
     )
+
+
+def _level_settings() -> dict[str, set[str]]:
+    """Where meshtui/mesh gives a finding a level of its own: the code, and the files."""
+    import ast
+
+    out: dict[str, set[str]] = {}
+    for file in sorted((Path(__file__).resolve().parents[2] / "meshtui" / "mesh").rglob("*.py")):
+        for node in ast.walk(ast.parse(file.read_text())):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            at = isinstance(func, ast.Attribute) and func.attr == "at"
+            leveled = any(k.arg == "level" for k in node.keywords)
+            if not (at or leveled):
+                continue
+            level = node.args[0] if at and node.args else None
+            for inner in ast.walk(node):
+                if (
+                    isinstance(inner, ast.Attribute)
+                    and isinstance(inner.value, ast.Name)
+                    and inner.value.id == "Code"
+                ):
+                    if (
+                        isinstance(level, ast.Attribute)
+                        and isinstance(level.value, ast.Name)
+                        and level.value.id == "Severity"
+                        and RULES[getattr(Code, inner.attr)].severity.name == level.attr
+                    ):
+                        continue  # its own severity, written out
+                    out.setdefault(inner.attr, set()).add(file.name)
+                    break
+    return out
+
+
+def test_every_code_is_in_the_readme_with_its_severity_rule_and_fix():
+    # Derived from the code: every Code has a row; a code the core gives another level than
+    # its own says when (severity_rule); a code the fix modules offer fixes for says what they
+    # do.
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    missing = [c.value for c in Code if f"| `{c.value}` |" not in readme]
+    assert not missing, f"README's findings table lacks {missing}"
+    assert set(RULES) == set(Code)
+    leveled = _level_settings()
+    assert {"UNDEFINED_SUBSET", "SUBSET_SELECTS_NOTHING", "UNKNOWN_HOST"} <= set(leveled)
+    unsaid = {c: files for c, files in leveled.items() if not RULES[getattr(Code, c)].severity_rule}
+    assert not unsaid, f"codes given another severity without a severity_rule: {unsaid}"
+    mesh = Path(__file__).resolve().parents[2] / "meshtui" / "mesh"
+    fixes = "".join(p.read_text() for p in mesh.glob("fix*.py"))
+    fixed = [c for c in Code if f"Code.{c.name}" in fixes]
+    assert fixed and all(RULES[c].fix for c in fixed), [c for c in fixed if not RULES[c].fix]

@@ -9,7 +9,10 @@ the comparison is per istioctl code: the resources meshtui reports under that co
 
 from __future__ import annotations
 
+from collections import Counter
+
 from meshtui.mesh.analysis import Analysis
+from meshtui.mesh.findings import Code
 from tests.helpers import analyze, dest, dr, gateway, route, service, subset, vs
 
 
@@ -28,8 +31,9 @@ def to(host: str) -> dict:
 # -- IST0109 ConflictingMeshGatewayVirtualServiceHosts ----------------------------------------
 
 
-def test_ist0109_mesh_virtual_services_sharing_a_host():
-    analysis = analyze(
+def sharing_a_host() -> Analysis:
+    """istioctl's virtualServiceConflictingMeshGatewayHosts case, restated."""
+    return analyze(
         # Two public mesh VSs for one short host in one namespace: both reported.
         vs("page", ["page"], namespace="foo", http=[to("page")]),
         vs("page-copy", ["page"], namespace="foo", http=[to("page")]),
@@ -72,6 +76,10 @@ def test_ist0109_mesh_virtual_services_sharing_a_host():
             http=[to("stars.t3.svc.cluster.local")],
         ),
     )
+
+
+def test_ist0109_mesh_virtual_services_sharing_a_host():
+    analysis = sharing_a_host()
     # t2/stars conflicts with the public bar/stars on example.com for clients in t2.
     assert reported(analysis, "IST0109") == {
         "foo/page",
@@ -96,6 +104,41 @@ def test_ist0109_export_to_decides_who_sees_both():
         vs("pc", ["*.page.c"], namespace="bar", export_to=["*"], http=[to("c.bar")]),
     )
     assert reported(analysis, "IST0109") == {"foo/p", "bar/p", "foo/pc", "bar/pc"}
+
+
+def test_ist0109_one_report_per_virtual_service():
+    # bar/stars shares stars.foo with foo/stars and example.com with t2/stars: one finding
+    # (as istioctl's analyzer reports each VirtualService once) naming both hosts.
+    analysis = sharing_a_host()
+    said = Counter(
+        f.resource.namespaced_name for f in analysis.findings if f.istio == "IST0109" and f.resource
+    )
+    assert set(said.values()) == {1}
+    [bar] = [
+        f
+        for f in analysis.findings
+        if f.istio == "IST0109" and f.resource.name == "stars" and f.resource.namespace == "bar"
+    ]
+    assert "stars.foo.svc.cluster.local" in bar.message and "example.com" in bar.message
+    # One of the two is a conflict decided by creation time: the finding is an error.
+    assert bar.code is Code.CONFLICTING_VIRTUAL_SERVICES
+
+
+def test_ist0109_a_scoped_wildcard_narrowing_a_public_one():
+    # virtualServiceConflictingMeshGatewayHostsWithExportTo's productpage-d: `*.page.d` of
+    # foo, exported to foo only, under bar's public `*.d`. Foo's sidecars build both virtual
+    # hosts and the more specific domain takes the names under *.page.d: an override for foo.
+    analysis = analyze(
+        vs("pd", ["*.page.d"], namespace="foo", export_to=["."], http=[to("d.foo")]),
+        vs("pd", ["*.d"], namespace="bar", export_to=["*"], http=[to("d.bar")]),
+        # Both public: the most specific host wins for everyone, as designed; no finding.
+        vs("pe", ["*.page.e"], namespace="foo", http=[to("e.foo")]),
+        vs("pe", ["*.e"], namespace="bar", http=[to("e.bar")]),
+    )
+    assert reported(analysis, "IST0109") == {"foo/pd", "bar/pd"}
+    found = [f for f in analysis.findings if f.istio == "IST0109"]
+    assert {f.code for f in found} == {Code.VIRTUAL_SERVICE_OVERRIDE}
+    assert all(f.clients.names == {"foo"} and not f.clients.everyone for f in found)
 
 
 # -- IST0130 VirtualServiceUnreachableRule / IST0131 VirtualServiceIneffectiveMatch ---------

@@ -19,9 +19,9 @@ from meshtui.mesh.schema import Issue
 from meshtui.mesh.webhook.destination_rule import destination_rule
 from meshtui.mesh.webhook.service_entry import service_entry, sidecar
 from meshtui.mesh.webhook.values import IGNORED, STORED, Out, duration_ns
-from meshtui.mesh.webhook.virtual_service import virtual_service
+from meshtui.mesh.webhook.virtual_service import INTERNAL_GATEWAY, virtual_service
 
-__all__ = ["IGNORED", "KINDS", "STORED", "duration_ns", "validate"]
+__all__ = ["IGNORED", "INTERNAL_GATEWAY", "KINDS", "STORED", "duration_ns", "validate"]
 
 KINDS: dict[str, Callable[[Out, Mapping[str, Any], str], None]] = {
     "DestinationRule": destination_rule,

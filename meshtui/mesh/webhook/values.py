@@ -52,8 +52,12 @@ class Out:
     def __init__(self) -> None:
         self.issues: list[Issue] = []
 
-    def add(self, path: Path, message: str, rule: str) -> None:
-        self.issues.append(Issue(path, f"{message} (Istio's webhook rejects it: {rule})"))
+    def add(
+        self, path: Path, message: str, rule: str, prune: tuple[Path, ...] | None = None
+    ) -> None:
+        self.issues.append(
+            Issue(path, f"{message} (Istio's webhook rejects it: {rule})", prune=prune)
+        )
 
 
 def mapping_of(value: object) -> Mapping[str, Any]:
