@@ -20,6 +20,7 @@ from meshtui.mesh.trace import (
     Trace,
     TraceError,
     failing_share,
+    located,
     prepare,
 )
 from meshtui.mesh.trace_request import written_request
@@ -54,6 +55,10 @@ def _hop_json(hop: Hop, share: str = "weight") -> dict[str, Any]:
     }
 
 
+def _written_in(ref: ObjectRef | None) -> dict[str, str] | None:
+    return {"kind": ref.kind, "namespace": ref.namespace, "name": ref.name} if ref else None
+
+
 def to_json(t: Trace) -> dict[str, Any]:
     """The trace as the documented JSON contract (plus the request and the rule's actions)."""
     return {
@@ -72,7 +77,11 @@ def to_json(t: Trace) -> dict[str, Any]:
         # "HTTPRoute" etc. when the rule comes from a Gateway API route (pilot's generated VS).
         "routeKind": t.virtual_service.kind if t.virtual_service else None,
         "mergedVirtualServices": [r.namespaced_name for r in t.merged],
+        # The rule as written: `http[i]` of a VirtualService, `rules[i]` (`.matches[j]`) of
+        # the Gateway API route `writtenIn` names; `location` is its file:line (or cluster).
         "rule": t.rule,
+        "writtenIn": _written_in(t.written_in),
+        "location": t.rule_location or None,
         "ruleName": t.rule_name or None,
         "delegate": t.delegate.namespaced_name if t.delegate else None,
         "delegateRule": t.delegate_rule or None,
@@ -83,6 +92,7 @@ def to_json(t: Trace) -> dict[str, Any]:
                 "name": s.name or None,
                 "delegate": s.delegate.namespaced_name if s.delegate else None,
                 "delegateRule": s.delegate_rule or None,
+                "writtenIn": _written_in(s.written_in),
                 "why": s.why,
             }
             for s in t.skipped
@@ -102,9 +112,20 @@ def to_json(t: Trace) -> dict[str, Any]:
 # -- text --------------------------------------------------------------------------------------
 
 
-def _rule_text(vs: ObjectRef, rule: str, name: str, delegate: ObjectRef | None, sub: str) -> str:
+def _rule_text(
+    vs: ObjectRef,
+    rule: str,
+    name: str,
+    delegate: ObjectRef | None,
+    sub: str,
+    written_in: ObjectRef | None = None,
+) -> str:
+    """`ns/name http[0] 'name'`; a Gateway API route's rule as written, with its kind:
+    `HTTPRoute ns/name rules[0]`, not the generated VirtualService's `http[i]`."""
     named = f" {_printable(name)!r}" if name else ""
     where = f" (delegate {delegate.namespaced_name} {sub})" if delegate else ""
+    if written_in is not None and written_in.kind != "VirtualService":
+        return f"{written_in} {rule}{named}"
     return f"{vs.namespaced_name} {rule}{named}{where}"
 
 
@@ -166,11 +187,16 @@ def render_text(t: Trace, cluster: str | None = None) -> str:
     elif t.merged:
         out.append(f"{t.merged[0].kind} {_printable(t.merged[0].namespaced_name)} handles it.")
     for s in t.skipped:
-        rule = _rule_text(s.virtual_service, s.rule, s.name, s.delegate, s.delegate_rule)
+        rule = _rule_text(
+            s.virtual_service, s.rule, s.name, s.delegate, s.delegate_rule, s.written_in
+        )
         out.append(f"  skips {_printable(rule)}: {_printable(s.why)}")
     if t.rule and t.virtual_service:
-        rule = _rule_text(t.virtual_service, t.rule, t.rule_name, t.delegate, t.delegate_rule)
-        out.append(f"  matches {_printable(rule)}.")
+        rule = _rule_text(
+            t.virtual_service, t.rule, t.rule_name, t.delegate, t.delegate_rule, t.written_in
+        )
+        at = f" ({_printable(t.rule_location)})" if t.rule_location else ""
+        out.append(f"  matches {_printable(rule)}{at}.")
     for key in ("redirect", "directResponse"):
         if key in t.actions:
             out.append(f"It answers with a {key}: {_printable(json.dumps(t.actions[key]))}")
@@ -279,6 +305,7 @@ def run_trace(argv: Sequence[str], out: TextIO | None = None) -> int:
     except TraceError as err:
         print(f"meshtui trace: {err}", file=sys.stderr)
         return EXIT_BAD
+    traces = [(m, located(t, lambda f: source.refine([f])[0])) for m, t in traces]
     if args.output == "json":
         docs = [{**to_json(t), "cluster": m.cluster} for m, t in traces]
         out.write(json.dumps(docs[0] if len(docs) == 1 else docs, indent=2) + "\n")

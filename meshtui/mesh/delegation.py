@@ -47,12 +47,19 @@ class ProxyRule:
 
     @property
     def label(self) -> str:
-        return f"{self.route.kind}[{self.route.index}]"
+        """`http[0]`, or a Gateway API route's `rules[0]` (meshtui.mesh.objects Route.label)."""
+        return self.route.label
 
     @property
     def delegate_label(self) -> str:
         r = self.delegate_route
-        return f"{r.kind}[{r.index}]" if r else ""
+        return r.label if r else ""
+
+    @property
+    def written_in(self) -> ObjectRef:
+        """The resource the root rule is written in: the Gateway API route pilot generated
+        the VirtualService from, else the VirtualService."""
+        return self.route.source or self.virtual_service.meta.ref
 
 
 def _string_conflict(root: Any, leaf: Any) -> bool:

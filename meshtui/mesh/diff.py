@@ -198,10 +198,13 @@ def _route_key(r: RouteRef) -> tuple[Any, ...]:
 
 
 def route_label(r: RouteRef) -> str:
-    """`ns/name http[0] 'name'` (`mirror` for a mirror of the rule)."""
+    """`ns/name http[0] 'name'` (`mirror` for a mirror of the rule); a Gateway API route's rule
+    as written, `HTTPRoute ns/name rules[0]`."""
     kind = r.rule_kind or r.kind
     name = f" {r.route_name!r}" if r.route_name else ""
     mirror = " mirror" if r.kind == "mirror" else ""
+    if r.source is not None:
+        return f"{r.source} {r.rule}{name}{mirror}"
     return f"{r.virtual_service.namespaced_name} {kind}[{r.route_index}]{name}{mirror}"
 
 

@@ -465,6 +465,12 @@ class Finding:
         )
 
 
+def location_probe(resource: ObjectRef, origin: Origin, path: Path) -> Finding:
+    """A finding in form only, never shown: a field a source locates (Source.refine) the way
+    it locates a finding's, e.g. the line of the rule a route or a trace names."""
+    return Finding(Code.INVALID_RESOURCE, "", resource=resource, origin=origin, path=path)
+
+
 def nearest_name(name: str, names: Iterable[str]) -> str | None:
     """The name of `names` that `name` most likely misspells (`canery` for `canary`)."""
     close = difflib.get_close_matches(name, sorted(set(names) - {name}), n=1, cutoff=0.6)

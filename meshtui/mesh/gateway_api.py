@@ -273,10 +273,12 @@ def convert_rules(
             matches = [{**sni, **({"port": port} if port is not None else {})}]
         else:
             matches = [{"port": port}] if port is not None else [{}]
-        # Pilot names an unnamed rule `ns.route.index`; meshtui names it by `rules[i]` instead.
+        # Pilot names an unnamed rule `ns.route.index`; meshtui names it by `rules[i]` instead,
+        # and each route of a rule with several matches by its `matches[j]` (Route.label).
         name = rule.name
-        for match in matches:
+        for j, match in enumerate(matches):
             written = (match,) if match else ()
+            where = (*rule.path, "matches", j) if len(matches) > 1 else rule.path
             out.append(
                 Route(
                     kind=rule_kind,
@@ -290,7 +292,7 @@ def convert_rules(
                     actions=actions,
                     source=route.meta.ref,
                     source_origin=route.meta.origin,
-                    source_path=rule.path,
+                    source_path=where,
                 )
             )
     return out

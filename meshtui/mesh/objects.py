@@ -186,7 +186,29 @@ class Route:
     # For a rule pilot generates from a Gateway API route: the route it was written in, where.
     source: ObjectRef | None = None
     source_origin: Origin | None = None
-    source_path: Path = ()  # the `rules[]` entry
+    # The `rules[]` entry, or its `matches[]` entry when pilot split a rule of several matches.
+    source_path: Path = ()
+
+    @property
+    def label(self) -> str:
+        """The rule as its author wrote it: `http[2]` of a VirtualService; of a Gateway API
+        route its `rules[]` entry, not the place pilot gives it in the VirtualService it
+        generates (a merge and the precedence sort renumber them)."""
+        if self.source is None:
+            return f"{self.kind}[{self.index}]"
+        return rule_label(self.source_path)
+
+    @property
+    def written_as(self) -> str:
+        """`HTTPRoute ns/name rules[0]` for a Gateway API route's rule, else its label."""
+        return f"{self.source} {self.label}" if self.source is not None else self.label
+
+
+def rule_label(path: Path) -> str:
+    """`rules[1]` for a path under spec.rules[1], `rules[1].matches[0]` under its matches[0]
+    (conversion.go convertHTTPRoute makes one route per match)."""
+    parts = path[1:5] if path[:2] == ("spec", "rules") else ()
+    return ".".join(f"{key}[{index}]" for key, index in zip(parts[::2], parts[1::2], strict=False))
 
 
 @dataclass(frozen=True, slots=True)

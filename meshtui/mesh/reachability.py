@@ -101,7 +101,7 @@ def rule_issues(routes: Sequence[Route]) -> list[RuleIssue]:
 
 
 def _name(route: Route) -> str:
-    return f"{route.kind}[{route.index}]" + (f" {route.name!r}" if route.name else "")
+    return route.written_as + (f" {route.name!r}" if route.name else "")
 
 
 def _kind_issues(routes: list[Route], kind: str) -> list[RuleIssue]:

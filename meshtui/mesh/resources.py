@@ -78,6 +78,7 @@ from meshtui.mesh.objects import (
     Workload,
     format_path,
     pod_selector,
+    rule_label,
 )
 
 __all__ = [
@@ -130,6 +131,7 @@ __all__ = [
     "object_kind",
     "parse_object",
     "pod_selector",
+    "rule_label",
 ]
 
 

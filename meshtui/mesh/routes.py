@@ -19,7 +19,15 @@ from meshtui.mesh.delegation import ProxyRule, proxy_rules
 from meshtui.mesh.hosts import MeshConfig, is_wildcard, resolve_host
 from meshtui.mesh.hosts import matches as host_matches
 from meshtui.mesh.reachability import RuleIssue, rule_issues
-from meshtui.mesh.resources import Destination, ObjectRef, Origin, Path, Route, VirtualService
+from meshtui.mesh.resources import (
+    Destination,
+    ObjectRef,
+    Origin,
+    Path,
+    Route,
+    VirtualService,
+    rule_label,
+)
 
 MESH_GATEWAY = "mesh"
 NO_CLIENT = ClientSet.none()
@@ -75,6 +83,9 @@ class RouteRef:
     # The Gateway API route (HTTPRoute, ...) the rule was written in, when `virtual_service`
     # is one pilot generates from such routes (meshtui.mesh.gateway_api); never a subset then.
     source: ObjectRef | None = None
+    # The rule's own field in `written_in`: `spec.http[i]`, or the Gateway API route's
+    # `spec.rules[i]` (`.matches[j]` where pilot split a rule of several matches).
+    rule_path: Path = ()
 
     @property
     def reachable(self) -> bool:
@@ -99,18 +110,20 @@ class RouteRef:
     def gateway_api(self) -> bool:
         return self.source is not None
 
-    def describe(self) -> str:
+    @property
+    def rule(self) -> str:
+        """The rule as its author wrote it: `http[2]`, or a Gateway API route's `rules[1]`
+        (meshtui.mesh.objects Route.label), never the generated VirtualService's `http[i]`."""
         if self.source is not None:
-            rule = (
-                ".".join(str(p) for p in self.path[1:3])
-                if self.path[:2] == ("spec", "rules")
-                else ""
-            )
-            name = f" {self.route_name!r}" if self.route_name else ""
-            return f"{self.source} {rule or self.kind}{name}"
-        where = f" (delegate {self.delegate.namespaced_name})" if self.delegate else ""
+            return rule_label(self.rule_path) or self.kind
+        return f"{self.kind}[{self.route_index}]"
+
+    def describe(self) -> str:
         name = f" {self.route_name!r}" if self.route_name else ""
-        return f"{self.virtual_service} {self.kind}[{self.route_index}]{name}{where}"
+        if self.source is not None:
+            return f"{self.source} {self.rule}{name}"
+        where = f" (delegate {self.delegate.namespaced_name})" if self.delegate else ""
+        return f"{self.virtual_service} {self.rule}{name}{where}"
 
 
 _ROUTE_FIELDS = tuple(f.name for f in fields(RouteRef))
@@ -530,6 +543,7 @@ class RouteIndex:
             "match": written.match,
             "origin": written.source_origin or owner.meta.origin,
             "source": written.source,
+            "rule_path": written.source_path or ("spec", written.kind, written.index),
             "delegate": delegate,
             "dropped": dropped,
             "never_matches": bool(dropped),

@@ -13,14 +13,15 @@ client (push_context.go destinationRule) with the effective policy on the destin
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from meshtui.mesh.analysis import HostAnalysis, Mesh
 from meshtui.mesh.dataplane import Mode
 from meshtui.mesh.delegation import ProxyRule, proxy_rules
 from meshtui.mesh.destination_rules import ConsolidatedRule
+from meshtui.mesh.findings import Finding, location_probe
 from meshtui.mesh.hosts import is_wildcard, resolve_host
 from meshtui.mesh.hosts import matches as host_matches
 from meshtui.mesh.matching import Request, match_any
@@ -30,6 +31,8 @@ from meshtui.mesh.resources import (
     DestinationRule,
     Gateway,
     ObjectRef,
+    Origin,
+    Path,
     Subset,
     VirtualService,
     Workload,
@@ -88,11 +91,14 @@ class Skipped:
     """A rule tried before the one that matched, and why it did not."""
 
     virtual_service: ObjectRef
-    rule: str  # "http[0]", the rule's place in the VS it belongs to (the root's for delegates)
+    # "http[0]", the rule's place in the VS it belongs to (the root's for delegates); a
+    # Gateway API route's `rules[0]` (`rules[0].matches[1]`) in `written_in`.
+    rule: str
     name: str
     why: str
     delegate: ObjectRef | None = None
     delegate_rule: str = ""
+    written_in: ObjectRef | None = None  # the VirtualService, or the Gateway API route
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,11 +146,33 @@ class Trace:
     actions: Mapping[str, Any]
     problems: tuple[str, ...]
     proxy: str = ""  # which proxy decides (meshtui.mesh.dataplane): sidecar, ztunnel, waypoint
+    # Where the matched rule is written, as its author wrote it: the VirtualService (its
+    # `http[i]`) or the Gateway API route (its `rules[i]`), the document and the field (an
+    # interface has its source locate the line: `located`).
+    written_in: ObjectRef | None = None
+    rule_origin: Origin | None = None
+    rule_path: Path = ()
 
     @property
     def default_route(self) -> bool:
         """No VirtualService: pilot's default route sends everything to the host itself."""
         return not self.merged and self.client.gateway is None
+
+    @property
+    def rule_location(self) -> str:
+        """`file:line` of the matched rule offline; "" live (the resource is named already)
+        or without a matched rule."""
+        origin = self.rule_origin
+        return str(origin) if origin is not None and origin.file is not None else ""
+
+
+def located(t: Trace, locate: Callable[[Finding], Finding]) -> Trace:
+    """The trace with its rule's origin at the rule's own line, as a source locates a field
+    (Source.refine): the interfaces print where the rule is written."""
+    if t.written_in is None or t.rule_origin is None:
+        return t
+    origin = locate(location_probe(t.written_in, t.rule_origin, t.rule_path)).origin
+    return replace(t, rule_origin=origin or t.rule_origin)
 
 
 # -- the destinations -----------------------------------------------------------------------------
@@ -261,7 +289,18 @@ def _why(rule: ProxyRule, request: Request) -> str:
 
 def _skip(rule: ProxyRule, why: str) -> Skipped:
     ref = rule.virtual_service.meta.ref
-    return Skipped(ref, rule.label, rule.name, why, rule.delegate, rule.delegate_label)
+    return Skipped(
+        ref, rule.label, rule.name, why, rule.delegate, rule.delegate_label, rule.written_in
+    )
+
+
+def _rule_place(rule: ProxyRule) -> tuple[Origin, Path]:
+    """The document and field of a rule: a Gateway API route's `rules[]` (or `matches[]`)
+    entry, else the VirtualService's `http[i]`."""
+    route = rule.route
+    if route.source is not None:
+        return route.source_origin or rule.virtual_service.meta.origin, route.source_path
+    return rule.virtual_service.meta.origin, ("spec", route.kind, route.index)
 
 
 def _pod_labels(client: Client) -> dict[str, str] | None:
@@ -433,6 +472,7 @@ def trace(
     for hop in destinations:
         if hop.weight > 0:
             problems += _hop_problems(hop, client)
+    place = _rule_place(matched) if matched is not None else None
     return Trace(
         client=client,
         request=request,
@@ -457,6 +497,9 @@ def trace(
         actions=dict(matched.actions) if matched else {},
         problems=tuple(dict.fromkeys(problems)),
         proxy=proxy,
+        written_in=matched.written_in if matched else None,
+        rule_origin=place[0] if place else None,
+        rule_path=place[1] if place else (),
     )
 
 

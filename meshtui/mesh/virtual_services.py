@@ -13,13 +13,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 from meshtui.mesh.clients import ClientSet
 from meshtui.mesh.delegation import proxy_rules
 from meshtui.mesh.findings import Code, Finding, Severity, nearest_name
 from meshtui.mesh.hosts import matches as host_matches
 from meshtui.mesh.hosts import resolve_host
-from meshtui.mesh.resources import Gateway, ObjectRef, VirtualService
+from meshtui.mesh.resources import Gateway, ObjectRef, Origin, Path, VirtualService
 from meshtui.mesh.routes import (
     MESH_GATEWAY,
     RouteIndex,
@@ -251,37 +252,63 @@ def rule_findings(routes: RouteIndex, vs: VirtualService, host: str) -> list[Fin
             continue
         unreachable = set()
         for issue in routes.rule_issues(ref):
-            rule = f"{issue.kind}[{issue.index}]"
+            where = _rule_site(owner, issue.kind, issue.index)
             if issue.unreachable:
                 unreachable.add((issue.kind, issue.index))
                 out.append(
                     Finding(
                         Code.UNREACHABLE_RULE,
-                        f"rule {rule} of VirtualService {ref.namespaced_name} can never match: "
+                        f"rule {where.rule} of {where.resource} can never match: "
                         f"{issue.reason}; its destinations get no traffic from it",
                         host=host,
-                        resource=ref,
-                        origin=owner.meta.origin,
-                        path=("spec", issue.kind, issue.index),
+                        resource=where.resource,
+                        origin=where.origin,
+                        path=where.path,
                         beyond_istio=issue.by_prefix,
                     )
                 )
             else:
+                match = issue.match_index or 0
+                # A Gateway API rule of several matches became one route per match: its
+                # `matches[j]` is the whole route (where.path names it already).
+                entry = f"match {match} of " if not where.generated else ""
                 out.append(
                     Finding(
                         Code.INEFFECTIVE_MATCH,
-                        f"match {issue.match_index} of rule {rule} of VirtualService "
-                        f"{ref.namespaced_name} never matches: {issue.reason}",
+                        f"{entry}rule {where.rule} of {where.resource} never matches: "
+                        f"{issue.reason}",
                         host=host,
-                        resource=ref,
-                        origin=owner.meta.origin,
-                        path=("spec", issue.kind, issue.index, "match", issue.match_index or 0),
+                        resource=where.resource,
+                        origin=where.origin,
+                        path=where.path if where.generated else (*where.path, "match", match),
                     )
                 )
         if ref == vs.meta.ref:
             out += _unbound_rules(vs, host, unreachable)
     out += _dropped_delegate_rules(routes, vs, host)
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSite:
+    """Where a rule of a VirtualService is written, for a finding about it: the VS's
+    `http[i]`, or, in a VirtualService pilot generates, the Gateway API route's `rules[i]`."""
+
+    resource: ObjectRef
+    rule: str
+    origin: Origin | None
+    path: Path
+    generated: bool
+
+
+def _rule_site(owner: VirtualService, kind: str, index: int) -> RuleSite:
+    for route in owner.routes:
+        if route.source is not None and (route.kind, route.index) == (kind, index):
+            origin = route.source_origin or owner.meta.origin
+            return RuleSite(route.source, route.label, origin, route.source_path, True)
+    return RuleSite(
+        owner.meta.ref, f"{kind}[{index}]", owner.meta.origin, ("spec", kind, index), False
+    )
 
 
 def _unbound_rules(vs: VirtualService, host: str, reported: set[tuple[str, int]]) -> list[Finding]:

@@ -14,7 +14,7 @@ from rich.syntax import Syntax
 from rich.text import Text
 
 from meshtui.mesh.analysis import HostAnalysis, SubsetAnalysis
-from meshtui.mesh.findings import EXPLANATION, Code, Finding
+from meshtui.mesh.findings import EXPLANATION, Finding, location_probe
 from meshtui.mesh.policy import PORT_LEVEL_FIELDS, EffectiveField, EffectivePolicy, Level
 from meshtui.mesh.resources import Meta, ObjectRef, Origin, ServicePort, Workload
 from meshtui.mesh.routes import RouteRef
@@ -199,17 +199,10 @@ def never_applied_rows(s: SubsetAnalysis, width: int) -> Text:
 
 
 def rule_origin(r: RouteRef, locate: Locate = unchanged) -> Origin:
-    """Where the route's own rule (`http[i]`) is written: the source locates that field as it
-    locates a finding's (a line in the file offline; the resource live). The probe is a
-    finding in form only: it is never shown."""
-    probe = Finding(
-        Code.INVALID_RESOURCE,
-        "",
-        resource=r.written_in,
-        origin=r.origin,
-        path=tuple(r.path[:3]),
-    )
-    return locate(probe).origin or r.origin
+    """Where the route's own rule (`http[i]`, a Gateway API route's `rules[i]`) is written:
+    the source locates that field as it locates a finding's (a line in the file offline; the
+    resource live)."""
+    return locate(location_probe(r.written_in, r.origin, r.rule_path)).origin or r.origin
 
 
 def route_line(r: RouteRef, locate: Locate = unchanged) -> Text:
@@ -219,12 +212,11 @@ def route_line(r: RouteRef, locate: Locate = unchanged) -> Text:
     target = f"subset {safe(r.subset)}" if r.subset else "the host"
     port = f" port {r.port}" if r.port is not None else ""
     # A Gateway API route's rule is named as written: `HTTPRoute ns/name  rules[0]`.
-    rule = f"rules[{r.path[2]}]" if r.source is not None and len(r.path) > 2 else ""
     head = Text.assemble(
         ("✗ ", "red") if r.dropped else ("→ ", "green"),
         (f"{r.written_in.kind if r.source else 'VirtualService'} ", MUTED),
         (safe((r.source or r.virtual_service).namespaced_name), "bold"),
-        f"  {rule or f'{r.kind}[{r.route_index}]'}{name}",
+        f"  {safe(r.rule)}{name}",
     )
     what = Text.assemble(
         "  ",

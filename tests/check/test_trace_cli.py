@@ -73,7 +73,10 @@ def test_text_reads_as_the_story_of_the_request(capsys):
         "reviews.bookinfo.svc.cluster.local:9080 (http)"
     )
     assert lines[1] == "VirtualService bookinfo/reviews handles it."
-    assert lines[2] == "  matches bookinfo/reviews http[0] 'canary'."
+    # The rule, and where it is written (its own line).
+    assert lines[2] == (
+        "  matches bookinfo/reviews http[0] 'canary' (examples/bookinfo/virtual-services.yaml:11)."
+    )
     assert "   90%  reviews.bookinfo.svc.cluster.local:9080 subset v1" in lines
     assert "    reaches Deployment bookinfo/reviews-v1" in lines
     assert lines[-1] == "The request gets through."

@@ -241,7 +241,8 @@ def check_trace_against_table(objs: list[dict], data: st.DataObject) -> None:
                         continue
                     t = trace(mesh, Client(client), host, port, path=_request_path(r))
                     assert t.virtual_service == r.virtual_service
-                    assert t.rule == f"http[{r.route_index}]"
+                    # The rule as written: `http[i]`, or the Gateway API route's `rules[i]`.
+                    assert (t.written_in, t.rule) == (r.source or r.virtual_service, r.rule)
                     assert (r.host, r.subset) in {(h.host, h.subset) for h in t.destinations}
                     sent = True
             assert sent, f"{r.describe()} is live for {client} but no request reaches it"

@@ -23,6 +23,7 @@ from textual.widgets import Input, Label, Static
 
 from meshtui.mesh.analysis import HostAnalysis
 from meshtui.mesh.findings import Severity
+from meshtui.mesh.resources import ObjectRef
 from meshtui.mesh.trace import (
     Client,
     Hop,
@@ -31,6 +32,7 @@ from meshtui.mesh.trace import (
     default_port,
     failing_share,
     find_workload,
+    located,
     trace,
 )
 from meshtui.sources import Source
@@ -107,6 +109,13 @@ def _hop(out: Text, hop: Hop, last: bool) -> None:
         out.append(", ".join(safe(w.meta.ref.name) for w in hop.workloads) + "\n")
 
 
+def _written(vs: ObjectRef, written_in: ObjectRef | None) -> str:
+    """`VS ns/name`, or the Gateway API route the rule is written in: `HTTPRoute ns/name`."""
+    if written_in is not None and written_in.kind != "VirtualService":
+        return f"{written_in.kind} {safe(written_in.namespaced_name)}"
+    return f"VS {safe(vs.namespaced_name)}"
+
+
 def path_view(t: Trace) -> Text:
     """The trace as a path, one step per line: the request, the rule, then each destination."""
     out = Text()
@@ -121,16 +130,18 @@ def path_view(t: Trace) -> Text:
     if t.default_route:
         out.append("no VirtualService: default route\n", style="bold")
     elif t.rule and t.virtual_service:
-        out.append(f"VS {safe(t.virtual_service.namespaced_name)} {t.rule}", style="bold green")
+        out.append(f"{_written(t.virtual_service, t.written_in)} {t.rule}", style="bold green")
         if t.rule_name:
             out.append(f" {safe(t.rule_name)!r}", style="green")
         if t.delegate:
             out.append(f" → delegate {safe(t.delegate.namespaced_name)} {t.delegate_rule}")
         out.append("\n")
+        if t.rule_location:
+            out.append(f"  │ {safe(t.rule_location)}\n", style=MUTED)
     else:
         out.append("no rule matches\n", style=FAILED_STYLE)
     for s in t.skipped:
-        out.append(f"  │ skipped {safe(s.virtual_service.namespaced_name)} {s.rule}", style=MUTED)
+        out.append(f"  │ skipped {_written(s.virtual_service, s.written_in)} {s.rule}", style=MUTED)
         if s.delegate:
             out.append(f" (delegate {safe(s.delegate.namespaced_name)} {s.delegate_rule})")
         out.append(f": {safe(s.why)}\n", style=MUTED)
@@ -318,7 +329,7 @@ def tracer(source: Source, cluster: int, host: str) -> Tracer:
             if port_text and not (port_text.isdigit() and 0 < int(port_text) < 65536):
                 raise TraceError(f"port {port_text!r} is not a number from 1 to 65535")
             port = int(port_text) if port_text else default_port(mesh, host, None)
-            return trace(
+            found = trace(
                 mesh,
                 Client(namespace, workload, name=name),
                 host,
@@ -327,6 +338,7 @@ def tracer(source: Source, cluster: int, host: str) -> Tracer:
                 method=form.method.strip() or "GET",
                 headers=parse_headers(form.headers),
             )
+        return located(found, lambda f: source.refine([f])[0])
 
     return run
 
