@@ -37,11 +37,6 @@ def _port_origins(policies: Mapping[int, EffectivePolicy]) -> dict[str, Any]:
     return {str(p): pol.origins() for p, pol in sorted(policies.items())}
 
 
-def _rule_of(r: RouteRef) -> str:
-    """`rules[2]` for a backend written at spec.rules[2].backendRefs[0]."""
-    return f"rules[{r.path[2]}]" if r.path[:2] == ("spec", "rules") and len(r.path) > 2 else ""
-
-
 def _route(r: RouteRef) -> dict[str, Any]:
     out: dict[str, Any] = {
         "virtualService": r.virtual_service.namespaced_name,
@@ -63,7 +58,7 @@ def _route(r: RouteRef) -> dict[str, Any]:
         # A rule of a Gateway API route: the route written, and its `rules[]` entry.
         out["routeKind"] = r.source.kind
         out["gatewayApiRoute"] = r.source.namespaced_name
-        out["gatewayApiRule"] = _rule_of(r)
+        out["gatewayApiRule"] = r.rule
     if r.dropped:
         out["dropped"] = r.dropped
     elif r.clients:

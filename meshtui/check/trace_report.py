@@ -77,6 +77,7 @@ def to_json(t: Trace) -> dict[str, Any]:
         # "HTTPRoute" etc. when the rule comes from a Gateway API route (pilot's generated VS).
         "routeKind": t.virtual_service.kind if t.virtual_service else None,
         "mergedVirtualServices": [r.namespaced_name for r in t.merged],
+        "gatewayApiRoutes": [str(r) for r in t.gateway_api_routes],
         # The rule as written: `http[i]` of a VirtualService, `rules[i]` (`.matches[j]`) of
         # the Gateway API route `writtenIn` names; `location` is its file:line (or cluster).
         "rule": t.rule,
@@ -181,6 +182,12 @@ def render_text(t: Trace, cluster: str | None = None) -> str:
         )
     elif t.default_route:
         out.append("No VirtualService handles this host for the client: default route.")
+    elif len(t.gateway_api_routes) > 1 and not t.client.gateway:
+        kind = t.gateway_api_routes[0].kind
+        names = ", ".join(sorted(r.namespaced_name for r in t.gateway_api_routes))
+        out.append(
+            f"{kind}s {_printable(names)} handle it: pilot merges their rules in precedence order."
+        )
     elif len(t.merged) > 1:
         names = ", ".join(v.namespaced_name for v in t.merged)
         out.append(f"The gateway merges VirtualServices {_printable(names)}, in this order.")

@@ -34,6 +34,7 @@ from meshtui.mesh.hosts import service_host
 from meshtui.mesh.resources import (
     GATEWAY_API_GROUP,
     ISTIO_NETWORKING_GROUP,
+    KUBERNETES_GATEWAY,
     BackendRef,
     Destination,
     Gateway,
@@ -337,6 +338,15 @@ def internal_gateway_name(gateway: str, listener: str) -> str:
     """The Istio Gateway pilot generates per listener (pkg/config/gateway/kube
     InternalGatewayName): VirtualServices bind to it, never to the Kubernetes Gateway."""
     return f"{gateway}~{KUBERNETES_GATEWAY_NAME}~{listener}"
+
+
+def listener_of(gateway: ObjectRef) -> tuple[ObjectRef, str] | None:
+    """The Kubernetes Gateway and listener a generated Istio Gateway stands for (the inverse
+    of internal_gateway_name); None for any other Gateway."""
+    name, sep, listener = gateway.name.partition(f"~{KUBERNETES_GATEWAY_NAME}~")
+    if not sep:
+        return None
+    return ObjectRef(KUBERNETES_GATEWAY, gateway.namespace, name), listener
 
 
 def generated_gateways(gateways: Iterable[KubernetesGateway]) -> list[Gateway]:

@@ -22,6 +22,7 @@ from meshtui.mesh.dataplane import Mode
 from meshtui.mesh.delegation import ProxyRule, proxy_rules
 from meshtui.mesh.destination_rules import ConsolidatedRule
 from meshtui.mesh.findings import Finding, location_probe
+from meshtui.mesh.gateway_api import listener_of
 from meshtui.mesh.hosts import is_wildcard, resolve_host
 from meshtui.mesh.hosts import matches as host_matches
 from meshtui.mesh.matching import Request, match_any
@@ -73,6 +74,9 @@ class Client:
 
     def describe(self) -> str:
         if self.gateway is not None:
+            listener = listener_of(self.gateway)
+            if listener is not None:  # the Istio Gateway pilot generates for a listener
+                return f"Gateway {listener[0].namespaced_name} (listener {listener[1]})"
             return f"gateway {self.gateway.namespaced_name}"
         if self.workload is not None:
             return f"{self.workload.meta.ref} (namespace {self.namespace})"
@@ -152,6 +156,9 @@ class Trace:
     written_in: ObjectRef | None = None
     rule_origin: Origin | None = None
     rule_path: Path = ()
+    # The Gateway API routes behind `merged` (pilot merges the HTTPRoutes of one namespace on
+    # one parent into one VirtualService, named here after the oldest).
+    gateway_api_routes: tuple[ObjectRef, ...] = ()
 
     @property
     def default_route(self) -> bool:
@@ -498,6 +505,9 @@ def trace(
         problems=tuple(dict.fromkeys(problems)),
         proxy=proxy,
         written_in=matched.written_in if matched else None,
+        gateway_api_routes=tuple(
+            dict.fromkeys(r.source for vs in services for r in vs.routes if r.source)
+        ),
         rule_origin=place[0] if place else None,
         rule_path=place[1] if place else (),
     )

@@ -264,7 +264,8 @@ def rule_findings(routes: RouteIndex, vs: VirtualService, host: str) -> list[Fin
                         resource=where.resource,
                         origin=where.origin,
                         path=where.path,
-                        beyond_istio=issue.by_prefix,
+                        # istioctl analyzes no VirtualService pilot generates.
+                        beyond_istio=issue.by_prefix or where.generated,
                     )
                 )
             else:
@@ -281,6 +282,7 @@ def rule_findings(routes: RouteIndex, vs: VirtualService, host: str) -> list[Fin
                         resource=where.resource,
                         origin=where.origin,
                         path=where.path if where.generated else (*where.path, "match", match),
+                        beyond_istio=where.generated,
                     )
                 )
         if ref == vs.meta.ref:

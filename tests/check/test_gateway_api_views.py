@@ -365,3 +365,74 @@ def test_the_trace_follows_a_routes_matches_filters_and_timeout(capsys, tmp_path
     shadow = next(h for h in doc["hosts"] if h["host"].startswith("shadow."))
     [mirror] = shadow["routes"]
     assert (mirror["kind"], mirror["gatewayApiRoute"]) == ("mirror", "shop/reviews")
+
+
+RULES = f"{ROUTING}/httproute-rules"
+
+
+def test_the_trace_names_gateway_api_rules_as_written_with_file_and_line(capsys):
+    # Two HTTPRoutes merged on one Service, a rule of two matches: the trace names each rule
+    # by its route and `rules[i]` (`.matches[j]`), never the generated VirtualService's http[i].
+    args = ["--from", "shop", "--to", "reviews.shop", "-H", "x-canary: 1", "--path", "/q"]
+    assert main(["trace", RULES, *args]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1:5] == [
+        "HTTPRoutes shop/a, shop/b handle it: pilot merges their rules in precedence order.",
+        "  skips HTTPRoute shop/b rules[1]: uri exact '/v2/x' wanted, the path is '/q'",
+        "  skips HTTPRoute shop/a rules[0].matches[0]: uri prefix '/v2' wanted, the path is '/q'",
+        f"  matches HTTPRoute shop/a rules[0].matches[1] ({RULES}/mesh.yaml:29).",
+    ]
+    t = trace_json(capsys, RULES, *args)
+    assert (t["rule"], t["writtenIn"], t["location"]) == (
+        "rules[0].matches[1]",
+        {"kind": "HTTPRoute", "namespace": "shop", "name": "a"},
+        f"{RULES}/mesh.yaml:29",
+    )
+    assert t["gatewayApiRoutes"] == ["HTTPRoute shop/b", "HTTPRoute shop/a"]
+    assert [(s["writtenIn"]["name"], s["rule"]) for s in t["skipped"]] == [
+        ("b", "rules[1]"),
+        ("a", "rules[0].matches[0]"),
+    ]
+    # A rule of one match is its `rules[i]` entry, at that entry's line.
+    t = trace_json(capsys, RULES, "--from", "shop", "--to", "reviews.shop", "--path", "/")
+    assert (t["writtenIn"]["name"], t["rule"], t["location"]) == (
+        "a",
+        "rules[1]",
+        f"{RULES}/mesh.yaml:31",
+    )
+
+
+def test_check_names_gateway_api_rules_as_written_in_text_json_and_sarif(capsys):
+    code, doc = check_json(capsys, RULES)
+    hosts = {h["host"]: h for h in doc["hosts"]}
+    v2 = hosts["reviews-v2.shop.svc.cluster.local"]
+    written = [(r["gatewayApiRoute"], r["gatewayApiRule"]) for r in v2["routes"]]
+    assert written == [
+        ("shop/b", "rules[1]"),
+        ("shop/a", "rules[0].matches[0]"),
+        ("shop/a", "rules[0].matches[1]"),
+    ]
+    [dropped] = v2["droppedRoutes"]
+    assert (dropped["gatewayApiRoute"], dropped["gatewayApiRule"]) == ("shop/b", "rules[0]")
+    assert dropped["dropped"] == "HTTPRoute shop/a rules[1] before it has no match"
+    # The rule that never matches is reported on the HTTPRoute, at its rule's line; istioctl
+    # analyzes no generated VirtualService, so no IST0130.
+    [finding] = doc["findings"]
+    assert (finding["code"], finding["resource"], finding["line"], finding["istio"]) == (
+        "UnreachableRule",
+        "HTTPRoute shop/b",
+        39,
+        None,
+    )
+    assert finding["message"].startswith(
+        "rule rules[0] of HTTPRoute shop/b can never match: HTTPRoute shop/a rules[1] before it"
+    )
+    assert code == 1  # a warning fails the check by default
+    main(["check", RULES, "--max-fixes", "0"])
+    text = capsys.readouterr().out
+    assert f"HTTPRoute shop/b  ({RULES}/mesh.yaml:39)" in text
+    assert "http[" not in text
+    main(["check", RULES, "-o", "sarif", "--max-fixes", "0"])
+    [result] = json.loads(capsys.readouterr().out)["runs"][0]["results"]
+    assert result["locations"][0]["physicalLocation"]["region"]["startLine"] == 39
+    assert "http[" not in result["message"]["text"]
