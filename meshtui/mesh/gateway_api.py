@@ -349,6 +349,16 @@ def listener_of(gateway: ObjectRef) -> tuple[ObjectRef, str] | None:
     return ObjectRef(KUBERNETES_GATEWAY, gateway.namespace, name), listener
 
 
+def gateway_name(written: str) -> str:
+    """A gateway as a person names it: `ingress/web listener http` for the Istio Gateway pilot
+    generates for a Kubernetes Gateway's listener, any other name as it is (`mesh`)."""
+    namespace, sep, name = written.rpartition("/")
+    listener = listener_of(ObjectRef("Gateway", namespace, name)) if sep else None
+    if listener is None:
+        return written
+    return f"{listener[0].namespaced_name} listener {listener[1]}"
+
+
 def generated_gateways(gateways: Iterable[KubernetesGateway]) -> list[Gateway]:
     """The Istio Gateways pilot generates from Kubernetes Gateways, one per listener
     (gateway_collection.go): its hostname (any when unset) for the namespaces allowedRoutes

@@ -22,7 +22,7 @@ from meshtui.mesh.dataplane import Mode
 from meshtui.mesh.delegation import ProxyRule, proxy_rules
 from meshtui.mesh.destination_rules import ConsolidatedRule
 from meshtui.mesh.findings import Finding, location_probe
-from meshtui.mesh.gateway_api import listener_of
+from meshtui.mesh.gateway_api import gateway_name
 from meshtui.mesh.hosts import is_wildcard, resolve_host
 from meshtui.mesh.hosts import matches as host_matches
 from meshtui.mesh.matching import Request, match_any
@@ -74,10 +74,8 @@ class Client:
 
     def describe(self) -> str:
         if self.gateway is not None:
-            listener = listener_of(self.gateway)
-            if listener is not None:  # the Istio Gateway pilot generates for a listener
-                return f"Gateway {listener[0].namespaced_name} (listener {listener[1]})"
-            return f"gateway {self.gateway.namespaced_name}"
+            # The Istio Gateway pilot generates for a listener is named as its listener.
+            return f"gateway {gateway_name(self.gateway.namespaced_name)}"
         if self.workload is not None:
             return f"{self.workload.meta.ref} (namespace {self.namespace})"
         return f"a sidecar in namespace {self.namespace}"

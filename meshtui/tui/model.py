@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import weakref
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -19,6 +19,7 @@ from meshtui.mesh.analysis import Analysis, HostAnalysis, SubsetAnalysis
 from meshtui.mesh.diff import HostChange
 from meshtui.mesh.findings import Code, Finding, Severity
 from meshtui.mesh.resources import ObjectRef, Workload
+from meshtui.mesh.routes import RouteRef
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -91,7 +92,8 @@ class HostEntry:
         return NodeRef(Kind.HOST, self.cluster, self.namespace, self.host)
 
     def blob(self) -> str:
-        """Lower-case text the filter searches: host, subsets, labels and workloads."""
+        """Lower-case text the filter searches: host, subsets, labels, workloads and the
+        routes to it (meshtui.tui.model._route_names)."""
         if self._blob is None:
             self._blob = "\n".join(_search_terms(self.analysis)).lower()
         return self._blob
@@ -109,8 +111,27 @@ def _workload_terms(workloads: Sequence[Workload] | None) -> list[str]:
     return out
 
 
+def _all_routes(h: HostAnalysis) -> Iterator[RouteRef]:
+    """Every route the tree shows under the host: carrying traffic or dropped, to the host
+    itself or to one of its subsets."""
+    yield from h.routes
+    yield from h.dropped_routes
+    for s in h.subsets:
+        yield from s.dropped_routes
+
+
+def _route_names(r: RouteRef) -> tuple[str, ...]:
+    """What a person calls the resource a route is written in, `kind ns/name`: the
+    VirtualService (and its root, for a delegate's rule), or the Gateway API route
+    (`HTTPRoute ns/name`), never the VirtualService pilot generates from it."""
+    if r.delegate is not None:
+        return (str(r.written_in), str(r.virtual_service))
+    return (str(r.written_in),)
+
+
 def _search_terms(h: HostAnalysis) -> list[str]:
     terms = [h.host]
+    terms += dict.fromkeys(name for r in _all_routes(h) for name in _route_names(r))
     if h.service is not None:
         terms.append(h.service.meta.ref.name)
     for s in h.subsets:
@@ -123,15 +144,18 @@ def _search_terms(h: HostAnalysis) -> list[str]:
 
 @dataclass(frozen=True, slots=True)
 class Match:
-    """Why a host passed the filter: which of its subsets and workloads hold the text."""
+    """Why a host passed the filter: which of its subsets and workloads hold the text, and
+    whether routes to it are written in a resource whose name holds it."""
 
     host: bool
     subsets: frozenset[str] = frozenset()
     workloads: frozenset[ObjectRef] = frozenset()
+    routes: bool = False
 
 
 def match_host(entry: HostEntry, query: str) -> Match | None:
-    """Whether the host, one of its subsets, their labels or its workloads contain `query`."""
+    """Whether the host, one of its subsets, their labels, its workloads or the name of a
+    VirtualService or Gateway API route routing to it contain `query`."""
     q = query.lower()
     if not q:
         return Match(host=True)
@@ -150,7 +174,11 @@ def match_host(entry: HostEntry, query: str) -> Match | None:
         or any(w.meta.ref in workloads for w in s.workloads or ())
     }
     subsets |= {u for u in h.undefined_subsets if q in u.lower()}
-    return Match(q in h.host.lower() or q in name, frozenset(subsets), workloads)
+    routed = [r for r in _all_routes(h) if any(q in n.lower() for n in _route_names(r))]
+    # The subsets those routes name open too: the rows that show the routes' weights.
+    subsets |= {r.subset for r in routed if r.subset}
+    host = q in h.host.lower() or q in name
+    return Match(host, frozenset(subsets), workloads, routes=bool(routed))
 
 
 @dataclass(slots=True)

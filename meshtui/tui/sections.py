@@ -15,6 +15,7 @@ from rich.text import Text
 
 from meshtui.mesh.analysis import HostAnalysis, SubsetAnalysis
 from meshtui.mesh.findings import EXPLANATION, Finding, location_probe
+from meshtui.mesh.gateway_api import gateway_name
 from meshtui.mesh.policy import PORT_LEVEL_FIELDS, EffectiveField, EffectivePolicy, Level
 from meshtui.mesh.resources import Meta, ObjectRef, Origin, ServicePort, Workload
 from meshtui.mesh.routes import RouteRef
@@ -223,7 +224,7 @@ def route_line(r: RouteRef, locate: Locate = unchanged) -> Text:
         (share, "bold green" if r.carries_traffic else MUTED),
         f" to {target}{port}",
         ("  via ", MUTED),
-        safe(", ".join(r.gateways)),
+        safe(", ".join(gateway_name(g) for g in r.gateways)),
         ("  match ", MUTED),
         safe(r.match),
     )

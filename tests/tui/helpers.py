@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BOOKINFO = "tests/tui/fixtures/bookinfo"
 DORMANT = "tests/tui/fixtures/dormant-policy"
 HOSTILE = "tests/tui/fixtures/hostile"
+GATEWAY_API = "tests/tui/fixtures/gateway-api"  # examples/gateway-api: ingress and a mesh route
 # A route to the dormant fixture's subset v2 (checkout in shop): its policy then applies.
 ROUTE_TO_V2 = """apiVersion: networking.istio.io/v1
 kind: VirtualService

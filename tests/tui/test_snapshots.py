@@ -5,7 +5,7 @@ Update after looking at the result: `pytest tests/tui --snapshot-update`, then o
 
 from __future__ import annotations
 
-from tests.tui.helpers import BOOKINFO, DORMANT, HOSTILE, make_app, settle
+from tests.tui.helpers import BOOKINFO, DORMANT, GATEWAY_API, HOSTILE, make_app, settle
 
 
 def test_bookinfo(snap_compare):
@@ -87,6 +87,28 @@ def test_httproute_beside_a_virtual_service_120x40(snap_compare):
     assert snap_compare(
         make_app("tests/fixtures/routing/httproute-consumer"),
         press=["j"],
+        terminal_size=(120, 40),
+        run_before=settle,
+    )
+
+
+def test_route_from_a_kubernetes_gateway_listener_120x40(snap_compare):
+    """catalog's traffic without a subset: HTTPRoute bookstore/storefront's rule 0, bound to
+    listener http of Gateway ingress/public, carries only the gateway's requests (issue 21)."""
+    assert snap_compare(
+        make_app(GATEWAY_API),
+        press=["j", "j", "enter", "j"],
+        terminal_size=(120, 40),
+        run_before=settle,
+    )
+
+
+def test_mesh_httproute_split_120x40(snap_compare):
+    """catalog-v2's traffic: the mesh HTTPRoute bookstore/catalog-canary's two rules, the
+    x-canary match (100%) and the 90/10 split (10% here), with their lines (issue 21)."""
+    assert snap_compare(
+        make_app(GATEWAY_API),
+        press=["j", "enter", "j"],
         terminal_size=(120, 40),
         run_before=settle,
     )

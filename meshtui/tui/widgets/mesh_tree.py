@@ -261,7 +261,7 @@ class MeshTree(Tree[NodeRef]):
             for ns in self._ns_groups.values():
                 for entry in ns.hosts:
                     match = ns.matches.get(entry.host)
-                    if match is not None and (match.subsets or match.workloads):
+                    if match is not None and (match.subsets or match.workloads or match.routes):
                         node = self.node_for(entry.ref)
                         if node is not None:
                             self.expand_node(node)
