@@ -3,15 +3,19 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pytest
 import yaml
 
+from meshtui.cli import main
 from meshtui.mesh.findings import Code
 from meshtui.mesh.resources import GatewayRoute, ObjectRef
 from meshtui.sources.cluster import ClusterSource
 from tests.kubeapi import KubeAPIServer
-from tests.live.cluster_fixtures import eventually, load_bookinfo
+from tests.live.cluster_fixtures import eventually, load_bookinfo, pods_of
+from tests.live.test_cluster_cli import check, without_locations
 
 ROOT = Path(__file__).resolve().parents[2]
 CONSUMER = ROOT / "tests/fixtures/routing/httproute-consumer/mesh.yaml"
@@ -115,3 +119,63 @@ def test_the_controllers_false_condition_is_a_finding(gateway_api):
     assert str(f.resource) == "HTTPRoute bookinfo/reviews"
     assert "ResolvedRefs=False for parent reviews (reason BackendNotFound)" in f.message
     assert f.path == ("status", "parents", 0, "conditions", 1)
+
+
+FIXTURES = {
+    "consumer": ROOT / "tests/fixtures/routing/httproute-consumer",
+    "vs-on-k8s-gateway": ROOT / "tests/fixtures/routing/vs-on-k8s-gateway",
+    "ingress": ROOT / "tests/fixtures/gateway-api-ingress",
+    "rules": ROOT / "tests/fixtures/routing/httproute-rules",
+}
+# One request per fixture that goes through a Gateway API route (or the VirtualService that a
+# Kubernetes Gateway leaves unbound), as `meshtui trace` arguments.
+REQUESTS = {
+    "consumer": ["--from", "bookinfo", "--to", "reviews.reviews"],
+    "vs-on-k8s-gateway": ["--from", "shop", "--to", "catalog.shop", "--path", "/catalog"],
+    "ingress": ["--gateway", "ingress/web", "--to", "shop.example.com", "--path", "/catalog/x"],
+    "rules": ["--from", "shop", "--to", "reviews.shop", "-H", "x-canary: 1", "--path", "/q"],
+}
+
+
+def cluster_objects(folder: Path) -> list[dict]:
+    """The folder as a cluster holds it: Deployments become their Pods."""
+    out = []
+    for path in sorted(folder.glob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text()):
+            out += pods_of(doc) if doc["kind"] == "Deployment" else [doc]
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(FIXTURES))
+def test_check_and_trace_live_give_the_offline_answer(gateway_api, capsys, name):
+    # The two situations of the issue and the rules of mesh and gateway routes, read from the
+    # loopback API server: the same report (JSON, text, SARIF) and the same trace as offline.
+    gateway_api.add_many(cluster_objects(FIXTURES[name]))
+    live = ["--context", "alpha", "--kubeconfig", str(gateway_api.kubeconfig)]
+    live_status, live_doc, err = check(capsys, *live)
+    offline_status, offline_doc, _ = check(capsys, str(FIXTURES[name]))
+    assert live_status == offline_status
+    assert without_locations(live_doc) == without_locations(offline_doc)
+    assert "not installed" not in err + json.dumps(live_doc)  # the Gateway API is served
+    codes = sorted(f["code"] for f in offline_doc["findings"])
+    main(["check", *live, "--max-fixes", "0"])
+    text = capsys.readouterr().out
+    assert all(code in text for code in codes)
+    main(["check", *live, "-o", "sarif", "--max-fixes", "0"])
+    results = json.loads(capsys.readouterr().out)["runs"][0]["results"]
+    assert sorted(r["ruleId"] for r in results) == codes
+
+    main(["trace", *live, *REQUESTS[name], "-o", "json"])
+    live_trace = json.loads(capsys.readouterr().out)
+    main(["trace", str(FIXTURES[name]), *REQUESTS[name], "-o", "json"])
+    offline_trace = json.loads(capsys.readouterr().out)
+    differ = {"cluster", "location", "destinations"}  # a file:line offline; Pods live
+    if all(d["workloads"] is None for d in offline_trace["destinations"]):
+        # The folder holds no workload: offline its pods are not known, live there are none.
+        differ.add("problems")
+    assert {k: v for k, v in live_trace.items() if k not in differ} == {
+        k: v for k, v in offline_trace.items() if k not in differ
+    }
+    assert [d["host"] for d in live_trace["destinations"]] == [
+        d["host"] for d in offline_trace["destinations"]
+    ]
