@@ -13,9 +13,12 @@ from meshtui.cli import main
 from meshtui.mesh.findings import Code
 from meshtui.mesh.resources import GatewayRoute, ObjectRef
 from meshtui.sources.cluster import ClusterSource
+from meshtui.tui.app import MeshApp
+from meshtui.tui.model import Kind, NodeRef
 from tests.kubeapi import KubeAPIServer
 from tests.live.cluster_fixtures import eventually, load_bookinfo, pods_of
 from tests.live.test_cluster_cli import check, without_locations
+from tests.tui.helpers import detail_text, settle, tree_label, tree_text
 
 ROOT = Path(__file__).resolve().parents[2]
 CONSUMER = ROOT / "tests/fixtures/routing/httproute-consumer/mesh.yaml"
@@ -179,3 +182,30 @@ def test_check_and_trace_live_give_the_offline_answer(gateway_api, capsys, name)
     assert [d["host"] for d in live_trace["destinations"]] == [
         d["host"] for d in offline_trace["destinations"]
     ]
+
+
+async def test_the_inspector_on_a_cluster_shows_the_httproute_beside_the_virtual_service(
+    gateway_api,
+):
+    # Situation 1 of the issue, live: the tree says who each route carries, the detail pane
+    # names the HTTPRoute and its rule.
+    load_consumer(gateway_api)
+    src = source(gateway_api)
+    app = MeshApp(src)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            for _ in range(50):
+                if "(no subset)" in tree_text(app):
+                    break
+                await pilot.pause(0.1)
+            tree = tree_text(app)
+            assert tree_label(tree, "(no subset)") == "(no subset)  100%  clients: bookinfo"
+            assert tree_label(tree, "v2") == "v2  50%  clients: all but bookinfo"
+            assert app.host_tree.reveal(NodeRef(Kind.DEFAULT, 0, "reviews", REVIEWS))
+            await pilot.pause()
+            detail = " ".join(detail_text(app).split())
+            assert "→ HTTPRoute bookinfo/reviews rules[0]" in detail
+            assert "for clients in bookinfo" in detail
+    finally:
+        src.stop()
