@@ -112,3 +112,14 @@ def test_mesh_httproute_split_120x40(snap_compare):
         terminal_size=(120, 40),
         run_before=settle,
     )
+
+
+def test_virtual_service_on_a_kubernetes_gateway_120x40(snap_compare):
+    """Subset v3, routed only by a VirtualService whose `gateways:` names a Kubernetes Gateway:
+    the route is dropped (it binds to nothing), so v3's policy is never applied (issue 21)."""
+    assert snap_compare(
+        make_app("tests/fixtures/routing/vs-on-k8s-gateway"),
+        press=["j", "j", "j"],
+        terminal_size=(120, 40),
+        run_before=settle,
+    )
