@@ -25,7 +25,9 @@ class FilterLine(TextLine):
     def __init__(
         self, apply: Callable[[str], None], hosts: Callable[[], int], *, id: str | None = None
     ) -> None:
-        super().__init__(placeholder="filter: host, subset, label or pod", id=id, disabled=True)
+        super().__init__(
+            placeholder="filter: host, subset, label, pod or route", id=id, disabled=True
+        )
         self._apply = apply
         self._hosts = hosts
         self._timer: Timer | None = None
