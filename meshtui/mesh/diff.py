@@ -187,11 +187,13 @@ _ABSENT = _Side(False, (), {}, {}, {}, None, {})
 
 
 def _route_key(r: RouteRef) -> tuple[Any, ...]:
-    # A named rule is itself wherever it moves; an unnamed one is its place in the list.
+    # A named rule is itself wherever it moves; an unnamed one is its place in the list: in
+    # its VirtualService, or in its Gateway API route (the generated VirtualService's order
+    # changes with every route merged into it).
     return (
-        r.virtual_service.namespaced_name,
+        (r.source or r.virtual_service).namespaced_name,
         r.kind,
-        r.route_name or r.route_index,
+        r.route_name or r.rule,
         r.subset,
         r.port,
     )

@@ -436,3 +436,19 @@ def test_check_names_gateway_api_rules_as_written_in_text_json_and_sarif(capsys)
     [result] = json.loads(capsys.readouterr().out)["runs"][0]["results"]
     assert result["locations"][0]["physicalLocation"]["region"]["startLine"] == 39
     assert "http[" not in result["message"]["text"]
+
+
+def test_diff_names_a_changed_gateway_api_rule_as_written(capsys, tmp_path):
+    # HTTPRoute shop/b's exact rule now sends to reviews instead of reviews-v2.
+    text = (ROOT / RULES / "mesh.yaml").read_text()
+    changed = text.replace(
+        "value: /v2/x}\n    backendRefs: [{name: reviews-v2",
+        "value: /v2/x}\n    backendRefs: [{name: reviews",
+    )
+    assert changed != text
+    (tmp_path / "mesh.yaml").write_text(changed)
+    main(["diff", RULES, str(tmp_path)])
+    out = capsys.readouterr().out
+    assert "route HTTPRoute shop/b rules[1] to port 9080: 100% → no route" in out
+    assert "route HTTPRoute shop/b rules[1] to port 9080: no route → 100%" in out
+    assert "http[" not in out
