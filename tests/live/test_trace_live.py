@@ -19,9 +19,11 @@ def trace(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str
 
 
 def without_workloads(doc: dict[str, Any]) -> dict[str, Any]:
-    """The trace minus what differs by nature: Deployments offline, their Pods live."""
+    """The trace minus what differs by nature: Deployments offline, their Pods live; the
+    rule's file and line offline (`location`), none live."""
     hops = [{k: v for k, v in h.items() if k != "workloads"} for h in doc["destinations"]]
-    return {**{k: v for k, v in doc.items() if k != "cluster"}, "destinations": hops}
+    kept = {k: v for k, v in doc.items() if k not in ("cluster", "location")}
+    return {**kept, "destinations": hops}
 
 
 REQUESTS = [
