@@ -59,6 +59,10 @@ def _route(r: RouteRef) -> dict[str, Any]:
         out["routeKind"] = r.source.kind
         out["gatewayApiRoute"] = r.source.namespaced_name
         out["gatewayApiRule"] = r.rule
+        if r.conditions:  # the controller's, for this parent (live)
+            out["gatewayApiConditions"] = [
+                {"type": t, "status": v, "reason": why} for t, v, why in r.conditions
+            ]
     if r.dropped:
         out["dropped"] = r.dropped
     elif r.clients:

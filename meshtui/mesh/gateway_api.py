@@ -250,9 +250,14 @@ def _actions(route: GatewayRoute, rule: RouteRule, domain: str) -> tuple[dict, t
 
 
 def convert_rules(
-    route: GatewayRoute, port: int | None, domain: str, permitted: Permitted | None = None
+    route: GatewayRoute,
+    port: int | None,
+    domain: str,
+    permitted: Permitted | None = None,
+    conditions: tuple[tuple[str, str, str], ...] = (),
 ) -> list[Route]:
-    """The VirtualService rules pilot writes for one route on one parent: one per match."""
+    """The VirtualService rules pilot writes for one route on one parent: one per match
+    (carrying the controller's conditions for that parent, when known)."""
     kind = route.meta.ref.kind
     rule_kind = {"TCPRoute": "tcp", "TLSRoute": "tls"}.get(kind, "http")
     out = []
@@ -294,6 +299,7 @@ def convert_rules(
                     source=route.meta.ref,
                     source_origin=route.meta.origin,
                     source_path=where,
+                    conditions=conditions,
                 )
             )
     return out
@@ -458,6 +464,31 @@ def listener_hosts(listener: Listener, route: GatewayRoute) -> list[str]:
     return out
 
 
+CONDITION_TYPES = ("Accepted", "ResolvedRefs")
+
+
+def parent_conditions(route: GatewayRoute, parent: ParentRef) -> tuple[tuple[str, str, str], ...]:
+    """The controller's Accepted and ResolvedRefs conditions for `parent` in the route's
+    `status.parents` (Gateway API RouteParentStatus), as (type, status, reason)."""
+    for status in route.status:
+        ref = status.get("parentRef")
+        if not isinstance(ref, Mapping) or ref.get("name") != parent.name:
+            continue
+        group = GATEWAY_API_GROUP if ref.get("group") is None else ref.get("group")
+        if (group, ref.get("kind") or "Gateway") != (parent.group, parent.kind):
+            continue
+        if (ref.get("namespace") or route.meta.ref.namespace) != parent.namespace:
+            continue
+        if (ref.get("sectionName") or "") != parent.section or ref.get("port") != parent.port:
+            continue
+        return tuple(
+            (str(c["type"]), str(c.get("status") or ""), str(c.get("reason") or ""))
+            for c in status.get("conditions") or ()
+            if isinstance(c, Mapping) and c.get("type") in CONDITION_TYPES
+        )
+    return ()
+
+
 def mesh_virtual_services(
     routes: Iterable[GatewayRoute], lookup: Lookup, domain: str, grants: Grants | None = None
 ) -> list[VirtualService]:
@@ -466,6 +497,8 @@ def mesh_virtual_services(
     groups: dict[tuple, list[GatewayRoute]] = defaultdict(list)
     bound: dict[tuple, str] = {}
     parent_ns: dict[tuple, str] = {}
+    # The parent each route is in a group for: its status conditions are that parent's.
+    parent_of: dict[tuple[tuple, ObjectRef], ParentRef] = {}
     for route in sorted(routes, key=_age):
         if route.meta.rejected is not None:
             continue
@@ -474,13 +507,13 @@ def mesh_virtual_services(
         # a VirtualService of its own.
         family = "http" if http else route.meta.ref.kind
         own = () if http else (route.meta.ref.name,)
-        targets: list[tuple[tuple, str, str]] = []
+        targets: list[tuple[tuple, str, str, ParentRef]] = []
         for parent in route.parents:
             if parent.mesh:
                 # Mesh routes: one VS per route namespace, parent port and host.
                 for host in parent_hosts(parent, lookup, domain) or ():
                     key = (family, route.meta.ref.namespace, parent.port or 0, host, *own)
-                    targets.append((key, MESH_GATEWAY, parent.namespace))
+                    targets.append((key, MESH_GATEWAY, parent.namespace, parent))
             elif parent.gateway:
                 gateway = lookup(parent.ref)
                 if not isinstance(gateway, KubernetesGateway):
@@ -491,11 +524,12 @@ def mesh_virtual_services(
                     name = f"{parent.namespace}/{internal_gateway_name(parent.name, lst.name)}"
                     for host in listener_hosts(lst, route):
                         key = (family, name, 0, host, *own)
-                        targets.append((key, name, route.meta.ref.namespace))
-        for key, gateway_name, namespace in targets:
+                        targets.append((key, name, route.meta.ref.namespace, parent))
+        for key, gateway_name, namespace, parent in targets:
             if route in groups[key]:
                 continue
             groups[key].append(route)
+            parent_of[(key, route.meta.ref)] = parent
             bound[key] = gateway_name
             parent_ns.setdefault(key, namespace)
     out = []
@@ -509,7 +543,8 @@ def mesh_virtual_services(
             if bound[key] != MESH_GATEWAY and grants is not None:
                 # ReferenceGrants are checked for gateway parents only (enforceRefGrant).
                 permitted = functools.partial(grants, route)
-            rules += convert_rules(route, port, domain, permitted)
+            conditions = parent_conditions(route, parent_of[(key, route.meta.ref)])
+            rules += convert_rules(route, port, domain, permitted, conditions)
         if key[0] == "http":
             rules.sort(key=functools.cmp_to_key(_precedes))
         first = members[0]
@@ -558,4 +593,5 @@ def _renumber(route: Route, index: int) -> Route:
         source=route.source,
         source_origin=route.source_origin,
         source_path=route.source_path,
+        conditions=route.conditions,
     )

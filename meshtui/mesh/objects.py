@@ -188,6 +188,9 @@ class Route:
     source_origin: Origin | None = None
     # The `rules[]` entry, or its `matches[]` entry when pilot split a rule of several matches.
     source_path: Path = ()
+    # The controller's Accepted and ResolvedRefs conditions for the parent the rule is
+    # generated for, as (type, status, reason), when the route's status holds them (live).
+    conditions: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def label(self) -> str:

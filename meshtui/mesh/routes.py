@@ -86,6 +86,9 @@ class RouteRef:
     # The rule's own field in `written_in`: `spec.http[i]`, or the Gateway API route's
     # `spec.rules[i]` (`.matches[j]` where pilot split a rule of several matches).
     rule_path: Path = ()
+    # The controller's Accepted / ResolvedRefs conditions for the route's parent, as (type,
+    # status, reason), when its status holds them (meshtui.mesh.gateway_api parent_conditions).
+    conditions: tuple[tuple[str, str, str], ...] = field(default=(), compare=False)
 
     @property
     def reachable(self) -> bool:
@@ -544,6 +547,7 @@ class RouteIndex:
             "origin": written.source_origin or owner.meta.origin,
             "source": written.source,
             "rule_path": written.source_path or ("spec", written.kind, written.index),
+            "conditions": written.conditions,
             "delegate": delegate,
             "dropped": dropped,
             "never_matches": bool(dropped),

@@ -206,6 +206,19 @@ def rule_origin(r: RouteRef, locate: Locate = unchanged) -> Origin:
     return locate(location_probe(r.written_in, r.origin, r.rule_path)).origin or r.origin
 
 
+def conditions_line(conditions: Sequence[tuple[str, str, str]]) -> Text:
+    """The controller's view of a Gateway API route on this parent: `Accepted ✓`, or
+    `ResolvedRefs ✗ BackendNotFound` (the status the route's controller wrote)."""
+    out = Text.assemble(("  status ", MUTED))
+    for kind, status, reason in conditions:
+        ok = status == "True"
+        out.append(f" {safe(kind)} ")
+        out.append("✓" if ok else "✗", style="green" if ok else "bold red")
+        if not ok:
+            out.append(f" {safe(reason or status or 'unknown')}", style="red")
+    return out
+
+
 def route_line(r: RouteRef, locate: Locate = unchanged) -> Text:
     """Which VirtualService route, how much of its traffic, to what, through which gateways."""
     name = f" {safe(r.route_name)!r}" if r.route_name else ""
@@ -237,6 +250,8 @@ def route_line(r: RouteRef, locate: Locate = unchanged) -> Text:
         lines.append(
             Text.assemble(("  written in delegate ", MUTED), safe(r.delegate.namespaced_name))
         )
+    if r.conditions:
+        lines.append(conditions_line(r.conditions))
     lines.append(Text.assemble("  ", (safe(str(rule_origin(r, locate))), MUTED)))
     return Text("\n").join(lines)
 

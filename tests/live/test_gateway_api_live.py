@@ -26,7 +26,14 @@ REVIEWS = "reviews.reviews.svc.cluster.local"
 STATUS = {
     "parents": [
         {
-            "parentRef": {"group": "", "kind": "Service", "name": "reviews"},
+            # As the controller writes it: the spec's parentRef, verbatim.
+            "parentRef": {
+                "group": "",
+                "kind": "Service",
+                "name": "reviews",
+                "namespace": "reviews",
+                "port": 9080,
+            },
             "controllerName": "istio.io/gateway-controller",
             "conditions": [
                 {"type": "Accepted", "status": "True", "reason": "Accepted"},
@@ -73,6 +80,10 @@ def test_routes_are_listed_at_their_served_version_and_give_the_offline_answer(g
     assert isinstance(httproute, GatewayRoute)
     [parent] = httproute.status
     assert [c["type"] for c in parent["conditions"]] == ["Accepted", "ResolvedRefs"]
+    assert route.conditions == (
+        ("Accepted", "True", "Accepted"),
+        ("ResolvedRefs", "True", "ResolvedRefs"),
+    )
 
 
 def test_a_watched_route_change_reroutes_the_host(gateway_api):
@@ -107,7 +118,7 @@ def test_a_cluster_without_the_gateway_api_is_a_note_not_an_error(kube_api):
     ]
 
 
-def test_the_controllers_false_condition_is_a_finding(gateway_api):
+def test_the_controllers_false_condition_is_a_finding(gateway_api, capsys):
     load_consumer(gateway_api)
     route = gateway_api.get("gateway.networking.k8s.io/v1/HTTPRoute", "bookinfo", "reviews")
     route["status"]["parents"][0]["conditions"][1] = {
@@ -122,6 +133,14 @@ def test_the_controllers_false_condition_is_a_finding(gateway_api):
     assert str(f.resource) == "HTTPRoute bookinfo/reviews"
     assert "ResolvedRefs=False for parent reviews (reason BackendNotFound)" in f.message
     assert f.path == ("status", "parents", 0, "conditions", 1)
+    # check's JSON gives the route's conditions beside it.
+    _, doc, _ = check(capsys, "--context", "alpha", "--kubeconfig", str(gateway_api.kubeconfig))
+    [host] = [h for h in doc["hosts"] if h["host"] == REVIEWS]
+    [r] = [r for r in host["routes"] if r.get("routeKind") == "HTTPRoute"]
+    assert r["gatewayApiConditions"] == [
+        {"type": "Accepted", "status": "True", "reason": "Accepted"},
+        {"type": "ResolvedRefs", "status": "False", "reason": "BackendNotFound"},
+    ]
 
 
 FIXTURES = {
@@ -207,5 +226,7 @@ async def test_the_inspector_on_a_cluster_shows_the_httproute_beside_the_virtual
             detail = " ".join(detail_text(app).split())
             assert "→ HTTPRoute bookinfo/reviews rules[0]" in detail
             assert "for clients in bookinfo" in detail
+            # The controller's conditions for this parent, as its status holds them.
+            assert "status Accepted ✓ ResolvedRefs ✓" in detail
     finally:
         src.stop()

@@ -409,3 +409,34 @@ def test_a_tlsroute_routes_the_services_tls_port_by_sni():
     [r] = mesh.table.routes_to(svc_host("secure-v2", "shop")).live
     assert (r.kind, str(r.written_in)) == ("tls", "TLSRoute shop/secure")
     assert r.matches == ({"sniHosts": ["secure.shop.svc.cluster.local"]},)
+
+
+def test_a_route_carries_the_controllers_conditions_for_its_own_parent_only():
+    # status.parents[] names each parent as the spec's parentRef does (namespace defaulted to
+    # the route's); a status for another port of the Service is another parent's.
+    route_obj = httproute("r", "shop", [{"backendRefs": [backend("a")]}], port=9080)
+
+    def status(port: int, reason: str) -> dict[str, Any]:
+        return {
+            "parentRef": {"group": "", "kind": "Service", "name": "reviews", "port": port},
+            "controllerName": "istio.io/gateway-controller",
+            "conditions": [
+                {"type": "Accepted", "status": "True", "reason": "Accepted"},
+                {"type": "ResolvedRefs", "status": "False", "reason": reason},
+                {"type": "Programmed", "status": "True", "reason": "Programmed"},
+            ],
+        }
+
+    route_obj["status"] = {"parents": [status(8080, "Other"), status(9080, "BackendNotFound")]}
+    mesh = build_mesh(svc("reviews"), svc("a"), route_obj)
+    [r] = live(mesh, svc_host("a", "shop"))
+    assert r.conditions == (
+        ("Accepted", "True", "Accepted"),
+        ("ResolvedRefs", "False", "BackendNotFound"),
+    )
+    # Without a status (files usually hold none), nothing is claimed.
+    mesh = build_mesh(
+        svc("reviews"), svc("a"), httproute("r", "shop", [{"backendRefs": [backend("a")]}])
+    )
+    [r] = live(mesh, svc_host("a", "shop"))
+    assert r.conditions == ()
