@@ -202,6 +202,12 @@ class Route:
         return rule_label(self.source_path)
 
     @property
+    def written_at(self) -> Path:
+        """The rule's field in the resource it is written in: `spec.http[i]` of the
+        VirtualService, or the Gateway API route's `spec.rules[i]` (`.matches[j]`)."""
+        return self.source_path if self.source is not None else ("spec", self.kind, self.index)
+
+    @property
     def written_as(self) -> str:
         """`HTTPRoute ns/name rules[0]` for a Gateway API route's rule, else its label."""
         return f"{self.source} {self.label}" if self.source is not None else self.label

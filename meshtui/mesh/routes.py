@@ -546,7 +546,7 @@ class RouteIndex:
             "match": written.match,
             "origin": written.source_origin or owner.meta.origin,
             "source": written.source,
-            "rule_path": written.source_path or ("spec", written.kind, written.index),
+            "rule_path": written.written_at,
             "conditions": written.conditions,
             "delegate": delegate,
             "dropped": dropped,

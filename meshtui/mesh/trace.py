@@ -303,9 +303,7 @@ def _rule_place(rule: ProxyRule) -> tuple[Origin, Path]:
     """The document and field of a rule: a Gateway API route's `rules[]` (or `matches[]`)
     entry, else the VirtualService's `http[i]`."""
     route = rule.route
-    if route.source is not None:
-        return route.source_origin or rule.virtual_service.meta.origin, route.source_path
-    return rule.virtual_service.meta.origin, ("spec", route.kind, route.index)
+    return route.source_origin or rule.virtual_service.meta.origin, route.written_at
 
 
 def _pod_labels(client: Client) -> dict[str, str] | None:
@@ -459,7 +457,7 @@ def trace(
             share = mirror.weight if mirror.weight is not None else 100
             mirrors.append(_hop(mesh, client, mirror, matched.namespace, share, port))
         if not matched.destinations and not ({"redirect", "directResponse"} & set(matched.actions)):
-            problems.append(f"rule {matched.label} has no destination")
+            problems.append(f"rule {matched.route.written_as} has no destination")
     elif not services and client.gateway is None:
         # No VirtualService: the default route sends the request to the host on that port.
         destinations.append(_hop(mesh, client, Destination(host, "", None, None), "", 100, port))

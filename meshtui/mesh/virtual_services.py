@@ -307,7 +307,7 @@ def _rule_site(owner: VirtualService, kind: str, index: int) -> RuleSite:
     for route in owner.routes:
         if route.source is not None and (route.kind, route.index) == (kind, index):
             origin = route.source_origin or owner.meta.origin
-            return RuleSite(route.source, route.label, origin, route.source_path, True)
+            return RuleSite(route.source, route.label, origin, route.written_at, True)
     return RuleSite(
         owner.meta.ref, f"{kind}[{index}]", owner.meta.origin, ("spec", kind, index), False
     )
