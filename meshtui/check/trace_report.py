@@ -79,7 +79,7 @@ def to_json(t: Trace) -> dict[str, Any]:
         "mergedVirtualServices": [r.namespaced_name for r in t.merged],
         "gatewayApiRoutes": [str(r) for r in t.gateway_api_routes],
         # The rule as written: `http[i]` of a VirtualService, `rules[i]` (`.matches[j]`) of
-        # the Gateway API route `writtenIn` names; `location` is its file:line (or cluster).
+        # the Gateway API route `writtenIn` names; `location` is its file:line (null live).
         "rule": t.rule,
         "writtenIn": _written_in(t.written_in),
         "location": t.rule_location or None,
