@@ -215,7 +215,7 @@ class Route:
 
 def rule_label(path: Path) -> str:
     """`rules[1]` for a path under spec.rules[1], `rules[1].matches[0]` under its matches[0]
-    (conversion.go convertHTTPRoute makes one route per match)."""
+    (route_collections.go HTTPRouteCollection splits a rule into one route per match)."""
     parts = path[1:5] if path[:2] == ("spec", "rules") else ()
     return ".".join(f"{key}[{index}]" for key, index in zip(parts[::2], parts[1::2], strict=False))
 
