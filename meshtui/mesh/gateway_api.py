@@ -176,7 +176,8 @@ def _precedes(a: Route, b: Route) -> int:
 def _summary(match: Mapping[str, Any]) -> str:
     bits = []
     uri = match.get("uri")
-    if isinstance(uri, Mapping):
+    # Prefix `/` (the CRD's default path) matches every request: not worth a word.
+    if isinstance(uri, Mapping) and uri.get("prefix") != "/":
         bits += [f"path {k} {v}" for k, v in uri.items() if k != "pathSeparated"]
     if isinstance(match.get("method"), Mapping):
         bits.append(f"method {match['method'].get('exact')}")

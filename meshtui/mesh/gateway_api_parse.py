@@ -50,8 +50,16 @@ def _name_values(value: object, path: Path) -> None:
         string(m.get("value"), (*path, i, "value"))
 
 
+# The HTTPRoute CRD's defaults, which the API server writes in on admission, so pilot always
+# sees them: a rule without `matches` matches `path: {type: PathPrefix, value: /}`, and so
+# does a match without `path` (gateway.networking.k8s.io CRD schema, `default:`). Offline
+# files are read as the cluster would store them.
+DEFAULT_PATH: Mapping[str, str] = {"type": "PathPrefix", "value": "/"}
+
+
 def _gateway_api_match(kind: str, value: object, path: Path) -> Mapping[str, Any]:
-    """Check one `matches[]` entry's types (the CRD's schema) and keep it as written."""
+    """Check one `matches[]` entry's types (the CRD's schema) and keep it as written, with
+    the CRD's default path."""
     m = mapping(value, path, required=True)
     assert m is not None
     if kind == "HTTPRoute":
@@ -59,6 +67,8 @@ def _gateway_api_match(kind: str, value: object, path: Path) -> Mapping[str, Any
         if p is not None:
             _enum(p.get("type"), (*path, "path", "type"), _PATH_TYPES, "PathPrefix")
             string(p.get("value"), (*path, "path", "value"))
+        else:
+            m = {**m, "path": DEFAULT_PATH}
         _name_values(m.get("queryParams"), (*path, "queryParams"))
         string(m.get("method"), (*path, "method"))
     else:  # GRPCRoute
@@ -122,6 +132,8 @@ def parse_gateway_route(
                 _gateway_api_match(kind, m, (*path, "matches", j))
                 for j, m in items_of(r.get("matches"), (*path, "matches"))
             )
+        if kind == "HTTPRoute" and r.get("matches") is None:
+            matches = ({"path": DEFAULT_PATH},)  # the CRD's default (an explicit [] stays)
         filters = []
         for j, f in items_of(r.get("filters"), (*path, "filters")):
             fm = mapping(f, (*path, "filters", j), required=True)

@@ -120,6 +120,7 @@ def _kind_issues(routes: list[Route], kind: str) -> list[RuleIssue]:
             continue
         covered_by_earlier = 0
         by_prefix = False
+        last_reason = ""
         for n, match in enumerate(route.matches):
             key = _key(match)
             dup = seen.get(key)
@@ -128,6 +129,7 @@ def _kind_issues(routes: list[Route], kind: str) -> list[RuleIssue]:
                     RuleIssue(kind, route.index, f"the same match as {_name(dup)}", match_index=n)
                 )
                 covered_by_earlier += dup is not route
+                last_reason = f"the same match as {_name(dup)}"
                 continue
             seen[key] = route
             cover = next((r for m, r in prefixed if _prefix_covers(m, match)), None)
@@ -145,8 +147,15 @@ def _kind_issues(routes: list[Route], kind: str) -> list[RuleIssue]:
                 if cover is not route:
                     covered_by_earlier += 1
                     by_prefix = True
+                    last_reason = f"its uri prefix is covered by {where}"
             prefixed.append((match, route))
         if covered_by_earlier == len(route.matches):
-            why = "every match it has is taken by earlier rules"
+            # A rule of one match (every rule pilot makes of a Gateway API route) is never
+            # reached for that match's own reason.
+            why = (
+                last_reason
+                if len(route.matches) == 1
+                else "every match it has is taken by earlier rules"
+            )
             issues.append(RuleIssue(kind, route.index, why, by_prefix=by_prefix))
     return issues

@@ -268,21 +268,19 @@ def rule_findings(routes: RouteIndex, vs: VirtualService, host: str) -> list[Fin
                         beyond_istio=issue.by_prefix or where.generated,
                     )
                 )
-            else:
+            elif not where.generated:
+                # A rule pilot generates from a Gateway API route has one match (pilot splits
+                # a rule per match): an ineffective match is the unreachable rule, said once.
                 match = issue.match_index or 0
-                # A Gateway API rule of several matches became one route per match: its
-                # `matches[j]` is the whole route (where.path names it already).
-                entry = f"match {match} of " if not where.generated else ""
                 out.append(
                     Finding(
                         Code.INEFFECTIVE_MATCH,
-                        f"{entry}rule {where.rule} of {where.resource} never matches: "
-                        f"{issue.reason}",
+                        f"match {match} of rule {where.rule} of {where.resource} never "
+                        f"matches: {issue.reason}",
                         host=host,
                         resource=where.resource,
                         origin=where.origin,
-                        path=where.path if where.generated else (*where.path, "match", match),
-                        beyond_istio=where.generated,
+                        path=(*where.path, "match", match),
                     )
                 )
         if ref == vs.meta.ref:

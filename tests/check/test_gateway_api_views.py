@@ -414,7 +414,8 @@ def test_check_names_gateway_api_rules_as_written_in_text_json_and_sarif(capsys)
     ]
     [dropped] = v2["droppedRoutes"]
     assert (dropped["gatewayApiRoute"], dropped["gatewayApiRule"]) == ("shop/b", "rules[0]")
-    assert dropped["dropped"] == "HTTPRoute shop/a rules[1] before it has no match"
+    # Both catch-alls are the CRD's default `path: {type: PathPrefix, value: /}`: b's repeats a's.
+    assert dropped["dropped"] == "the same match as HTTPRoute shop/a rules[1]"
     # The rule that never matches is reported on the HTTPRoute, at its rule's line; istioctl
     # analyzes no generated VirtualService, so no IST0130.
     [finding] = doc["findings"]
@@ -425,7 +426,8 @@ def test_check_names_gateway_api_rules_as_written_in_text_json_and_sarif(capsys)
         None,
     )
     assert finding["message"].startswith(
-        "rule rules[0] of HTTPRoute shop/b can never match: HTTPRoute shop/a rules[1] before it"
+        "rule rules[0] of HTTPRoute shop/b can never match: the same match as HTTPRoute shop/a "
+        "rules[1]"
     )
     assert code == 1  # a warning fails the check by default
     main(["check", RULES, "--max-fixes", "0"])

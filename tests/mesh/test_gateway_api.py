@@ -440,3 +440,35 @@ def test_a_route_carries_the_controllers_conditions_for_its_own_parent_only():
     )
     [r] = live(mesh, svc_host("a", "shop"))
     assert r.conditions == ()
+
+
+def test_a_rule_without_matches_is_the_crds_path_prefix_and_sorts_before_a_regex_path():
+    # The HTTPRoute CRD defaults a rule's matches to `path: {type: PathPrefix, value: /}`, so
+    # pilot never sees a rule without match: sortHTTPRoutes puts that prefix (rank 2) before a
+    # RegularExpression path (rank 1), and the regex rule of the newer route gets nothing.
+    regex = {"matches": [{"path": {"type": "RegularExpression", "value": "/api/.*"}}]}
+    mesh = build_mesh(
+        svc("reviews"),
+        svc("a"),
+        svc("b"),
+        httproute("old", "shop", [{"backendRefs": [backend("a")]}], created="2020-01-01T00:00:00Z"),
+        httproute(
+            "new",
+            "shop",
+            [{**regex, "backendRefs": [backend("b")]}],
+            created="2024-01-01T00:00:00Z",
+        ),
+    )
+    t = go(mesh, "shop", "/api/x")
+    assert [h.host for h in t.destinations] == [svc_host("a", "shop")]
+    assert (str(t.written_in), t.rule) == ("HTTPRoute shop/old", "rules[0]")
+    # A match with headers only gets the default path too, and is summarised without it.
+    header_only = {"matches": [{"headers": [{"name": "x-canary", "value": "1"}]}]}
+    mesh = build_mesh(
+        svc("reviews"),
+        svc("a"),
+        httproute("r", "shop", [{**header_only, "backendRefs": [backend("a")]}]),
+    )
+    [r] = live(mesh, svc_host("a", "shop"))
+    assert r.match == "header x-canary"
+    assert r.matches[0]["uri"] == {"prefix": "/", "pathSeparated": True}

@@ -105,7 +105,7 @@ async def test_detail_and_trace_name_a_gateway_api_rule_as_written():
         assert "→ HTTPRoute shop/a  rules[0].matches[1]" in detail
         assert f"{rules}/mesh.yaml:29" in detail  # that match's own line
         assert "✗ HTTPRoute shop/b  rules[0]" in detail
-        assert "dropped: HTTPRoute shop/a rules[1] before it has no match" in detail
+        assert "dropped: the same match as HTTPRoute shop/a rules[1]" in detail
         assert "http[" not in detail
         # A request to the Service the routes are attached to, with the canary header.
         assert app.host_tree.reveal(NodeRef(Kind.HOST, 0, "shop", "reviews.shop.svc.cluster.local"))
