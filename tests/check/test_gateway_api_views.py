@@ -138,58 +138,61 @@ def test_a_virtual_service_naming_a_kubernetes_gateway_binds_to_nothing(capsys):
     assert [d["subset"] for d in t["destinations"]] == ["v1"]
 
 
+# The shape of Istio's analyzer case "virtualServiceKubernetesGateways" (pkg/config/analysis/
+# analyzers/analyzers_test.go): a Kubernetes Gateway with one listener, a VirtualService naming
+# it whose host the listener serves, and one whose host it does not. Our own mesh, their rule.
 ISTIO_ANALYZER_CASE = """\
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
-metadata: {name: my-gateway, namespace: default}
+metadata: {name: edge, namespace: shop}
 spec:
   gatewayClassName: istio
   listeners:
-  - {name: http, hostname: example.com, port: 80, protocol: HTTP}
+  - {name: web, hostname: shop.example, port: 80, protocol: HTTP}
 ---
 apiVersion: v1
 kind: Service
-metadata: {name: my-service, namespace: default}
+metadata: {name: store, namespace: shop}
 spec:
   ports: [{name: http, port: 80, targetPort: 8080}]
-  selector: {app: my-service}
+  selector: {app: store}
 ---
 apiVersion: networking.istio.io/v1
 kind: VirtualService
-metadata: {name: my-vs, namespace: default}
+metadata: {name: storefront, namespace: shop}
 spec:
-  hosts: [example.com]
-  gateways: [default/my-gateway]
+  hosts: [shop.example]
+  gateways: [shop/edge]
   http:
   - route:
-    - destination: {host: my-service, port: {number: 80}}
+    - destination: {host: store, port: {number: 80}}
 ---
 apiVersion: networking.istio.io/v1
 kind: VirtualService
-metadata: {name: my-vs-host-mismatch, namespace: default}
+metadata: {name: storefront-elsewhere, namespace: shop}
 spec:
-  hosts: [wrong.example.com]
-  gateways: [default/my-gateway]
+  hosts: [other.shop.example]
+  gateways: [shop/edge]
   http:
   - route:
-    - destination: {host: my-service, port: {number: 80}}
+    - destination: {host: store, port: {number: 80}}
 """
 
 
 def test_istios_analyzer_case_for_virtual_services_on_kubernetes_gateways(capsys, tmp_path):
-    # pkg/config/analysis/analyzers analyzers_test.go "virtualServiceKubernetesGateways":
-    # IST0132 for the VS whose host no listener accepts, no IST0101 (the Kubernetes Gateway
-    # exists). Compared per code: meshtui adds that neither VS binds at all.
+    # istioctl (virtualservice.GatewayAnalyzer) reports IST0132 for the VirtualService whose
+    # host no listener accepts, and no IST0101 (the Kubernetes Gateway exists). Compared per
+    # code: meshtui adds that neither VirtualService binds at all.
     (tmp_path / "mesh.yaml").write_text(ISTIO_ANALYZER_CASE)
     _, doc = check_json(capsys, str(tmp_path))
     by_code: dict[str, set[str]] = {}
     for f in doc["findings"]:
         by_code.setdefault(f["code"], set()).add(f["resource"])
-    assert by_code.get("HostNotInGateway") == {"VirtualService default/my-vs-host-mismatch"}
+    assert by_code.get("HostNotInGateway") == {"VirtualService shop/storefront-elsewhere"}
     assert "UnknownGateway" not in by_code
     assert by_code["VirtualServiceOnKubernetesGateway"] == {
-        "VirtualService default/my-vs",
-        "VirtualService default/my-vs-host-mismatch",
+        "VirtualService shop/storefront",
+        "VirtualService shop/storefront-elsewhere",
     }
 
 
