@@ -29,7 +29,7 @@ from meshtui.mesh.resources import (
     VirtualService,
 )
 from meshtui.mesh.routes import MESH_GATEWAY, RouteIndex, RouteRef, gateway_ref, visibility
-from meshtui.mesh.routing import HostRoutes, RoutingTable, gateway_api_clients
+from meshtui.mesh.routing import HostRoutes, RoutingTable, first_wins, gateway_api_clients
 
 _BACKEND_KINDS = {("", "Service"), (ISTIO_NETWORKING_GROUP, "Hostname")}
 
@@ -278,7 +278,9 @@ def _mixed_sources(mesh: GatewayApiMesh, host: str) -> list[Finding]:
     out = []
     for g in generated:
         for n in native:
+            # Sidecars keep one of them; a waypoint takes both in a row (waypoint_routes).
             both = gateway_api_clients(g) & visibility(n) & mesh.scope
+            both &= first_wins(mesh.table.dataplane)
             if not both:
                 continue
             g_users = mesh.table.host_users(g, host) & both

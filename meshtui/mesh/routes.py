@@ -8,9 +8,10 @@ root's gateways. A weight-0 destination beside others gets no traffic (pilot dro
 
 from __future__ import annotations
 
+import functools
 import operator
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -246,6 +247,17 @@ def precedes(first: VirtualService, then: VirtualService) -> ClientSet:
         if (rank_a, _order_key(first)) < (rank_b, _order_key(then)):
             out.append(ns)
     return ClientSet.of(out)
+
+
+def in_client_order(services: Iterable[VirtualService], namespace: str) -> list[VirtualService]:
+    """The VSs a proxy in `namespace` sees, in pilot's order for it (SelectVirtualServices:
+    private to it, then exported to it by name, then public; each oldest first)."""
+    seen = [vs for vs in services if namespace in visibility(vs)]
+
+    def order(a: VirtualService, b: VirtualService) -> int:
+        return -1 if namespace in precedes(a, b) else 1
+
+    return sorted(seen, key=functools.cmp_to_key(order))
 
 
 class RouteIndex:

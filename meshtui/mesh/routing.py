@@ -23,14 +23,13 @@ clients never; sidecars as their Sidecar scope imports the host and the VirtualS
 
 from __future__ import annotations
 
-import functools
 import operator
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from meshtui.mesh.clients import ClientSet
-from meshtui.mesh.dataplane import DataPlane
+from meshtui.mesh.dataplane import DataPlane, Mode
 from meshtui.mesh.hosts import is_wildcard
 from meshtui.mesh.hosts import matches as host_matches
 from meshtui.mesh.matching import Request, builds_route
@@ -47,11 +46,13 @@ from meshtui.mesh.routes import (
     RouteIndex,
     RouteRef,
     gateway_ref,
+    in_client_order,
     is_mesh_bound,
     precedes,
     resolved,
     visibility,
 )
+from meshtui.mesh.waypoint_routes import waypoint_routes
 
 HTTP, TCP, TLS = "http", "tcp", "tls"
 ALL_KINDS = (HTTP, TCP, TLS)
@@ -161,6 +162,11 @@ def _builds(vs: VirtualService, port: int | None, kinds: tuple[str, ...]) -> Cli
     return out & gateway_api_clients(vs)
 
 
+def first_wins(dataplane: DataPlane | None) -> ClientSet:
+    """The clients that keep one VirtualService per host: sidecars (all, without data plane)."""
+    return dataplane.first_wins() if dataplane is not None else EVERYONE
+
+
 def gateway_api_clients(vs: VirtualService) -> ClientSet:
     """The sidecars a VS generated from a Gateway API mesh route is built for: every client
     when the route is in its parent's namespace (a producer route), else only clients of the
@@ -237,30 +243,25 @@ def users(
     if found is not None:
         return found  # type: ignore[return-value]
     rivals = contenders(index, host, dataplane)
-    first_wins = dataplane.first_wins() if dataplane is not None else EVERYONE
+    sidecars = first_wins(dataplane)
     mine = next((c for c in rivals if c.virtual_service is vs), None)
     out = ClientSet.none()
     if mine is not None and is_mesh_bound(vs):
-        out = mine.clients & _builds(vs, port, kinds)
+        out = mine.clients & sidecars & _builds(vs, port, kinds)
         for other in rivals:
             if other is mine or not out:
                 continue
-            first = precedes(other.virtual_service, vs) & other.clients & first_wins
+            first = precedes(other.virtual_service, vs) & other.clients & sidecars
             if first:
                 out -= first & _builds(other.virtual_service, port, kinds)
+    if dataplane is not None and not dataplane.trivial:
+        # Ambient clients through the host's waypoint: it takes `vs` if a rule of it can take
+        # a request there (meshtui.mesh.waypoint_routes), whatever the clients see.
+        waypoint = waypoint_routes(index, dataplane, host, port, kinds)
+        if waypoint is not None and waypoint.takes(vs):
+            out |= dataplane.clients(Mode.AMBIENT)
     index.memo[key] = out
     return out
-
-
-def in_client_order(services: Iterable[VirtualService], namespace: str) -> list[VirtualService]:
-    """The VSs a proxy in `namespace` sees, in pilot's order for it (SelectVirtualServices:
-    private to it, then exported to it by name, then public; each oldest first)."""
-    seen = [vs for vs in services if namespace in visibility(vs)]
-
-    def order(a: VirtualService, b: VirtualService) -> int:
-        return -1 if namespace in precedes(a, b) else 1
-
-    return sorted(seen, key=functools.cmp_to_key(order))
 
 
 def sidecar_candidates(
@@ -507,12 +508,25 @@ class RoutingTable:
             return resolved(r, clients, guess, f"it {what}")
         seen = clients & scope
         if not seen:
-            why = f"is used only by {clients.describe()}, not by {scope.describe()}"
+            # Users named only when they are a list: "every namespace but ..." would name
+            # namespaces that have nothing to do with this view (out of the mesh, say).
+            users = "clients of other namespaces" if clients.everyone else clients.describe()
+            why = f"is used only by {users}, not by {scope.describe()}"
             dp = self.dataplane
             if dp is not None and not dp.trivial:
-                # The data plane's reason, when the view's clients' proxy does not take it.
+                # The data plane's reason, when the view's clients' proxy does not take the
+                # VirtualService for the hosts it claims (not the route's destination).
                 hosts = self.index.hosts_of(vs)
-                reason = dp.why_not(r.host, scope, vs, hosts)
+                reason = "; ".join(
+                    dict.fromkeys(
+                        found
+                        for h in hosts
+                        if (found := dp.why_not(h, scope, vs, hosts))
+                        and not dp.narrow(scope, vs, hosts, h)
+                    )
+                )
+                if not reason and scope & dp.clients(Mode.AMBIENT):
+                    reason = self.waypoint_why(r)
                 why = f"is not applied for them: {reason}" if reason else why
             return resolved(r, clients, guess, why)
         return resolved(r, seen, guess)
@@ -528,12 +542,8 @@ class RoutingTable:
         out = ClientSet.none()
         guess = False
         if MESH_GATEWAY in r.gateways:
-            for port, kinds, used in self._sidecar_ports(vs):
-                if not used:
-                    continue
-                built = rule_clients(r.matches, r.rule_kind, port, kinds)
-                if built:
-                    out |= used & built
+            for host, port, kinds in self._ports_of(vs):
+                out |= self.port_clients(r, host, port, kinds)
         seen = visibility(vs)
         for name in r.gateways:
             if name == MESH_GATEWAY:
@@ -550,19 +560,58 @@ class RoutingTable:
                 guess = True
         return out, guess
 
-    def _sidecar_ports(
-        self, vs: VirtualService
-    ) -> list[tuple[int | None, tuple[str, ...], ClientSet]]:
-        """Every port of every host `vs` claims, with the sidecars that use `vs` there."""
+    def _ports_of(self, vs: VirtualService) -> list[tuple[str, int | None, tuple[str, ...]]]:
+        """Every port of every host `vs` claims, with the rule kinds each takes."""
         key = ("ports", vs.meta.ref)
         found = self.index.memo.get(key)
         if found is None:
             found = self.index.memo[key] = [
-                (port, kinds, users(self.index, vs, host, port, kinds, self.dataplane))
+                (host, port, kinds)
                 for host in self.index.hosts_of(vs)
                 for port, kinds in _ports(self.registry(host))
             ]
         return found  # type: ignore[return-value]
+
+    def port_clients(
+        self, r: RouteRef, host: str, port: int | None, kinds: tuple[str, ...]
+    ) -> ClientSet:
+        """The clients whose requests to `host` on `port` the mesh-bound route `r` can take:
+        sidecars that use its VirtualService there and for which pilot builds the rule; ambient
+        clients when the host's waypoint has the rule and no catch-all before it."""
+        vs = self.index.get(r.virtual_service)
+        if vs is None:
+            return NOBODY
+        used = users(self.index, vs, host, port, kinds, self.dataplane)
+        if not used:
+            return NOBODY
+        dp = self.dataplane
+        through_waypoint = NOBODY
+        if dp is not None and not dp.trivial:
+            through_waypoint = used - dp.first_wins()
+        out = (used - through_waypoint) & rule_clients(r.matches, r.rule_kind, port, kinds)
+        if through_waypoint:
+            waypoint = waypoint_routes(self.index, dp, host, port, kinds)  # type: ignore[arg-type]
+            if waypoint is not None and waypoint.reaches(r):
+                out |= through_waypoint
+        return out
+
+    def waypoint_why(self, r: RouteRef) -> str:
+        """Why no waypoint of the route's hosts sends a request by it ("" when one may)."""
+        vs = self.index.get(r.virtual_service)
+        dp = self.dataplane
+        if vs is None or dp is None or dp.trivial:
+            return ""
+        whys = []
+        for host, port, kinds in self._ports_of(vs):
+            waypoint = waypoint_routes(self.index, dp, host, port, kinds)
+            if waypoint is None:
+                continue
+            if waypoint.reaches(r):
+                return ""
+            why = waypoint.why_not(r)
+            if why:
+                whys.append(f"waypoint {waypoint.named} for {host}: {why}")
+        return "; ".join(dict.fromkeys(whys))
 
     def _why_nobody(self, vs: VirtualService, r: RouteRef, scope: ClientSet = EVERYONE) -> str:
         """Why a route that can match carries no client's requests."""
@@ -594,6 +643,8 @@ class RoutingTable:
             ]
             if why and len(why) == len(hosts) and all(why):
                 return "; ".join(dict.fromkeys(why))
+        # Sidecars keep another VirtualService; a waypoint has the rule behind a catch-all.
+        waypoint = self.waypoint_why(r)
         for host in hosts:
             for port, kinds in _ports(self.registry(host)):
                 built = rule_clients(r.matches, r.rule_kind, port, kinds)
@@ -603,13 +654,16 @@ class RoutingTable:
                     c.virtual_service.meta.ref.namespaced_name
                     for c in contenders(self.index, host, self.dataplane)
                     if c.virtual_service is not vs
-                    and precedes(c.virtual_service, vs) & c.clients & built
+                    and precedes(c.virtual_service, vs) & c.clients & built & first_wins(dp)
                 ]
                 if winners:
-                    return (
+                    sidecars = (
                         f"sidecars that see it use VirtualService {', '.join(winners)} for "
                         f"{host} instead (pilot keeps the first VirtualService for a host)"
                     )
+                    return f"{sidecars}; {waypoint}" if waypoint else sidecars
+        if waypoint:
+            return waypoint
         if vs.gateway_semantics and not gateway_api_clients(vs).everyone:
             return (
                 f"it is a consumer route of namespace {vs.meta.ref.namespace}: pilot builds it "

@@ -42,15 +42,14 @@ from meshtui.mesh.resources import (
 from meshtui.mesh.routes import effective_weights
 from meshtui.mesh.routing import (
     builds_for,
-    contenders,
     gateway_virtual_services,
-    in_client_order,
     port_protocol,
     route_kinds,
     sidecar_candidates,
     sidecar_virtual_service,
 )
 from meshtui.mesh.routing import prepare as prepare_routing
+from meshtui.mesh.waypoint_routes import WaypointRoutes, waypoint_routes
 
 
 def prepare(mesh: Mesh) -> None:
@@ -368,6 +367,23 @@ def _gateway_problems(mesh: Mesh, gateway: ObjectRef, host: str, port: int) -> l
     ]
 
 
+def _at_waypoint(
+    waypoint: WaypointRoutes, request: Request, skipped: list[Skipped]
+) -> ProxyRule | None:
+    """The rule the waypoint takes for the request, noting those tried before it. The waypoint
+    built each rule as its own proxy: a `sourceNamespace` it kept is its own namespace."""
+    own = replace(request, source_namespace=waypoint.namespace, source_labels={})
+    for w in waypoint.rules:
+        if w.why_not:
+            skipped.append(_skip(w.rule, f"the waypoint builds no route from it: {w.why_not}"))
+            continue
+        why = _why(w.rule, own)
+        if not why:
+            return w.rule
+        skipped.append(_skip(w.rule, why))
+    return None
+
+
 def trace(
     mesh: Mesh,
     client: Client,
@@ -396,6 +412,7 @@ def trace(
     kinds = route_kinds(protocol)
     proxy = f"gateway {client.gateway.namespaced_name}" if client.gateway else ""
     passed_over: list[VirtualService] = []
+    waypoint: WaypointRoutes | None = None
     if client.gateway is not None:
         problems += _gateway_problems(mesh, client.gateway, host, port)
         services = gateway_virtual_services(
@@ -408,16 +425,11 @@ def trace(
         if dp.policy_namespace(client.namespace, host, mode, _pod_labels(client)) is None:
             services = []  # no proxy of this client applies L7 config to the host
         elif mode is Mode.AMBIENT:
-            # The waypoint concatenates every VirtualService it takes, in order.
-            # It sees the VirtualServices exported to its own namespace, in that order.
-            waypoint_namespace = dp.policy_namespace(client.namespace, host, mode) or ""
-            claims = [
-                c.virtual_service
-                for c in contenders(mesh.routes, host, dp)
-                if client.namespace in c.clients and dp.waypoint_takes(c.virtual_service, host)
-            ]
-            services = in_client_order(claims, waypoint_namespace)
-            if services:
+            # The waypoint concatenates every VirtualService it takes, in its own order, and
+            # builds their rules as its own proxy (meshtui.mesh.waypoint_routes).
+            waypoint = waypoint_routes(mesh.routes, dp, host, port, kinds)
+            services = list(waypoint.virtual_services) if waypoint else []
+            if waypoint is not None and services:
                 names = ", ".join(vs.meta.ref.namespaced_name for vs in services)
                 proxy += f" applies VirtualService {names}"
         elif client.workload is not None and mode is not dp.mode(client.namespace):
@@ -439,14 +451,17 @@ def trace(
     skipped = [
         _skip(rule, _why(rule, request)) for rule in proxy_rules(mesh.routes, passed_over, kinds[0])
     ]
-    rules = [r for kind in kinds for r in proxy_rules(mesh.routes, services, kind)]
     matched: ProxyRule | None = None
-    for rule in rules:
-        why = _why(rule, request)
-        if not why:
-            matched = rule
-            break
-        skipped.append(_skip(rule, why))
+    if waypoint is not None:
+        matched = _at_waypoint(waypoint, request, skipped)
+    else:
+        rules = [r for kind in kinds for r in proxy_rules(mesh.routes, services, kind)]
+        for rule in rules:
+            why = _why(rule, request)
+            if not why:
+                matched = rule
+                break
+            skipped.append(_skip(rule, why))
     destinations: list[Hop] = []
     mirrors: list[Hop] = []
     if matched is not None:

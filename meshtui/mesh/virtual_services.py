@@ -31,7 +31,7 @@ from meshtui.mesh.routes import (
     unbound_gateways,
     visibility,
 )
-from meshtui.mesh.routing import RoutingTable
+from meshtui.mesh.routing import RoutingTable, first_wins
 
 
 def _why_first(winner: VirtualService, losers: list[VirtualService], clients: ClientSet) -> str:
@@ -148,6 +148,8 @@ def _host_conflicts(
     if len(claims) < 2:
         return entries, dropped
     names = ", ".join(vs.meta.ref.namespaced_name for vs in claims)
+    # Sidecars keep one VirtualService per host; a waypoint takes them all in a row.
+    scope = scope & first_wins(table.dataplane)
     for vs in claims:
         seen = visibility(vs) & scope
         rivals = ClientSet.none()
