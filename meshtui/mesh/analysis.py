@@ -135,6 +135,9 @@ class Mesh(MeshIndex):
         clients = self.workloads.namespaces() | {ref.namespace for ref in self.gateways}
         if self.client_namespace is not None:
             clients = {self.client_namespace}
+        unread = self.dataplane.unread()
+        if unread:  # live, Namespaces or Sidecars forbidden: said once, not as "no label"
+            return (unread,)
         assumed = self.dataplane.assumed(clients)
         if not assumed:
             return ()

@@ -119,6 +119,18 @@ class DataPlane:
         # `--client ns/workload`: that namespace's clients are read as this pod (its labels
         # decide its data plane, its Sidecar by workloadSelector); (namespace, name, labels).
         self.pod: tuple[str, str, dict[str, str]] | None = None
+        # Set by a live source that could not read Namespaces or Sidecars (403): why. Clients
+        # are then taken to have sidecars importing every host, and the views say so.
+        self.labels_unread = ""
+        self.sidecars_unread = ""
+
+    def unread(self) -> str:
+        """What of the data plane could not be read, for notes ("" when all was read)."""
+        missing = [m for m in (self.labels_unread, self.sidecars_unread) if m]
+        if not missing:
+            return ""
+        taken = "clients taken to have sidecars" if self.labels_unread else "Sidecars unknown"
+        return f"data plane unread: {'; '.join(missing)} ({taken})"
 
     def set_pod(self, namespace: str, name: str, labels: dict[str, str]) -> None:
         self.pod = (namespace, name, dict(labels))
@@ -225,6 +237,8 @@ class DataPlane:
         labels = dict(found.labels) if found else None
         pod = self._pod_labels(namespace, pod)
         mode, assumed = mode_of(labels, pod, self.live() and found is not None)
+        if assumed and self.labels_unread:
+            return f"sidecar, assumed: {self.labels_unread}"
         if assumed:
             return "sidecar, assumed: no mesh labels"
         if mode is Mode.AMBIENT:
@@ -564,8 +578,9 @@ class DataPlane:
     def summary(self, host: str, scope: ClientSet) -> tuple[str, ...]:
         """Who applies the host's routes and DestinationRule, for the tree and the report:
         "sidecar clients in ... apply them", "ambient clients in web bypass them: ..."."""
+        unread = (self.unread(),) if self.unread() else ()
         if self.trivial:
-            return ()
+            return unread
         use = self.waypoint(host)
         importers = self.importers(host)
         # The same for every host with these importers and this waypoint (sets kept per
@@ -574,7 +589,7 @@ class DataPlane:
         found = self._memo.get(key)
         if found is None:
             found = self._memo[key] = self._summary(host, scope)
-        return found  # type: ignore[return-value]
+        return unread + found  # type: ignore[operator]
 
     def _summary(self, host: str, scope: ClientSet) -> tuple[str, ...]:
         out = []

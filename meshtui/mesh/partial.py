@@ -101,6 +101,15 @@ DEPENDS_ON: dict[Code, frozenset[str]] = {
 }
 
 
+# The findings about the data plane itself (issue 25): judged on labels and Sidecars.
+DATA_PLANE_CODES = (
+    Code.AMBIENT_WITHOUT_WAYPOINT,
+    Code.WAYPOINT_IGNORES_VIRTUAL_SERVICE,
+    Code.SIDECAR_HIDES_ROUTED_HOST,
+    Code.SIDECAR_SELECTS_AMBIENT,
+)
+
+
 def depends_on(code: Code) -> frozenset[str]:
     """The kinds a finding of `code` needs read in full; a code not in the table (a new
     analyzer) is taken to need every kind, so it never speaks from a partial read."""
@@ -131,6 +140,8 @@ class Withheld:
             for k, r in zip(self.kinds, self.reasons, strict=True)
         )
         where = f"{self.cluster}: " if self.cluster else ""
+        if self.not_judged and not self.count:
+            return f"{where}{self.code.value} not judged: {missing}"
         if self.not_judged:
             subsets = f"{self.count} subset{'s' if self.count != 1 else ''}"
             return f"{where}{self.code.value} not judged for {subsets}: {missing}"
@@ -195,6 +206,13 @@ def withhold_analysis(
         )
     load, _ = withhold(analysis.load_findings, unread)
     _, notes = withhold(every, unread, analysis.cluster)
+    for code in DATA_PLANE_CODES:
+        blocked = _blocked(code, unread)
+        if {"Namespace", "Sidecar"} & set(blocked) and not any(n.code is code for n in notes):
+            # Who is ambient, or which Sidecar scopes a client, is unknown: the check ran on
+            # clients taken to have sidecars, so its silence is no verdict either.
+            reasons = tuple(unread[k] for k in blocked)
+            notes.append(Withheld(code, 0, blocked, reasons, analysis.cluster, True))
     blocked = _blocked(Code.SUBSET_SELECTS_NOTHING, unread)
     if "Pod" in blocked and unjudged:
         # The core does not run this check where no pod was read: nothing to withhold, but

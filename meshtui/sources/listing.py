@@ -25,7 +25,14 @@ from meshtui.mesh.resources import (
     parse_object,
 )
 from meshtui.sources import ABSENT, FORBIDDEN, LISTED, STALE, WATCHING, KindState
-from meshtui.sources.kinds import CORE_KINDS, GATEWAY_API_KINDS, ISTIO_KINDS, Kind, trim
+from meshtui.sources.kinds import (
+    CORE_KINDS,
+    GATEWAY_API_KINDS,
+    ISTIO_KINDS,
+    NAMESPACE,
+    Kind,
+    trim,
+)
 from meshtui.sources.kube import ClusterError, Reader, _gc_paused
 from meshtui.sources.watching import Stream, Watching
 
@@ -62,6 +69,7 @@ class Cluster(Watching):
         self.last_error = ""
         self.invalid: dict[ObjectRef, Finding] = {}
         self.absent: dict[str, str] = {}  # kind -> why: the cluster does not serve it
+        self.forbidden: dict[str, str] = {}  # cluster-scoped kind -> why it cannot be read
         self.unseen: dict[str, set[str]] = {}  # kind -> namespaces it is forbidden in
         self.per_namespace: dict[Kind, set[str]] = {}  # forbidden cluster-wide: read where
         self.spawn: Callable[[Stream], None] | None = None  # follows a stream, once watching
@@ -245,6 +253,16 @@ class Cluster(Watching):
     def _fall_back(self, forbidden: list[Stream]) -> None:
         wanted = sorted(self._wanted_namespaces())
         for stream in forbidden:
+            if stream.kind == NAMESPACE:
+                # Their labels decide the clients' data plane: unknown, not "no label".
+                self.forbidden[NAMESPACE.kind] = "forbidden cluster-wide (403)"
+                self.mesh.dataplane.labels_unread = "Namespaces not readable (403)"
+                self.warnings.append(
+                    f"{self.name}: cannot list namespaces (403); the clients' data plane is "
+                    "unread: they are taken to have sidecars, and the findings about ambient "
+                    "clients and waypoints are withheld"
+                )
+                continue
             if not stream.kind.namespaced:
                 self.absent[stream.kind.kind] = "forbidden (403)"
                 self.warnings.append(
@@ -253,6 +271,9 @@ class Cluster(Watching):
                 )
                 continue
             kind = stream.kind
+            if kind.kind == "Sidecar":
+                # Which Sidecar scopes a client cannot be known (any namespace may have one).
+                self.mesh.dataplane.sidecars_unread = "Sidecars not readable (403)"
             if stream.namespace is not None:
                 self.unseen.setdefault(kind.kind, set()).add(stream.namespace)
                 self.warnings.append(
@@ -322,6 +343,8 @@ class Cluster(Watching):
                 since = [failing[s.path][1] for s in mine if s.path in failing]
                 if name in self.absent:
                     out.append(KindState(self.name, name, ABSENT, self.absent[name]))
+                elif name in self.forbidden:
+                    out.append(KindState(self.name, name, FORBIDDEN, self.forbidden[name]))
                 elif (kind.istio and (unseen or kind in self.per_namespace)) or (
                     not mine and unseen
                 ):
