@@ -38,6 +38,7 @@ from enum import Enum
 
 from meshtui.mesh.clients import ClientSet
 from meshtui.mesh.hosts import MeshConfig
+from meshtui.mesh.objects import SIDECAR_INJECT
 from meshtui.mesh.resources import (
     Namespace,
     ObjectRef,
@@ -47,6 +48,7 @@ from meshtui.mesh.resources import (
     Sidecar,
     VirtualService,
     Waypoint,
+    Workload,
 )
 from meshtui.mesh.sidecar_scope import Scope, ScopeIndex, read_scope
 
@@ -57,7 +59,6 @@ REVISION = "istio.io/rev"
 DATAPLANE_MODE = "istio.io/dataplane-mode"
 USE_WAYPOINT = "istio.io/use-waypoint"
 USE_WAYPOINT_NAMESPACE = "istio.io/use-waypoint-namespace"
-SIDECAR_INJECT = "sidecar.istio.io/inject"
 
 Registry = Callable[[str], Service | ServiceEntry | None]
 
@@ -94,6 +95,18 @@ def mode_of(
     if explicit or live:
         return Mode.OUTSIDE, False
     return Mode.SIDECAR, True
+
+
+def pod_labels(workload: Workload) -> dict[str, str]:
+    """The labels that decide a workload's data plane, with the injector's reading of the
+    `sidecar.istio.io/inject` annotation (pkg/kube/inject/webhook.go injectRequired: the label
+    wins over the annotation). An annotation `false` opts the pod out of an injected
+    namespace; `true` adds nothing: the webhook that would read it is called only for
+    namespaces with an injection label, or for pods with the label (its objectSelector)."""
+    labels = dict(workload.labels)
+    if SIDECAR_INJECT not in labels and workload.inject == "false":
+        labels[SIDECAR_INJECT] = "false"
+    return labels
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +202,57 @@ class DataPlane:
         labels = dict(found.labels) if found else None
         pod = self._pod_labels(namespace, pod)
         return mode_of(labels, pod, self.live() and found is not None)[0]
+
+    def _namespace_mode(self, namespace: str, pod: dict[str, str]) -> Mode:
+        """The data plane of a pod with `pod` labels in `namespace`, whatever `--client` says."""
+        found = self.namespaces.get(namespace)
+        labels = dict(found.labels) if found else None
+        return mode_of(labels, pod, self.live() and found is not None)[0]
+
+    def overrides(self, workload: Workload) -> bool:
+        """Whether a workload's own labels give it another data plane than its namespace's."""
+        namespace = workload.meta.ref.namespace
+        own = self._namespace_mode(namespace, pod_labels(workload))
+        return own is not self._namespace_mode(namespace, {})
+
+    def split(
+        self, namespace: str, workloads: Iterable[Workload]
+    ) -> tuple[Mode, dict[Mode, list[str]]]:
+        """The namespace's data plane, and its workloads (`Kind name`) by their own."""
+        default = self._namespace_mode(namespace, {})
+        split: dict[Mode, list[str]] = {}
+        for w in workloads:
+            mode = self._namespace_mode(namespace, pod_labels(w))
+            split.setdefault(mode, []).append(f"{w.meta.ref.kind} {w.meta.ref.name}")
+        return default, split
+
+    def mixed_short(self, namespace: str, workloads: Iterable[Workload]) -> str:
+        """For a header: "mixed: 1 of 3 workloads sidecar" ("" when none overrides)."""
+        default, split = self.split(namespace, workloads)
+        total = sum(len(names) for names in split.values())
+        others = [f"{len(split[m])} {m.value}" for m in Mode if m is not default and m in split]
+        return f"mixed: {' and '.join(others)} of {total} workloads" if others else ""
+
+    def mixed(self, namespace: str, workloads: Iterable[Workload]) -> str:
+        """How the workloads of `namespace` split by data plane, when some of them override
+        its labels ("" when none does): each has its own proxy, or none (the injector and
+        ztunnel decide per pod), while a namespace's view follows the namespace's labels."""
+        default, split = self.split(namespace, workloads)
+        if set(split) <= {default}:
+            return ""
+        total = sum(len(names) for names in split.values())
+        parts = [f"{len(split[default])} {default.value}"] if default in split else []
+        for mode in Mode:
+            names = sorted(split.get(mode, ()))
+            if mode is default or not names:
+                continue
+            shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+            parts.append(f"{len(names)} {mode.value} ({shown})")
+        return (
+            f"{namespace}: workloads of mixed data planes, {' and '.join(parts)} of {total}; "
+            f"views of {namespace} follow its Namespace's labels ({default.value}): "
+            f"--client {namespace}/WORKLOAD takes one workload's own"
+        )
 
     def _special(self) -> dict[str, Mode]:
         """The namespaces whose clients are not sidecars (a finite list: they have labels)."""
@@ -581,8 +645,12 @@ class DataPlane:
         unread = (self.unread(),) if self.unread() else ()
         if self.trivial:
             return unread
-        use = self.waypoint(host)
         importers = self.importers(host)
+        if not scope - (self.clients(Mode.SIDECAR) & importers):
+            # Every client of the view is a sidecar that applies it: nothing to say, whatever
+            # other namespaces are (an unlabelled one out of the mesh concerns only itself).
+            return unread
+        use = self.waypoint(host)
         # The same for every host with these importers and this waypoint (sets kept per
         # namespace), so kept by them: the text names no host.
         key = ("summary", importers, use, scope)
