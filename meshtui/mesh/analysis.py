@@ -128,7 +128,13 @@ class Mesh(MeshIndex):
             return None
         plane = self.dataplane.describe(self.client_namespace)
         pod = self.dataplane.pod
-        return f"{pod[1]}: {plane}" if pod is not None else plane
+        if pod is not None:
+            return f"{pod[1]}: {plane}"
+        workloads = self.workloads.select(self.client_namespace)
+        mixed = self.dataplane.mixed_short(self.client_namespace, workloads)
+        if mixed:  # kept short for the header: the notes and the detail pane name them
+            return f"{self.dataplane.mode(self.client_namespace).value}, {mixed}"
+        return plane
 
     def _data_plane_notes(self) -> tuple[str, ...]:
         """Which client namespaces of the input are only assumed to have sidecars."""
@@ -137,15 +143,16 @@ class Mesh(MeshIndex):
             clients = {self.client_namespace}
         unread = self.dataplane.unread()
         if unread:  # live, Namespaces or Sidecars forbidden: said once, not as "no label"
-            return (unread,)
+            return (unread, *self.mixed_data_planes())
         assumed = self.dataplane.assumed(clients)
         if not assumed:
-            return ()
+            return self.mixed_data_planes()
         where = "these files" if self.cluster is None else "what could be read"
         return (
             f"no mesh labels in {where} for {', '.join(assumed)}: clients assumed to have "
             "sidecars (label the Namespace istio-injection=enabled, or "
             "istio.io/dataplane-mode=ambient, to say otherwise)",
+            *self.mixed_data_planes(),
         )
 
     def _complete_again(
@@ -265,7 +272,7 @@ class Mesh(MeshIndex):
             views=tuple(views),
             clients=primary.clients,
             dropped_routes=table.dropped,
-            data_plane=self.dataplane.summary(host, self.scope),
+            data_plane=self.dataplane.summary(host, self.scope) + self.mixed_data_planes(),
         )
 
     def _views(

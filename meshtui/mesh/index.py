@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from meshtui.mesh.batch import collector_paused
 from meshtui.mesh.clients import ClientSet
-from meshtui.mesh.dataplane import DataPlane
+from meshtui.mesh.dataplane import DataPlane, pod_labels
 from meshtui.mesh.destination_rules import ConsolidatedRule, DestinationRuleIndex
 from meshtui.mesh.findings import Finding
 from meshtui.mesh.gateway_api import generated_gateways, granted, mesh_virtual_services
@@ -100,6 +100,7 @@ class MeshIndex:
         self.check_state: object | None = None  # validation.check_mesh's, between analyses
         self._touched: set[ObjectRef] = set()  # resources changed since the last checks
         self._suppress_annotated: set[ObjectRef] = set()
+        self._mixed: dict[str, str] | None = None  # mixed_data_planes, until workloads change
 
     def add_finding(self, finding: Finding) -> None:
         """A finding from loading (ParseError, InvalidResource): kept as it is."""
@@ -215,8 +216,10 @@ class MeshIndex:
             self.dataplane.changed()  # and a Service's labels its waypoint
         if self.dataplane.add(resource):
             self.routes.memo.clear()  # the data plane decides who applies which VS
+            self._mixed = None
         elif isinstance(resource, Workload):
             self.workloads.add(resource)
+            self._mixed = None
         elif isinstance(resource, DestinationRule):
             self.destination_rules.add(resource)
         elif isinstance(resource, VirtualService):
@@ -260,8 +263,10 @@ class MeshIndex:
             self.dataplane.changed()
         if self.dataplane.remove(resource):
             self.routes.memo.clear()
+            self._mixed = None
         elif isinstance(resource, Workload):
             self.workloads.remove(ref)
+            self._mixed = None
         elif isinstance(resource, DestinationRule):
             self.destination_rules.remove(ref)
         elif isinstance(resource, VirtualService):
@@ -320,6 +325,9 @@ class MeshIndex:
             return set()  # the route index reports what a VirtualService changes
         if isinstance(resource, Gateway):
             return self.routes.hosts_bound_to(ref)
+        if isinstance(resource, Workload) and self.dataplane.overrides(resource):
+            # Its own data plane makes its namespace's workloads mixed: every host says so.
+            return self._host_set()
         if isinstance(resource, Node | Namespace | Sidecar | Waypoint):
             # Topology labels may change any subset's pods; the data plane any host's clients.
             return self._host_set()
@@ -353,6 +361,17 @@ class MeshIndex:
         hosts |= self.routes.contested_hosts()
         return hosts
 
+    def mixed_data_planes(self) -> tuple[str, ...]:
+        """For each client namespace in the view whose workloads' own labels split it by data
+        plane, how ("web: workloads of mixed data planes, 2 ambient and 1 sidecar ...")."""
+        if self._mixed is None:
+            self._mixed = {
+                ns: found
+                for ns in sorted(self.workloads.namespaces())
+                if (found := self.dataplane.mixed(ns, self.workloads.select(ns)))
+            }
+        return tuple(line for ns, line in self._mixed.items() if ns in self.scope)
+
     def has_suppress_annotations(self) -> bool:
         return bool(self._suppress_annotated)
 
@@ -379,7 +398,7 @@ class MeshIndex:
         else:
             ref = workload.meta.ref
             self.client_namespace = ref.namespace
-            self.dataplane.set_pod(ref.namespace, f"{ref.kind} {ref.name}", dict(workload.labels))
+            self.dataplane.set_pod(ref.namespace, f"{ref.kind} {ref.name}", pod_labels(workload))
         self.routes.memo.clear()
         self._forget()
 

@@ -132,6 +132,9 @@ class Workload:
     pod_ip: str = ""
     node: str = ""
     owner: str = ""
+    # The pod's `sidecar.istio.io/inject` annotation (the injector reads it where the label of
+    # that name is absent): with the labels, it decides the workload's data plane.
+    inject: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -428,6 +431,8 @@ class InvalidField:
 EXPORT_TO_ANNOTATION = "networking.istio.io/exportTo"
 SUPPRESS_ANNOTATION = "galley.istio.io/analyze-suppress"
 READ_ANNOTATIONS = (EXPORT_TO_ANNOTATION, SUPPRESS_ANNOTATION)
+# A pod's own say on sidecar injection (label, or annotation where the label is absent).
+SIDECAR_INJECT = "sidecar.istio.io/inject"
 
 
 def format_path(path: Path) -> str:

@@ -42,6 +42,7 @@ from meshtui.mesh.objects import (
     KNOWN_KINDS,
     KUBERNETES_GATEWAY,
     READ_ANNOTATIONS,
+    SIDECAR_INJECT,
     SUPPRESS_ANNOTATION,
     VALIDATED_KINDS,
     WAYPOINT_CLASS,
@@ -491,6 +492,7 @@ def _parse_workload(meta: Meta, obj: Mapping[str, Any], spec: Mapping[str, Any])
             pod_ip=str(status.get("podIP") or ""),
             node=str(spec.get("nodeName") or ""),
             owner=_owner(metadata),
+            inject=_inject(metadata),
         )
     template = mapping(spec.get("template"), ("spec", "template")) or {}
     tmeta = mapping(template.get("metadata"), ("spec", "template", "metadata")) or {}
@@ -509,7 +511,15 @@ def _parse_workload(meta: Meta, obj: Mapping[str, Any], spec: Mapping[str, Any])
         replicas=replicas,
         ready=ready if isinstance(ready, int) and not isinstance(ready, bool) else None,
         owner=_owner(obj.get("metadata") or {}),
+        inject=_inject(tmeta),
     )
+
+
+def _inject(metadata: Mapping[str, Any]) -> str | None:
+    """The `sidecar.istio.io/inject` annotation of a pod (or pod template), if a string."""
+    annotations = metadata.get("annotations")
+    found = annotations.get(SIDECAR_INJECT) if isinstance(annotations, Mapping) else None
+    return found if isinstance(found, str) else None
 
 
 def _read_annotations(metadata: Mapping[str, Any]) -> dict[str, str] | None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from meshtui.mesh.analysis import HostAnalysis, Mesh
-from meshtui.mesh.dataplane import Mode
+from meshtui.mesh.dataplane import Mode, pod_labels
 from meshtui.mesh.delegation import ProxyRule, proxy_rules
 from meshtui.mesh.destination_rules import ConsolidatedRule
 from meshtui.mesh.findings import Finding, location_probe
@@ -306,7 +306,8 @@ def _rule_place(rule: ProxyRule) -> tuple[Origin, Path]:
 
 
 def _pod_labels(client: Client) -> dict[str, str] | None:
-    return dict(client.workload.labels) if client.workload is not None else None
+    """What decides the named workload's data plane: its labels, its inject annotation."""
+    return pod_labels(client.workload) if client.workload is not None else None
 
 
 def _client_labels(mesh: Mesh, client: Client) -> Mapping[str, str] | None:
@@ -435,7 +436,7 @@ def trace(
         elif client.workload is not None and mode is not dp.mode(client.namespace):
             # A workload whose own labels give it a sidecar in a namespace that has none: its
             # VirtualServices are those its own Sidecar imports, first that builds a route.
-            pod = dict(client.workload.labels)
+            pod = pod_labels(client.workload)
             found = None
             for vs in sidecar_candidates(mesh.routes, host, client.namespace):
                 if not dp.pod_imports(client.namespace, pod, vs, mesh.routes.hosts_of(vs)):

@@ -176,3 +176,26 @@ def test_a_workload_that_is_not_in_the_input_gives_the_namespace_view_and_says_s
     doc = check_json(capsys, "ambient", "--client", "web/nothere")
     assert doc["clientDataPlane"].startswith("ambient")
     assert any("no workload nothere in namespace web" in n for n in doc["notes"])
+
+
+# -- a namespace whose workloads are mixed ---------------------------------------------------------
+
+
+def test_a_namespace_whose_workloads_are_mixed_says_so_in_every_view(capsys):
+    # web is ambient, web/legacy has a sidecar by its own label: each pod has its own proxy
+    # (or none), so the namespace's verdicts hold for checkout, not for legacy, and say so.
+    mixed = (
+        "web: workloads of mixed data planes, 1 ambient and 1 sidecar (Deployment legacy) of 2; "
+        "views of web follow its Namespace's labels (ambient): --client web/WORKLOAD takes one "
+        "workload's own"
+    )
+    doc = check_json(capsys, "ambient")
+    assert mixed in doc["notes"]
+    [host] = doc["hosts"]
+    assert host["dataPlane"][-1] == mixed
+    doc = check_json(capsys, "ambient", "--client-namespace", "web")
+    assert doc["clientDataPlane"] == "ambient, mixed: 1 sidecar of 2 workloads"
+    # frontend's workloads all follow its labels: nothing to say there.
+    doc = check_json(capsys, "ambient", "--client-namespace", "frontend")
+    assert not any("mixed" in n for n in doc.get("notes", ()))
+    assert not any("mixed" in line for line in doc["hosts"][0]["dataPlane"])

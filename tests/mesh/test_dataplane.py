@@ -340,3 +340,28 @@ def test_sidecar_resources_are_read_with_every_egress_listener_and_the_outbound_
     )
     assert parsed.egress_hosts == ("./*",)
     assert parsed.outbound_mode == "REGISTRY_ONLY"
+
+
+def test_an_inject_annotation_false_opts_a_pod_out_and_true_adds_nothing_without_the_label():
+    """pkg/kube/inject/webhook.go injectRequired: the label wins over the annotation; the
+    annotation is read only by a webhook already called (an injected namespace)."""
+    out_of_mesh = deployment("batch", {"app": "batch"}, namespace="frontend")
+    out_of_mesh["spec"]["template"]["metadata"]["annotations"] = {
+        "sidecar.istio.io/inject": "false"
+    }
+    asked = deployment("asked", {"app": "asked"}, namespace="web")
+    asked["spec"]["template"]["metadata"]["annotations"] = {"sidecar.istio.io/inject": "true"}
+    mesh = build_mesh(
+        *cart(out_of_mesh, asked),
+        namespace("frontend", **{"istio-injection": "enabled"}),
+        namespace("web", **{"istio.io/dataplane-mode": "ambient"}),
+    )
+    notes = mesh.analyze().notes
+    assert any(
+        n.startswith(
+            "frontend: workloads of mixed data planes, 1 sidecar and 1 out of the mesh "
+            "(Deployment batch) of 2"
+        )
+        for n in notes
+    )
+    assert not any(n.startswith("web:") for n in notes)  # the annotation alone calls no webhook
