@@ -26,7 +26,7 @@ them (pilot/pkg/networking/core/listener_waypoint.go):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -158,46 +158,54 @@ def _label(rule: ProxyRule) -> str:
     return f"{rule.virtual_service.meta.ref.namespaced_name} {rule.label}{where}"
 
 
-def _http_rules(rules: list[ProxyRule], port: int | None, namespace: str) -> list[WaypointRule]:
+# How the waypoint builds one rule: why it builds none (""), the match blocks it builds (none:
+# every request), and what makes the rule hide every later one ("" when nothing does).
+Build = Callable[[ProxyRule], tuple[str, tuple[Mapping[str, Any], ...], str]]
+
+
+def _in_a_row(rules: list[ProxyRule], build: Build) -> list[WaypointRule]:
+    """The rules as the waypoint has them, in order: after one that takes every request, the
+    rest are hidden (Envoy takes the first route that matches)."""
     out: list[WaypointRule] = []
     hiding = ""
     for rule in rules:
         if hiding:
             out.append(WaypointRule(rule, hidden_by=hiding))
             continue
-        if rule.problem:
-            out.append(WaypointRule(rule, why_not=rule.problem))
-            continue
-        if not rule.matches:
-            out.append(WaypointRule(rule))
-            hiding = f"{_label(rule)}, which has no match,"
-            continue
-        built = [m for m in rule.matches if not _http_builds(m, port, namespace)]
-        if not built:
-            why = "; ".join(dict.fromkeys(_http_builds(m, port, namespace) for m in rule.matches))
+        why, built, hides = build(rule)
+        if why:
             out.append(WaypointRule(rule, why_not=why))
             continue
-        out.append(WaypointRule(replace(rule, matches=tuple(built))))
-        if any(catch_all(m) for m in built):
-            hiding = f"{_label(rule)}, which matches every request,"
+        out.append(WaypointRule(replace(rule, matches=built)))
+        if hides:
+            hiding = f"{_label(rule)}, which {hides},"
     return out
 
 
-def _l4_rules(rules: list[ProxyRule], port: int | None, host: str) -> list[WaypointRule]:
-    out: list[WaypointRule] = []
-    hiding = ""
-    for rule in rules:
-        if hiding:
-            out.append(WaypointRule(rule, hidden_by=hiding))
-            continue
+def _http_build(port: int | None, namespace: str) -> Build:
+    def build(rule: ProxyRule) -> tuple[str, tuple[Mapping[str, Any], ...], str]:
+        if rule.problem:
+            return rule.problem, (), ""
+        if not rule.matches:
+            return "", (), "has no match"
+        whys = [_http_builds(m, port, namespace) for m in rule.matches]
+        built = tuple(m for m, why in zip(rule.matches, whys, strict=True) if not why)
+        if not built:
+            return "; ".join(dict.fromkeys(whys)), (), ""
+        return "", built, "matches every request" if any(map(catch_all, built)) else ""
+
+    return build
+
+
+def _l4_build(port: int | None, host: str) -> Build:
+    def build(rule: ProxyRule) -> tuple[str, tuple[Mapping[str, Any], ...], str]:
         whys = [_l4_builds(m, port, host, rule.route.kind) for m in rule.matches]
         if rule.problem or (whys and all(whys)):
-            out.append(WaypointRule(rule, why_not=rule.problem or "; ".join(dict.fromkeys(whys))))
-            continue
+            return rule.problem or "; ".join(dict.fromkeys(whys)), (), ""
         # The first rule that fits takes all of the port's traffic (getWaypointTCPRoutes).
-        out.append(WaypointRule(replace(rule, matches=())))
-        hiding = f"{_label(rule)}, which takes all of the port's traffic at the waypoint,"
-    return out
+        return "", (), "takes all of the port's traffic at the waypoint"
+
+    return build
 
 
 def waypoint_routes(
@@ -225,10 +233,10 @@ def waypoint_routes(
     )
     rules: list[WaypointRule] = []
     if _HTTP in kinds:
-        rules += _http_rules(proxy_rules(index, taken, _HTTP), port, own)
+        rules += _in_a_row(proxy_rules(index, taken, _HTTP), _http_build(port, own))
     if any(k in kinds for k in _L4):
         l4 = [r for kind in _L4 for r in proxy_rules(index, taken, kind)]
-        rules += _l4_rules(l4, port, host)
+        rules += _in_a_row(l4, _l4_build(port, host))
     building = {w.rule.virtual_service.meta.ref for w in rules if not w.why_not}
     found = WaypointRoutes(
         use.ref,
