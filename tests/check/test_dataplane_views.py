@@ -199,3 +199,41 @@ def test_a_namespace_whose_workloads_are_mixed_says_so_in_every_view(capsys):
     doc = check_json(capsys, "ambient", "--client-namespace", "frontend")
     assert not any("mixed" in n for n in doc.get("notes", ()))
     assert not any("mixed" in line for line in doc["hosts"][0]["dataPlane"])
+
+
+# -- a waypoint takes its VirtualServices in a row ---------------------------------------------------
+
+
+def test_a_catch_all_at_the_waypoint_hides_the_next_virtual_service_in_check_and_trace(capsys):
+    # The waypoint's row: HTTPRoute cart-v1 (/v1), cart-default (no match: every request),
+    # cart-beta (/beta to v2), which nothing reaches: v2's policy is never applied.
+    for scope in ((), ("--client-namespace", "web")):
+        doc = check_json(capsys, "waypoint-routes", *scope)
+        v1, v2 = subset(doc, "v1"), subset(doc, "v2")
+        assert [r["virtualService"] for r in v1["routes"]] == ["shop/cart-default"]
+        assert v2["routes"] == []
+        [dropped] = v2["droppedRoutes"]
+        assert (
+            "waypoint shop/waypoint for cart.shop.svc.cluster.local: shop/cart-default http[0], "
+            "which has no match, before it takes every request"
+        ) in dropped["dropped"]
+        assert "SubsetPolicyNeverApplied" in {f["code"] for f in doc["findings"]}
+    t = trace_json(
+        capsys, "waypoint-routes", "--from", "web", "--to", "cart.shop", "--path", "/beta"
+    )
+    assert t["proxy"] == (
+        "waypoint shop/waypoint applies VirtualService shop/cart-v1, shop/cart-default, "
+        "shop/cart-beta"
+    )
+    assert (t["virtualService"], t["rule"]) == ("shop/cart-default", "http[0]")
+    assert [d["subset"] for d in t["destinations"]] == ["v1"]
+    # The HTTPRoute, first in the row, still takes its own paths at the waypoint.
+    t = trace_json(
+        capsys, "waypoint-routes", "--from", "web", "--to", "cart.shop", "--path", "/v1/x"
+    )
+    assert t["virtualService"] == "shop/cart-v1"
+    # frontend's sidecars keep one: the HTTPRoute, the oldest; /beta matches nothing there.
+    t = trace_json(
+        capsys, "waypoint-routes", "--from", "frontend", "--to", "cart.shop", "--path", "/beta"
+    )
+    assert t["proxy"] == "sidecar in frontend" and t["rule"] is None

@@ -100,6 +100,8 @@ def verdicts(doc: dict[str, Any]) -> list[tuple[Any, ...]]:
         ("waypoint", "web"),
         ("sidecar-scope", None),
         ("sidecar-scope", "batch"),
+        ("waypoint-routes", None),
+        ("waypoint-routes", "web"),
     ],
 )
 def test_live_gives_the_verdicts_of_the_same_objects_in_a_folder(kube_api, capsys, folder, client):
@@ -156,3 +158,16 @@ def test_a_waypoint_without_an_address_is_not_ready_until_it_gets_one(kube_api):
         eventually(lambda: mesh.dataplane.waypoint(host).ref is not None, what="waypoint ready")
     finally:
         source.stop()
+
+
+def test_live_trace_at_a_waypoint_stops_at_the_catch_all_as_offline(kube_api, capsys):
+    load(kube_api, documents("waypoint-routes"))
+    args = ["--from", "web", "--to", "cart.shop", "--path", "/beta", "-o", "json"]
+    main(["trace", "--context", "alpha", "--kubeconfig", str(kube_api.kubeconfig), *args])
+    live = json.loads(capsys.readouterr().out)
+    main(["trace", str(FIXTURES / "waypoint-routes"), *args])
+    offline = json.loads(capsys.readouterr().out)
+    assert (live["virtualService"], live["rule"]) == ("shop/cart-default", "http[0]")
+    assert {k: live[k] for k in ("proxy", "virtualService", "rule", "skipped")} == {
+        k: offline[k] for k in ("proxy", "virtualService", "rule", "skipped")
+    }

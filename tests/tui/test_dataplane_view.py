@@ -67,3 +67,16 @@ async def test_the_trace_screen_says_ztunnel_decides_for_an_ambient_client():
         shown = " ".join(result_text(screen).split())
         assert "proxy ztunnel: no L7 routing and no DestinationRule policy" in shown
         assert "no VirtualService: default route" in shown
+
+
+async def test_a_rule_behind_a_catch_all_at_the_waypoint_carries_nothing_and_says_why():
+    from meshtui.tui.model import Kind, NodeRef
+
+    app = make_app(f"{FIXTURES}/waypoint-routes")
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+        assert tree_label(tree_text(app), "v2").startswith("v2  ⚠ policy never applied")
+        app.host_tree.reveal(NodeRef(Kind.SUBSET, 0, "shop", "cart.shop.svc.cluster.local", "v2"))
+        await pilot.pause()
+        detail = " ".join(detail_text(app).split())
+        assert "shop/cart-default http[0], which has no match, before it takes every" in detail
