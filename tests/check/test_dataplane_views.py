@@ -201,7 +201,7 @@ def test_a_namespace_whose_workloads_are_mixed_says_so_in_every_view(capsys):
     assert not any("mixed" in line for line in doc["hosts"][0]["dataPlane"])
 
 
-# -- a waypoint takes its VirtualServices in a row ---------------------------------------------------
+# -- a waypoint takes its VirtualServices in a row --------------------------------------------
 
 
 def test_a_catch_all_at_the_waypoint_hides_the_next_virtual_service_in_check_and_trace(capsys):
