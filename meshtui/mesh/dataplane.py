@@ -27,7 +27,9 @@ VirtualService for it. The rules, from Istio's source:
   has no route and no cluster: passthrough or blackhole by outboundTrafficPolicy.
 
 Pod-level overrides and workloadSelector Sidecars apply to one workload (`--client ns/workload`);
-namespace views take the namespace's labels and selector-less Sidecar.
+namespace views take the namespace's labels and selector-less Sidecar, and say where the
+namespace's workloads override them (`mixed`). Live, Namespaces or Sidecars that could not be
+read leave the data plane unknown (`unread`): clients are taken to have sidecars, and said so.
 """
 
 from __future__ import annotations

@@ -17,8 +17,9 @@ decides which VirtualService a client uses.
 
 Not every client is a sidecar importing every host: the data plane (meshtui.mesh.dataplane)
 narrows each contender's clients to those whose proxy takes it (ambient clients only through a
-waypoint, which takes the service's and its own namespace's VirtualServices; out-of-mesh
-clients never; sidecars as their Sidecar scope imports the host and the VirtualService).
+waypoint, which takes the service's and its own namespace's VirtualServices all in a row, a
+catch-all hiding what follows: meshtui.mesh.waypoint_routes; out-of-mesh clients never;
+sidecars as their Sidecar scope imports the host and the VirtualService).
 """
 
 from __future__ import annotations
@@ -236,8 +237,9 @@ def users(
     kinds: tuple[str, ...],
     dataplane: DataPlane | None = None,
 ) -> ClientSet:
-    """The clients whose virtual host for `host` on `port` comes from `vs` (for sidecars the
-    first VS in their order; a waypoint takes every VS it imports, so none hides another)."""
+    """The clients whose virtual host for `host` on `port` comes from `vs`: sidecars whose
+    first VS in their order it is; ambient clients when the host's waypoint, which takes
+    every VS it imports in a row, has a rule of it that a request can reach."""
     key = ("users", vs.meta.ref, host, port, kinds, dataplane is not None)
     found = index.memo.get(key)
     if found is not None:
