@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from meshtui.mesh.clients import ClientSet
+from meshtui.mesh.resources import Origin, parse_object
 from meshtui.mesh.trace import Client, trace
 from meshtui.mesh.waypoint_routes import catch_all
 from tests.helpers import build_mesh, dest, dr, route, service, subset, svc_host, vs
@@ -58,7 +59,7 @@ def test_a_catch_all_in_the_first_virtual_service_hides_the_next_ones_rules_at_t
     assert "shop/first http[0], which has no match, before it takes every request" in dropped(
         mesh, WEB, "second"
     )
-    t = trace(mesh, Client("web"), CART, 8080, path="/api/x")
+    t = trace(mesh, Client("web"), CART, 80, path="/api/x")
     assert t.virtual_service.name == "first" and t.rule == "http[0]"
     assert t.proxy == "waypoint shop/waypoint applies VirtualService shop/first, shop/second"
 
@@ -75,7 +76,7 @@ def test_without_a_catch_all_the_waypoint_goes_on_to_the_next_virtual_service():
         vs("second", ["cart"], namespace="shop", http=[route(dest("cart", "v2"))], created=NEW),
     )
     assert live(mesh, WEB) == {("first", "v1"), ("second", "v2")}
-    t = trace(mesh, Client("web"), CART, 8080, path="/api")
+    t = trace(mesh, Client("web"), CART, 80, path="/api")
     assert (t.virtual_service.name, t.rule) == ("second", "http[0]")
     # A sidecar keeps the first VirtualService for the host, as before.
     assert live(mesh, FRONTEND) == {("first", "v1")}
@@ -104,7 +105,7 @@ def test_the_waypoint_compares_source_namespace_with_its_own_and_drops_source_la
     # web's requests reach the waypoint, whose own namespace is shop: only v3's rule is built,
     # and it matches every request.
     assert live(mesh, WEB) == {("cart", "v3")}
-    t = trace(mesh, Client("web"), CART, 8080)
+    t = trace(mesh, Client("web"), CART, 80)
     assert (t.rule, t.destinations[0].subset) == ("http[2]", "v3")
     skipped = {s.rule: s.why for s in t.skipped}
     assert (
@@ -137,5 +138,36 @@ def test_an_httproute_and_a_virtual_service_are_concatenated_in_the_waypoints_or
     native = vs("cart", ["cart"], namespace="shop", http=[route(dest("cart", "v2"))], created=NEW)
     mesh = shop(httproute, native)
     assert ("cart", "v2") in live(mesh, WEB)
-    assert trace(mesh, Client("web"), CART, 8080, path="/v1/x").destinations[0].subset == ""
-    assert trace(mesh, Client("web"), CART, 8080, path="/other").destinations[0].subset == "v2"
+    assert trace(mesh, Client("web"), CART, 80, path="/v1/x").destinations[0].subset == ""
+    assert trace(mesh, Client("web"), CART, 80, path="/other").destinations[0].subset == "v2"
+
+
+def test_on_a_tcp_port_the_first_rule_that_fits_the_waypoint_takes_all_the_traffic():
+    """getWaypointTCPRoutes: TLS rules then TCP rules, of every VirtualService in the row; the
+    first whose match fits (no source namespace or labels at a waypoint) takes everything."""
+    mesh = shop(
+        vs(
+            "first",
+            ["cart"],
+            namespace="shop",
+            tcp=[route(dest("cart", "v1"), match=[{"sourceNamespace": "web"}])],
+            created=OLD,
+        ),
+        vs("second", ["cart"], namespace="shop", tcp=[route(dest("cart", "v2"))], created=NEW),
+        vs("third", ["cart"], namespace="shop", tcp=[route(dest("cart", "v3"))], created=NEW),
+    )
+    mesh.add(parse(tcp_service()))
+    assert live(mesh, WEB) == {("second", "v2")}
+    assert "which takes all of the port's traffic at the waypoint" in dropped(mesh, WEB, "third")
+    t = trace(mesh, Client("web"), CART, 80)
+    assert (t.virtual_service.name, [h.subset for h in t.destinations]) == ("second", ["v2"])
+
+
+def tcp_service() -> dict[str, Any]:
+    svc = service("cart", namespace="shop")
+    svc["spec"]["ports"] = [{"name": "tcp-db", "port": 80}]
+    return svc
+
+
+def parse(obj: dict[str, Any]):
+    return parse_object(obj, Origin(file="mesh.yaml", line=1))
