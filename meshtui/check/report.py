@@ -29,12 +29,26 @@ if TYPE_CHECKING:
 # -- JSON -----------------------------------------------------------------------------------
 
 
-def _ports(policies: Mapping[int, EffectivePolicy]) -> dict[str, Any]:
-    return {str(p): pol.as_dict() for p, pol in sorted(policies.items())}
+def _policies(policy: EffectivePolicy, ports: Mapping[int, EffectivePolicy]) -> dict[str, Any]:
+    """`policy`, `policyOrigins`, `ports` and `portOrigins`. Most ports share the policy
+    without a port (policy.effective_policies), so each distinct policy is written once and
+    its output shared: the report is only serialised."""
+    written: dict[int, tuple[dict[str, Any], dict[str, str]]] = {}
 
+    def write(pol: EffectivePolicy) -> tuple[dict[str, Any], dict[str, str]]:
+        out = written.get(id(pol))
+        if out is None:
+            out = written[id(pol)] = (pol.as_dict(), pol.origins())
+        return out
 
-def _port_origins(policies: Mapping[int, EffectivePolicy]) -> dict[str, Any]:
-    return {str(p): pol.origins() for p, pol in sorted(policies.items())}
+    by_port = [(str(p), write(pol)) for p, pol in sorted(ports.items())]
+    own = write(policy)
+    return {
+        "policy": own[0],
+        "policyOrigins": own[1],
+        "ports": {p: out[0] for p, out in by_port},
+        "portOrigins": {p: out[1] for p, out in by_port},
+    }
 
 
 def _route(r: RouteRef) -> dict[str, Any]:
@@ -83,10 +97,7 @@ def _subset(s: SubsetAnalysis) -> dict[str, Any]:
         "name": s.name,
         "labels": dict(s.labels),
         "destinationRule": s.destination_rule.meta.ref.namespaced_name,
-        "policy": s.policy.as_dict(),
-        "policyOrigins": s.policy.origins(),
-        "ports": _ports(s.ports),
-        "portOrigins": _port_origins(s.ports),
+        **_policies(s.policy, s.ports),
         "ownPolicy": dict(s.own_policy) if s.own_policy else None,
         "routes": [_route(r) for r in s.routes],
         "droppedRoutes": [_route(r) for r in s.dropped_routes],
@@ -111,10 +122,7 @@ def host_json(h: HostAnalysis, cluster: str | None = None) -> dict[str, Any]:
         "host": h.host,
         "namespace": h.namespace,
         "kind": h.service.meta.ref.kind if h.service else None,
-        "policy": h.policy.as_dict(),
-        "policyOrigins": h.policy.origins(),
-        "ports": _ports(h.port_policies),
-        "portOrigins": _port_origins(h.port_policies),
+        **_policies(h.policy, h.port_policies),
         "destinationRules": [r.meta.ref.namespaced_name for r in h.destination_rules],
         "otherDestinationRules": [r.meta.ref.namespaced_name for r in h.other_rules],
         "subsets": [_subset(s) for s in h.subsets],

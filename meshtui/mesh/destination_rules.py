@@ -359,11 +359,15 @@ def merged_policy_findings(host: str, rule: ConsolidatedRule) -> list[Finding]:
 def _as_stored(rule: DestinationRule) -> dict[str, Any]:
     """The top-level trafficPolicy as the API server stores it: without the unknown fields
     it prunes (schema.py UnknownField issues)."""
+    pruned = [
+        issue.path
+        for issue in rule.meta.issues
+        if issue.code == schema.UNKNOWN and issue.path[:2] == ("spec", "trafficPolicy")
+    ]
+    if not pruned:  # the common case: nothing to take out, so nothing to copy
+        return dict(rule.traffic_policy or {})
     policy: Any = copy.deepcopy(dict(rule.traffic_policy or {}))
-    for issue in rule.meta.issues:
-        path = issue.path
-        if issue.code != schema.UNKNOWN or path[:2] != ("spec", "trafficPolicy"):
-            continue
+    for path in pruned:
         node = policy
         for part in path[2:-1]:
             if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from meshtui.mesh.objects import Path
+from meshtui.mesh.schema import is_mapping
 
 
 class Invalid(Exception):
@@ -32,7 +33,7 @@ def describe(value: object) -> str:
     for cls, name in TYPE_NAMES.items():
         if type(value) is cls:
             return name
-    if isinstance(value, Mapping):
+    if is_mapping(value):
         return "a mapping"
     return type(value).__name__
 
@@ -40,7 +41,7 @@ def describe(value: object) -> str:
 def mapping(value: object, path: Path, *, required: bool = False) -> Mapping[str, Any] | None:
     if value is None and not required:
         return None
-    if not isinstance(value, Mapping):
+    if not is_mapping(value):
         raise Invalid(path, f"must be a mapping, not {describe(value)}")
     return value
 

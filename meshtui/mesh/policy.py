@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from meshtui.mesh.schema import is_mapping
+
 # The fields a PortTrafficPolicy carries; on a port with an entry they are replaced together.
 PORT_LEVEL_FIELDS = ("loadBalancer", "connectionPool", "outlierDetection", "tls")
 # The other top-level TrafficPolicy fields: only the subset-over-host rule applies to them.
@@ -58,19 +60,18 @@ class EffectivePolicy:
 
     def as_dict(self) -> dict[str, Any]:
         """The policy in Istio's YAML field names; fields left at Istio's default are absent."""
-        return {f.name: f.value for f in self.fields if not _is_empty(f.value)}
+        return {f.name: f.value for f in self.fields if f.value not in _EMPTY}
 
     def origins(self) -> dict[str, str]:
         return {f.name: f.level.value for f in self.fields if f.level is not Level.DEFAULT}
 
 
-def _is_empty(value: Any) -> bool:
-    return value is None or value == {} or value == []
+_EMPTY = (None, {}, [])  # `in` compares by identity, then by ==: None, {} and [] alike
 
 
 def _clean(value: Any) -> Any:
     """Drop nulls, so `loadBalancer: {simple: null}` reads as the default it means."""
-    if isinstance(value, Mapping):
+    if is_mapping(value):
         out = {k: _clean(v) for k, v in value.items() if v is not None}
         return {k: v for k, v in out.items() if v is not None}
     if isinstance(value, list):
@@ -83,7 +84,7 @@ def port_settings(policy: Mapping[str, Any] | None, port: int | None) -> Mapping
     if policy is None or port is None:
         return None
     for entry in policy.get("portLevelSettings") or ():
-        if isinstance(entry, Mapping) and (entry.get("port") or {}).get("number") == port:
+        if is_mapping(entry) and (entry.get("port") or {}).get("number") == port:
             return entry
     return None
 
@@ -126,12 +127,17 @@ def effective_policy(
 def _in_force(name: str, value: Any, level: Level) -> EffectiveField:
     """The field as pilot applies it: without what pilot ignores (Istio's default if that
     leaves nothing)."""
+    if value is None and level is Level.DEFAULT:  # most fields of most policies: shared
+        return _DEFAULT_FIELDS[name]
     ignored = IGNORED_BY_PILOT.get(name)
-    if ignored and isinstance(value, Mapping) and any(k in value for k in ignored):
+    if ignored and is_mapping(value) and any(k in value for k in ignored):
         value = {k: v for k, v in value.items() if k not in ignored}
         if not any(v is not None for v in value.values()):
             return EffectiveField(name, None, Level.DEFAULT)
     return EffectiveField(name, _clean(value), level)
+
+
+_DEFAULT_FIELDS = {name: EffectiveField(name, None, Level.DEFAULT) for name in POLICY_FIELDS}
 
 
 def effective_policies(
@@ -172,7 +178,7 @@ def policy_ports(*policies: Mapping[str, Any] | None) -> set[int]:
     ports: set[int] = set()
     for policy in policies:
         for entry in (policy or {}).get("portLevelSettings") or ():
-            number = (entry.get("port") or {}).get("number") if isinstance(entry, Mapping) else None
+            number = (entry.get("port") or {}).get("number") if is_mapping(entry) else None
             if isinstance(number, int):
                 ports.add(number)
     return ports

@@ -149,7 +149,7 @@ def _bounded_depth(value: object, path: Path, limit: int = MAX_POLICY_DEPTH) -> 
         item, depth = stack.pop()
         if depth > limit:
             raise Invalid(path, f"is nested deeper than {limit} levels")
-        if isinstance(item, Mapping):
+        if schema.is_mapping(item):
             stack += [(v, depth + 1) for v in item.values()]
         elif isinstance(item, list):
             stack += [(v, depth + 1) for v in item]
@@ -231,19 +231,19 @@ def _match_summary(kind: str, matches: list[Any]) -> str:
     """A one-line summary of a route's match conditions, for the detail pane."""
     parts = []
     for m in matches:
-        if not isinstance(m, Mapping):
+        if not schema.is_mapping(m):
             continue
         bits = []
         uri = m.get("uri")
-        if isinstance(uri, Mapping):
+        if schema.is_mapping(uri):
             bits += [f"uri {k} {v}" for k, v in uri.items()]
         for key in ("headers", "queryParams"):
             val = m.get(key)
-            if isinstance(val, Mapping):
+            if schema.is_mapping(val):
                 bits += [f"{key[:-1] if key == 'headers' else 'query'} {h}" for h in val]
         for key in ("method", "authority", "scheme"):
             val = m.get(key)
-            if isinstance(val, Mapping):
+            if schema.is_mapping(val):
                 bits += [f"{key} {k} {v}" for k, v in val.items()]
         for key in ("port", "sniHosts", "sourceLabels", "sourceNamespace"):
             if m.get(key) is not None:
@@ -408,7 +408,7 @@ def _parse_service(meta: Meta, spec: Mapping[str, Any], metadata: Mapping[str, A
     labels = metadata.get("labels")
     waypoint = (
         {k: v for k in WAYPOINT_LABELS if isinstance(v := labels.get(k), str)}
-        if isinstance(labels, Mapping)
+        if schema.is_mapping(labels)
         else {}
     )
     return Service(
@@ -449,11 +449,11 @@ def _parse_waypoint(meta: Meta, obj: Mapping[str, Any]) -> Waypoint:
     metadata = obj.get("metadata") or {}
     labels = labels_of(metadata.get("labels"), ("metadata", "labels"))
     status = obj.get("status")
-    addresses = status.get("addresses") if isinstance(status, Mapping) else None
+    addresses = status.get("addresses") if schema.is_mapping(status) else None
     return Waypoint(
         meta=meta,
         traffic_for=labels.get("istio.io/waypoint-for", "service"),
-        ready=None if not isinstance(status, Mapping) else bool(addresses),
+        ready=None if not schema.is_mapping(status) else bool(addresses),
         labels=labels,
     )
 
@@ -462,7 +462,7 @@ def _owner(metadata: Mapping[str, Any]) -> str:
     owners = metadata.get("ownerReferences")
     if isinstance(owners, list):
         for o in owners:
-            if isinstance(o, Mapping) and o.get("controller"):
+            if schema.is_mapping(o) and o.get("controller"):
                 return f"{o.get('kind', '')}/{o.get('name', '')}"
     return ""
 
@@ -476,9 +476,7 @@ def _parse_workload(meta: Meta, obj: Mapping[str, Any], spec: Mapping[str, Any])
         if isinstance(conditions, list):
             ready = int(
                 any(
-                    isinstance(c, Mapping)
-                    and c.get("type") == "Ready"
-                    and c.get("status") == "True"
+                    schema.is_mapping(c) and c.get("type") == "Ready" and c.get("status") == "True"
                     for c in conditions
                 )
             )
@@ -524,7 +522,7 @@ def _inject(metadata: Mapping[str, Any]) -> str | None:
 
 def _read_annotations(metadata: Mapping[str, Any]) -> dict[str, str] | None:
     annotations = metadata.get("annotations")
-    if not isinstance(annotations, Mapping):
+    if not schema.is_mapping(annotations):
         return None
     kept = {k: v for k in READ_ANNOTATIONS if isinstance(v := annotations.get(k), str)}
     return kept or None
@@ -548,7 +546,7 @@ def object_kind(obj: object) -> str | None:
     Istio kinds count only in the networking.istio.io group (any served version); core kinds
     only in their own API group, so a CRD that happens to be called `Service` is skipped.
     """
-    if not isinstance(obj, Mapping):
+    if not schema.is_mapping(obj):
         return None
     kind = obj.get("kind")
     api_version = obj.get("apiVersion")
@@ -558,9 +556,7 @@ def object_kind(obj: object) -> str | None:
     if group == GATEWAY_API_GROUP:
         if kind == "Gateway":
             spec = obj.get("spec")
-            is_waypoint = (
-                isinstance(spec, Mapping) and spec.get("gatewayClassName") == WAYPOINT_CLASS
-            )
+            is_waypoint = schema.is_mapping(spec) and spec.get("gatewayClassName") == WAYPOINT_CLASS
             return "Waypoint" if is_waypoint else KUBERNETES_GATEWAY
         return kind if kind in GATEWAY_API_KINDS else None
     if kind in ISTIO_KINDS or kind == "Sidecar":
@@ -720,12 +716,12 @@ def _prune(spec: Any, path: Path, whole_entry: bool) -> None:
         if isinstance(part, int):
             if not isinstance(node, list) or not 0 <= part < len(node):
                 return
-        elif not isinstance(node, Mapping) or part not in node:
+        elif not schema.is_mapping(node) or part not in node:
             return
         node = node[part]
     last = path[cut]
     if isinstance(last, int) and isinstance(node, list) and 0 <= last < len(node):
-        if isinstance(node[last], Mapping) or node[last] is None:
+        if schema.is_mapping(node[last]) or node[last] is None:
             node[last] = PRUNED
         else:
             del node[last]

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from meshtui.mesh.schema import Issue
+from meshtui.mesh.schema import Issue, is_mapping
 from meshtui.mesh.webhook.destination_rule import destination_rule
 from meshtui.mesh.webhook.service_entry import service_entry, sidecar
 from meshtui.mesh.webhook.values import IGNORED, STORED, Out, duration_ns
@@ -35,7 +35,7 @@ def validate(kind: str, spec: object, namespace: str) -> list[Issue]:
     """What Istio's webhook says of `spec` for `kind` (a resource in `namespace`): errors
     (fatal: the resource is rejected) and fields pilot ignores."""
     check = KINDS.get(kind)
-    if check is None or not isinstance(spec, Mapping):
+    if check is None or not is_mapping(spec):
         return []
     out = Out()
     check(out, spec, namespace)

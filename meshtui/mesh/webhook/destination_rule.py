@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from meshtui.mesh.schema import Issue, Path
+from meshtui.mesh.schema import Issue, Path, is_mapping
 from meshtui.mesh.webhook.values import (
     IGNORED,
     Out,
@@ -27,7 +27,7 @@ from meshtui.mesh.webhook.values import (
 
 def _traffic_policy(out: Out, policy: object, path: Path, namespace: str) -> None:
     """validateTrafficPolicy."""
-    if not isinstance(policy, Mapping):
+    if not is_mapping(policy):
         return
     fields = (
         "outlierDetection",
@@ -47,7 +47,7 @@ def _traffic_policy(out: Out, policy: object, path: Path, namespace: str) -> Non
         return
     _policy_fields(out, policy, path)
     tunnel = policy.get("tunnel")
-    if isinstance(tunnel, Mapping):
+    if is_mapping(tunnel):
         tp = (*path, "tunnel")
         protocol = tunnel.get("protocol")
         if protocol not in (None, "", "CONNECT", "POST"):
@@ -62,7 +62,7 @@ def _traffic_policy(out: Out, policy: object, path: Path, namespace: str) -> Non
         check_port(out, tunnel.get("targetPort"), (*tp, "targetPort"), "validateTunnelSettings")
     for i, entry in entries_of(policy.get("portLevelSettings")):
         ep = (*path, "portLevelSettings", i)
-        if not isinstance(entry, Mapping):
+        if not is_mapping(entry):
             continue
         if entry.get("port") is None:
             out.add(
@@ -87,7 +87,7 @@ def _policy_fields(out: Out, policy: Mapping[str, Any], path: Path) -> None:
 def _outlier(out: Out, outlier: object, path: Path) -> None:
     """validateOutlierDetection; consecutiveErrors is ignored by pilot (cluster_traffic_policy.go
     applyOutlierDetection reads consecutive5xxErrors and consecutiveGatewayErrors only)."""
-    if not isinstance(outlier, Mapping):
+    if not is_mapping(outlier):
         return
     for key in ("baseEjectionTime", "interval"):
         check_duration(out, outlier.get(key), (*path, key))
@@ -115,14 +115,14 @@ def _outlier(out: Out, outlier: object, path: Path) -> None:
 
 def _connection_pool(out: Out, pool: object, path: Path) -> None:
     """validateConnectionPool."""
-    if not isinstance(pool, Mapping):
+    if not is_mapping(pool):
         return
     rule = "validateConnectionPool"
     http, tcp = pool.get("http"), pool.get("tcp")
     if http is None and tcp is None:
         out.add(path, "a connectionPool must set http or tcp", rule)
         return
-    if isinstance(http, Mapping):
+    if is_mapping(http):
         hp = (*path, "http")
         for key in (
             "http1MaxPendingRequests",
@@ -137,7 +137,7 @@ def _connection_pool(out: Out, pool: object, path: Path) -> None:
         check_duration(out, http.get("idleTimeout"), (*hp, "idleTimeout"))
         if http.get("h2UpgradePolicy") == "UPGRADE" and http.get("useClientProtocol") is True:
             out.add((*hp, "useClientProtocol"), "cannot be true with h2UpgradePolicy UPGRADE", rule)
-    if isinstance(tcp, Mapping):
+    if is_mapping(tcp):
         tp = (*path, "tcp")
         n = int_of(tcp.get("maxConnections"))
         if n is not None and n < 0:
@@ -161,11 +161,11 @@ def _is_prime(n: int) -> bool:
 
 def _load_balancer(out: Out, lb: object, outlier: object, path: Path) -> None:
     """validateLoadBalancer and agent.ValidateLocalityLbSetting."""
-    if not isinstance(lb, Mapping):
+    if not is_mapping(lb):
         return
     rule = "validateLoadBalancer"
     ch = lb.get("consistentHash")
-    if isinstance(ch, Mapping):
+    if is_mapping(ch):
         cp = (*path, "consistentHash")
         names: set[str] = set()
         for i, attr in entries_of(mapping_of(ch.get("httpCookie")).get("attributes")):
@@ -181,7 +181,7 @@ def _load_balancer(out: Out, lb: object, outlier: object, path: Path) -> None:
         ):
             out.add(cp, "minimumRingSize cannot be set with ringHash or maglev", rule)
         maglev = ch.get("maglev")
-        if isinstance(maglev, Mapping):
+        if is_mapping(maglev):
             size = int_of(maglev.get("tableSize")) or 0
             mp = (*cp, "maglev", "tableSize")
             if size <= 0:
@@ -191,7 +191,7 @@ def _load_balancer(out: Out, lb: object, outlier: object, path: Path) -> None:
             elif not _is_prime(size):
                 out.add(mp, f"is {size}: must be a prime number", rule)
     warm = lb.get("warmup")
-    if isinstance(warm, Mapping):
+    if is_mapping(warm):
         wp = (*path, "warmup")
         if warm.get("duration") is None:
             out.add((*wp, "duration"), "is required", rule)
@@ -206,7 +206,7 @@ def _load_balancer(out: Out, lb: object, outlier: object, path: Path) -> None:
 
 
 def _locality(out: Out, lb: object, path: Path) -> None:
-    if not isinstance(lb, Mapping):
+    if not is_mapping(lb):
         return
     rule = "agent.ValidateLocalityLbSetting"
     distribute = [e for _, e in entries_of(lb.get("distribute"))]
@@ -235,7 +235,7 @@ def _locality(out: Out, lb: object, path: Path) -> None:
 
 def _tls(out: Out, tls: object, path: Path) -> None:
     """agent.ValidateTLS."""
-    if not isinstance(tls, Mapping):
+    if not is_mapping(tls):
         return
     rule = "agent.ValidateTLS"
     mode = tls.get("mode")

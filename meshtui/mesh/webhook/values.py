@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from meshtui.mesh.schema import Issue, Path
+from meshtui.mesh.schema import Issue, Path, is_mapping
 
 IGNORED = "IgnoredField"
 # A webhook error on a resource already stored in a cluster: reported, not a rejection.
@@ -61,7 +61,7 @@ class Out:
 
 
 def mapping_of(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
+    return value if is_mapping(value) else {}
 
 
 def entries_of(value: object) -> Iterator[tuple[int, Any]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from meshtui.mesh.schema import DEPRECATED, Issue, Path
+from meshtui.mesh.schema import DEPRECATED, Issue, Path, is_mapping
 from meshtui.mesh.webhook.values import (
     DNS_LABEL,
     IGNORED,
@@ -117,7 +117,7 @@ def _gateway_names(out: Out, value: object, path: Path) -> None:
 
 def _destination(out: Out, d: object, path: Path) -> None:
     """validateDestination."""
-    if not isinstance(d, Mapping):
+    if not is_mapping(d):
         return
     host = d.get("host")
     if host == "*":
@@ -234,7 +234,7 @@ def _http(out: Out, r: Mapping[str, Any], path: Path, delegate_vs: bool) -> None
         if isinstance(v, int | float) and not 0 <= v <= 100:
             out.add((*mp, "percentage", "value"), f"is {v}: not 0-100", "validateHTTPMirrors")
     _redirect(out, redirect, r.get("match"), (*path, "redirect"))
-    if isinstance(direct, Mapping):
+    if is_mapping(direct):
         status = int_of(direct.get("status"))
         if status is not None and not 200 <= status <= 599:
             out.add(
@@ -250,13 +250,13 @@ def _http(out: Out, r: Mapping[str, Any], path: Path, delegate_vs: bool) -> None
 
 def _fault(out: Out, fault: object, path: Path) -> None:
     """validateHTTPFaultInjection."""
-    if not isinstance(fault, Mapping):
+    if not is_mapping(fault):
         return
     rule = "validateHTTPFaultInjection"
     abort, delay = fault.get("abort"), fault.get("delay")
     if abort is None and delay is None:
         out.add(path, "a fault needs an abort, a delay or both", rule)
-    if isinstance(abort, Mapping):
+    if is_mapping(abort):
         ap = (*path, "abort")
         check_percentage(out, abort.get("percentage"), (*ap, "percentage"))
         status = int_of(abort.get("httpStatus"))
@@ -267,7 +267,7 @@ def _fault(out: Out, fault: object, path: Path) -> None:
             out.add((*ap, "grpcStatus"), f"{grpc!r} is no gRPC status name (e.g. NOT_FOUND)", rule)
         if abort.get("http2Error") is not None:
             out.add((*ap, "http2Error"), "HTTP/2 abort faults are not supported yet", rule)
-    if isinstance(delay, Mapping):
+    if is_mapping(delay):
         dp = (*path, "delay")
         percent = int_of(delay.get("percent"))
         if percent is not None:
@@ -289,7 +289,7 @@ def _fault(out: Out, fault: object, path: Path) -> None:
 
 def _redirect(out: Out, redirect: object, matches: object, path: Path) -> None:
     """validateHTTPRedirect."""
-    if not isinstance(redirect, Mapping):
+    if not is_mapping(redirect):
         return
     rule = "validateHTTPRedirect"
     if not any(redirect.get(k) for k in ("uri", "authority", "scheme", "port", "derivePort")):
@@ -306,7 +306,7 @@ def _redirect(out: Out, redirect: object, matches: object, path: Path) -> None:
 
 def _retries(out: Out, retries: object, path: Path) -> None:
     """agent.ValidateHTTPRetry."""
-    if not isinstance(retries, Mapping):
+    if not is_mapping(retries):
         return
     rule = "agent.ValidateHTTPRetry"
     attempts = int_of(retries.get("attempts"))
@@ -332,7 +332,7 @@ def _retries(out: Out, retries: object, path: Path) -> None:
 
 def _rewrite(out: Out, rewrite: object, path: Path) -> None:
     """validateHTTPRewrite."""
-    if not isinstance(rewrite, Mapping):
+    if not is_mapping(rewrite):
         return
     rule = "validateHTTPRewrite"
     regex = rewrite.get("uriRegexRewrite")
@@ -340,7 +340,7 @@ def _rewrite(out: Out, rewrite: object, path: Path) -> None:
         out.add(path, "uri and uriRegexRewrite cannot be set together", rule)
     if not rewrite.get("uri") and regex is None and not rewrite.get("authority"):
         out.add(path, "a rewrite must set uri, uriRegexRewrite or authority", rule)
-    if isinstance(regex, Mapping) and not (regex.get("match") and regex.get("rewrite")):
+    if is_mapping(regex) and not (regex.get("match") and regex.get("rewrite")):
         out.add((*path, "uriRegexRewrite"), "needs both match and rewrite", rule)
 
 
@@ -378,13 +378,13 @@ def virtual_service(out: Out, spec: Mapping[str, Any], namespace: str) -> None:
     for i, r in entries_of(spec.get("http")):
         if r is None:
             out.add(("spec", "http", i), "an http rule cannot be null", rule)
-        elif isinstance(r, Mapping):
+        elif is_mapping(r):
             _http(out, r, ("spec", "http", i), not hosts)
     for i, r in entries_of(spec.get("tls")):
-        if isinstance(r, Mapping):
+        if is_mapping(r):
             _tls_route(out, r, ("spec", "tls", i), hosts, mesh)
     for i, r in entries_of(spec.get("tcp")):
-        if isinstance(r, Mapping):
+        if is_mapping(r):
             _tcp_route(out, r, ("spec", "tcp", i))
     check_export_to(out, spec.get("exportTo"), ("spec", "exportTo"), namespace, False, False)
 
