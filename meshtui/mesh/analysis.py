@@ -28,7 +28,7 @@ from meshtui.mesh.model import (
     HostAnalysis,
     SubsetAnalysis,
 )
-from meshtui.mesh.policy import effective_policies, policy_ports
+from meshtui.mesh.policy import PolicyMerges, policy_ports
 from meshtui.mesh.resources import (
     DestinationRule,
     ObjectRef,
@@ -221,6 +221,7 @@ class Mesh(MeshIndex):
                 else set()
             )
         )
+        merges = PolicyMerges(port_numbers)
         workloads = self._host_workloads(service)
         conflict_findings, dropped = conflicts(self.table, host, self.scope)
         findings: list[Finding] = list(conflict_findings)
@@ -231,7 +232,7 @@ class Mesh(MeshIndex):
             analysed = self._subset_verdict(
                 host,
                 self._analyze_subset(
-                    host, service, in_force, subset, dr, port_numbers, workloads, applies, unused
+                    host, service, in_force, subset, dr, merges, workloads, applies, unused
                 ),
                 clients,
                 table,
@@ -251,7 +252,7 @@ class Mesh(MeshIndex):
         own = {r.meta.ref for r in (rule.rules if rule else ())}
         others = tuple(r for r in matching if r.meta.ref not in own)
         findings.sort(key=Finding.sort_key)
-        policy, port_policies = effective_policies(host_policy, None, port_numbers)
+        policy, port_policies = merges(host_policy, None)
         return HostAnalysis(
             host=host,
             # A host only a DestinationRule names is shown in the DR's own namespace.
@@ -413,7 +414,7 @@ class Mesh(MeshIndex):
         rule: ConsolidatedRule,
         subset: Subset,
         dr: DestinationRule,
-        port_numbers: list[int],
+        merges: PolicyMerges,
         host_workloads: tuple[Workload, ...] | None,
         routes: tuple[RouteRef, ...],
         dropped_routes: tuple[RouteRef, ...],
@@ -443,7 +444,7 @@ class Mesh(MeshIndex):
             and self.cluster is None  # offline input without pods; live, unread pods are partial
         ):
             findings.append(selection_unconfirmed(host, subset, dr, service))
-        policy, port_policies = effective_policies(host_policy, own, port_numbers)
+        policy, port_policies = merges(host_policy, own)
         return SubsetAnalysis(
             name=subset.name,
             labels=subset.labels,

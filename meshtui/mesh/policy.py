@@ -162,6 +162,28 @@ def effective_policies(
     }
 
 
+class PolicyMerges:
+    """`effective_policies` on one host's ports, each pair of host and subset policy merged
+    once: the host and its subsets without a trafficPolicy of their own share one merge (the
+    common case), as do subsets that name the same policy. Each result is a fresh dict."""
+
+    def __init__(self, ports: Iterable[int]) -> None:
+        self.ports = tuple(ports)
+        # Keyed by identity; the policies are kept beside the result so no id is reused.
+        self._done: dict[tuple[int, int], tuple[Any, Any, EffectivePolicy, dict[int, Any]]] = {}
+
+    def __call__(
+        self, host_policy: Mapping[str, Any] | None, subset_policy: Mapping[str, Any] | None
+    ) -> tuple[EffectivePolicy, dict[int, EffectivePolicy]]:
+        subset_policy = subset_policy or None  # an empty policy changes nothing
+        key = (id(host_policy), id(subset_policy))
+        done = self._done.get(key)
+        if done is None:
+            base, by_port = effective_policies(host_policy, subset_policy, self.ports)
+            done = self._done[key] = (host_policy, subset_policy, base, by_port)
+        return done[2], dict(done[3])
+
+
 def _apply_port(
     current: dict[str, tuple[Any, Level]], entry: Mapping[str, Any] | None, level: Level
 ) -> None:
