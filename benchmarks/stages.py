@@ -47,6 +47,7 @@ from meshtui.sources.reading import (  # noqa: E402
     _parse_chunk,
     fast_reading,
     first_definitions,
+    screen,
     without_owned,
 )
 
@@ -81,8 +82,9 @@ def _parse(datas: dict[Path, bytes], result: LoadResult) -> list[tuple[Any, str,
                 continue
             except ValueError:
                 pass
+        screened = screen(data, result)
         for line, chunk in split_documents(data):
-            doc = _parse_chunk(chunk, name, line, result)
+            doc = _parse_chunk(chunk, name, line, result, screened)
             if doc is not None:
                 docs.append((doc, name, content_line(line, chunk)))
     return docs

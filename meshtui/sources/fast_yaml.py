@@ -147,6 +147,15 @@ def unsupported(chunk: bytes) -> str | None:
     return None
 
 
+def screen(data: bytes) -> bool:
+    """Whether a whole file's bytes pass `unsupported`, so that each of its documents does and
+    need not be looked at again: every search there finds in a document what it finds in the
+    file around it (a byte, a pair, a pattern after white space, which the newline before each
+    document provides; the flow checks go line by line), so a file without any holds
+    documents without any. One search per file instead of one per document."""
+    return unsupported(data) is None
+
+
 def _multiline_flow(chunk: bytes) -> bool:
     """Whether a flow collection may go on past the end of a line: some line opens more
     brackets than it closes, or closes more (a quoted bracket only costs a fallback)."""
@@ -203,11 +212,13 @@ class FastParser:
             failed, size = ryml.emit_json_to_substr(tree, node, self.buffer)
         return memoryview(self.buffer)[:size]
 
-    def parse(self, chunk: bytes) -> Any:
-        """The document's value as PyYAML's SafeLoader gives it, or Fallback."""
-        reason = unsupported(chunk)
-        if reason is not None:
-            raise Fallback(reason)
+    def parse(self, chunk: bytes, screened: bool = False) -> Any:
+        """The document's value as PyYAML's SafeLoader gives it, or Fallback. `screened`: the
+        bytes of the whole file it is part of passed `unsupported` (see `screen`)."""
+        if not screened:
+            reason = unsupported(chunk)
+            if reason is not None:
+                raise Fallback(reason)
         tree = self.tree
         if tree.capacity() > _REUSED_NODES:  # clearing touches every node the tree ever had
             tree = self.tree = ryml.Tree()

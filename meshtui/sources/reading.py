@@ -190,9 +190,10 @@ def _load_data(name: str, result: LoadResult) -> None:
             _add_document(doc, name, 1, result)
             return
     memo = result.memo
+    screened = screen(data, result)
     for line, chunk in split_documents(data):
         if memo is None:
-            doc = _parse_chunk(chunk, name, line, result)
+            doc = _parse_chunk(chunk, name, line, result, screened)
             if doc is not None:
                 _add_document(doc, name, content_line(line, chunk), result)
             continue
@@ -201,7 +202,7 @@ def _load_data(name: str, result: LoadResult) -> None:
         known = memo.get(key)
         if known is None:
             marks = len(result.resources), len(result.findings), result.objects
-            doc = _parse_chunk(chunk, name, line, result)
+            doc = _parse_chunk(chunk, name, line, result, screened)
             if doc is not None:
                 _add_document(doc, name, content_line(line, chunk), result)
             known = (
@@ -231,12 +232,20 @@ def _finite_float(token: str) -> float:
     return value
 
 
-def _parse_chunk(chunk: bytes, file: str, line: int, result: LoadResult) -> Any:
+def screen(data: bytes, result: LoadResult) -> bool:
+    """Whether the fast path may skip looking at each document's bytes of this file: the
+    file's passed that look as a whole (fast_yaml.screen)."""
+    return result.fast is not None and fast_yaml.screen(data)
+
+
+def _parse_chunk(
+    chunk: bytes, file: str, line: int, result: LoadResult, screened: bool = False
+) -> Any:
     try:
         _check_nesting(chunk)
         if result.fast is not None:
             try:
-                return result.fast.parse(chunk)
+                return result.fast.parse(chunk, screened)
             except Fallback as err:
                 result.fallbacks.append((file, content_line(line, chunk), err.reason))
         if b"&" in chunk and b"*" in chunk:

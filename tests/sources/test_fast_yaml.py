@@ -115,6 +115,33 @@ def test_broken_lines_never_take_the_fast_path(parser: FastParser) -> None:
                 parser.parse(("kind: Service\n" + line).encode())
 
 
+def _files_of(chunks: list[bytes]) -> list[bytes]:
+    """Every document alone, and runs of them joined as files are (`---` lines between)."""
+    files = [c for c in chunks]
+    files += [b"---\n".join(chunks[i : i + 7]) for i in range(0, len(chunks), 3)]
+    return files
+
+
+def test_a_file_that_passes_the_screen_holds_only_documents_that_pass_it() -> None:
+    """The loader skips each document's look at its bytes when its file's bytes passed it
+    (fast_yaml.screen): that must never let a document through that would not pass alone."""
+    rnd = random.Random(24)
+    texts = [*BROKEN_LINES, alias_bomb(3, 3), merge_bomb(2, 2)]
+    texts += [broken_doc(rnd, n).text for n in range(150)]
+    texts += [noise_doc(rnd).text for _ in range(300)]
+    texts += [f"a: {s}\nb: [{s}, x]\n" for s in TRICKY]
+    chunks = [t.encode("utf-8") for t in texts]
+    chunks += [c for p in CORPUS for _, c in split_documents(p.read_bytes())]
+    rnd.shuffle(chunks)
+    screened = 0
+    for data in _files_of(chunks):
+        if fast_yaml.screen(data):
+            screened += 1
+            for _, chunk in split_documents(data):
+                assert fast_yaml.unsupported(chunk) is None, (data, chunk)
+    assert screened > 100  # the property was tried on files that pass, not only on others
+
+
 # -- tricky scalars -------------------------------------------------------------------------
 
 TRICKY = [
