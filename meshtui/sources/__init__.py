@@ -102,6 +102,10 @@ def known_analyses(
     return out, withheld
 
 
+# Meshes of part of the input, how many inputs they hold and how many there are.
+Preview = Callable[[list[Mesh], int, int], None]
+
+
 class Source(ABC):
     """Where resources come from; `label` says so in the header and the report.
 
@@ -164,6 +168,11 @@ class Source(ABC):
     @abstractmethod
     def load(self) -> list[Mesh]:
         """Read everything once: one Mesh per cluster (a folder is one)."""
+
+    def load_with_preview(self, preview: Preview) -> list[Mesh]:
+        """`load`, calling `preview` once on the way, where the source can, with meshes of
+        what it has read so far (a large folder: the inspector lists hosts meanwhile)."""
+        return self.load()
 
     def snapshot(self) -> list[Analysis]:
         """The current analysis of every mesh, consistent under the source's lock."""

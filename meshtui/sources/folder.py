@@ -23,7 +23,7 @@ from meshtui.mesh.batch import collector_paused
 from meshtui.mesh.findings import Code, Finding
 from meshtui.mesh.hosts import MeshConfig
 from meshtui.mesh.resources import Meta, ObjectRef, Resource, Workload
-from meshtui.sources import Source
+from meshtui.sources import Preview, Source
 from meshtui.sources import kustomize as kz
 from meshtui.sources.discovery import LoadError, discover, is_input
 from meshtui.sources.documents import STDIN, STDIN_NAME, document_text
@@ -39,6 +39,10 @@ from meshtui.sources.reading import (
 )
 
 Key = tuple[int, tuple[tuple[int, str], ...]]
+# A large folder's first files are handed to a preview after this long (the inspector lists
+# their hosts while the rest is read): long enough for a screen of hosts, short enough to
+# show them within a second or so of launch.
+PREVIEW_SECONDS = 0.2
 
 
 @dataclass
@@ -450,6 +454,11 @@ class FileSource(Source):
         return None
 
     def load(self) -> list[Mesh]:
+        return self.load_with_preview(None)
+
+    def load_with_preview(self, preview: Preview | None) -> list[Mesh]:
+        """Read every file; `preview` is given what the first PREVIEW_SECONDS of reading
+        read, if more remains to read."""
         self.stop()
         namespace = self.namespace or "default"
         warnings: list[str] = []
@@ -461,10 +470,18 @@ class FileSource(Source):
             if command is not None:  # every build at once; read_unit takes them from the cache
                 kz.build_all([p for p in inputs if p.is_dir()], command)
             units = {}
+            start = time.monotonic()
             for path in inputs:
                 key = self.key(path) or (len(self.paths), ())
                 unit = read_unit(path, namespace, follow=self.live, fast=reading.fast)
                 units[path] = (path, key, unit)
+                if (
+                    preview is not None
+                    and len(units) < len(inputs)
+                    and time.monotonic() - start >= PREVIEW_SECONDS
+                ):
+                    preview(self._early(choices[0], units), len(units), len(inputs))
+                    preview = None
             meshes = []
             for overlay, paths in choices:
                 mesh = Mesh(self.config)
@@ -498,6 +515,17 @@ class FileSource(Source):
             self.warnings = warnings
             self.details = fallback_notes(f for _, _, u in units.values() for f in u.fallbacks)
         return list(self.meshes)
+
+    def _early(
+        self, choice: tuple[str | None, list[Path]], units: dict[Path, tuple[Path, Key, Unit]]
+    ) -> list[Mesh]:
+        """A mesh of the inputs read so far (of the first overlay, which the inspector shows
+        when there are several)."""
+        overlay, paths = choice
+        mesh = Mesh(self.config)
+        mesh.overlay = overlay
+        Contents(mesh).fill(units[p] for p in paths if p in units)
+        return [mesh]
 
     def refine(self, findings: Iterable[Finding]) -> list[Finding]:
         return refine_lines(findings)

@@ -238,6 +238,16 @@ class MeshApp(App[int]):
         if first:  # the loading indicator took the focus away from the tree
             focus_now(self.host_tree)
 
+    def show_preview(self, view: MeshView) -> None:
+        """The hosts of the first files read, while the loader reads the rest: keys move
+        through them; verdicts and details come with the whole input."""
+        if self.mesh_view is not None:
+            return
+        self.mesh_view = view
+        self.host_tree.loading = False
+        self._rebuild()
+        focus_now(self.host_tree)
+
     def locate(self, finding: Finding) -> Finding:
         """The finding with the most precise location the source knows (cached)."""
         if finding not in self._located:
@@ -305,7 +315,10 @@ class MeshApp(App[int]):
         if self.mesh_view is None:
             return
         ref = self.cursor_ref()
-        if self.show_yaml:
+        if self.mesh_view.preview:
+            note = f"Reading {safe(self.source.label)} ({self.mesh_view.preview}) …"
+            self.detail_pane.show(Text(note, style=MUTED))
+        elif self.show_yaml:
             metas = involved(self.mesh_view, ref) if ref is not None else []
             self.detail_pane.show(Text("Reading YAML …", style=MUTED))
             in_thread(self, lambda: (ref, self._documents(metas)), YAML_GROUP)

@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from contextlib import suppress
+from dataclasses import replace
 from typing import Any, Protocol
 
 from textual.message import Message
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
+from meshtui.mesh.analysis import Mesh
 from meshtui.mesh.diff import HostChange
 from meshtui.mesh.findings import Finding
+from meshtui.mesh.model import Analysis
 from meshtui.sources import Source, known_analyses
 from meshtui.tui.contexts import current_contexts, is_cluster, switched
 from meshtui.tui.model import MeshView, ViewOptions
@@ -52,6 +56,8 @@ class LoadTarget(Protocol):
 
     def changes(self) -> tuple[HostChange, ...]: ...
     def show_view(self, view: MeshView, refined: Refined | None = None) -> None: ...
+    def show_preview(self, view: MeshView) -> None: ...
+    def call_from_thread(self, callback: Callable[..., object], *args: Any) -> Any: ...
     def show_reading(self) -> None: ...
     def show_load_failed(self) -> None: ...
     def show_other_source(self, view: MeshView, refined: Refined) -> None: ...
@@ -61,6 +67,15 @@ class LoadTarget(Protocol):
     def post_message(self, message: Message) -> bool: ...
     def set_timer(self, delay: float, callback: Callable[[], object]) -> Timer: ...
     def run_worker(self, work: Callable[[], object], **options: Any) -> Worker[Any]: ...
+
+
+def without_verdicts(analysis: Analysis) -> Analysis:
+    """The analysis with its hosts and subsets but no findings: what a preview lists."""
+    hosts = {
+        name: replace(h, findings=(), subsets=tuple(replace(s, findings=()) for s in h.subsets))
+        for name, h in analysis.hosts.items()
+    }
+    return replace(analysis, hosts=hosts, load_findings=(), suppressed=(), notes=())
 
 
 def in_thread(target: LoadTarget, work: Callable[[], object], group: str) -> None:
@@ -89,15 +104,21 @@ class Loader:
     # -- (re)loading ----------------------------------------------------------------------------
 
     def reload(self) -> None:
-        """Read the source again in a worker thread; the current tree stays until it is done."""
+        """Read the source again in a worker thread; the current tree stays until it is done
+        (the first time, the hosts of the first files read are listed meanwhile)."""
         self.busy = True
         self.target.show_reading()
         source = self.target.source
-        in_thread(self.target, lambda: self.load(source), LOAD_GROUP)
+        first = self.target.mesh_view is None
+        in_thread(self.target, lambda: self.load(source, first), LOAD_GROUP)
 
-    def load(self, source: Source) -> Loaded:
-        """In the worker thread: read, analyse, and index for display."""
-        meshes = source.load()
+    def load(self, source: Source, preview: bool = False) -> Loaded:
+        """In the worker thread: read, analyse, and index for display; with `preview`, the
+        part read first is shown while the rest is read (see `_preview`)."""
+        if preview:
+            meshes = source.load_with_preview(lambda *part: self._preview(source, *part))
+        else:
+            meshes = source.load()
         with source.lock:  # a live source's watch threads change its meshes
             analyses = [mesh.analyze() for mesh in source.scoped(meshes)]
         analyses, _ = known_analyses(source, analyses)  # no verdict from an unread kind
@@ -105,6 +126,15 @@ class Loader:
         view = MeshView(analyses, changes=self.target.changes())
         view.layout(self.target.options)
         return view, refined
+
+    def _preview(self, source: Source, meshes: list[Mesh], read: int, total: int) -> None:
+        """In the worker thread: list the hosts of what is read so far, without verdicts (a
+        DestinationRule or a Service still unread would change them), and show them."""
+        analyses = [without_verdicts(mesh.analyze()) for mesh in source.scoped(meshes)]
+        view = MeshView(analyses, preview=f"{read}/{total} files read")
+        view.layout(self.target.options)
+        with suppress(RuntimeError):  # the app is closing: nothing to show it on
+            self.target.call_from_thread(self.target.show_preview, view)
 
     def snapshot(self) -> MeshView:
         """In a worker thread: the live source's current analysis (changed hosts only are

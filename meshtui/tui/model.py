@@ -73,6 +73,7 @@ class HostEntry:
     rank: int  # the worst finding's severity rank, 0 without findings
     label: Text | None = None  # the tree label, cached by the widget
     changes: tuple[HostChange, ...] = ()  # `meshtui diff`: what the change does to it
+    preview: bool = False  # of part of the input: what it lacks may still be read
     _blob: str | None = None
     _key: tuple[tuple[str | int, ...], str] | None = None
 
@@ -246,8 +247,12 @@ class MeshView:
         analyses: Sequence[Analysis],
         previous: MeshView | None = None,
         changes: Sequence[HostChange] = (),
+        preview: str = "",
     ) -> None:
         self.analyses = list(analyses)
+        # Of part of the input, while the rest is read ("120/498 files read"): hosts listed,
+        # no verdicts, nothing said missing.
+        self.preview = preview
         # `meshtui diff`: the changes per host (of the first cluster: a diff is of one mesh).
         self.changes: dict[str, tuple[HostChange, ...]] = {}
         for c in changes:
@@ -267,6 +272,7 @@ class MeshView:
                 if entry is None or entry.analysis is not h:
                     key = entry._key if entry is not None else None
                     entry = HostEntry(h, i, h.namespace or NO_NAMESPACE, _worst(h.findings))
+                    entry.preview = bool(preview)
                     entry._key = key  # the name's sort key depends on the name alone
                     changed.append(entry)
                 if i == 0 and entry.changes != self.changes.get(h.host, ()):

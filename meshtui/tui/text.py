@@ -109,6 +109,8 @@ CHANGED_BADGE = "Δ changed"
 def host_label(entry: HostEntry, match: Match | None = None, query: str = "") -> Text:
     h = entry.analysis
     name = highlight(Text(safe(host_name(h)), style="bold"), query if match else "")
+    if entry.preview:  # part of the input: a Service or DestinationRule may still come
+        return name
     if (
         not h.findings
         and h.rule is not None

@@ -45,6 +45,8 @@ class SummaryBar(Static):
             )
             badge = counts_badge(view.counts())
             findings = badge if badge else Text("✔ no findings", style="bold green")
+            if view.preview:  # part of the input: its verdicts would be premature
+                findings = Text(f"{view.preview} · verdicts when all is read", style="bold")
         tail = []
         if loading:
             tail.append(Text("⟳ loading…", style="bold"))
