@@ -42,7 +42,7 @@ Key = tuple[int, tuple[tuple[int, str], ...]]
 # A large folder's first files are handed to a preview after this long (the inspector lists
 # their hosts while the rest is read): long enough for a screen of hosts, short enough to
 # show them within a second or so of launch.
-PREVIEW_SECONDS = 0.2
+PREVIEW_SECONDS = 0.05
 
 
 @dataclass

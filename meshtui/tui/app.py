@@ -10,7 +10,7 @@ keeping the cursor and what is open.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import ClassVar
 
@@ -238,15 +238,16 @@ class MeshApp(App[int]):
         if first:  # the loading indicator took the focus away from the tree
             focus_now(self.host_tree)
 
-    def show_preview(self, view: MeshView) -> None:
+    def show_preview(self, view: MeshView, painted: Callable[[], object]) -> None:
         """The hosts of the first files read, while the loader reads the rest: keys move
-        through them; verdicts and details come with the whole input."""
-        if self.mesh_view is not None:
-            return
-        self.mesh_view = view
-        self.host_tree.loading = False
-        self._rebuild()
-        focus_now(self.host_tree)
+        through them; verdicts and details come with the whole input. `painted` is called
+        once they are on the screen."""
+        if self.mesh_view is None:
+            self.mesh_view = view
+            self.host_tree.loading = False
+            self._rebuild()
+            focus_now(self.host_tree)
+        self.call_after_refresh(painted)
 
     def locate(self, finding: Finding) -> Finding:
         """The finding with the most precise location the source knows (cached)."""

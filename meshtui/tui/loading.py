@@ -9,6 +9,7 @@ the work follows the hosts that changed, not the number of watch events.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from contextlib import suppress
@@ -32,6 +33,8 @@ LOAD_GROUP = "load"
 LIVE_GROUP = "live"
 CONTEXT_GROUP = "context"
 LIVE_REFRESH_SECONDS = 0.25  # changes of a live source are gathered this long, then shown
+LOADING_SWITCH_INTERVAL = 0.0005  # seconds: Python's switch interval while a first load runs
+PAINT_WAIT_SECONDS = 1.0  # the most a first load waits for its preview to be painted
 
 _FINISHED = (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED)
 
@@ -56,7 +59,7 @@ class LoadTarget(Protocol):
 
     def changes(self) -> tuple[HostChange, ...]: ...
     def show_view(self, view: MeshView, refined: Refined | None = None) -> None: ...
-    def show_preview(self, view: MeshView) -> None: ...
+    def show_preview(self, view: MeshView, painted: Callable[[], object]) -> None: ...
     def call_from_thread(self, callback: Callable[..., object], *args: Any) -> Any: ...
     def show_reading(self) -> None: ...
     def show_load_failed(self) -> None: ...
@@ -116,7 +119,15 @@ class Loader:
         """In the worker thread: read, analyse, and index for display; with `preview`, the
         part read first is shown while the rest is read (see `_preview`)."""
         if preview:
-            meshes = source.load_with_preview(lambda *part: self._preview(source, *part))
+            # Keys are answered meanwhile: the UI thread waits for the interpreter lock each
+            # time it takes it back from this thread, up to the switch interval (5 ms), and a
+            # repaint takes it back many times.
+            interval = sys.getswitchinterval()
+            sys.setswitchinterval(min(interval, LOADING_SWITCH_INTERVAL))
+            try:
+                meshes = source.load_with_preview(lambda *part: self._preview(source, *part))
+            finally:
+                sys.setswitchinterval(interval)
         else:
             meshes = source.load()
         with source.lock:  # a live source's watch threads change its meshes
@@ -133,8 +144,12 @@ class Loader:
         analyses = [without_verdicts(mesh.analyze()) for mesh in source.scoped(meshes)]
         view = MeshView(analyses, preview=f"{read}/{total} files read")
         view.layout(self.target.options)
+        painted = threading.Event()
         with suppress(RuntimeError):  # the app is closing: nothing to show it on
-            self.target.call_from_thread(self.target.show_preview, view)
+            self.target.call_from_thread(self.target.show_preview, view, painted.set)
+            # Read on once the preview is on the screen: until then the UI thread has the
+            # interpreter to itself (bounded, should a frame never come).
+            painted.wait(PAINT_WAIT_SECONDS)
 
     def snapshot(self) -> MeshView:
         """In a worker thread: the live source's current analysis (changed hosts only are
