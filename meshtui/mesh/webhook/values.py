@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterator, Mapping
+from functools import lru_cache
 from typing import Any
 
 from meshtui.mesh.schema import Issue, Path, is_mapping
@@ -84,8 +85,11 @@ def int_of(value: object) -> int | None:
 
 def duration_ns(text: object) -> int | None:
     """A Go duration string ("1m30s", "500ms", "0") in nanoseconds; None if not one."""
-    if not isinstance(text, str):
-        return None
+    return _duration_ns(text) if isinstance(text, str) else None
+
+
+@lru_cache(maxsize=1024)  # a mesh writes the same few durations in thousands of policies
+def _duration_ns(text: str) -> int | None:
     if text == "0":
         return 0
     total = 0
