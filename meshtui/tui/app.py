@@ -224,6 +224,9 @@ class MeshApp(App[int]):
     def show_view(self, view: MeshView, refined: Refined | None = None) -> None:
         """Show a view the loader built (or `apply_analysis`), keeping cursor and open nodes."""
         first = self.mesh_view is None
+        if self.mesh_view is not None and self.mesh_view.preview:
+            # The whole input after a preview: laid out as a first view, the cursor kept.
+            self.host_tree.show(view, self.options, keep=False)
         self.mesh_view = view
         view.fixes = FixPanel(self.source)
         self._located = {}

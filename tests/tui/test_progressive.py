@@ -71,7 +71,7 @@ async def until_preview(pilot: Any) -> None:
 
 
 async def test_the_first_files_are_listed_and_keys_work_while_the_rest_is_read(
-    held_folder: threading.Event,
+    held_folder: threading.Event, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = make_app("mesh")
     async with app.run_test(size=SIZE) as pilot:
@@ -81,9 +81,10 @@ async def test_the_first_files_are_listed_and_keys_work_while_the_rest_is_read(
         # No verdict on part of the input: the subset policy's finding is not shown yet.
         # No verdict on part of the input, and nothing said missing that may still be read.
         assert "no Service" not in tree_text(app) and "warning" not in header(app)
-        await pilot.press("l", "j")  # the loading thread is still held: the tree answers keys
+        before = cursor_label(app)
+        await pilot.press("k")  # the loading thread is still held: the tree answers keys
         await pilot.pause()
-        assert cursor_label(app).startswith("(no subset)")  # the host's first child
+        assert cursor_label(app) != before and cursor_label(app).startswith("namespace shop")
         assert "verdicts when all is read" in header(app)
         assert "Reading mesh (1/3 files read)" in detail_text(app)
         held_folder.set()
@@ -93,6 +94,14 @@ async def test_the_first_files_are_listed_and_keys_work_while_the_rest_is_read(
         assert "checkout" in tree_text(app) and "payments" in tree_text(app)
         assert "1 warning" in header(app)  # the verdicts of the whole input
         assert app.focused is app.host_tree
+        assert cursor_label(app).startswith("namespace shop")  # where the user left it
+        progressive = tree_text(app)
+    # Laid out as a first view of the whole input (a small mesh opens on its problems), not
+    # as the preview had it: as a load without a preview lays it out.
+    monkeypatch.setattr(folder_module, "PREVIEW_SECONDS", 60.0)
+    async with make_app("mesh").run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert tree_text(pilot.app) == progressive
 
 
 async def test_a_reload_keeps_the_tree_it_has_instead_of_a_preview(
