@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from meshtui.mesh.objects import Path
+from meshtui.mesh.objects import Path, ServicePort
 from meshtui.mesh.schema import is_mapping
 
 
@@ -97,3 +97,22 @@ def items_of(value: object, path: Path) -> list[tuple[int, Any]]:
 
 def str_list(value: object, path: Path) -> tuple[str, ...]:
     return tuple(string(v, (*path, i), required=True) for i, v in items_of(value, path))
+
+
+def ports(value: object, path: Path, number_key: str) -> tuple[ServicePort, ...]:
+    """A Service's or ServiceEntry's ports (`number_key`: `port` or `number`)."""
+    ports = []
+    for i, raw in items_of(value, path):
+        p = mapping(raw, (*path, i), required=True)
+        assert p is not None
+        number = integer(p.get(number_key), (*path, i, number_key))
+        if number is None:
+            raise Invalid((*path, i), f"must have a {number_key}")
+        ports.append(
+            ServicePort(
+                number=number,
+                name=string(p.get("name"), (*path, i, "name")),
+                protocol=string(p.get("protocol"), (*path, i, "protocol")),
+            )
+        )
+    return tuple(ports)
