@@ -20,11 +20,19 @@ def closest_labels(
         score = 0.0
         fixed: dict[str, str] = {}
         for key, value in wanted.items():
+            # The best pair of key and value spellings, of those close enough to count: a key
+            # at least 0.6 alike and 1.6 together (so the value too is at least 0.6 alike).
             pick = max(
-                ((_similar(key, k) + _similar(value, v), k) for k, v in labels.items()),
-                default=(0.0, ""),
+                (
+                    (key_score + value_score, k)
+                    for k, v in labels.items()
+                    if (key_score := _similar(key, k, 0.6))
+                    and (value_score := _similar(value, v, 1.6 - key_score - 1e-9))
+                    and key_score + value_score >= 1.6
+                ),
+                default=None,
             )
-            if pick[0] < 1.6 or _similar(key, pick[1]) < 0.6:
+            if pick is None:
                 break
             fixed[pick[1]] = labels[pick[1]]
             score += pick[0]
@@ -34,8 +42,16 @@ def closest_labels(
     return best[1] if best is not None else None
 
 
-def _similar(a: str, b: str) -> float:
-    return 1.0 if a == b else difflib.SequenceMatcher(None, a, b).ratio()
+def _similar(a: str, b: str, floor: float) -> float:
+    """How alike two spellings are (difflib's ratio), or 0.0 when below `floor`: the cheap
+    upper bounds first, as difflib.get_close_matches does, since most pairs are far apart."""
+    if a == b:
+        return 1.0
+    matcher = difflib.SequenceMatcher(None, a, b)
+    if matcher.real_quick_ratio() < floor or matcher.quick_ratio() < floor:
+        return 0.0
+    ratio = matcher.ratio()
+    return ratio if ratio >= floor else 0.0
 
 
 def selects(selector: Mapping[str, str], labels: Mapping[str, str]) -> bool:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import difflib
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from meshtui.mesh.resources import Workload
-from meshtui.mesh.selection import WorkloadIndex
+from meshtui.mesh.selection import WorkloadIndex, closest_labels
 from tests.helpers import (
     analyze,
     deployment,
@@ -146,3 +151,78 @@ def test_index_select_intersects_every_selector():
     assert index.select("default", {"app": "z"}) == []
     index.remove(parse(pod("a", {})).meta.ref)
     assert index.select("default", {"version": "v1"})[0].meta.ref.name == "c"
+
+
+# -- closest_labels: the labels a subset most likely means ---------------------------------------
+
+
+def _closest_by_exact_ratios(wanted, label_sets):
+    """closest_labels as first written: difflib's ratio for every pair, then the thresholds."""
+
+    def similar(a, b):
+        return 1.0 if a == b else difflib.SequenceMatcher(None, a, b).ratio()
+
+    best = None
+    for labels in label_sets:
+        score, fixed = 0.0, {}
+        for key, value in wanted.items():
+            pick = max(
+                ((similar(key, k) + similar(value, v), k) for k, v in labels.items()),
+                default=(0.0, ""),
+            )
+            if pick[0] < 1.6 or similar(key, pick[1]) < 0.6:
+                break
+            fixed[pick[1]] = labels[pick[1]]
+            score += pick[0]
+        else:
+            if fixed and (best is None or score > best[0]):
+                best = (score, fixed)
+    return best[1] if best is not None else None
+
+
+_SPELLING = st.text(alphabet="versionapp12-", min_size=1, max_size=9)
+
+
+@st.composite
+def _typo(draw: st.DrawFn, word: str) -> str:
+    """`word` with up to two edits (a letter changed, dropped, added or two swapped)."""
+    for _ in range(draw(st.integers(0, 2))):
+        i = draw(st.integers(0, max(len(word) - 1, 0)))
+        letter = draw(st.sampled_from("versionapp12-"))
+        edit = draw(st.sampled_from(["change", "drop", "add", "swap"]))
+        if edit == "change":
+            word = word[:i] + letter + word[i + 1 :]
+        elif edit == "drop" and len(word) > 1:
+            word = word[:i] + word[i + 1 :]
+        elif edit == "add":
+            word = word[:i] + letter + word[i:]
+        elif len(word) > i + 1:
+            word = word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+    return word
+
+
+@st.composite
+def _pods_near(draw: st.DrawFn) -> tuple[dict[str, str], list[dict[str, str]]]:
+    """Wanted labels, and pods' label sets spelt like them, with typos, and other labels."""
+    wanted = draw(st.dictionaries(_SPELLING, _SPELLING, min_size=1, max_size=3))
+    pods = []
+    for _ in range(draw(st.integers(0, 4))):
+        labels = {draw(_typo(k)): draw(_typo(v)) for k, v in wanted.items()}
+        labels.update(draw(st.dictionaries(_SPELLING, _SPELLING, max_size=2)))
+        pods.append(labels)
+    return wanted, pods
+
+
+@settings(max_examples=400, deadline=None)
+@given(_pods_near())
+def test_closest_labels_skips_only_pairs_too_far_apart_to_count(case):
+    wanted, label_sets = case
+    # The cheap bounds decide nothing by themselves: the same labels as exact ratios give.
+    assert closest_labels(wanted, label_sets) == _closest_by_exact_ratios(wanted, label_sets)
+
+
+def test_closest_labels_corrects_a_key_typo_and_a_value_typo():
+    pods = [{"app": "reviews", "version": "v1"}, {"app": "reviews", "version": "v2"}]
+    assert closest_labels({"verison": "v2"}, pods) == {"version": "v2"}
+    assert closest_labels({"app": "reveiws"}, pods) == {"app": "reviews"}
+    assert closest_labels({"team": "payments"}, pods) is None
