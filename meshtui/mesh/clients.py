@@ -42,11 +42,20 @@ class ClientSet:
         return (namespace in self.names) != self.everyone
 
     def __or__(self, other: ClientSet) -> ClientSet:
+        # Most sets met are everyone or no one: those need no set arithmetic.
+        if other is _NONE or self is _ALL:
+            return self
+        if self is _NONE or other is _ALL:
+            return other
         if len(self.names) + len(other.names) > _LARGE:
             return _union(self, other)
         return self._union(other)
 
     def __and__(self, other: ClientSet) -> ClientSet:
+        if other is _ALL or self is _NONE:
+            return self
+        if self is _ALL or other is _NONE:
+            return other
         if len(self.names) + len(other.names) > _LARGE:
             return _intersection(self, other)
         return self._intersection(other)

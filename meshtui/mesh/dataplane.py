@@ -224,7 +224,9 @@ class DataPlane:
         default = self._namespace_mode(namespace, {})
         split: dict[Mode, list[str]] = {}
         for w in workloads:
-            mode = self._namespace_mode(namespace, pod_labels(w))
+            # Most workloads carry none of the labels mode_of reads from a pod.
+            own = w.inject == "false" or SIDECAR_INJECT in w.labels or DATAPLANE_MODE in w.labels
+            mode = self._namespace_mode(namespace, pod_labels(w)) if own else default
             split.setdefault(mode, []).append(f"{w.meta.ref.kind} {w.meta.ref.name}")
         return default, split
 
