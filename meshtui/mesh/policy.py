@@ -72,8 +72,8 @@ _EMPTY = (None, {}, [])  # `in` compares by identity, then by ==: None, {} and [
 def _clean(value: Any) -> Any:
     """Drop nulls, so `loadBalancer: {simple: null}` reads as the default it means."""
     if is_mapping(value):
-        out = {k: _clean(v) for k, v in value.items() if v is not None}
-        return {k: v for k, v in out.items() if v is not None}
+        # (A value that is not None stays not None: a mapping or list stays one.)
+        return {k: _clean(v) for k, v in value.items() if v is not None}
     if isinstance(value, list):
         return [_clean(v) for v in value]
     return value
