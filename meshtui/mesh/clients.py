@@ -79,9 +79,13 @@ class ClientSet:
         return ClientSet(False, self.names & other.names)
 
     def __sub__(self, other: ClientSet) -> ClientSet:
+        if other is _NONE or self is _NONE:
+            return self
         return self & other.complement()
 
     def complement(self) -> ClientSet:
+        if not self.names:
+            return _NONE if self.everyone else _ALL
         if len(self.names) > _LARGE:
             return _complement(self)
         return ClientSet(not self.everyone, self.names)
