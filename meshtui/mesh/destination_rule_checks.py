@@ -11,7 +11,7 @@ from typing import Any
 from meshtui.mesh.findings import Code, Finding, Severity
 from meshtui.mesh.hosts import resolve_host
 from meshtui.mesh.index import MeshIndex
-from meshtui.mesh.registry import Known, Registry
+from meshtui.mesh.registry import UNCONFIRMED, Known, Registry
 from meshtui.mesh.resources import (
     DestinationRule,
     Path,
@@ -56,6 +56,16 @@ def destination_rule_findings(
                 ("spec", "host"),
             )
         )
+    elif target is UNCONFIRMED and not rule.host.startswith("*"):
+        # istioctl reports IST0174 for a host no Service of its input defines; a folder of
+        # Istio config alone says nothing about the cluster's Services: info, as IST0173 is
+        # where the input holds no pods.
+        message = (
+            f"{ref}: host {rule.host!r}: the input holds no Service at all, so whether it "
+            "exists cannot be confirmed (istioctl reports IST0174 here)"
+        )
+        unconfirmed = finding(Code.UNKNOWN_DESTINATION_RULE_HOST, message, ("spec", "host"))
+        out.append(replace(unconfirmed, level=Severity.INFO))
     policies: list[tuple[Mapping[str, Any] | None, Path, str | None]] = [
         (rule.traffic_policy, ("spec", "trafficPolicy"), None)
     ]

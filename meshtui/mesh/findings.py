@@ -225,6 +225,8 @@ RULES: dict[Code, Rule] = {
         "Istio builds no cluster for it, so its traffic policy and subsets are never applied.",
         istio="IST0174",
         kiali="KIA0202",
+        severity_rule="info when the input holds no Service at all, so whether the host "
+        "exists cannot be confirmed",
     ),
     Code.NO_CA_CERTIFICATES: Rule(
         Severity.INFO,

@@ -23,8 +23,11 @@ class Known:
     ports: tuple[int, ...] | None
 
 
-# An in-cluster host in an input without any Service: meshtui cannot tell whether it exists.
+# A host an Istio install creates: it exists, its ports are not judged.
 UNJUDGED = Known(None)
+# An in-cluster host in an input without any Service: meshtui cannot tell whether it exists
+# (a distinct value, told apart by identity).
+UNCONFIRMED = Known(None)
 
 
 @dataclass
@@ -74,7 +77,7 @@ class Registry:
                 if scope in visible and name.endswith(bare):
                     return known
         if not self.services_known and (fqdn.endswith(f".svc.{domain}") or fqdn == "*"):
-            return UNJUDGED
+            return UNCONFIRMED
         return None
 
 

@@ -6,11 +6,12 @@ istio/istio pkg/config/analysis/analyzers/analyzers_test.go (its testdata/*.yaml
 every check, so the comparison is per istioctl code, over the meshtui codes that stand for it.
 
 Istio's cases for the codes meshtui has (analyzers_test.go at istio/istio 86c9f01) are 28;
-`ISTIO_CASES` maps each to the test here that restates it. They agree per code, but for one
-difference meshtui keeps on purpose (DestinationRuleWithFakeHost: see its test), and one
-difference in count, not in the set (virtualServiceDestinationHosts: an empty destination,
-`route: [{}]`, is istioctl's IST0101 for host "", and meshtui's IST0106, as Istio's webhook
-rejects it: validateHTTPRouteDestinations). Only virtualServiceJWTClaimRoute is left out: it
+`ISTIO_CASES` maps each to the test here that restates it. They agree per code (in
+DestinationRuleWithFakeHost at info: the input holds no Service, so meshtui cannot confirm
+the host is missing), with one difference in count, not in the set
+(virtualServiceDestinationHosts: an empty destination, `route: [{}]`, is istioctl's IST0101
+for host "", and meshtui's IST0106, as Istio's webhook rejects it:
+validateHTTPRouteDestinations). Only virtualServiceJWTClaimRoute is left out: it
 needs RequestAuthentication, which meshtui does not read.
 """
 
@@ -453,8 +454,11 @@ def test_destination_rule_with_fake_host_case(capsys, tmp_path):
         policy={"loadBalancer": {"simple": "LEAST_REQUEST"}},
     )
     # istioctl's case holds the DR alone. A folder without any Service says nothing about
-    # which services exist, so meshtui judges Kubernetes hosts only when the input has some.
-    assert found(capsys, tmp_path, [fake], {Code.UNKNOWN_DESTINATION_RULE_HOST}) == set()
+    # which services exist: meshtui says so at info (as IST0173 without pods), and judges
+    # Kubernetes hosts when the input has Services.
+    assert found(capsys, tmp_path, [fake], {Code.UNKNOWN_DESTINATION_RULE_HOST}) == {
+        ("IST0174", "DestinationRule default/fake-host")
+    }
     assert found(
         capsys, tmp_path, [fake, service("real")], {Code.UNKNOWN_DESTINATION_RULE_HOST}
     ) == {("IST0174", "DestinationRule default/fake-host")}

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from meshtui.mesh.analysis import Mesh
-from meshtui.mesh.findings import Code
+from meshtui.mesh.findings import Code, Severity
 from meshtui.mesh.resources import InvalidField, Origin, parse_object
 from tests.helpers import (
     analyze,
@@ -76,11 +76,18 @@ def test_host_without_service_dr_or_route_is_not_listed():
 
 def test_dr_for_a_service_host_missing_from_the_input_is_still_analysed():
     # A folder of Istio config without its Services: the DR's host is still checked, and
-    # whether the host exists is not judged (no UnknownDestinationRuleHost without Services).
+    # whether the host exists is not judged: UnknownDestinationRuleHost at info only, saying so.
     analysis = analyze(dr("reviews", "reviews", subsets=[subset("v1", policy=RANDOM)]))
     reviews = host(analysis, REVIEWS)
     assert reviews.service is None
-    assert [f.code for f in reviews.findings] == [Code.SUBSET_POLICY_NEVER_APPLIED]
+    assert [(f.code, f.severity) for f in reviews.findings] == [
+        (Code.SUBSET_POLICY_NEVER_APPLIED, Severity.WARNING),
+        (Code.UNKNOWN_DESTINATION_RULE_HOST, Severity.INFO),
+    ]
+    [unconfirmed] = [f for f in reviews.findings if f.severity is Severity.INFO]
+    assert "the input holds no Service at all, so whether it exists cannot be confirmed" in (
+        unconfirmed.message
+    )
 
 
 def test_analysis_counts_findings_by_severity():
