@@ -213,7 +213,7 @@ async def run(args: argparse.Namespace, kubeconfig: str, conn: Any) -> dict[str,
         "churn": collections.between(churn_at, churn_end),
     }
     out["stall_churn"] = stalls.longest(churn_at, churn_end)
-    out["refreezes"] = getattr(getattr(app, "heap", None), "refreezes", None)
+    out["refreezes"] = app.loader.heap.refreezes
     source.stop()
     return out
 
@@ -280,8 +280,7 @@ def main(argv: list[str] | None = None) -> int:
         "objects tracked by the collector (frozen / collected): before churn "
         "{:,} / {:,}, after {:,} / {:,}".format(*r["tracked_before"], *r["tracked_after"])
     )
-    if r["refreezes"] is not None:
-        print(f"full collections whose survivors were frozen (tui/memory.py): {r['refreezes']}")
+    print(f"times the survivors of a long full collection were frozen: {r['refreezes']}")
     print(
         f"q to exit: {r['quit'] * 1000:.0f} ms (target < {QUIT_TARGET * 1000:.0f} ms) "
         f"{ok[r['quit'] < QUIT_TARGET]}"

@@ -88,11 +88,11 @@ class LongLivedHeap:
         if not self.due:
             return
         with self._lock:
-            self.due = False
             if self.frozen:
                 gc.collect()
                 gc.freeze()
                 self.refreezes += 1
+            self.due = False  # (that collection's own length is what was just frozen)
 
 
 class Handoff(Generic[T]):

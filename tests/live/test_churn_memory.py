@@ -142,7 +142,7 @@ async def test_the_inspectors_live_updates_leave_no_analysis_to_the_cyclic_colle
         async with app.run_test(size=(120, 40)) as pilot:
             while app.status != "live" or app.busy:
                 await pilot.pause(0.05)
-            app.heap.release()  # nothing frozen: every cycle is the collector's to find
+            app.loader.heap.release()  # nothing frozen: every cycle is the collector's to find
             for _ in range(3):
                 await next_view(pilot)
             gc.collect()
