@@ -190,7 +190,6 @@ class Loader:
             if state is WorkerState.SUCCESS and not self.busy:
                 self.target.show_view(result)  # (a reload under way brings newer data)
                 self.target.poll_status()
-                self.heap.settle()
             if self._pending:  # changes that came while it ran: one more, after a pause
                 self._arm()
         elif worker.group == CONTEXT_GROUP:

@@ -6,8 +6,8 @@ a minute under live churn, and found almost nothing, because what an update repl
 by reference counting (tests/live/test_churn_memory.py keeps it so). After a load the heap is
 frozen (`gc.freeze`): the mesh, its analyses and the view then lie outside every collection.
 Churn replaces parts of it, and the replacements join the collected generations; once a full
-collection takes longer than `FULL_PASS_BUDGET`, the next live update, once shown, collects and
-freezes what survives, so full collections stay short however long the session runs.
+collection takes longer than `FULL_PASS_BUDGET`, what survived it (live: it has just collected
+the rest) is frozen too, so full collections stay short however long the session runs.
 
 What is frozen and later dies in a reference cycle is only freed by a reload (`r`), which
 collects once over the whole heap before freezing it again; the core's updates make no cycles,
@@ -40,7 +40,6 @@ class LongLivedHeap:
         self.budget = budget
         self.frozen = False
         self.closed = False  # released: a load that ends later (an app quit early) keeps nothing
-        self.due = False  # a full collection took longer than the budget: `settle` freezes
         self.refreezes = 0  # times the survivors of a full collection were frozen (benchmarks)
         self._started = 0.0
         self._lock = threading.Lock()
@@ -77,22 +76,13 @@ class LongLivedHeap:
         if phase == "start":
             self._started = time.perf_counter()
         elif time.perf_counter() - self._started > self.budget:
-            self.due = True
-
-    def settle(self) -> None:
-        """On the UI thread, once a live update is shown (the tree and the panes have dropped
-        the lines they drew before it): if a full collection took too long, collect once more
-        and freeze what survives. Not in the collector's callback: Textual's rendered lines
-        are reference cycles (a Strip caches itself), and the tree's cache of them, frozen
-        there, would be dropped by the next update beyond any collection's reach."""
-        if not self.due:
-            return
-        with self._lock:
-            if self.frozen:
-                gc.collect()
-                gc.freeze()
-                self.refreezes += 1
-            self.due = False  # (that collection's own length is what was just frozen)
+            # The collection is over: the old generation holds only what it found reachable,
+            # and freezing moves lists, so nothing is traversed here. (Freezing instead after
+            # the next update is shown, after one more collection, so that the lines Textual
+            # had drawn before it are not frozen, was measured too: frozen objects grew as
+            # much, and the extra collection on the UI thread slowed keys; benchmarks/README.)
+            gc.freeze()
+            self.refreezes += 1
 
 
 class Handoff(Generic[T]):
