@@ -1,7 +1,7 @@
 """The inspector's heap and CPython's cyclic collector: the mesh kept out of full collections.
 
 A full collection traverses every tracked object outside the frozen set, holding the GIL: at
-10,000 hosts (about ten million objects) that stalled the inspector for seconds, several times
+10,000 hosts (two million tracked objects) that stalled the inspector for seconds, several times
 a minute under live churn, and found almost nothing, because what an update replaces is freed
 by reference counting (tests/live/test_churn_memory.py keeps it so). After a load the heap is
 frozen (`gc.freeze`): the mesh, its analyses and the view then lie outside every collection.
@@ -10,9 +10,9 @@ collection takes longer than `FULL_PASS_BUDGET`, what survived it (live: it has 
 the rest) is frozen too, so full collections stay short however long the session runs.
 
 What is frozen and later dies in a reference cycle is only freed by a reload (`r`), which
-collects once over the whole heap before freezing it again; the core's updates make no cycles,
-so that is little (the replaced nodes of expanded parts of the tree): benchmarks/README.md,
-"Live churn", has the measured memory.
+collects once over the whole heap before freezing it again. The core's updates make no cycles;
+Textual's rendered lines and replaced tree nodes do (benchmarks/README.md, "Live churn", has
+the memory measured over 5 minutes of churn).
 """
 
 from __future__ import annotations
