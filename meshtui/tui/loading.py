@@ -173,6 +173,8 @@ class Loader:
     def finished(self, event: Worker.StateChanged) -> bool:
         """A worker of the loader changed state (False: not one of the loader's)."""
         worker, state = event.worker, event.state
+        if worker.group not in (LOAD_GROUP, LIVE_GROUP, CONTEXT_GROUP):
+            return False
         result = taken(worker) if state is WorkerState.SUCCESS else None
         if worker.group == LOAD_GROUP:
             if result is not None:
