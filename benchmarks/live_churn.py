@@ -40,22 +40,65 @@ KEY_TARGET = 0.050
 QUIT_TARGET = 1.0
 
 
-class FullCollections:
-    """Times of the cyclic collector's full (oldest generation) passes in this process: a
-    pause of the whole app, as long as the heap is big."""
+class Collections:
+    """Every pass of CPython's cyclic collector in this process: when, which generation, how
+    long. A pass holds the GIL, so the interface stalls for as long as it takes; a full pass
+    (generation 2) traverses every tracked object that is not frozen."""
 
     def __init__(self) -> None:
-        self.pauses: list[float] = []
+        self.passes: list[tuple[float, int, float]] = []  # (start, generation, seconds)
         self._start = 0.0
         gc.callbacks.append(self._callback)
 
     def _callback(self, phase: str, info: dict[str, int]) -> None:
-        if info.get("generation") != 2:
-            return
         if phase == "start":
             self._start = time.perf_counter()
         else:
-            self.pauses.append(time.perf_counter() - self._start)
+            now = time.perf_counter()
+            self.passes.append((self._start, info["generation"], now - self._start))
+
+    def close(self) -> None:
+        gc.callbacks.remove(self._callback)
+
+    def between(self, t0: float, t1: float) -> dict[int, list[float]]:
+        """Durations of the passes that started between t0 and t1, by generation."""
+        out: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        for start, generation, seconds in self.passes:
+            if t0 <= start < t1:
+                out[generation].append(seconds)
+        return out
+
+
+class Stalls:
+    """The longest waits of the event loop beyond a 10 ms tick: how long the interface could not
+    answer a key (a collection, a long handler), whether or not a sampled key fell in it."""
+
+    def __init__(self) -> None:
+        self.lags: list[tuple[float, float]] = []  # (when, seconds late)
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._tick())
+
+    async def _tick(self) -> None:
+        while True:
+            t0 = time.perf_counter()
+            await asyncio.sleep(0.01)
+            late = time.perf_counter() - t0 - 0.01
+            if late > 0.05:
+                self.lags.append((t0, late))
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    def longest(self, t0: float, t1: float) -> float:
+        return max((late for when, late in self.lags if t0 <= when < t1), default=0.0)
+
+
+def tracked() -> tuple[int, int]:
+    """Objects the cyclic collector tracks: frozen (left out of its passes), and the rest."""
+    return gc.get_freeze_count(), len(gc.get_objects())
 
 
 def rss_mb() -> float:
@@ -122,40 +165,55 @@ async def run(args: argparse.Namespace, kubeconfig: str, conn: Any) -> dict[str,
         return times
 
     started = time.perf_counter()
-    collections = FullCollections()
+    collections = Collections()
+    stalls = Stalls()
     async with app.run_test(size=(120, 40)) as pilot:
+        stalls.start()
         while app.status != "live" or app.busy:
             await asyncio.sleep(0.1)
         out["live_after"] = time.perf_counter() - started
+        live_at = time.perf_counter()
         await pilot.press("j")
         await asyncio.sleep(1)
         out["rss_before"] = rss_mb()
-        loaded = len(collections.pauses)
+        out["tracked_before"] = tracked()
         out["keys_before"] = await keys(pilot, args.presses)
         seconds = args.minutes * 60
         conn.send((args.pods_per_second, args.rules_per_second, seconds))
+        churn_at = time.perf_counter()
         t0 = time.monotonic()
         while (elapsed := time.monotonic() - t0) < seconds:
             await asyncio.sleep(max(0.0, min(args.sample_seconds, seconds - elapsed)))
             latencies = await keys(pilot, args.presses)
             sample = (time.monotonic() - t0, rss_mb(), latencies)
             out["samples"].append(sample)
+            full = [s for _, g, s in collections.passes if g == 2]
             print(
                 f"  {sample[0]:6.0f} s  RSS {sample[1]:7.0f} MB  key→repaint median "
                 f"{statistics.median(latencies) * 1000:5.1f} ms, max {max(latencies) * 1000:5.1f}"
-                f" ms  [{app.status}]",
+                f" ms  full collections {len(full)}, longest "
+                f"{max(full, default=0) * 1000:.0f} ms  [{app.status}]",
                 flush=True,
             )
         out["churned"] = await asyncio.to_thread(conn.recv)
+        churn_end = time.perf_counter()
         await asyncio.sleep(3)  # the last changes shown
         out["rss_after"] = rss_mb()
+        out["tracked_after"] = tracked()
         out["keys_after"] = await keys(pilot, args.presses)
         t0 = time.perf_counter()
         await pilot.press("q")
         while app.is_running:
             await asyncio.sleep(0.005)
         out["quit"] = time.perf_counter() - t0
-    out["full_collections"] = collections.pauses[loaded:]
+        stalls.stop()
+    collections.close()
+    out["collections"] = {
+        "load": collections.between(started, live_at),
+        "churn": collections.between(churn_at, churn_end),
+    }
+    out["stall_churn"] = stalls.longest(churn_at, churn_end)
+    out["refreezes"] = app.loader.heap.refreezes
     source.stop()
     return out
 
@@ -204,14 +262,25 @@ def main(argv: list[str] | None = None) -> int:
         f"{ok[statistics.median(during) < KEY_TARGET]}; after "
         f"{statistics.median(r['keys_after']) * 1000:.1f} ms"
     )
-    pauses = r["full_collections"]
-    if pauses:
+    for phase, passes in r["collections"].items():
         print(
-            f"full collections after start-up: {len(pauses)}, longest "
-            f"{max(pauses) * 1000:.0f} ms, in all {sum(pauses):.1f} s"
+            f"collections during {phase}: "
+            + "; ".join(
+                f"gen {g}: {len(d)}, longest {max(d, default=0) * 1000:.0f} ms, "
+                f"in all {sum(d):.2f} s"
+                for g, d in passes.items()
+            )
         )
-    else:
-        print("full collections after start-up: none")
+    longest_gc = max(r["collections"]["churn"][2] + r["collections"]["churn"][1], default=0)
+    print(
+        f"longest collection during churn: {longest_gc * 1000:.0f} ms; longest stall of the "
+        f"event loop during churn: {r['stall_churn'] * 1000:.0f} ms"
+    )
+    print(
+        "objects tracked by the collector (frozen / collected): before churn "
+        "{:,} / {:,}, after {:,} / {:,}".format(*r["tracked_before"], *r["tracked_after"])
+    )
+    print(f"times the survivors of a long full collection were frozen: {r['refreezes']}")
     print(
         f"q to exit: {r['quit'] * 1000:.0f} ms (target < {QUIT_TARGET * 1000:.0f} ms) "
         f"{ok[r['quit'] < QUIT_TARGET]}"

@@ -24,6 +24,7 @@ def collector_paused() -> Iterator[None]:
     if not gc.isenabled():  # paused already (an enclosing batch, or the embedding program)
         yield
         return
+    frozen_before = gc.get_freeze_count() > 0
     gc.disable()
     try:
         yield
@@ -34,9 +35,10 @@ def collector_paused() -> Iterator[None]:
             # the next young collections do not traverse the millions the pause let pile up.
             # Not after a small batch: objects moved so are never counted towards a full
             # collection, and the cyclic garbage of a live session (each update's old view)
-            # then piled up there unfreed, megabytes a minute. (Keeping the heap frozen was
-            # tried too: under churn the mesh moves out of the frozen set as it changes, full
-            # collections came more often, and memory grew faster; benchmarks/README.md.)
+            # then piled up there unfreed, megabytes a minute. Where the embedding program
+            # keeps a frozen heap (the inspector: tui/memory.py), unfreezing would hand all of
+            # it back to the collector; what the batch built joins the frozen set instead.
             gc.freeze()
-            gc.unfreeze()
+            if not frozen_before:
+                gc.unfreeze()
         gc.enable()

@@ -15,6 +15,7 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import yaml
@@ -129,6 +130,20 @@ class _FileCache:
         return obj if isinstance(obj, Mapping) else None
 
 
+def _raw(source: Source, files: _FileCache, resource: Resource) -> Mapping[str, Any] | None:
+    """A resource as read: kept with it, from its file, or the source's text of it."""
+    if resource.meta.raw is not None:
+        return resource.meta.raw
+    origin = resource.meta.origin
+    if origin.file is not None:
+        return files.raw(origin)
+    text = source.document_text(resource.meta)
+    try:
+        return yaml.load(text, _Loader) if text else None
+    except (yaml.YAMLError, RecursionError):
+        return None
+
+
 class FixRenderer:
     """Fixes of a source's meshes, computed on demand and rendered for the reports."""
 
@@ -141,24 +156,15 @@ class FixRenderer:
     ):
         self.source = source
         self.files = _FileCache()
-        self.fixers = [Fixer(m, self.raw, weight) for m in meshes]
+        # The fixers' lookup names the cache and the source, not this renderer: a renderer
+        # and its fixers in a reference cycle would wait for the cyclic collector, and the
+        # inspector makes one per live update.
+        self.fixers = [Fixer(m, partial(_raw, source, self.files), weight) for m in meshes]
         self._fixes: dict[tuple[int, Finding], list[Fix]] = {}
         # Verifying costs a re-analysis per fix: a report computes fixes for this many
         # findings (in report order), so a mesh with thousands of findings stays fast.
         self.limit = limit
         self.omitted = 0
-
-    def raw(self, resource: Resource) -> Mapping[str, Any] | None:
-        if resource.meta.raw is not None:
-            return resource.meta.raw
-        origin = resource.meta.origin
-        if origin.file is not None:
-            return self.files.raw(origin)
-        text = self.source.document_text(resource.meta)
-        try:
-            return yaml.load(text, _Loader) if text else None
-        except (yaml.YAMLError, RecursionError):
-            return None
 
     def fixes(self, finding: Finding, mesh: int = 0) -> list[Fix] | None:
         """The verified fixes of a finding; None past the limit (not computed)."""

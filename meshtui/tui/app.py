@@ -38,6 +38,7 @@ from meshtui.tui.fix_actions import FixActions
 from meshtui.tui.fixes import FixPanel
 from meshtui.tui.keys import Scope, bindings
 from meshtui.tui.loading import Loader, Refined, SourceChanged, in_thread
+from meshtui.tui.memory import keep_heap_at_exit, taken
 from meshtui.tui.model import MeshView, NodeRef, Sort, ViewOptions
 from meshtui.tui.raw_yaml import raw_yaml
 from meshtui.tui.screens.client import ClientScreen
@@ -113,6 +114,9 @@ class MeshApp(App[int]):
     _problem = ""
     partial = ""  # the header's marker of kinds a live source could not (wholly) read
 
+    def on_unmount(self) -> None:
+        self.loader.heap.release()
+
     def on_mount(self) -> None:
         focus_now(self.host_tree)
         self.detail_pane.show(Text(f"Reading {safe(self.source.label)} …", style=MUTED))
@@ -149,7 +153,7 @@ class MeshApp(App[int]):
             return
         worker = event.worker
         if worker.group == YAML_GROUP and event.state is WorkerState.SUCCESS:
-            ref, documents = worker.result
+            ref, documents = taken(worker)
             if self.show_yaml and ref == self.cursor_ref():
                 self.detail_pane.show(raw_yaml(documents), wrap=False)
 
@@ -554,4 +558,5 @@ def run_app(source: Source, diff: MeshDiff | None = None, label: str = "") -> in
         app.run()
     finally:
         source.stop()  # a live source's watch threads
+        keep_heap_at_exit()
     return app.return_code or 0

@@ -26,6 +26,7 @@ from meshtui.mesh.findings import Finding
 from meshtui.mesh.model import Analysis
 from meshtui.sources import Source, known_analyses
 from meshtui.tui.contexts import current_contexts, is_cluster, switched
+from meshtui.tui.memory import Handoff, LongLivedHeap, taken
 from meshtui.tui.model import MeshView, ViewOptions
 from meshtui.tui.style import safe
 
@@ -83,9 +84,15 @@ def without_verdicts(analysis: Analysis) -> Analysis:
 
 def in_thread(target: LoadTarget, work: Callable[[], object], group: str) -> None:
     """Run blocking work in a thread worker; a newer run of the same group replaces it, and a
-    failure is the worker's state to report (on_worker_state_changed), not a crash."""
+    failure is the worker's state to report (on_worker_state_changed), not a crash. The result
+    is handed over in a box that the handler empties (`taken`): tui/memory.py, Handoff."""
     target.run_worker(
-        work, name=group, group=group, thread=True, exclusive=True, exit_on_error=False
+        lambda: Handoff(work()),
+        name=group,
+        group=group,
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
     )
 
 
@@ -103,6 +110,7 @@ class Loader:
         self._running = False  # one live snapshot at a time: bursts coalesce behind it
         self._notice_lock = threading.Lock()
         self._notice_posted = False  # a SourceChanged is on its way to the UI thread
+        self.heap = LongLivedHeap()  # what a load built, kept out of the collector's passes
 
     # -- (re)loading ----------------------------------------------------------------------------
 
@@ -136,6 +144,7 @@ class Loader:
         refined = [source.refine(a.findings) for a in analyses]
         view = MeshView(analyses, changes=self.target.changes())
         view.layout(self.target.options)
+        self.heap.keep()
         return view, refined
 
     def _preview(self, source: Source, meshes: list[Mesh], read: int, total: int) -> None:
@@ -164,9 +173,12 @@ class Loader:
     def finished(self, event: Worker.StateChanged) -> bool:
         """A worker of the loader changed state (False: not one of the loader's)."""
         worker, state = event.worker, event.state
+        if worker.group not in (LOAD_GROUP, LIVE_GROUP, CONTEXT_GROUP):
+            return False
+        result = taken(worker) if state is WorkerState.SUCCESS else None
         if worker.group == LOAD_GROUP:
-            if state is WorkerState.SUCCESS and worker.result is not None:
-                view, refined = worker.result
+            if result is not None:
+                view, refined = result
                 self.error = ""
                 self.busy = False
                 self.target.show_view(view, refined)
@@ -178,12 +190,12 @@ class Loader:
         elif worker.group == LIVE_GROUP and state in _FINISHED:
             self._running = False
             if state is WorkerState.SUCCESS and not self.busy:
-                self.target.show_view(worker.result)  # (a reload under way brings newer data)
+                self.target.show_view(result)  # (a reload under way brings newer data)
                 self.target.poll_status()
             if self._pending:  # changes that came while it ran: one more, after a pause
                 self._arm()
         elif worker.group == CONTEXT_GROUP:
-            self._context_done(event)
+            self._context_done(event, result)
         else:
             return False
         return True
@@ -277,12 +289,12 @@ class Loader:
 
         in_thread(target, load, CONTEXT_GROUP)
 
-    def _context_done(self, event: Worker.StateChanged) -> None:
+    def _context_done(self, event: Worker.StateChanged, result: object) -> None:
         if event.state is WorkerState.ERROR:
             reason = safe(str(event.worker.error) or "unknown error")
             self.target.notify(reason, title="Context not switched", severity="error", markup=False)
-        elif event.state is WorkerState.SUCCESS and event.worker.result is not None:
-            new, (view, refined) = event.worker.result
+        elif isinstance(result, tuple):
+            new, (view, refined) = result
             old, self.target.source = self.target.source, new
             old.stop()
             self.target.show_other_source(view, refined)

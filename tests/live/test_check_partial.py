@@ -47,6 +47,33 @@ def test_forbidden_destination_rules_are_exit_2_naming_them(kube_api, capsys):
     assert "forbidden cluster-wide (403)" in err and "--allow-partial" in err
 
 
+@pytest.mark.parametrize(
+    ("kind", "resource"),
+    [
+        ("DestinationRule", "destinationrules"),
+        ("VirtualService", "virtualservices"),
+        ("ServiceEntry", "serviceentries"),
+        ("Gateway", "gateways"),
+        ("Sidecar", "sidecars"),
+        ("Service", "services"),
+        ("Pod", "pods"),
+    ],
+)
+def test_every_kind_forbidden_is_exit_2_or_named_unread_never_read_as_none(
+    kube_api, capsys, kind, resource
+):
+    load_bookinfo(kube_api)
+    kube_api.forbid(resource)
+
+    status, out, err = run(capsys, kube_api, "-o", "json")
+    assert status == 2 and out == ""
+    assert "forbidden cluster-wide (403)" in err and "--allow-partial" in err
+
+    status, out, _ = run(capsys, kube_api, "-o", "json", "--allow-partial")
+    unread = report(out)["partial"]["unread"]
+    assert [(u["kind"], u["reason"]) for u in unread] == [(kind, "forbidden cluster-wide (403)")]
+
+
 def test_allow_partial_invents_no_undefined_subset_and_names_what_is_missing(kube_api, capsys):
     load_bookinfo(kube_api)
     kube_api.forbid("destinationrules")

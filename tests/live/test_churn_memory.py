@@ -18,6 +18,7 @@ from pathlib import Path
 import meshtui
 from meshtui.sources import known_analyses
 from meshtui.sources.cluster import ClusterSource
+from meshtui.tui.app import MeshApp
 from meshtui.tui.model import MeshView, ViewOptions
 from tests.kubeapi import KubeAPIServer
 from tests.live.churn import Churn
@@ -114,3 +115,52 @@ def test_memory_does_not_grow_with_the_number_of_live_changes(kube_api: KubeAPIS
         f"meshtui held {after_n / 1024:.0f} KiB after {ROUNDS} rounds of changes and "
         f"{after_4n / 1024:.0f} KiB after {4 * ROUNDS}"
     )
+
+
+async def test_the_inspectors_live_updates_leave_no_analysis_to_the_cyclic_collector(kube_api):
+    # The real app this time: each live snapshot runs in a Textual worker, and Textual keeps a
+    # finished worker in a reference cycle. Had the worker held the view it built, every
+    # replaced view (analyses of every host) would wait for a full collection, which at 10,000
+    # hosts stalls the inspector for seconds (benchmarks/README.md, "Live churn").
+    load_bookinfo(kube_api)
+    pods = [o for o in bookinfo_objects() if o["metadata"]["name"].startswith("reviews-v")]
+    rules = [bookinfo("DestinationRule", "reviews"), bookinfo("DestinationRule", "ratings")]
+    churn = Churn(kube_api, pods, rules, extra_pods=6)
+    source = ClusterSource(["alpha"], str(kube_api.kubeconfig), request_timeout=5)
+    app = MeshApp(source)
+
+    async def next_view(pilot) -> None:
+        shown = app.mesh_view
+        churn.round(pod_changes=3, rule_changes=1)
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if app.mesh_view is not shown:
+                return
+        raise AssertionError("the change never reached the inspector")
+
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            while app.status != "live" or app.busy:
+                await pilot.pause(0.05)
+            app.loader.heap.release()  # nothing frozen: every cycle is the collector's to find
+            for _ in range(3):
+                await next_view(pilot)
+            gc.collect()
+            gc.set_debug(gc.DEBUG_SAVEALL)
+            gc.disable()
+            for _ in range(4):
+                await next_view(pilot)
+            gc.collect()
+            cyclic = sorted(
+                {
+                    type(o).__name__
+                    for o in gc.garbage
+                    if type(o).__module__.startswith("meshtui.mesh.") or isinstance(o, MeshView)
+                }
+            )
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+        source.stop()
+    assert not cyclic, f"replaced analyses were left to the cyclic collector: {cyclic}"

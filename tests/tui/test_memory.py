@@ -1,0 +1,94 @@
+"""LongLivedHeap and Handoff: the inspector's mesh out of full collections, and nothing big
+kept alive by Textual's reference cycles (tui/memory.py)."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+from collections.abc import Iterator
+
+import pytest
+
+from meshtui.mesh.batch import BULK_OBJECTS, collector_paused
+from meshtui.tui.memory import Handoff, LongLivedHeap
+
+
+class _Node:
+    """An object in a reference cycle: only the cyclic collector frees it."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+def _collected(obj: object) -> bool:
+    """Whether the collector's passes would traverse `obj` (it is not frozen)."""
+    return any(o is obj for o in gc.get_objects())
+
+
+@pytest.fixture
+def heap() -> Iterator[LongLivedHeap]:
+    kept = LongLivedHeap(budget=0.0)  # every full collection is over budget
+    yield kept
+    kept.release()
+    assert gc.get_freeze_count() == 0
+
+
+def test_a_load_leaves_what_it_built_out_of_the_collectors_passes(heap: LongLivedHeap):
+    mesh = _Node()
+    assert _collected(mesh)
+    heap.keep()
+    assert not _collected(mesh)
+    heap.release()
+    assert _collected(mesh)  # handed back: collected as usual again
+
+
+def test_a_reload_frees_what_the_last_load_froze_and_has_died_since(heap: LongLivedHeap):
+    replaced = _Node()
+    alive = weakref.ref(replaced)
+    heap.keep()
+    del replaced  # died in a cycle while frozen: no collection can reach it
+    gc.collect()
+    assert alive() is not None
+    heap.keep()  # the reload
+    assert alive() is None
+
+
+def test_a_full_collection_over_budget_freezes_what_survived_it(heap: LongLivedHeap):
+    heap.keep()
+    built_since = _Node()  # what a live update built, and still lives
+    dead = _Node()
+    dead_since = weakref.ref(dead)
+    del dead
+    gc.collect()  # a full collection (the budget is 0 s: over it)
+    assert dead_since() is None  # the collection ran before the freeze
+    assert not _collected(built_since)
+    assert heap.refreezes == 1
+
+
+def test_young_collections_never_freeze(heap: LongLivedHeap):
+    heap.keep()
+    young = _Node()
+    gc.collect(1)
+    assert _collected(young)
+
+
+def test_a_load_that_ends_after_the_app_closed_keeps_nothing(heap: LongLivedHeap):
+    heap.release()
+    heap.keep()
+    assert gc.get_freeze_count() == 0
+
+
+def test_a_bulk_batch_joins_a_frozen_heap_instead_of_thawing_it(heap: LongLivedHeap):
+    mesh = _Node()
+    heap.keep()
+    with collector_paused():
+        built = [[i] for i in range(2 * BULK_OBJECTS)]  # a relist, an analysis of all hosts
+    assert not _collected(mesh)
+    assert not _collected(built)
+
+
+def test_a_handoff_is_emptied_when_taken():
+    view = _Node()
+    box = Handoff(view)
+    assert box.take() is view
+    assert box.take() is None  # the worker that keeps the box keeps nothing big
