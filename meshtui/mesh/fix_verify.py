@@ -28,6 +28,7 @@ from meshtui.mesh.resources import (
     parse_object,
 )
 from meshtui.mesh.routes import MESH_GATEWAY, gateway_ref, visible_anywhere
+from meshtui.mesh.routing import claiming
 
 
 def contains(have: Any, want: Any) -> bool:
@@ -108,6 +109,13 @@ class Verifier:
             put(mesh.routes.get(ref))
         for vs in claimants:
             put(vs)
+        # Which of these VirtualServices a client uses for its own hosts depends on the others
+        # claiming those hosts: without them the copy could route where the mesh does not.
+        for resource in list(out.values()):
+            if isinstance(resource, VirtualService):
+                for claimed in mesh.routes.hosts_of(resource):
+                    for vs in claiming(mesh.routes, claimed):
+                        put(vs)
         # Who applies what: a fix must carry traffic for the clients' own proxies.
         plane = mesh.dataplane
         for r in (*plane.namespaces.values(), *plane.sidecars.values(), *plane.waypoints.values()):

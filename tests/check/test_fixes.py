@@ -415,3 +415,28 @@ def test_diff_headers_are_relative_to_the_working_directory(tmp_path: Path, caps
     text = capsys.readouterr().out
     assert "--- a/004-virtualservice-reviews.yaml" in text
     assert "+++ b/004-virtualservice-reviews.yaml" in text
+
+
+COMPETING_CLAIMS = Path(__file__).parents[1] / "fixtures" / "fixes" / "competing-claims"
+
+
+def test_a_fix_is_verified_with_the_virtual_services_competing_for_the_routes_own_hosts():
+    # Found by the property above: nsq2/route0 routes gamma.nsq1's undefined subset v9, and
+    # gamma.nsq1's DestinationRule defines only v2, which selects no pod. The verifier's copy
+    # of the mesh lacked the VirtualServices competing with route0 for its own host, so
+    # there route0 carried no traffic, and "route to subset v2 instead" passed; in the files
+    # it turns v2's SubsetSelectsNothing into an error (503).
+    objs = [
+        o
+        for f in sorted(COMPETING_CLAIMS.glob("*.yaml"))
+        for o in yaml.safe_load_all(f.read_text())
+    ]
+    doc = check_json(COMPETING_CLAIMS)
+    [undefined] = [
+        f
+        for f in doc["findings"]
+        if f["code"] == "UndefinedSubset" and f["host"] == "gamma.nsq1.svc.cluster.local"
+    ]
+    assert [fix["title"] for fix in undefined["fixes"]] == ["route to the whole service instead"]
+    with tempfile.TemporaryDirectory() as tmp:
+        assert assert_fixes_verified(Path(tmp) / "mesh", objs) > 0
