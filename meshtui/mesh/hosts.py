@@ -56,6 +56,18 @@ def matches(host: str, pattern: str) -> bool:
     return host.endswith(suffix)
 
 
+def overlap(a: str, b: str) -> bool:
+    """Whether two host names share any host, either may be a wildcard (Istio's
+    host.Name.Matches, which is symmetric, unlike `matches`)."""
+    if a.startswith("*") and b.startswith("*"):
+        return a[1:].endswith(b[1:]) or b[1:].endswith(a[1:])
+    if a.startswith("*"):
+        return b.endswith(a[1:])
+    if b.startswith("*"):
+        return a.endswith(b[1:])
+    return a == b
+
+
 def most_specific(host: str, patterns: Iterable[str]) -> str | None:
     """The pattern Istio picks for `host`: an exact match, else the longest wildcard."""
     best: str | None = None

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from meshtui.mesh.findings import Code, Finding, Severity
-from meshtui.mesh.hosts import resolve_host
+from meshtui.mesh.hosts import overlap, resolve_host
 from meshtui.mesh.index import MeshIndex
 from meshtui.mesh.registry import Registry
 from meshtui.mesh.resources import (
@@ -176,7 +176,7 @@ def _gateway_findings(mesh: MeshIndex, vs: VirtualService, finding) -> Iterator[
                 ObjectRef("KubernetesGateway", gw_ref.namespace, gw_ref.name)
             ]
             names = [lst.hostname for lst in k8s.listeners]
-            if names and all(names) and not any(_overlap(g, h) for g in names for h in vs.hosts):
+            if names and all(names) and not any(overlap(g, h) for g in names for h in vs.hosts):
                 yield finding(
                     Code.HOST_NOT_IN_GATEWAY,
                     f"{vs.meta.ref}: no listener of Kubernetes Gateway {name} accepts any of its "
@@ -199,7 +199,7 @@ def _gateway_findings(mesh: MeshIndex, vs: VirtualService, finding) -> Iterator[
         if gateway is None or gw_ref is None:
             continue
         accepted = _gateway_hosts(gateway.servers, gw_ref.namespace, ns)
-        if not any(_overlap(g, h) for g in accepted for h in vs.hosts):
+        if not any(overlap(g, h) for g in accepted for h in vs.hosts):
             yield finding(
                 Code.HOST_NOT_IN_GATEWAY,
                 f"{vs.meta.ref}: no server of gateway {name} accepts any of its hosts "
@@ -222,16 +222,3 @@ def _gateway_hosts(servers: Iterable[Any], gateway_ns: str, vs_ns: str) -> list[
             elif ns == "*" or ns == vs_ns or (ns == "." and gateway_ns == vs_ns):
                 out.append(name)
     return out
-
-
-def _overlap(a: str, b: str) -> bool:
-    """Whether two host names overlap, either may be a wildcard (istio host.Name.Matches)."""
-    if a == b:
-        return True
-    if a.startswith("*") and b.startswith("*"):
-        return a[1:].endswith(b[1:]) or b[1:].endswith(a[1:])
-    if a.startswith("*"):
-        return b.endswith(a[1:])
-    if b.startswith("*"):
-        return a.endswith(b[1:])
-    return False

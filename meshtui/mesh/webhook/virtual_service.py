@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from meshtui.mesh.hosts import overlap
 from meshtui.mesh.schema import DEPRECATED, Issue, Path, is_mapping
 from meshtui.mesh.webhook.values import (
     DNS_LABEL,
@@ -74,17 +75,6 @@ def _subset_of(sni: str, host: str) -> bool:
     if host.startswith("*"):
         return sni.endswith(host[1:]) if not sni.startswith("*") else sni[1:].endswith(host[1:])
     return sni == host
-
-
-def _matches(a: str, b: str) -> bool:
-    """host.Name.Matches: whether the two names share any host."""
-    if a.startswith("*") and b.startswith("*"):
-        return a[1:].endswith(b[1:]) or b[1:].endswith(a[1:])
-    if a.startswith("*"):
-        return b.endswith(a[1:])
-    if b.startswith("*"):
-        return a.endswith(b[1:])
-    return a == b
 
 
 def _gateway_names(out: Out, value: object, path: Path) -> None:
@@ -371,7 +361,7 @@ def virtual_service(out: Out, spec: Mapping[str, Any], namespace: str) -> None:
     if valid:
         for i, a in enumerate(hosts):
             for b in hosts[i + 1 :]:
-                if _matches(a, b):
+                if overlap(a, b):
                     out.add(("spec", "hosts", i), f"hosts {a} and {b} overlap", rule)
     if not any(spec.get(k) for k in ("http", "tcp", "tls")):
         out.add(("spec",), "needs http, tcp or tls routes", rule)
