@@ -23,6 +23,15 @@ def subset_destination(doc: Obj, host: str, subset: str, namespace: str, domain:
     return destination
 
 
+def child(obj: Obj, key: str, empty: Obj | list[Any]) -> Any:
+    """`obj[key]` to edit in place, made `empty` (a dict or list) where it is absent or written
+    as something else (`subsets: null`, `spec: null`)."""
+    found = obj.get(key)
+    if not isinstance(found, type(empty)):
+        found = obj[key] = empty
+    return found
+
+
 def plain(value: Any) -> Any:
     """Mappings and tuples from the model as plain dicts and lists (deep copies)."""
     if isinstance(value, Mapping):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from meshtui.mesh.analysis import HostAnalysis, SubsetAnalysis
 from meshtui.mesh.fix import Fix
 from meshtui.mesh.fix_context import FixContext
-from meshtui.mesh.fix_docs import abridged, conflicts, listed, merge, plain, port
+from meshtui.mesh.fix_docs import abridged, child, conflicts, listed, merge, plain, port
 from meshtui.mesh.policy import POLICY_FIELDS, PORT_LEVEL_FIELDS
 
 # Fields whose value is one choice (a oneof in Istio's API): a subset's value replaces the
@@ -28,7 +28,7 @@ def move_to_host_level(ctx: FixContext, host: HostAnalysis, subset: SubsetAnalys
     target_doc = dr_doc if target is dr else ctx.raw(target)
     if dr_doc is None or target_doc is None:
         return None
-    spec = target_doc.setdefault("spec", {})
+    spec = child(target_doc, "spec", {})
     top = spec.get("trafficPolicy")
     if not isinstance(top, dict):  # absent, or written `trafficPolicy: null`
         top = spec["trafficPolicy"] = {}

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from meshtui.mesh.analysis import UNNAMED_NAMESPACE, HostAnalysis, SubsetAnalysis
 from meshtui.mesh.fix import Fix, FixedResource
 from meshtui.mesh.fix_context import API_VERSION, FixContext, Obj
-from meshtui.mesh.fix_docs import subset_destination
+from meshtui.mesh.fix_docs import child, subset_destination
 from meshtui.mesh.hosts import resolve_host
 from meshtui.mesh.resources import ObjectRef, Service, VirtualService
 
@@ -125,7 +125,7 @@ def route_fixes(ctx: FixContext, host: HostAnalysis, subset: SubsetAnalysis) -> 
 def _header_rule(
     ctx: FixContext, host: HostAnalysis, subset: SubsetAnalysis, vs: VirtualService, doc: Obj
 ) -> Fix | None:
-    spec = doc.setdefault("spec", {})
+    spec = child(doc, "spec", {})
     http = spec.get("http")
     if not isinstance(http, list) or not http:
         return None  # tcp/tls only: no header to match on

@@ -12,7 +12,7 @@ from meshtui.mesh.destination_rules import ConsolidatedRule
 from meshtui.mesh.findings import Finding, nearest_name
 from meshtui.mesh.fix import Fix, FixedResource
 from meshtui.mesh.fix_context import API_VERSION, FixContext, Obj
-from meshtui.mesh.fix_docs import listed, node_at
+from meshtui.mesh.fix_docs import child, listed, node_at
 from meshtui.mesh.resources import DestinationRule, ObjectRef
 from meshtui.mesh.routes import RouteRef
 from meshtui.mesh.selection import closest_labels
@@ -147,7 +147,7 @@ def _define_subset(ctx: FixContext, host: HostAnalysis, name: str, views: list[s
     resources = []
     said = []
     for ref, (dr, doc, namespaces) in targets.items():
-        subsets = doc.setdefault("spec", {}).setdefault("subsets", [])
+        subsets = child(child(doc, "spec", {}), "subsets", [])
         subsets.append({"name": name, "labels": dict(labels)})
         resources.append(ctx.replacing(dr, doc) if dr else FixedResource(doc))
         verb = "adds it to" if dr else "creates"

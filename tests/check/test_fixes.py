@@ -440,3 +440,25 @@ def test_a_fix_is_verified_with_the_virtual_services_competing_for_the_routes_ow
     assert [fix["title"] for fix in undefined["fixes"]] == ["route to the whole service instead"]
     with tempfile.TemporaryDirectory() as tmp:
         assert assert_fixes_verified(Path(tmp) / "mesh", objs) > 0
+
+
+def test_defining_a_subset_in_a_rule_written_with_subsets_null(tmp_path: Path):
+    # `subsets: null` reads as no subsets; the fix that defines one must write a list there
+    # (it once crashed `check` on such a file: found by the loader's fuzz test).
+    rule = dr("reviews", "reviews", namespace="shop")
+    rule["spec"]["subsets"] = None
+    objs = [
+        service("reviews", namespace="shop", ports=[9080]),
+        deployment("reviews-v1", {"app": "reviews", "version": "v1"}, namespace="shop"),
+        rule,
+        vs("reviews", ["reviews"], namespace="shop", http=[route(dest("reviews", "v1"))]),
+    ]
+    write_case(tmp_path, objs)
+    doc = check_json(tmp_path)
+    [define] = [
+        fix for fix in fixes_of(doc, "UndefinedSubset") if fix["title"] == "define subset v1"
+    ]
+    [fixed] = define["resources"]
+    assert fixed["spec"]["subsets"] == [{"name": "v1", "labels": {"version": "v1"}}]
+    with tempfile.TemporaryDirectory() as tmp:
+        assert assert_fixes_verified(Path(tmp) / "mesh", objs) > 0
