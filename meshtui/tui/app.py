@@ -10,12 +10,13 @@ keeping the cursor and what is open.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
@@ -54,6 +55,10 @@ from meshtui.tui.widgets.text_line import TextLine
 
 YAML_GROUP = "yaml"
 STATUS_POLL_SECONDS = 1.0
+# A live view checks this often whether the heap's frozen garbage is due a pass, which runs
+# only once no key has come for IDLE_SECONDS (tui/memory.py, LongLivedHeap.settle).
+SETTLE_CHECK_SECONDS = 10.0
+IDLE_SECONDS = 5.0
 EXIT_UNREADABLE = 2
 NARROW_COLUMNS = 100
 # Actions that open a line to type into: not from a text field (there the key is a character)
@@ -112,10 +117,23 @@ class MeshApp(App[int]):
         yield Footer()
 
     _problem = ""
+    _last_input = 0.0  # time.monotonic() of the last key or mouse event
     partial = ""  # the header's marker of kinds a live source could not (wholly) read
 
     def on_unmount(self) -> None:
         self.loader.heap.release()
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.InputEvent):
+            self._last_input = time.monotonic()
+        await super().on_event(event)
+
+    def _settle_heap(self) -> None:
+        """Nobody typing for a while and nothing loading: the pause of a whole-heap pass (if
+        the frozen set has grown enough to need one) goes unnoticed."""
+        if self.loader.busy or time.monotonic() - self._last_input < IDLE_SECONDS:
+            return
+        self.loader.heap.settle()
 
     def on_mount(self) -> None:
         focus_now(self.host_tree)
@@ -123,6 +141,7 @@ class MeshApp(App[int]):
         self._titles()
         if self.source.live:
             self.set_interval(STATUS_POLL_SECONDS, self.poll_status)
+            self.set_interval(SETTLE_CHECK_SECONDS, self._settle_heap)
         self.action_reload()
 
     def _host_count(self) -> int:

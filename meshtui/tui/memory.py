@@ -9,10 +9,12 @@ Churn replaces parts of it, and the replacements join the collected generations;
 collection takes longer than `FULL_PASS_BUDGET`, what survived it (live: it has just collected
 the rest) is frozen too, so full collections stay short however long the session runs.
 
-What is frozen and later dies in a reference cycle is only freed by a reload (`r`), which
-collects once over the whole heap before freezing it again. The core's updates make no cycles;
-Textual's rendered lines and replaced tree nodes do (benchmarks/README.md, "Live churn", has
-the memory measured over 5 minutes of churn).
+What is frozen and later dies in a reference cycle is freed by a reload (`r`), which collects
+once over the whole heap before freezing it again, and by `settle`: once the frozen set has
+grown by `GROWTH` since the last such pass, the inspector runs one at a moment nobody is typing
+(the pause is seconds at 10,000 hosts), so memory stays bounded however long churn goes on.
+The core's updates make no cycles; Textual's rendered lines and replaced tree nodes do
+(benchmarks/README.md, "Live churn", has the memory measured over 5 minutes of churn).
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ T = TypeVar("T")
 # collector may add to a key's answer under churn, against the 50 ms budget of key to repaint.
 FULL_PASS_BUDGET = 0.05
 OLDEST = 2
+# How much the frozen set may grow (a share of it after the last whole-heap pass) before an
+# idle moment collects it again.
+GROWTH = 0.25
 
 
 class LongLivedHeap:
@@ -41,6 +46,8 @@ class LongLivedHeap:
         self.frozen = False
         self.closed = False  # released: a load that ends later (an app quit early) keeps nothing
         self.refreezes = 0  # times the survivors of a full collection were frozen (benchmarks)
+        self.settled = 0  # whole-heap passes `settle` ran (benchmarks)
+        self._baseline = 0  # frozen objects after the last whole-heap pass
         self._started = 0.0
         self._lock = threading.Lock()
 
@@ -55,9 +62,28 @@ class LongLivedHeap:
                 gc.unfreeze()
                 gc.collect()
             gc.freeze()
+            self._baseline = gc.get_freeze_count()
             if not self.frozen:
                 gc.callbacks.append(self._collected)
                 self.frozen = True
+
+    def grown(self) -> bool:
+        """Whether the frozen set has grown by `GROWTH` since the last whole-heap pass."""
+        return self.frozen and gc.get_freeze_count() > self._baseline * (1 + GROWTH)
+
+    def settle(self) -> bool:
+        """Collect the whole heap once and freeze what lives, if the frozen set has grown by
+        `GROWTH`: what died frozen since (replaced views, Textual's rendered lines) is freed.
+        Call it when a pause does not matter (no key for a while); True if it ran."""
+        with self._lock:
+            if self.closed or not self.grown():
+                return False
+            gc.unfreeze()
+            gc.collect()
+            gc.freeze()
+            self._baseline = gc.get_freeze_count()
+            self.settled += 1
+            return True
 
     def release(self) -> None:
         """The inspector is done (or a test's app): everything frozen goes back to the oldest

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from meshtui.mesh.batch import BULK_OBJECTS, collector_paused
-from meshtui.tui.memory import Handoff, LongLivedHeap
+from meshtui.tui.memory import GROWTH, Handoff, LongLivedHeap
 
 
 class _Node:
@@ -92,3 +92,21 @@ def test_a_handoff_is_emptied_when_taken():
     box = Handoff(view)
     assert box.take() is view
     assert box.take() is None  # the worker that keeps the box keeps nothing big
+
+
+def test_settle_frees_what_died_frozen_once_the_frozen_set_has_grown(heap: LongLivedHeap):
+    heap.keep()
+    assert not heap.settle()  # nothing grown: no whole-heap pass
+    # Churn: replacements frozen by over-budget collections, then replaced in turn.
+    grown = [_Node() for _ in range(int(gc.get_freeze_count() * GROWTH) + 1000)]
+    gc.freeze()
+    dead = weakref.ref(grown[0])
+    kept = grown[-1]
+    del grown
+    gc.collect()
+    assert dead() is not None  # frozen garbage: no ordinary collection reaches it
+    assert heap.grown()
+    assert heap.settle()
+    assert dead() is None
+    assert not _collected(kept)  # what lives is frozen again
+    assert not heap.grown() and not heap.settle()
