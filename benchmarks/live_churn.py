@@ -214,6 +214,7 @@ async def run(args: argparse.Namespace, kubeconfig: str, conn: Any) -> dict[str,
     }
     out["stall_churn"] = stalls.longest(churn_at, churn_end)
     out["refreezes"] = app.loader.heap.refreezes
+    out["settled"] = app.loader.heap.settled
     source.stop()
     return out
 
@@ -281,6 +282,7 @@ def main(argv: list[str] | None = None) -> int:
         "{:,} / {:,}, after {:,} / {:,}".format(*r["tracked_before"], *r["tracked_after"])
     )
     print(f"times the survivors of a long full collection were frozen: {r['refreezes']}")
+    print(f"whole-heap passes at idle moments (the frozen set grown by a quarter): {r['settled']}")
     print(
         f"q to exit: {r['quit'] * 1000:.0f} ms (target < {QUIT_TARGET * 1000:.0f} ms) "
         f"{ok[r['quit'] < QUIT_TARGET]}"
