@@ -282,7 +282,9 @@ def main(argv: list[str] | None = None) -> int:
         "{:,} / {:,}, after {:,} / {:,}".format(*r["tracked_before"], *r["tracked_after"])
     )
     print(f"times the survivors of a long full collection were frozen: {r['refreezes']}")
-    print(f"whole-heap passes at idle moments (the frozen set grown by a quarter): {r['settled']}")
+    print(
+        f"whole-heap passes at idle moments (the frozen set grown by memory.GROWTH): {r['settled']}"
+    )
     print(
         f"q to exit: {r['quit'] * 1000:.0f} ms (target < {QUIT_TARGET * 1000:.0f} ms) "
         f"{ok[r['quit'] < QUIT_TARGET]}"

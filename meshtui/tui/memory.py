@@ -34,7 +34,7 @@ FULL_PASS_BUDGET = 0.05
 OLDEST = 2
 # How much the frozen set may grow (a share of it after the last whole-heap pass) before an
 # idle moment collects it again.
-GROWTH = 0.25
+GROWTH = 0.1
 
 
 class LongLivedHeap:
