@@ -111,6 +111,13 @@ def pod_labels(workload: Workload) -> dict[str, str]:
     return labels
 
 
+def speaks_for_itself(workload: Workload) -> bool:
+    """Whether a workload carries anything `mode_of` reads from a pod (the labels, or the
+    inject annotation `pod_labels` reads as one); without it, its namespace decides."""
+    labels = workload.labels
+    return SIDECAR_INJECT in labels or DATAPLANE_MODE in labels or workload.inject == "false"
+
+
 @dataclass(frozen=True, slots=True)
 class WaypointUse:
     """The waypoint a service's ambient clients go through, or why none (`problem`)."""
@@ -213,6 +220,8 @@ class DataPlane:
 
     def overrides(self, workload: Workload) -> bool:
         """Whether a workload's own labels give it another data plane than its namespace's."""
+        if not speaks_for_itself(workload):
+            return False
         namespace = workload.meta.ref.namespace
         own = self._namespace_mode(namespace, pod_labels(workload))
         return own is not self._namespace_mode(namespace, {})
@@ -224,9 +233,10 @@ class DataPlane:
         default = self._namespace_mode(namespace, {})
         split: dict[Mode, list[str]] = {}
         for w in workloads:
-            # Most workloads carry none of the labels mode_of reads from a pod.
-            own = w.inject == "false" or SIDECAR_INJECT in w.labels or DATAPLANE_MODE in w.labels
-            mode = self._namespace_mode(namespace, pod_labels(w)) if own else default
+            # Most workloads say nothing of their own: no lookup for those.
+            mode = (
+                self._namespace_mode(namespace, pod_labels(w)) if speaks_for_itself(w) else default
+            )
             split.setdefault(mode, []).append(f"{w.meta.ref.kind} {w.meta.ref.name}")
         return default, split
 
