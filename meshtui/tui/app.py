@@ -10,6 +10,7 @@ keeping the cursor and what is open.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
@@ -128,12 +129,23 @@ class MeshApp(App[int]):
             self._last_input = time.monotonic()
         await super().on_event(event)
 
-    def _settle_heap(self) -> None:
+    async def _settle_heap(self) -> bool:
         """Nobody typing for a while and nothing loading: the pause of a whole-heap pass (if
-        the frozen set has grown enough to need one) goes unnoticed."""
-        if self.loader.busy or time.monotonic() - self._last_input < IDLE_SECONDS:
-            return
-        self.loader.heap.settle()
+        the frozen set has grown enough to need one) goes unnoticed. True if it ran."""
+        # The driver's thread hands keys to the event loop as tasks: let them be posted first,
+        # then take the pass only with nothing waiting (a key queued now would wait seconds).
+        await asyncio.sleep(0)
+        if not self._idle():
+            return False
+        return self.loader.heap.settle()
+
+    def _idle(self) -> bool:
+        """No key or mouse event for IDLE_SECONDS, none waiting, and no load running."""
+        return (
+            not self.loader.busy
+            and time.monotonic() - self._last_input >= IDLE_SECONDS
+            and self.message_queue_size == 0  # the driver posts keys to the app
+        )
 
     def on_mount(self) -> None:
         focus_now(self.host_tree)

@@ -8,9 +8,12 @@ import weakref
 from collections.abc import Iterator
 
 import pytest
+from textual import events
 
 from meshtui.mesh.batch import BULK_OBJECTS, collector_paused
+from meshtui.tui.app import IDLE_SECONDS
 from meshtui.tui.memory import GROWTH, Handoff, LongLivedHeap
+from tests.tui.helpers import BOOKINFO, make_app, settle
 
 
 class _Node:
@@ -110,3 +113,28 @@ def test_settle_frees_what_died_frozen_once_the_frozen_set_has_grown(heap: LongL
     assert dead() is None
     assert not _collected(kept)  # what lives is frozen again
     assert not heap.grown() and not heap.settle()
+
+
+async def test_the_idle_pass_waits_for_quiet_and_never_runs_over_a_waiting_key():
+    """The whole-heap pass stalls the UI for seconds at 10,000 hosts: a key typed recently, or
+    one already waiting to be handled, puts it off; after five quiet seconds it runs."""
+    app = make_app(BOOKINFO)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        heap = app.loader.heap
+        assert heap.frozen
+        grown = [_Node() for _ in range(int(gc.get_freeze_count() * GROWTH) + 1000)]
+        gc.freeze()
+        dead = weakref.ref(grown[0])
+        del grown
+        assert heap.grown()
+
+        await pilot.press("j")
+        assert not await app._settle_heap()  # a key just now
+        app._last_input -= IDLE_SECONDS
+        app.post_message(events.Key("k", "k"))
+        assert not app._idle()  # the key waits in the queue: no pass over it
+        await pilot.pause()
+        app._last_input -= IDLE_SECONDS
+        assert await app._settle_heap()
+        assert dead() is None and not heap.grown()
