@@ -14,7 +14,6 @@ import stat
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,78 +26,22 @@ from meshtui.sources import Preview, Source
 from meshtui.sources import kustomize as kz
 from meshtui.sources.discovery import LoadError, discover, is_input
 from meshtui.sources.documents import STDIN, STDIN_NAME, document_text
-from meshtui.sources.fast_yaml import FastParser
 from meshtui.sources.lines import refine_lines
+from meshtui.sources.parallel import Reading, read_units
 from meshtui.sources.reading import (
     LoadResult,
     fallback_notes,
     fast_reading,
     first_definitions,
-    load_file,
     skipped_note,
 )
+from meshtui.sources.units import Unit, read_unit, stamp
 
 Key = tuple[int, tuple[tuple[int, str], ...]]
 # A large folder's first files are handed to a preview after this long (the inspector lists
 # their hosts while the rest is read): long enough for a screen of hosts, short enough to
 # show them within a second or so of launch.
 PREVIEW_SECONDS = 0.05
-
-
-@dataclass
-class Unit:
-    """What one input contributed, and the file's identity when it was read (a changed size,
-    time or inode means it must be read again)."""
-
-    resources: list[Resource] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
-    objects: int = 0
-    stamp: tuple[int, ...] | None = None
-    built: bool = False  # a kustomize folder's build
-    documents: dict[tuple[int, bytes], Any] | None = None  # what each document gave (following)
-    skipped: Counter[str] = field(default_factory=Counter)  # kinds not analysed (files.py)
-    notes: list[str] = field(default_factory=list)  # a remote base not fetched, ...
-    fallbacks: list[tuple[str, int, str]] = field(default_factory=list)  # read by PyYAML
-
-
-def stamp(path: Path) -> tuple[int, ...] | None:
-    """size, mtime, ctime and inode: a file rewritten in place or replaced changes one."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
-
-
-def read_unit(
-    path: Path,
-    namespace: str,
-    last: Unit | None = None,
-    follow: bool = False,
-    fast: FastParser | None = None,
-) -> Unit:
-    """Read one input as a whole read would (its findings and resources). When following,
-    the documents of the `last` read that did not change are taken as they were; `fast`
-    reads documents with rapidyaml where it can (files.fast_reading)."""
-    built = path.is_dir()
-    before = None if built else stamp(path)
-    result = LoadResult(namespace=namespace, fast=fast)
-    if follow:
-        result.memo = (last.documents if last is not None else None) or {}
-    load_file(path, result)
-    documents = result.kept if follow else None
-    unit = Unit(
-        result.resources,
-        result.findings,
-        result.objects,
-        before,
-        built,
-        documents,
-        result.skipped,
-        result.notes,
-    )
-    unit.fallbacks = result.fallbacks
-    return unit
 
 
 def _controller(resource: Resource) -> tuple[str, str]:
@@ -471,9 +414,14 @@ class FileSource(Source):
                 kz.build_all([p for p in inputs if p.is_dir()], command)
             units = {}
             start = time.monotonic()
-            for path in inputs:
+
+            def here(path: Path) -> Unit:
+                return read_unit(path, namespace, follow=self.live, fast=reading.fast)
+
+            fast = reading.fast is not None
+            tally = Reading()
+            for path, unit in read_units(inputs, here, namespace, self.live, fast, tally):
                 key = self.key(path) or (len(self.paths), ())
-                unit = read_unit(path, namespace, follow=self.live, fast=reading.fast)
                 units[path] = (path, key, unit)
                 if (
                     preview is not None
@@ -514,6 +462,7 @@ class FileSource(Source):
             self.meshes = [c.mesh for c in meshes]
             self.warnings = warnings
             self.details = fallback_notes(f for _, _, u in units.values() for f in u.fallbacks)
+            self.details += [n for n in (tally.note(),) if n]
         return list(self.meshes)
 
     def _early(
