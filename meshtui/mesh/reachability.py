@@ -4,6 +4,12 @@ Rules are tried in order and the first match wins. Following Istio's own check
 (pkg/config/validation/validation.go analyzeUnreachableHTTPRules and its TCP/TLS twins):
 - a rule after a rule without `match` never matches ("route without matches defined before"),
   and only the last rule may have no match;
+- for HTTP, a rule after one with a match block that matches every request (`uri` absent,
+  `prefix: /` or `regex: .*`, and no other condition) never matches either: Istio's validation
+  does not say so, but pilot builds no route after it (route.go BuildHTTPRoutesForVirtualService
+  stops at a route IsCatchAllRoute calls one); a block that holds for some proxies only (a
+  `port`, `sourceLabels`, `sourceNamespace` or `gateways`) hides later rules only from those,
+  which the routing table works out per client (meshtui.mesh.routing);
 - a match entry equal to an earlier one (ignoring its `name`) is ineffective, and a rule all of
   whose entries are such duplicates never matches;
 - for HTTP, a `uri.prefix` entry whose prefix extends an earlier entry's prefix, with the same
@@ -32,10 +38,35 @@ class RuleIssue:
     reason: str
     match_index: int | None = None  # set for one ineffective match entry (IST0131)
     by_prefix: bool = False  # decided by prefix coverage, which istioctl reports as IST0131 only
+    after_catch_all: bool = False  # behind a catch-all match block: istioctl reports nothing
 
     @property
     def unreachable(self) -> bool:
         return self.match_index is None
+
+
+# Conditions that keep a translated route from being a catch-all (route.go IsCatchAllRoute:
+# headers, query parameters, dynamic metadata; method, authority and scheme are header matchers).
+_NARROWING = ("headers", "withoutHeaders", "method", "authority", "scheme", "queryParams")
+# Conditions pilot applies while translating a block, per proxy (route.go TranslateRoute).
+_PER_PROXY = ("port", "sourceLabels", "sourceNamespace", "gateways")
+
+
+def catch_all(match: Mapping[str, Any]) -> bool:
+    """Whether the route pilot translates an HTTP block into matches every request
+    (route.go IsCatchAllRoute: path prefix `/` or regex `.*`, no header or query matcher)."""
+    uri = match.get("uri")
+    if isinstance(uri, Mapping) and uri:
+        if not (uri.get("prefix") == "/" or uri.get("regex") == ".*"):
+            return False
+    elif uri:
+        return False
+    return not any(match.get(k) for k in _NARROWING)
+
+
+def catch_all_for_every_proxy(match: Mapping[str, Any]) -> bool:
+    """A catch-all block that every proxy using the VirtualService builds."""
+    return catch_all(match) and not any(match.get(k) for k in _PER_PROXY)
 
 
 def _key(match: Mapping[str, Any]) -> str:
@@ -108,16 +139,25 @@ def _kind_issues(routes: list[Route], kind: str) -> list[RuleIssue]:
     issues: list[RuleIssue] = []
     seen: dict[str, Route] = {}
     prefixed: list[tuple[Mapping[str, Any], Route]] = []
-    catch_all: Route | None = None
+    hiding = ""  # why every later rule is unreachable: the catch-all before it
+    by_match = False  # a match block is the catch-all (not a rule without match)
     for route in routes:
-        if catch_all is not None:
-            issues.append(
-                RuleIssue(kind, route.index, f"{_name(catch_all)} before it has no match")
-            )
+        # Behind a catch-all block, a rule whose every block repeats an earlier one is said
+        # to be that repeat, as istioctl says it (IST0130).
+        repeats = by_match and route.matches and all(_key(m) in seen for m in route.matches)
+        if hiding and not repeats:
+            issues.append(RuleIssue(kind, route.index, hiding, after_catch_all=by_match))
             continue
         if not route.matches:
-            catch_all = route
+            hiding = f"{_name(route)} before it has no match"
             continue
+        if (
+            kind == "http"
+            and route.delegate is None  # a delegate's rules bring their own matches
+            and any(map(catch_all_for_every_proxy, route.matches))
+        ):
+            hiding = f"{_name(route)} before it matches every request"
+            by_match = True
         covered_by_earlier = 0
         by_prefix = False
         last_reason = ""

@@ -31,9 +31,11 @@ from typing import Any
 
 from meshtui.mesh.clients import ClientSet
 from meshtui.mesh.dataplane import DataPlane, Mode
+from meshtui.mesh.delegation import ProxyRule, proxy_rules
 from meshtui.mesh.hosts import is_wildcard
 from meshtui.mesh.hosts import matches as host_matches
 from meshtui.mesh.matching import Request, builds_route
+from meshtui.mesh.reachability import catch_all
 from meshtui.mesh.resources import (
     KUBERNETES_GATEWAY,
     Gateway,
@@ -53,7 +55,7 @@ from meshtui.mesh.routes import (
     resolved,
     visibility,
 )
-from meshtui.mesh.waypoint_routes import waypoint_routes
+from meshtui.mesh.waypoint_routes import RuleKey, route_key, rule_key, waypoint_routes
 
 HTTP, TCP, TLS = "http", "tcp", "tls"
 ALL_KINDS = (HTTP, TCP, TLS)
@@ -122,16 +124,20 @@ def _ports(service: Service | ServiceEntry | None) -> list[tuple[int | None, tup
 # -- which clients a rule is built for ------------------------------------------------------------
 
 
-def _block_clients(match: Mapping[str, Any], port: int | None) -> ClientSet:
-    """The sidecars pilot builds one match block for on `port` (translateRoute: a block whose
-    `port` is another, whose `gateways` leave out mesh, or whose `sourceNamespace` is another
-    namespace is dropped; `sourceLabels` depend on the pod, so any namespace may match)."""
+def _block_clients(match: Mapping[str, Any], port: int | None, kind: str = HTTP) -> ClientSet:
+    """The sidecars pilot builds one match block for on `port`: a block whose `port` is another
+    is dropped (TranslateRoute, matchTCP), and so is one whose `gateways` leave out mesh. For
+    HTTP, `gateways` naming mesh build it for every sidecar whatever its `sourceNamespace` says
+    (route.go sourceMatchHTTP checks the source only without gateways); TCP and TLS check both
+    (tls.go matchTCP, matchTLS). `sourceLabels` depend on the pod, so any namespace may match."""
     wanted_port = match.get("port")
     if wanted_port and port is not None and wanted_port != port:
         return ClientSet.none()
     gateways = match.get("gateways") or ()
     if gateways and MESH_GATEWAY not in gateways:
         return ClientSet.none()
+    if gateways and kind == HTTP:
+        return ClientSet.all()
     source = match.get("sourceNamespace")
     if isinstance(source, str) and source:
         return ClientSet.of([source])
@@ -148,7 +154,24 @@ def rule_clients(
         return EVERYONE
     out = ClientSet.none()
     for m in matches:
-        out |= _block_clients(m, port)
+        out |= _block_clients(m, port, kind)
+    return out
+
+
+def hiding_clients(rule: ProxyRule, port: int | None) -> ClientSet:
+    """The sidecars whose routes from a VirtualService end with this HTTP rule: pilot stops at
+    a rule without match, and at a block it translates into a catch-all route, for the proxies
+    it translates it for (route.go BuildHTTPRoutesForVirtualService, IsCatchAllRoute). A block
+    with `sourceLabels` (and no `gateways`) holds for some pods of a namespace only, so it
+    hides nothing from the namespace as a whole."""
+    if rule.problem:
+        return ClientSet.none()  # pilot's merge dropped the rule: nothing of it is built
+    if not rule.matches:
+        return EVERYONE
+    out = ClientSet.none()
+    for m in rule.matches:
+        if catch_all(m) and (m.get("gateways") or not m.get("sourceLabels")):
+            out |= _block_clients(m, port, HTTP)
     return out
 
 
@@ -514,6 +537,12 @@ class RoutingTable:
             # namespaces that have nothing to do with this view (out of the mesh, say).
             users = "clients of other namespaces" if clients.everyone else clients.describe()
             why = f"is used only by {users}, not by {scope.describe()}"
+            hidden = next(
+                (h for _, p, _ in self._ports_of(vs) if (h := self._hidden_why(vs, r, p, scope))),
+                "",
+            )
+            if hidden:
+                why = f"is not applied for {scope.describe()}: {hidden}"
             dp = self.dataplane
             if dp is not None and not dp.trivial:
                 # The data plane's reason, when the view's clients' proxy does not take the
@@ -591,11 +620,53 @@ class RoutingTable:
         if dp is not None and not dp.trivial:
             through_waypoint = used - dp.first_wins()
         out = (used - through_waypoint) & rule_clients(r.matches, r.rule_kind, port, kinds)
+        if out and r.rule_kind == HTTP:
+            out -= self.hidden(vs, port).get(route_key(r), NOBODY)
         if through_waypoint:
             waypoint = waypoint_routes(self.index, dp, host, port, kinds)  # type: ignore[arg-type]
             if waypoint is not None and waypoint.reaches(r):
                 out |= through_waypoint
         return out
+
+    def hidden(self, vs: VirtualService, port: int | None) -> dict[RuleKey, ClientSet]:
+        """For each HTTP rule of `vs` (delegates merged in), the sidecars for which a rule
+        before it on `port` ends the VirtualService's routes (`hiding_clients`): pilot builds
+        none of the rest for them. A delegate's rule that several root rules take is hidden
+        only where it is hidden behind each of them."""
+        key = ("hidden", vs.meta.ref, port)
+        found = self.index.memo.get(key)
+        if found is None:
+            found = {}
+            hiding = NOBODY
+            for rule in proxy_rules(self.index, [vs], HTTP):
+                k = rule_key(rule)
+                found[k] = found[k] & hiding if k in found else hiding
+                hiding = hiding | hiding_clients(rule, port)
+            self.index.memo[key] = found
+        return found  # type: ignore[return-value]
+
+    def _hidden_why(
+        self, vs: VirtualService, r: RouteRef, port: int | None, among: ClientSet = EVERYONE
+    ) -> str:
+        """Why the sidecars (of `among`) a rule is built for on `port` have no route from it:
+        a catch-all before it ends the VirtualService's routes for them ("" if not why)."""
+        if r.rule_kind != HTTP:
+            return ""
+        built = rule_clients(r.matches, r.rule_kind, port, (HTTP,)) & among
+        if not built or built - self.hidden(vs, port).get(route_key(r), NOBODY):
+            return ""
+        first = next(
+            (
+                rule.label
+                for rule in proxy_rules(self.index, [vs], HTTP)
+                if hiding_clients(rule, port) & built
+            ),
+            "a rule",
+        )
+        return (
+            f"{first} before it matches every request on port {port} (pilot builds no route "
+            "after a catch-all)"
+        )
 
     def waypoint_why(self, r: RouteRef) -> str:
         """Why no waypoint of the route's hosts sends a request by it ("" when one may)."""
@@ -658,6 +729,10 @@ class RoutingTable:
                     if c.virtual_service is not vs
                     and precedes(c.virtual_service, vs) & c.clients & built & first_wins(dp)
                 ]
+                hidden = self._hidden_why(vs, r, port)
+                if hidden and not winners:
+                    hidden = f"for the sidecars it is built for, {hidden}"
+                    return f"{hidden}; {waypoint}" if waypoint else hidden
                 if winners:
                     sidecars = (
                         f"sidecars that see it use VirtualService {', '.join(winners)} for "

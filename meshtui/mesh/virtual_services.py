@@ -267,7 +267,7 @@ def rule_findings(routes: RouteIndex, vs: VirtualService, host: str) -> list[Fin
                         origin=where.origin,
                         path=where.path,
                         # istioctl analyzes no VirtualService pilot generates.
-                        beyond_istio=issue.by_prefix or where.generated,
+                        beyond_istio=issue.by_prefix or issue.after_catch_all or where.generated,
                     )
                 )
             elif not where.generated:

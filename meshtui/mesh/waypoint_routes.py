@@ -32,15 +32,12 @@ from typing import Any
 
 from meshtui.mesh.dataplane import DataPlane
 from meshtui.mesh.delegation import ProxyRule, proxy_rules
+from meshtui.mesh.reachability import catch_all
 from meshtui.mesh.resources import ObjectRef, VirtualService
 from meshtui.mesh.routes import MESH_GATEWAY, RouteIndex, RouteRef, in_client_order, is_mesh_bound
 
 _HTTP = "http"
 _L4 = ("tls", "tcp")  # getWaypointTCPRoutes: every VS's TLS rules first, then TCP
-# Conditions that keep a translated route from being a catch-all (IsCatchAllRoute: headers,
-# query parameters, dynamic metadata; method, authority and scheme are header matchers).
-_NARROWING = ("headers", "withoutHeaders", "method", "authority", "scheme", "queryParams")
-
 RuleKey = tuple[ObjectRef, str, ObjectRef | None, int]
 
 
@@ -140,17 +137,6 @@ def _l4_builds(match: Mapping[str, Any], port: int | None, host: str, kind: str)
     if kind == "tls" and list(match.get("sniHosts") or ()) != [host]:
         return f"a waypoint takes a TLS match only with sniHosts [{host}]"
     return ""
-
-
-def catch_all(match: Mapping[str, Any]) -> bool:
-    """Whether an HTTP block matches every request (route.go IsCatchAllRoute)."""
-    uri = match.get("uri")
-    if isinstance(uri, Mapping) and uri:
-        if not (uri.get("prefix") == "/" or uri.get("regex") == ".*"):
-            return False
-    elif uri:
-        return False
-    return not any(match.get(k) for k in _NARROWING)
 
 
 def _label(rule: ProxyRule) -> str:

@@ -24,16 +24,19 @@ RANDOM = {"loadBalancer": {"simple": "RANDOM"}}
 @st.composite
 def matches(draw: st.DrawFn, k: int) -> list[dict]:
     """Rule k's match: its own path prefix (so a request built from it matches no other rule's
-    prefix), maybe narrowed to a port, a source namespace or a gateway."""
+    prefix) or, now and then, every path (a catch-all, which ends the routes pilot builds for
+    the proxies it holds for), maybe narrowed to a port, a source namespace or a gateway (with a
+    source namespace too, which pilot then ignores for HTTP: route.go sourceMatchHTTP)."""
     if draw(st.integers(0, 4)) == 0:
         return []
-    block: dict = {"uri": {"prefix": f"/r{k}/"}}
-    extra = draw(st.sampled_from(["", "port", "source", "gateway"]))
+    every = draw(st.integers(0, 5)) == 0
+    block: dict = {"uri": {"prefix": "/" if every else f"/r{k}/"}}
+    extra = draw(st.sampled_from(["", "port", "source", "gateway", "gateway+source"]))
     if extra == "port":
         block["port"] = draw(st.sampled_from(PORTS))
-    elif extra == "source":
+    if extra in ("source", "gateway+source"):
         block["sourceNamespace"] = draw(st.sampled_from(NAMESPACES))
-    elif extra == "gateway":
+    if extra in ("gateway", "gateway+source"):
         block["gateways"] = [draw(st.sampled_from(["mesh", "missing"]))]
     return [block]
 
