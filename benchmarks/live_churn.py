@@ -110,6 +110,24 @@ def rss_mb() -> float:
     return float("nan")
 
 
+def cyclic_garbage(top: int = 15) -> list[tuple[str, int]]:
+    """What lies in reference cycles that nothing reaches, frozen or not, by type: what churn
+    leaves for the whole-heap pass (or `r`) to free. The heap is frozen again afterwards."""
+    gc.unfreeze()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        gc.collect()
+        counts: dict[str, int] = {}
+        for obj in gc.garbage:
+            name = f"{type(obj).__module__}.{type(obj).__qualname__}"
+            counts[name] = counts.get(name, 0) + 1
+        gc.garbage.clear()
+    finally:
+        gc.set_debug(0)
+        gc.freeze()
+    return sorted(counts.items(), key=lambda kv: -kv[1])[:top]
+
+
 # -- the server and its churn, in a child process -------------------------------------------
 
 
@@ -201,6 +219,8 @@ async def run(args: argparse.Namespace, kubeconfig: str, conn: Any) -> dict[str,
         out["rss_after"] = rss_mb()
         out["tracked_after"] = tracked()
         out["keys_after"] = await keys(pilot, args.presses)
+        if args.garbage:
+            out["garbage"] = cyclic_garbage()
         t0 = time.perf_counter()
         await pilot.press("q")
         while app.is_running:
@@ -213,6 +233,15 @@ async def run(args: argparse.Namespace, kubeconfig: str, conn: Any) -> dict[str,
         "churn": collections.between(churn_at, churn_end),
     }
     out["stall_churn"] = stalls.longest(churn_at, churn_end)
+    out["stalls"] = sorted(
+        ((when - churn_at, late) for when, late in stalls.lags if churn_at <= when < churn_end),
+        key=lambda s: -s[1],
+    )[:8]
+    out["passes"] = [
+        (start - churn_at, seconds)
+        for start, generation, seconds in collections.passes
+        if generation == 2 and seconds > 0.1 and churn_at <= start < churn_end
+    ]
     out["refreezes"] = app.loader.heap.refreezes
     out["settled"] = app.loader.heap.settled
     source.stop()
@@ -227,6 +256,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=5)
     parser.add_argument("--sample-seconds", type=float, default=15)
     parser.add_argument("--presses", type=int, default=20)
+    parser.add_argument(
+        "--garbage", action="store_true", help="after the churn, list what lies in dead cycles"
+    )
     args = parser.parse_args(argv)
     from live_load import machine
 
@@ -285,6 +317,16 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"whole-heap passes at idle moments (the frozen set grown by memory.GROWTH): {r['settled']}"
     )
+    print(
+        "longest stalls of the event loop during churn (s into it: ms): "
+        + ", ".join(f"{when:.0f}: {late * 1000:.0f}" for when, late in r["stalls"])
+    )
+    print(
+        "full collections over 100 ms during churn (s into it: ms): "
+        + ", ".join(f"{when:.0f}: {took * 1000:.0f}" for when, took in r["passes"])
+    )
+    for name, count in r.get("garbage", []):
+        print(f"  in dead cycles after the churn: {count:8,} {name}")
     print(
         f"q to exit: {r['quit'] * 1000:.0f} ms (target < {QUIT_TARGET * 1000:.0f} ms) "
         f"{ok[r['quit'] < QUIT_TARGET]}"

@@ -420,7 +420,9 @@ class FileSource(Source):
 
             fast = reading.fast is not None
             tally = Reading()
-            for path, unit in read_units(inputs, here, namespace, self.live, fast, tally):
+            interactive = preview is not None  # the inspector: its keys go first
+            reading_units = read_units(inputs, here, namespace, self.live, fast, tally, interactive)
+            for path, unit in reading_units:
                 key = self.key(path) or (len(self.paths), ())
                 units[path] = (path, key, unit)
                 if (

@@ -35,6 +35,10 @@ BATCH_BYTES = 1 << 20
 # This process's share is a little more than an even split: it also unpickles the workers'
 # units, while the workers also pickle them and start up.
 OWN_SHARE_BONUS = 1.08
+# An interactive reader (the inspector) reads only this much itself, the first files, which its
+# preview shows; the rest goes to a worker on every core, so that parsing never holds the
+# interface's interpreter lock.
+INTERACTIVE_OWN_BYTES = 1 << 20
 
 Reader = Callable[[Path], Unit]
 
@@ -76,15 +80,18 @@ def read_units(
     follow: bool = False,
     fast: bool = True,
     tally: Reading | None = None,
+    interactive: bool = False,
 ) -> Iterator[tuple[Path, Unit]]:
     """(input, unit) for every input, in order: `reader` reads here, workers read the rest.
 
     `fast` is whether rapidyaml reads where it can (the caller's choice for its own reads).
     Workers: one fewer than the cores, so that this process keeps one; none for a folder of
-    less than PARALLEL_BYTES. `tally` is told what they read."""
+    less than PARALLEL_BYTES. `interactive`: this process draws an interface meanwhile, and
+    reads only the first INTERACTIVE_OWN_BYTES itself, with a worker on every core. `tally` is
+    told what the workers read."""
     tally = tally if tally is not None else Reading()
     tally.files = len(inputs)
-    workers = cores() - 1
+    workers = cores() if interactive and cores() > 1 else cores() - 1
     sizes = {p: _size(p) for p in inputs}
     shareable = [p for p in inputs if sizes[p] is not None]
     total = sum(sizes[p] or 0 for p in shareable)
@@ -92,7 +99,8 @@ def read_units(
         for path in inputs:
             yield path, reader(path)
         return
-    own = _own_share(shareable, sizes, total / (workers + 1) * OWN_SHARE_BONUS)
+    share = INTERACTIVE_OWN_BYTES if interactive else total / (workers + 1) * OWN_SHARE_BONUS
+    own = _own_share(shareable, sizes, share)
     batches = _batches([p for p in shareable if p not in own], sizes)
     pool, tally.method = _pool(workers)
     futures: dict[Path, tuple[Future[list[Unit]], int]] = {}

@@ -142,3 +142,27 @@ def test_a_broken_pool_leaves_the_files_to_this_process(monkeypatch, tmp_path):
 
 def _explode(*args: Any) -> list[Any]:
     raise RuntimeError("a worker died")
+
+
+def test_the_inspector_leaves_all_but_its_preview_to_a_worker_on_every_core(monkeypatch):
+    """The inspector reads in a thread beside its interface: it reads the first files itself
+    (its preview) and leaves the rest to workers on every core, so that parsing never holds
+    the interpreter lock its keys wait for. The read is the same."""
+    here = _read(CORPUS, 0, monkeypatch)
+    with monkeypatch.context() as patch:
+        patch.setattr(parallel, "PARALLEL_BYTES", 0)
+        patch.setattr(parallel, "BATCH_BYTES", 4096)
+        patch.setattr(parallel, "INTERACTIVE_OWN_BYTES", 4096)
+        patch.setattr(parallel, "cores", lambda: 2)
+        source = FileSource(CORPUS)
+        previews: list[int] = []
+        source.load_with_preview(lambda meshes, read, total: previews.append(read))
+    assert source.contents is not None
+    assert [(r.meta.ref, r.meta.origin, repr(r)) for r in source.contents.in_force()] == here[
+        "resources"
+    ]
+    [said] = [d for d in source.details if "worker process" in d]
+    shown = re.fullmatch(
+        r"(\d+) of (\d+) files read by 2 worker processes \(\w+\) beside this one", said
+    )
+    assert shown and int(shown[2]) - int(shown[1]) < 10, said  # a few files read here only
