@@ -110,6 +110,24 @@ def rss_mb() -> float:
     return float("nan")
 
 
+def census() -> dict[str, int]:
+    """Every object the collector tracks, frozen or not, by type, after collecting what is
+    dead: what grows between two censuses is kept alive by something. Frozen again after."""
+    callbacks = gc.callbacks[:]
+    gc.callbacks.clear()  # the inspector's heap would freeze everything after a long pass
+    gc.unfreeze()
+    try:
+        gc.collect()
+        counts: dict[str, int] = {}
+        for obj in gc.get_objects():
+            name = f"{type(obj).__module__}.{type(obj).__qualname__}"
+            counts[name] = counts.get(name, 0) + 1
+    finally:
+        gc.freeze()
+        gc.callbacks[:] = callbacks
+    return counts
+
+
 def cyclic_garbage(top: int = 15) -> list[tuple[str, int]]:
     """What lies in reference cycles that nothing reaches, frozen or not, by type: what churn
     leaves for the whole-heap pass (or `r`) to free. The heap is frozen again afterwards."""
@@ -196,6 +214,8 @@ async def run(args: argparse.Namespace, kubeconfig: str, conn: Any) -> dict[str,
         out["rss_before"] = rss_mb()
         out["tracked_before"] = tracked()
         out["keys_before"] = await keys(pilot, args.presses)
+        if args.garbage:
+            out["census_before"] = census()
         seconds = args.minutes * 60
         conn.send((args.pods_per_second, args.rules_per_second, seconds))
         churn_at = time.perf_counter()
@@ -221,6 +241,7 @@ async def run(args: argparse.Namespace, kubeconfig: str, conn: Any) -> dict[str,
         out["keys_after"] = await keys(pilot, args.presses)
         if args.garbage:
             out["garbage"] = cyclic_garbage()
+            out["census_after"] = census()
         t0 = time.perf_counter()
         await pilot.press("q")
         while app.is_running:
@@ -257,7 +278,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample-seconds", type=float, default=15)
     parser.add_argument("--presses", type=int, default=20)
     parser.add_argument(
-        "--garbage", action="store_true", help="after the churn, list what lies in dead cycles"
+        "--garbage",
+        action="store_true",
+        help="after the churn, list what lies in dead cycles and which live objects grew",
     )
     args = parser.parse_args(argv)
     from live_load import machine
@@ -327,6 +350,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     for name, count in r.get("garbage", []):
         print(f"  in dead cycles after the churn: {count:8,} {name}")
+    if "census_after" in r:
+        before, after = r["census_before"], r["census_after"]
+        grown = sorted(after, key=lambda k: before.get(k, 0) - after[k])[:15]
+        for name in grown:
+            print(f"  live objects grown: {after[name] - before.get(name, 0):+8,} {name}")
     print(
         f"q to exit: {r['quit'] * 1000:.0f} ms (target < {QUIT_TARGET * 1000:.0f} ms) "
         f"{ok[r['quit'] < QUIT_TARGET]}"

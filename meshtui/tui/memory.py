@@ -14,11 +14,16 @@ once over the whole heap before freezing it again, and by `settle`: once the fro
 grown by `GROWTH` since the last such pass, the inspector runs one at a moment nobody is typing
 (the pause is seconds at 10,000 hosts), so memory stays bounded however long churn goes on.
 The core's updates make no cycles; Textual's rendered lines and replaced tree nodes do
-(benchmarks/README.md, "Live churn", has the memory measured over 5 minutes of churn).
+(benchmarks/README.md, "Live churn", has the memory measured over 5 and 30 minutes of churn).
+
+What a pass frees lies scattered among what lives, and glibc's malloc keeps such pages: after
+each pass they are handed back (`malloc_trim`), and the process keeps to two malloc arenas
+(`mallopt`), where every watch thread parsing events could otherwise grow one of its own.
 """
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import threading
 import time
@@ -35,6 +40,38 @@ OLDEST = 2
 # How much the frozen set may grow (a share of it after the last whole-heap pass) before an
 # idle moment collects it again.
 GROWTH = 0.1
+# glibc's mallopt parameter for the number of malloc arenas, and the cap: by default each
+# thread that allocates (the live source's watch threads parse every event) may get an arena
+# of its own, up to eight per core, and memory freed in one is not reused by the others.
+M_ARENA_MAX = -8
+ARENAS = 2
+
+
+def _libc() -> Any:
+    try:
+        libc = ctypes.CDLL(None)
+        libc.malloc_trim, libc.mallopt  # noqa: B018 - glibc only: musl and macOS lack them
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+_LIBC = _libc()
+
+
+def cap_malloc_arenas() -> None:
+    """Few malloc arenas for the whole process (glibc; elsewhere nothing): call before the
+    threads that allocate start."""
+    if _LIBC is not None:
+        _LIBC.mallopt(M_ARENA_MAX, ARENAS)
+
+
+def return_freed_memory() -> None:
+    """Hand the pages malloc holds free back to the system (glibc's malloc_trim): after a
+    whole-heap pass has freed what churn left, they would otherwise stay in the process's
+    resident set."""
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
 
 
 class LongLivedHeap:
@@ -50,6 +87,7 @@ class LongLivedHeap:
         self._baseline = 0  # frozen objects after the last whole-heap pass
         self._started = 0.0
         self._lock = threading.Lock()
+        cap_malloc_arenas()
 
     def keep(self) -> None:
         """After a load (in its worker): what it built lives until the next load. A reload first
@@ -61,6 +99,7 @@ class LongLivedHeap:
             if self.frozen:
                 gc.unfreeze()
                 gc.collect()
+                return_freed_memory()
             gc.freeze()
             self._baseline = gc.get_freeze_count()
             if not self.frozen:
@@ -81,6 +120,7 @@ class LongLivedHeap:
             gc.unfreeze()
             gc.collect()
             gc.freeze()
+            return_freed_memory()
             self._baseline = gc.get_freeze_count()
             self.settled += 1
             return True

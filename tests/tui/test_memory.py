@@ -6,13 +6,14 @@ from __future__ import annotations
 import gc
 import weakref
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from textual import events
 
 from meshtui.mesh.batch import BULK_OBJECTS, collector_paused
 from meshtui.tui.app import IDLE_SECONDS
-from meshtui.tui.memory import GROWTH, Handoff, LongLivedHeap
+from meshtui.tui.memory import _LIBC, GROWTH, Handoff, LongLivedHeap, return_freed_memory
 from tests.tui.helpers import BOOKINFO, make_app, settle
 
 
@@ -138,3 +139,21 @@ async def test_the_idle_pass_waits_for_quiet_and_never_runs_over_a_waiting_key()
         app._last_input -= IDLE_SECONDS
         assert await app._settle_heap()
         assert dead() is None and not heap.grown()
+
+
+def _rss() -> int:
+    with open("/proc/self/status") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith("VmRSS:")) * 1024
+
+
+@pytest.mark.skipif(_LIBC is None or not Path("/proc/self/status").exists(), reason="glibc only")
+def test_freed_memory_goes_back_to_the_system_after_a_whole_heap_pass():
+    """What churn freed lies scattered among what lives: without a trim, malloc keeps those
+    pages, and the inspector's resident set only ever grows."""
+    blocks = [bytes(4000) + bytes([i % 251]) for i in range(40_000)]  # 160 MB, malloc's
+    kept = blocks[::16]  # what lives on, scattered over the heap
+    del blocks
+    before = _rss()
+    return_freed_memory()
+    assert _rss() < before - 50 * 1024 * 1024
+    assert len(kept) == 2500
