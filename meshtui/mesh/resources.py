@@ -83,6 +83,7 @@ from meshtui.mesh.objects import (
     Waypoint,
     Workload,
     format_path,
+    keeping_ref,
     pod_selector,
     rule_label,
 )
@@ -134,6 +135,7 @@ __all__ = [
     "Waypoint",
     "Workload",
     "format_path",
+    "keeping_ref",
     "object_kind",
     "parse_object",
     "pod_selector",

@@ -22,6 +22,7 @@ from meshtui.mesh.resources import (
     Origin,
     Resource,
     format_path,
+    keeping_ref,
     parse_object,
 )
 from meshtui.sources import ABSENT, FORBIDDEN, LISTED, STALE, WATCHING, KindState
@@ -180,6 +181,9 @@ class Cluster(Watching):
             self.invalid[result.ref] = _invalid(result)
             return self.mesh.remove(result.ref)
         self.invalid.pop(result.meta.ref, None)
+        old = self.mesh.get(result.meta.ref)
+        if old is not None:
+            result = keeping_ref(result, old.meta.ref)
         return self.mesh.add(result)
 
     def _forget(self, ref: ObjectRef) -> set[str]:
