@@ -146,7 +146,9 @@ def test_an_added_pod_joins_the_workloads_of_its_subset(kube_api, watched):
     kube_api.delete("Pod", "bookinfo", "reviews-v3-7f9c-0")
     kube_api.delete("Pod", "bookinfo", "reviews-v3-7f9c-1")
     eventually(lambda: reviews(src).subset("v3").selects_nothing, what="v3 selects nothing")
-    assert all(c == {REVIEWS} for c in notes.since(mark))
+    # Only reviews changed; an empty notification is a status change (a watch that timed out
+    # on a busy machine and was opened again), which names no host.
+    assert all(c == {REVIEWS} for c in notes.since(mark) if c), notes.since(mark)
 
 
 def test_a_resource_that_becomes_invalid_is_a_finding_until_it_is_fixed(kube_api, watched):
