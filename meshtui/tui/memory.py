@@ -17,8 +17,7 @@ The core's updates make no cycles; Textual's rendered lines and replaced tree no
 (benchmarks/README.md, "Live churn", has the memory measured over 5 and 30 minutes of churn).
 
 What a pass frees lies scattered among what lives, and glibc's malloc keeps such pages: after
-each pass they are handed back (`malloc_trim`), and the process keeps to two malloc arenas
-(`mallopt`), where every watch thread parsing events could otherwise grow one of its own.
+each pass they are handed back (`malloc_trim`).
 """
 
 from __future__ import annotations
@@ -40,30 +39,18 @@ OLDEST = 2
 # How much the frozen set may grow (a share of it after the last whole-heap pass) before an
 # idle moment collects it again.
 GROWTH = 0.1
-# glibc's mallopt parameter for the number of malloc arenas, and the cap: by default each
-# thread that allocates (the live source's watch threads parse every event) may get an arena
-# of its own, up to eight per core, and memory freed in one is not reused by the others.
-M_ARENA_MAX = -8
-ARENAS = 2
 
 
 def _libc() -> Any:
     try:
         libc = ctypes.CDLL(None)
-        libc.malloc_trim, libc.mallopt  # noqa: B018 - glibc only: musl and macOS lack them
+        libc.malloc_trim  # noqa: B018 - glibc only: musl and macOS lack it
     except (OSError, AttributeError):
         return None
     return libc
 
 
 _LIBC = _libc()
-
-
-def cap_malloc_arenas() -> None:
-    """Few malloc arenas for the whole process (glibc; elsewhere nothing): call before the
-    threads that allocate start."""
-    if _LIBC is not None:
-        _LIBC.mallopt(M_ARENA_MAX, ARENAS)
 
 
 def return_freed_memory() -> None:
@@ -87,7 +74,6 @@ class LongLivedHeap:
         self._baseline = 0  # frozen objects after the last whole-heap pass
         self._started = 0.0
         self._lock = threading.Lock()
-        cap_malloc_arenas()
 
     def keep(self) -> None:
         """After a load (in its worker): what it built lives until the next load. A reload first
