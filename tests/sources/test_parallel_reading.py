@@ -34,16 +34,23 @@ CORPUS = sorted(  # as tests/sources/test_fast_yaml.py's: every YAML file of the
 )
 
 
-def _read(paths: list[Path], workers: int, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    """Everything a read shows, with `workers` processes reading beside this one."""
+def _read(
+    paths: list[Path], workers: int, monkeypatch: pytest.MonkeyPatch, follow: bool = False
+) -> dict[str, Any]:
+    """Everything a read shows, with `workers` processes reading beside this one. `follow`:
+    as `meshtui -f` reads, keeping what each document gave for the edits to come."""
     with monkeypatch.context() as patch:
         patch.setattr(parallel, "PARALLEL_BYTES", 0)
         patch.setattr(parallel, "BATCH_BYTES", 4096)  # many batches, so order is tested
         patch.setattr(parallel, "cores", lambda: workers + 1)
-        source = FileSource(paths)
+        source = FileSource(paths, follow=follow)
         meshes = source.load()
     assert source.contents is not None
+    documents = {
+        str(path): sorted(unit.documents or {}) for path, unit in source.contents.units.items()
+    }
     return {
+        "documents": documents,
         "resources": [(r.meta.ref, r.meta.origin, repr(r)) for r in source.contents.in_force()],
         "findings": [(f.code, f.message, f.origin) for f in source.contents.findings()],
         "hosts": [sorted(m.analyze().hosts) for m in meshes],
@@ -72,6 +79,16 @@ def test_the_repositorys_yaml_reads_the_same_in_worker_processes(monkeypatch):
     read = _same_both_ways(CORPUS, monkeypatch)
     assert read["files"] == len(CORPUS)
     assert len(read["resources"]) > 100 and len(read["findings"]) > 100  # not an empty corpus
+
+
+def test_a_followed_folder_keeps_the_same_documents_for_the_edits_to_come(monkeypatch):
+    """Following, each file's unit keeps what each of its documents gave (by line and digest),
+    so that an edit re-reads only what changed: a worker's units keep them too."""
+    here = _read(CORPUS, 0, monkeypatch, follow=True)
+    there = _read(CORPUS, 1, monkeypatch, follow=True)
+    assert any(here["documents"].values())
+    assert there.pop("by workers") and not here.pop("by workers")
+    assert there == here
 
 
 def test_hostile_documents_read_the_same_in_worker_processes(tmp_path, monkeypatch):
