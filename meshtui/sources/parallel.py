@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import stat
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -91,17 +92,17 @@ def read_units(
     told what the workers read."""
     tally = tally if tally is not None else Reading()
     tally.files = len(inputs)
-    workers = cores() if interactive and cores() > 1 else cores() - 1
-    sizes = {p: _size(p) for p in inputs}
-    shareable = [p for p in inputs if sizes[p] is not None]
-    total = sum(sizes[p] or 0 for p in shareable)
+    available = cores()
+    workers = available if interactive and available > 1 else available - 1
+    shareable = {p: size for p in inputs if (size := _size(p)) is not None}
+    total = sum(shareable.values())
     if workers < 1 or total < PARALLEL_BYTES or len(shareable) < 2:
         for path in inputs:
             yield path, reader(path)
         return
     share = INTERACTIVE_OWN_BYTES if interactive else total / (workers + 1) * OWN_SHARE_BONUS
-    own = _own_share(shareable, sizes, share)
-    batches = _batches([p for p in shareable if p not in own], sizes)
+    own = _own_share(shareable, share)
+    batches = _batches({p: size for p, size in shareable.items() if p not in own})
     pool, tally.method = _pool(workers)
     futures: dict[Path, tuple[Future[list[Unit]], int]] = {}
     try:
@@ -129,30 +130,32 @@ def _size(path: Path) -> int | None:
     if kept(str(path)):
         return None
     try:
-        return path.stat().st_size if path.is_file() else None
+        st = path.stat()
     except OSError:
         return None
+    return st.st_size if stat.S_ISREG(st.st_mode) else None
 
 
-def _own_share(paths: list[Path], sizes: dict[Path, int | None], share: float) -> set[Path]:
+def _own_share(sizes: dict[Path, int], share: float) -> set[Path]:
     """The first files, up to `share` bytes: read here while the workers read the rest."""
     own: set[Path] = set()
     taken = 0
-    for path in paths:
+    for path, size in sizes.items():
         if taken >= share:
             break
         own.add(path)
-        taken += sizes[path] or 0
+        taken += size
     return own
 
 
-def _batches(paths: list[Path], sizes: dict[Path, int | None]) -> list[list[Path]]:
+def _batches(sizes: dict[Path, int]) -> list[list[Path]]:
+    """The files in input order, in batches of about BATCH_BYTES."""
     batches: list[list[Path]] = []
     batch: list[Path] = []
     size = 0
-    for path in paths:
+    for path, bytes_ in sizes.items():
         batch.append(path)
-        size += sizes[path] or 0
+        size += bytes_
         if size >= BATCH_BYTES:
             batches.append(batch)
             batch, size = [], 0
@@ -181,8 +184,7 @@ def _from_worker(entry: tuple[Future[list[Unit]], int] | None) -> Unit | None:
         return None
     future, i = entry
     try:
-        with collector_paused():
-            return future.result()[i]
+        return future.result()[i]
     except Exception:  # a broken pool, a unit that would not pickle: read here instead
         return None
 
