@@ -28,6 +28,9 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -110,40 +113,44 @@ def rss_mb() -> float:
     return float("nan")
 
 
-def census() -> dict[str, int]:
-    """Every object the collector tracks, frozen or not, by type, after collecting what is
-    dead: what grows between two censuses is kept alive by something. Frozen again after."""
+@contextmanager
+def thawed() -> Iterator[None]:
+    """The whole heap in the collector's reach for the block, and frozen again after it; the
+    inspector's callback is left out meanwhile (after a long pass it freezes everything)."""
     callbacks = gc.callbacks[:]
-    gc.callbacks.clear()  # the inspector's heap would freeze everything after a long pass
+    gc.callbacks.clear()
     gc.unfreeze()
     try:
-        gc.collect()
-        counts: dict[str, int] = {}
-        for obj in gc.get_objects():
-            name = f"{type(obj).__module__}.{type(obj).__qualname__}"
-            counts[name] = counts.get(name, 0) + 1
+        yield
     finally:
         gc.freeze()
         gc.callbacks[:] = callbacks
-    return counts
+
+
+def _by_type(objects: Iterable[object]) -> Counter[str]:
+    return Counter(f"{type(o).__module__}.{type(o).__qualname__}" for o in objects)
+
+
+def census() -> Counter[str]:
+    """Every object the collector tracks, frozen or not, by type, after collecting what is
+    dead: what grows between two censuses is kept alive by something."""
+    with thawed():
+        gc.collect()
+        return _by_type(gc.get_objects())
 
 
 def cyclic_garbage(top: int = 15) -> list[tuple[str, int]]:
     """What lies in reference cycles that nothing reaches, frozen or not, by type: what churn
-    leaves for the whole-heap pass (or `r`) to free. The heap is frozen again afterwards."""
-    gc.unfreeze()
-    gc.set_debug(gc.DEBUG_SAVEALL)
-    try:
-        gc.collect()
-        counts: dict[str, int] = {}
-        for obj in gc.garbage:
-            name = f"{type(obj).__module__}.{type(obj).__qualname__}"
-            counts[name] = counts.get(name, 0) + 1
-        gc.garbage.clear()
-    finally:
-        gc.set_debug(0)
-        gc.freeze()
-    return sorted(counts.items(), key=lambda kv: -kv[1])[:top]
+    leaves for the whole-heap pass (or `r`) to free."""
+    with thawed():
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        try:
+            gc.collect()
+            counts = _by_type(gc.garbage)
+            gc.garbage.clear()
+        finally:
+            gc.set_debug(0)
+    return counts.most_common(top)
 
 
 # -- the server and its churn, in a child process -------------------------------------------
@@ -351,10 +358,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, count in r.get("garbage", []):
         print(f"  in dead cycles after the churn: {count:8,} {name}")
     if "census_after" in r:
-        before, after = r["census_before"], r["census_after"]
-        grown = sorted(after, key=lambda k: before.get(k, 0) - after[k])[:15]
-        for name in grown:
-            print(f"  live objects grown: {after[name] - before.get(name, 0):+8,} {name}")
+        for name, count in (r["census_after"] - r["census_before"]).most_common(15):
+            print(f"  live objects grown: {count:+8,} {name}")
     print(
         f"q to exit: {r['quit'] * 1000:.0f} ms (target < {QUIT_TARGET * 1000:.0f} ms) "
         f"{ok[r['quit'] < QUIT_TARGET]}"
