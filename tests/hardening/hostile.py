@@ -355,6 +355,17 @@ def noise_doc(rnd: random.Random) -> Doc:
     return Doc(text, "noise", f"noise {text!r}")
 
 
+def write_broken_files(folder: Path, seed: int, files: int, per_file: int) -> None:
+    """`files` YAML files in `folder`, each of `per_file` broken documents and as many of
+    noise, shuffled: input whose every finding must keep its file and line."""
+    rnd = random.Random(seed)
+    for i in range(files):
+        docs = [broken_doc(rnd, i * 10 + n).text for n in range(per_file)]
+        docs += [noise_doc(rnd).text for _ in range(per_file)]
+        rnd.shuffle(docs)
+        (folder / f"part-{i:02}.yaml").write_text("".join("---\n" + d for d in docs))
+
+
 # -- running and judging --------------------------------------------------------------------
 
 

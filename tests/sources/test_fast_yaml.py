@@ -28,7 +28,14 @@ from meshtui.sources import fast_yaml
 from meshtui.sources.fast_yaml import Fallback, FastParser
 from meshtui.sources.files import load, split_documents
 from meshtui.sources.yaml_loader import load_document
-from tests.hardening.hostile import BROKEN_LINES, alias_bomb, broken_doc, merge_bomb, noise_doc
+from tests.hardening.hostile import (
+    BROKEN_LINES,
+    alias_bomb,
+    broken_doc,
+    merge_bomb,
+    noise_doc,
+    write_broken_files,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = sorted(
@@ -316,12 +323,7 @@ def test_a_folder_reads_to_the_same_resources_findings_and_lines(folder: Path) -
 
 
 def test_a_hostile_folder_reads_to_the_same_findings_and_lines(tmp_path: Path) -> None:
-    rnd = random.Random(7)
-    for i in range(4):
-        docs = [broken_doc(rnd, i * 10 + n).text for n in range(10)]
-        docs += [noise_doc(rnd).text for _ in range(10)]
-        rnd.shuffle(docs)
-        (tmp_path / f"part-{i}.yaml").write_text("".join("---\n" + d for d in docs))
+    write_broken_files(tmp_path, seed=7, files=4, per_file=10)
     assert _read(tmp_path, fast=True) == _read(tmp_path, fast=False)
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import json
-import random
 import re
 import threading
 from contextlib import redirect_stderr, redirect_stdout
@@ -23,7 +22,7 @@ import pytest
 from meshtui.cli import main
 from meshtui.sources import kustomize, parallel
 from meshtui.sources.folder import FileSource
-from tests.hardening.hostile import broken_doc, noise_doc
+from tests.hardening.hostile import write_broken_files
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = sorted(  # as tests/sources/test_fast_yaml.py's: every YAML file of the repository
@@ -92,12 +91,7 @@ def test_a_followed_folder_keeps_the_same_documents_for_the_edits_to_come(monkey
 
 
 def test_hostile_documents_read_the_same_in_worker_processes(tmp_path, monkeypatch):
-    rnd = random.Random(11)
-    for i in range(12):
-        docs = [broken_doc(rnd, i * 10 + n).text for n in range(8)]
-        docs += [noise_doc(rnd).text for _ in range(8)]
-        rnd.shuffle(docs)
-        (tmp_path / f"part-{i:02}.yaml").write_text("".join("---\n" + d for d in docs))
+    write_broken_files(tmp_path, seed=11, files=12, per_file=8)
     read = _same_both_ways([tmp_path], monkeypatch)
     lines = [f[2].line for f in read["findings"] if f[2] is not None]
     assert lines and all(line > 0 for line in lines)  # broken documents keep file and line
