@@ -4,7 +4,7 @@ field's path otherwise, so a wrong field is reported at its line and the rest st
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from meshtui.mesh.objects import Path, ServicePort
@@ -95,6 +95,16 @@ def items_of(value: object, path: Path) -> list[tuple[int, Any]]:
     return [(i, v) for i, v in enumerate(list_of(value, path)) if v is not PRUNED]
 
 
+def mappings_of(value: object, path: Path) -> Iterator[tuple[int, Path, Mapping[str, Any]]]:
+    """The entries of a list of mappings: index, path and mapping of each, in order, without
+    those a salvaged parse left out; Invalid when an entry is reached that is no mapping."""
+    for i, raw in items_of(value, path):
+        at: Path = (*path, i)
+        entry = mapping(raw, at, required=True)
+        assert entry is not None
+        yield i, at, entry
+
+
 def str_list(value: object, path: Path) -> tuple[str, ...]:
     return tuple(string(v, (*path, i), required=True) for i, v in items_of(value, path))
 
@@ -102,17 +112,15 @@ def str_list(value: object, path: Path) -> tuple[str, ...]:
 def ports(value: object, path: Path, number_key: str) -> tuple[ServicePort, ...]:
     """A Service's or ServiceEntry's ports (`number_key`: `port` or `number`)."""
     ports = []
-    for i, raw in items_of(value, path):
-        p = mapping(raw, (*path, i), required=True)
-        assert p is not None
-        number = integer(p.get(number_key), (*path, i, number_key))
+    for _, at, p in mappings_of(value, path):
+        number = integer(p.get(number_key), (*at, number_key))
         if number is None:
-            raise Invalid((*path, i), f"must have a {number_key}")
+            raise Invalid(at, f"must have a {number_key}")
         ports.append(
             ServicePort(
                 number=number,
-                name=string(p.get("name"), (*path, i, "name")),
-                protocol=string(p.get("protocol"), (*path, i, "protocol")),
+                name=string(p.get("name"), (*at, "name")),
+                protocol=string(p.get("protocol"), (*at, "protocol")),
             )
         )
     return tuple(ports)

@@ -13,6 +13,7 @@ from meshtui.mesh.fields import (
     items_of,
     list_of,
     mapping,
+    mappings_of,
     str_list,
     string,
 )
@@ -42,12 +43,10 @@ def _enum(value: object, path: Path, allowed: tuple[str, ...], default: str) -> 
 
 def _name_values(value: object, path: Path) -> None:
     """Header and query param matches: a list of {type, name, value}."""
-    for i, raw in items_of(value, path):
-        m = mapping(raw, (*path, i), required=True)
-        assert m is not None
-        _enum(m.get("type"), (*path, i, "type"), _VALUE_TYPES, "Exact")
-        string(m.get("name"), (*path, i, "name"), required=True)
-        string(m.get("value"), (*path, i, "value"))
+    for _, at, m in mappings_of(value, path):
+        _enum(m.get("type"), (*at, "type"), _VALUE_TYPES, "Exact")
+        string(m.get("name"), (*at, "name"), required=True)
+        string(m.get("value"), (*at, "value"))
 
 
 # The HTTPRoute CRD's defaults, which the API server writes in on admission, so pilot always
@@ -103,10 +102,7 @@ def parse_gateway_route(
 ) -> GatewayRoute:
     kind, namespace = meta.ref.kind, meta.ref.namespace
     parents = []
-    for i, raw in items_of(spec.get("parentRefs"), ("spec", "parentRefs")):
-        path: Path = ("spec", "parentRefs", i)
-        p = mapping(raw, path, required=True)
-        assert p is not None
+    for _, path, p in mappings_of(spec.get("parentRefs"), ("spec", "parentRefs")):
         group = p.get("group")
         parents.append(
             ParentRef(
@@ -122,10 +118,7 @@ def parse_gateway_route(
             )
         )
     rules = []
-    for i, raw in items_of(spec.get("rules"), ("spec", "rules")):
-        path = ("spec", "rules", i)
-        r = mapping(raw, path, required=True)
-        assert r is not None
+    for i, path, r in mappings_of(spec.get("rules"), ("spec", "rules")):
         matches: tuple[Mapping[str, Any], ...] = ()
         if kind in ("HTTPRoute", "GRPCRoute"):
             matches = tuple(
@@ -135,10 +128,8 @@ def parse_gateway_route(
         if kind == "HTTPRoute" and r.get("matches") is None:
             matches = ({"path": DEFAULT_PATH},)  # the CRD's default (an explicit [] stays)
         filters = []
-        for j, f in items_of(r.get("filters"), (*path, "filters")):
-            fm = mapping(f, (*path, "filters", j), required=True)
-            assert fm is not None
-            string(fm.get("type"), (*path, "filters", j, "type"), required=True)
+        for _, at, fm in mappings_of(r.get("filters"), (*path, "filters")):
+            string(fm.get("type"), (*at, "type"), required=True)
             filters.append(fm)
         rules.append(
             RouteRule(
@@ -170,21 +161,14 @@ def parse_gateway_route(
 
 def parse_kubernetes_gateway(meta: Meta, spec: Mapping[str, Any]) -> KubernetesGateway:
     listeners = []
-    for i, raw in items_of(spec.get("listeners"), ("spec", "listeners")):
-        path: Path = ("spec", "listeners", i)
-        listener = mapping(raw, path, required=True)
-        assert listener is not None
+    for _, path, listener in mappings_of(spec.get("listeners"), ("spec", "listeners")):
         allowed = mapping(listener.get("allowedRoutes"), (*path, "allowedRoutes")) or {}
         namespaces = (
             mapping(allowed.get("namespaces"), (*path, "allowedRoutes", "namespaces")) or {}
         )
         kinds = []
-        for j, k in items_of(allowed.get("kinds"), (*path, "allowedRoutes", "kinds")):
-            km = mapping(k, (*path, "allowedRoutes", "kinds", j), required=True)
-            assert km is not None
-            kinds.append(
-                string(km.get("kind"), (*path, "allowedRoutes", "kinds", j, "kind"), required=True)
-            )
+        for _, at, km in mappings_of(allowed.get("kinds"), (*path, "allowedRoutes", "kinds")):
+            kinds.append(string(km.get("kind"), (*at, "kind"), required=True))
         listeners.append(
             Listener(
                 name=string(listener.get("name"), (*path, "name"), required=True),
@@ -211,14 +195,12 @@ def parse_kubernetes_gateway(meta: Meta, spec: Mapping[str, Any]) -> KubernetesG
 def parse_reference_grant(meta: Meta, spec: Mapping[str, Any]) -> ReferenceGrant:
     def entries(key: str, last: str) -> tuple[tuple[str, str, str], ...]:
         out = []
-        for i, raw in items_of(spec.get(key), ("spec", key)):
-            e = mapping(raw, ("spec", key, i), required=True)
-            assert e is not None
+        for _, at, e in mappings_of(spec.get(key), ("spec", key)):
             out.append(
                 (
-                    string(e.get("group"), ("spec", key, i, "group")),
-                    string(e.get("kind"), ("spec", key, i, "kind"), required=True),
-                    string(e.get(last), ("spec", key, i, last), required=last == "namespace"),
+                    string(e.get("group"), (*at, "group")),
+                    string(e.get("kind"), (*at, "kind"), required=True),
+                    string(e.get(last), (*at, last), required=last == "namespace"),
                 )
             )
         return tuple(out)

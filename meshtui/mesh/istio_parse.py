@@ -16,6 +16,7 @@ from meshtui.mesh.fields import (
     items_of,
     labels_of,
     mapping,
+    mappings_of,
     ports,
     str_list,
     string,
@@ -139,23 +140,16 @@ _ROUTE_ACTIONS = ("timeout", "retries", "fault", "redirect", "directResponse", "
 def _route(kind: str, index: int, value: object, path: Path, namespace: str) -> Route:
     r = mapping(value, path, required=True)
     assert r is not None
-    matches = [m for _, m in items_of(r.get("match"), (*path, "match"))]
     gateways: list[str] = []
     written: list[Mapping[str, Any]] = []
-    for i, m in items_of(r.get("match"), (*path, "match")):
-        mm = mapping(m, (*path, "match", i), required=True)
-        assert mm is not None
-        gateways += str_list(mm.get("gateways"), (*path, "match", i, "gateways"))
+    for _, at, mm in mappings_of(r.get("match"), (*path, "match")):
+        gateways += str_list(mm.get("gateways"), (*at, "gateways"))
         written.append(mm)
     destinations = []
-    for i, raw in items_of(r.get("route"), (*path, "route")):
-        rd = mapping(raw, (*path, "route", i), required=True)
-        assert rd is not None
-        dest = _destination(rd.get("destination"), (*path, "route", i, "destination"))
-        weight = integer(rd.get("weight"), (*path, "route", i, "weight"))
-        destinations.append(
-            Destination(dest.host, dest.subset, dest.port, weight, (*path, "route", i))
-        )
+    for _, at, rd in mappings_of(r.get("route"), (*path, "route")):
+        dest = _destination(rd.get("destination"), (*at, "destination"))
+        weight = integer(rd.get("weight"), (*at, "weight"))
+        destinations.append(Destination(dest.host, dest.subset, dest.port, weight, at))
     mirrors = []
     if kind == "http":
         if r.get("mirror") is not None:
@@ -166,11 +160,9 @@ def _route(kind: str, index: int, value: object, path: Path, namespace: str) -> 
                 share = {"value": r["mirrorPercent"]}
             percent = _percentage(share, (*path, "mirrorPercentage"))
             mirrors.append(Destination(dest.host, dest.subset, dest.port, percent, dest.path))
-        for i, raw in items_of(r.get("mirrors"), (*path, "mirrors")):
-            m = mapping(raw, (*path, "mirrors", i), required=True)
-            assert m is not None
-            dest = _destination(m.get("destination"), (*path, "mirrors", i, "destination"))
-            percent = _percentage(m.get("percentage"), (*path, "mirrors", i, "percentage"))
+        for _, at, m in mappings_of(r.get("mirrors"), (*path, "mirrors")):
+            dest = _destination(m.get("destination"), (*at, "destination"))
+            percent = _percentage(m.get("percentage"), (*at, "percentage"))
             mirrors.append(Destination(dest.host, dest.subset, dest.port, percent, dest.path))
     delegate = None
     if kind == "http" and r.get("delegate") is not None:
@@ -188,7 +180,7 @@ def _route(kind: str, index: int, value: object, path: Path, namespace: str) -> 
         destinations=tuple(destinations),
         mirrors=tuple(mirrors),
         match_gateways=tuple(gateways),
-        match=_match_summary(kind, matches),
+        match=_match_summary(kind, written),
         delegate=delegate,
         matches=tuple(written),
         actions={k: r[k] for k in _ROUTE_ACTIONS if r.get(k) is not None},
@@ -197,10 +189,7 @@ def _route(kind: str, index: int, value: object, path: Path, namespace: str) -> 
 
 def parse_destination_rule(meta: Meta, spec: Mapping[str, Any]) -> DestinationRule:
     subsets = []
-    for i, raw in items_of(spec.get("subsets"), ("spec", "subsets")):
-        path: Path = ("spec", "subsets", i)
-        s = mapping(raw, path, required=True)
-        assert s is not None
+    for _, path, s in mappings_of(spec.get("subsets"), ("spec", "subsets")):
         subsets.append(
             Subset(
                 name=string(s.get("name"), (*path, "name"), required=True),
@@ -255,10 +244,7 @@ def parse_service_entry(meta: Meta, spec: Mapping[str, Any]) -> ServiceEntry:
 
 def parse_gateway(meta: Meta, spec: Mapping[str, Any]) -> Gateway:
     servers = []
-    for i, raw in items_of(spec.get("servers"), ("spec", "servers")):
-        path: Path = ("spec", "servers", i)
-        server = mapping(raw, path, required=True)
-        assert server is not None
+    for _, path, server in mappings_of(spec.get("servers"), ("spec", "servers")):
         port = mapping(server.get("port"), (*path, "port"))
         servers.append(
             GatewayServer(
@@ -284,9 +270,8 @@ def parse_sidecar(meta: Meta, spec: Mapping[str, Any]) -> Sidecar:
     hosts: list[str] | None = None
     if egress is not None:
         hosts = []
-        for i, raw in items_of(egress, ("spec", "egress")):
-            listener = mapping(raw, ("spec", "egress", i), required=True) or {}
-            hosts += str_list(listener.get("hosts"), ("spec", "egress", i, "hosts"))
+        for _, at, listener in mappings_of(egress, ("spec", "egress")):
+            hosts += str_list(listener.get("hosts"), (*at, "hosts"))
     policy = mapping(spec.get("outboundTrafficPolicy"), ("spec", "outboundTrafficPolicy"))
     mode = string(policy.get("mode"), ("spec", "outboundTrafficPolicy", "mode")) if policy else ""
     return Sidecar(
