@@ -32,6 +32,7 @@ from meshtui.mesh.findings import Finding
 from meshtui.mesh.resources import Meta
 from meshtui.mesh.trace import Trace
 from meshtui.sources import Source, partial_marker, partial_notes
+from meshtui.tui import acyclic
 from meshtui.tui.command_mode import CommandLine
 from meshtui.tui.commands import MeshCommands
 from meshtui.tui.contexts import context_names
@@ -85,6 +86,7 @@ class MeshApp(App[int]):
 
     def __init__(self, source: Source, diff: MeshDiff | None = None, label: str = "") -> None:
         super().__init__()
+        acyclic.install()  # rendered lines freed by reference counting (tui/acyclic.py)
         self.source = source
         # `meshtui diff OLD NEW` in a terminal: the inspector on NEW, the changed hosts marked.
         self.diff = diff

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import ClassVar
+from typing import ClassVar, Self
 
 from textual.binding import BindingType
 from textual.widgets import Tree
@@ -102,6 +102,14 @@ class MeshTree(Tree[NodeRef]):
             if self._batch_dirty:
                 self._batch_dirty = False
                 super()._invalidate()
+
+    def clear(self) -> Self:
+        """Textual's clear replaces the root and leaves the old tree whole: each node names its
+        parent and its children, so every node of it is a reference cycle that waits for the
+        cyclic collector (frozen by tui/memory.py, for the next whole-heap pass). Taking the
+        nodes out first lets reference counting free them as the old root goes."""
+        self.root.remove_children()
+        return super().clear()
 
     # -- building --------------------------------------------------------------------------------
 
