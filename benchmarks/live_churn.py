@@ -2,6 +2,7 @@
 
     python benchmarks/live_churn.py [--hosts 10000] [--pods-per-second 100]
         [--rules-per-second 1] [--minutes 5] [--sample-seconds 15] [--presses 20]
+        [--garbage] [--stacks]
 
 A loopback Kubernetes API server (tests/kubeapi) runs in a child process with the mesh of
 benchmarks/live_load.py (generate_mesh's, fixed seed; 10,000 hosts: 50,000 sidecar-injected
@@ -27,6 +28,7 @@ import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -97,6 +99,56 @@ class Stalls:
 
     def longest(self, t0: float, t1: float) -> float:
         return max((late for when, late in self.lags if t0 <= when < t1), default=0.0)
+
+
+class Watchdog:
+    """What the event loop's thread was running during each stall: a thread looks every 10 ms,
+    and once the loop's tick is more than `after` seconds late it records that thread's stack
+    (the innermost frames of meshtui, Textual and rich; a stall inside a collection shows the
+    frame that triggered it). Counts by stack, to tell what the long stalls have in common."""
+
+    def __init__(self, after: float = 0.1) -> None:
+        self.after = after
+        self.tick = time.perf_counter()
+        self.stacks: Counter[str] = Counter()
+        self._loop_thread = threading.get_ident()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    async def beat(self) -> None:
+        """Run on the event loop: the tick the watchdog compares against."""
+        while not self._stop.is_set():
+            self.tick = time.perf_counter()
+            await asyncio.sleep(0.01)
+
+    def _watch(self) -> None:
+        seen = 0.0  # the tick of the stall already recorded
+        while not self._stop.wait(0.01):
+            tick = self.tick
+            if tick != seen and time.perf_counter() - tick > self.after:
+                seen = tick
+                frame = sys._current_frames().get(self._loop_thread)
+                self.stacks[_stack(frame)] += 1
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def _stack(frame: Any, depth: int = 6) -> str:
+    """The innermost `depth` frames of meshtui, Textual and rich, innermost first."""
+    parts = []
+    while frame is not None and len(parts) < depth:
+        name = frame.f_code.co_filename
+        for package in ("meshtui", "textual", "rich"):
+            at = name.rfind(f"/{package}/")
+            if at >= 0:
+                parts.append(f"{name[at + 1 :]}:{frame.f_lineno} {frame.f_code.co_name}")
+                break
+        frame = frame.f_back
+    return " < ".join(parts) or "(outside meshtui, Textual and rich)"
 
 
 def tracked() -> tuple[int, int]:
@@ -210,8 +262,11 @@ async def run(args: argparse.Namespace, kubeconfig: str, conn: Any) -> dict[str,
     started = time.perf_counter()
     collections = Collections()
     stalls = Stalls()
+    watchdog = Watchdog() if args.stacks else None
     async with app.run_test(size=(120, 40)) as pilot:
         stalls.start()
+        if watchdog is not None:
+            beat = asyncio.get_running_loop().create_task(watchdog.beat())
         while app.status != "live" or app.busy:
             await asyncio.sleep(0.1)
         out["live_after"] = time.perf_counter() - started
@@ -226,6 +281,8 @@ async def run(args: argparse.Namespace, kubeconfig: str, conn: Any) -> dict[str,
         seconds = args.minutes * 60
         conn.send((args.pods_per_second, args.rules_per_second, seconds))
         churn_at = time.perf_counter()
+        if watchdog is not None:
+            watchdog.start()
         t0 = time.monotonic()
         while (elapsed := time.monotonic() - t0) < seconds:
             await asyncio.sleep(max(0.0, min(args.sample_seconds, seconds - elapsed)))
@@ -242,6 +299,10 @@ async def run(args: argparse.Namespace, kubeconfig: str, conn: Any) -> dict[str,
             )
         out["churned"] = await asyncio.to_thread(conn.recv)
         churn_end = time.perf_counter()
+        if watchdog is not None:
+            watchdog.stop()
+            beat.cancel()
+            out["stacks"] = watchdog.stacks.most_common(8)
         await asyncio.sleep(3)  # the last changes shown
         out["rss_after"] = rss_mb()
         out["tracked_after"] = tracked()
@@ -288,6 +349,11 @@ def main(argv: list[str] | None = None) -> int:
         "--garbage",
         action="store_true",
         help="after the churn, list what lies in dead cycles and which live objects grew",
+    )
+    parser.add_argument(
+        "--stacks",
+        action="store_true",
+        help="during the churn, record what the event loop ran in each stall over 100 ms",
     )
     args = parser.parse_args(argv)
     from live_load import machine
@@ -355,6 +421,8 @@ def main(argv: list[str] | None = None) -> int:
         "full collections over 100 ms during churn (s into it: ms): "
         + ", ".join(f"{when:.0f}: {took * 1000:.0f}" for when, took in r["passes"])
     )
+    for stack, count in r.get("stacks", []):
+        print(f"  stalls over 100 ms in: {count:4} × {stack}")
     for name, count in r.get("garbage", []):
         print(f"  in dead cycles after the churn: {count:8,} {name}")
     if "census_after" in r:

@@ -13,8 +13,10 @@ What is frozen and later dies in a reference cycle is freed by a reload (`r`), w
 once over the whole heap before freezing it again, and by `settle`: once the frozen set has
 grown by `GROWTH` since the last such pass, the inspector runs one at a moment nobody is typing
 (the pause is seconds at 10,000 hosts), so memory stays bounded however long churn goes on.
-The core's updates make no cycles; Textual's rendered lines and replaced tree nodes do
-(benchmarks/README.md, "Live churn", has the memory measured over 5 and 30 minutes of churn).
+The core's updates make no cycles, and neither do Textual's rendered lines, line caches and
+replaced tree nodes since tui/acyclic.py and MeshTree.clear unlink them; what is left (a
+finished worker, widgets a screen drops) is small (benchmarks/README.md, "Live churn", has the
+memory measured over 5 and 30 minutes of churn).
 
 What a pass frees lies scattered among what lives, and glibc's malloc keeps such pages: after
 each pass they are handed back (`malloc_trim`).
@@ -98,7 +100,7 @@ class LongLivedHeap:
 
     def settle(self) -> bool:
         """Collect the whole heap once and freeze what lives, if the frozen set has grown by
-        `GROWTH`: what died frozen since (replaced views, Textual's rendered lines) is freed.
+        `GROWTH`: what died frozen since (finished workers, dropped widgets) is freed.
         Call it when a pause does not matter (no key for a while); True if it ran."""
         with self._lock:
             if self.closed or not self.grown():
