@@ -31,7 +31,7 @@ from meshtui.mesh.diff import HostChange, MeshDiff
 from meshtui.mesh.findings import Finding
 from meshtui.mesh.resources import Meta
 from meshtui.mesh.trace import Trace
-from meshtui.sources import Source, partial_marker, partial_notes
+from meshtui.sources import KindState, Source, partial_marker, partial_notes
 from meshtui.tui import acyclic
 from meshtui.tui.command_mode import CommandLine
 from meshtui.tui.commands import MeshCommands
@@ -208,8 +208,24 @@ class MeshApp(App[int]):
         self.loader.schedule()
 
     def poll_status(self) -> None:
-        self.status = self.source.status
-        partial = partial_marker(self.source.kind_states())
+        # A live snapshot analyses the changed hosts under the source's lock (hundreds of ms at
+        # 10,000 hosts under churn), and the watch threads take it for every event: the UI
+        # thread never waits for it. A poll that finds it taken is skipped; the next one (every
+        # STATUS_POLL_SECONDS, and after every snapshot) reads the status.
+        lock = self.source.lock
+        if not lock.acquire(blocking=False):
+            return
+        try:
+            status = self.source.status
+            states = self.source.kind_states()
+            problem = self.source.problem
+        finally:
+            lock.release()
+        self._show_status(status, states, problem)
+
+    def _show_status(self, status: str, states: list[KindState], problem: str) -> None:
+        self.status = status
+        partial = partial_marker(states)
         if partial != self.partial:  # lasting, unlike a toast: what could not be read
             self.partial = partial
             self._summary()
@@ -217,7 +233,7 @@ class MeshApp(App[int]):
         # again when it is back.
         # Status and problem are read one after the other while watch threads change them:
         # a problem announced stays announced until the status itself says live.
-        problem = safe(self.source.problem) if self.status not in ("", "live") else ""
+        problem = safe(problem) if self.status not in ("", "live") else ""
         if problem and problem != self._problem:
             self.notify(
                 problem, title=f"cluster {self.status}", severity="error", timeout=15, markup=False

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from meshtui.sources import watching
@@ -99,5 +101,38 @@ async def test_a_cluster_lost_after_start_up_is_said_on_screen_then_restored(kub
                     break
             assert "● live" in seen.splitlines()[0]
             assert "connection restored" in seen
+    finally:
+        source.stop()
+
+
+async def test_the_status_poll_never_waits_for_a_snapshot_holding_the_sources_lock(kube_api):
+    """A live snapshot analyses under the source's lock; the header's poll on the UI thread
+    skips a turn instead of waiting (keys would wait with it), and reads the status after."""
+    seed(kube_api)
+    source = cluster.ClusterSource(contexts=["alpha"], kubeconfig=str(kube_api.kubeconfig))
+    app = MeshApp(source)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await until_live(pilot, app)
+            held, answered = threading.Event(), threading.Event()
+
+            def snapshot_in_progress() -> None:
+                with source.lock:
+                    held.set()
+                    answered.wait(10)  # released early only if the poll came back meanwhile
+
+            holder = threading.Thread(target=snapshot_in_progress)
+            holder.start()
+            held.wait(5)
+            app.status = "(not polled)"
+            app.poll_status()  # with the lock taken elsewhere: back at once, nothing read
+            came_back_while_held = not answered.is_set() and holder.is_alive()
+            answered.set()
+            holder.join()
+            assert came_back_while_held
+            assert app.status == "(not polled)"
+            app.poll_status()  # the lock is free again: the status is read
+            assert app.status == "live"
     finally:
         source.stop()
