@@ -130,8 +130,15 @@ class Watchdog:
             tick = self.tick
             if tick != seen and time.perf_counter() - tick > self.after:
                 seen = tick
-                frame = sys._current_frames().get(self._loop_thread)
-                self.stacks[_stack(frame)] += 1
+                frames = sys._current_frames()
+                stack = _stack(frames.pop(self._loop_thread, None))
+                frames.pop(threading.get_ident(), None)
+                # The loop's thread waiting in asyncio (for the interpreter lock, or in
+                # select): what the other threads ran is the likelier cause.
+                others = sorted({_stack(f, 3) for f in frames.values()} - {_NONE})
+                if stack == _NONE and others:
+                    stack += " while other threads ran: " + " | ".join(others)
+                self.stacks[stack] += 1
 
     def stop(self) -> None:
         self._stop.set()
@@ -148,7 +155,10 @@ def _stack(frame: Any, depth: int = 6) -> str:
                 parts.append(f"{name[at + 1 :]}:{frame.f_lineno} {frame.f_code.co_name}")
                 break
         frame = frame.f_back
-    return " < ".join(parts) or "(outside meshtui, Textual and rich)"
+    return " < ".join(parts) or _NONE
+
+
+_NONE = "(outside meshtui, Textual and rich)"
 
 
 def tracked() -> tuple[int, int]:
@@ -302,7 +312,7 @@ async def run(args: argparse.Namespace, kubeconfig: str, conn: Any) -> dict[str,
         if watchdog is not None:
             watchdog.stop()
             beat.cancel()
-            out["stacks"] = watchdog.stacks.most_common(8)
+            out["stacks"] = watchdog.stacks.most_common(12)
         await asyncio.sleep(3)  # the last changes shown
         out["rss_after"] = rss_mb()
         out["tracked_after"] = tracked()
