@@ -133,7 +133,7 @@ class MeshApp(App[int]):
 
     async def _settle_heap(self) -> bool:
         """Nobody typing for a while and nothing loading: the pause of a whole-heap pass (if
-        the frozen set has grown enough to need one) goes unnoticed. True if it ran."""
+        the heap has grown enough to need one) goes unnoticed. True if it ran."""
         # The driver's thread hands keys to the event loop as tasks: let them be posted first,
         # then take the pass only with nothing waiting (a key queued now would wait seconds).
         await asyncio.sleep(0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import weakref
 
-from meshtui.mesh.batch import collector_paused
+from meshtui.mesh.batch import BULK_OBJECTS, collector_paused
 
 
 class _Node:
@@ -34,3 +34,18 @@ def test_batches_nest_and_the_collector_runs_again_after_the_outer_one():
             assert not gc.isenabled()
         assert not gc.isenabled()
     assert gc.isenabled()
+
+
+def test_a_small_batch_never_counts_the_frozen_set(monkeypatch):
+    # CPython counts the frozen set by walking it: two million objects in the inspector at
+    # 10,000 hosts, tens of ms holding the interpreter, at every live update's batch.
+    walks = []
+    count = gc.get_freeze_count
+    monkeypatch.setattr(gc, "get_freeze_count", lambda: walks.append(1) or count())
+    with collector_paused():
+        _Node()
+    assert walks == []
+    with collector_paused():  # a bulk batch asks, once, whether to keep its objects frozen
+        kept = [_Node() for _ in range(BULK_OBJECTS)]
+    assert walks == [1]
+    del kept
