@@ -285,6 +285,7 @@ async def run(args: argparse.Namespace, kubeconfig: str, conn: Any) -> dict[str,
         await asyncio.sleep(1)
         out["rss_before"] = rss_mb()
         out["tracked_before"] = tracked()
+        out["blocks_before"] = sys.getallocatedblocks()
         out["keys_before"] = await keys(pilot, args.presses)
         if args.garbage:
             out["census_before"] = census()
@@ -298,12 +299,14 @@ async def run(args: argparse.Namespace, kubeconfig: str, conn: Any) -> dict[str,
             await asyncio.sleep(max(0.0, min(args.sample_seconds, seconds - elapsed)))
             latencies = await keys(pilot, args.presses)
             sample = (time.monotonic() - t0, rss_mb(), latencies)
+            out.setdefault("blocks", []).append(sys.getallocatedblocks())
             out["samples"].append(sample)
             full = [s for _, g, s in collections.passes if g == 2]
             print(
                 f"  {sample[0]:6.0f} s  RSS {sample[1]:7.0f} MB  key→repaint median "
                 f"{statistics.median(latencies) * 1000:5.1f} ms, max {max(latencies) * 1000:5.1f}"
-                f" ms  full collections {len(full)}, longest "
+                f" ms  blocks {out['blocks'][-1] / 1e6:.2f} M  full collections {len(full)}, "
+                "longest "
                 f"{max(full, default=0) * 1000:.0f} ms  [{app.status}]",
                 flush=True,
             )
@@ -316,6 +319,7 @@ async def run(args: argparse.Namespace, kubeconfig: str, conn: Any) -> dict[str,
         await asyncio.sleep(3)  # the last changes shown
         out["rss_after"] = rss_mb()
         out["tracked_after"] = tracked()
+        out["blocks_after"] = sys.getallocatedblocks()
         out["keys_after"] = await keys(pilot, args.presses)
         if args.garbage:
             out["garbage"] = cyclic_garbage()
@@ -418,6 +422,12 @@ def main(argv: list[str] | None = None) -> int:
     print(
         "objects tracked by the collector (frozen / collected): before churn "
         "{:,} / {:,}, after {:,} / {:,}".format(*r["tracked_before"], *r["tracked_after"])
+    )
+    # Every object CPython's allocator holds, tracked or not (strings, numbers): flat blocks
+    # under a rising RSS are pages the allocators keep, not objects.
+    print(
+        "blocks allocated by Python's object allocator: before churn "
+        f"{r['blocks_before']:,}, after {r['blocks_after']:,}"
     )
     print(f"times the survivors of a long full collection were frozen: {r['refreezes']}")
     print(
