@@ -6,6 +6,7 @@ keeping whole objects, for 50,000 pods costs far more than the analysis itself.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -63,6 +64,25 @@ CORE_KINDS = (Kind("Service", "", "services"), Kind("Pod", "", "pods"), NODE, NA
 _DROP_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration",)
 
 
+def _shared(m: Any, values: bool = False) -> Any:
+    """`m` with its keys (and, asked, its string values) interned: the same few strings in
+    every object instead of a copy each.
+
+    A list page's JSON is decoded in one call, which shares the keys of all its items; a watch
+    event is decoded alone, so every changed pod carried its own copies of its labels', owner
+    references' and conditions' keys, 13 small strings more than the pod it replaced. Under
+    churn memory then grew until every pod had changed once (tens of MB at 50,000 pods)."""
+    if not isinstance(m, dict):
+        return m
+    intern = sys.intern
+    return {
+        (intern(k) if isinstance(k, str) else k): (
+            intern(v) if values and isinstance(v, str) else v
+        )
+        for k, v in m.items()
+    }
+
+
 def _trim_metadata(meta: Mapping[str, Any]) -> dict[str, Any]:
     out = {
         k: meta[k]
@@ -79,7 +99,14 @@ def _trim_metadata(meta: Mapping[str, Any]) -> dict[str, Any]:
     }
     annotations = out.get("annotations")
     if isinstance(annotations, dict) and any(a in annotations for a in _DROP_ANNOTATIONS):
-        out["annotations"] = {k: v for k, v in annotations.items() if k not in _DROP_ANNOTATIONS}
+        annotations = {k: v for k, v in annotations.items() if k not in _DROP_ANNOTATIONS}
+    if "annotations" in out:
+        out["annotations"] = _shared(annotations)
+    if "labels" in out:
+        out["labels"] = _shared(out["labels"], values=True)
+    owners = out.get("ownerReferences")
+    if isinstance(owners, list):
+        out["ownerReferences"] = [_shared(o, values=True) for o in owners]
     return out
 
 
@@ -101,7 +128,9 @@ def trim(obj: Mapping[str, Any], kind: Kind, api_version: str) -> dict[str, Any]
             "phase": status.get("phase"),
             "podIP": status.get("podIP"),
             "conditions": [
-                c for c in conditions or () if isinstance(c, Mapping) and c.get("type") == "Ready"
+                _shared(c, values=True)
+                for c in conditions or ()
+                if isinstance(c, Mapping) and c.get("type") == "Ready"
             ]
             if isinstance(conditions, list)
             else None,
