@@ -2,7 +2,7 @@
 
     python benchmarks/live_churn.py [--hosts 10000] [--pods-per-second 100]
         [--rules-per-second 1] [--minutes 5] [--sample-seconds 15] [--presses 20]
-        [--garbage] [--stacks]
+        [--garbage] [--stacks] [--tracemalloc FRAMES]
 
 A loopback Kubernetes API server (tests/kubeapi) runs in a child process with the mesh of
 benchmarks/live_load.py (generate_mesh's, fixed seed; 10,000 hosts: 50,000 sidecar-injected
@@ -30,6 +30,7 @@ import sys
 import tempfile
 import threading
 import time
+import tracemalloc
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -161,6 +162,42 @@ def _stack(frame: Any, depth: int = 6) -> str:
 _NONE = "(outside meshtui, Textual and rich)"
 
 
+def _site(traceback: tracemalloc.Traceback) -> str:
+    """Where a block was allocated: the innermost three frames of meshtui, Textual or rich,
+    after the innermost frame of all when that is elsewhere (json, the kubernetes client)."""
+    frames = list(reversed(traceback))  # innermost first
+    ours = [
+        f"{f.filename[f.filename.rfind('/' + p) + 1 :]}:{f.lineno}"
+        for f in frames
+        for p in ("meshtui/", "textual/", "rich/")
+        if "/" + p in f.filename
+    ]
+    site = " < ".join(ours[:3])
+    innermost = f"{frames[0].filename}:{frames[0].lineno}"
+    if not ours or not innermost.endswith(ours[0]):
+        site = f"{Path(frames[0].filename).name}:{frames[0].lineno} < {site}"
+    return site
+
+
+def allocations_grown(before: tracemalloc.Snapshot, top: int = 15) -> list[str]:
+    """What the heap gained between the churn's middle and its end, by where it was
+    allocated (tracemalloc). Over the second half the churn replaces what it replaced in the
+    first, so what still grows is kept by something: strings and numbers, which the
+    collector does not track, included."""
+    after = tracemalloc.take_snapshot()
+    tracemalloc.stop()
+    size: Counter[str] = Counter()
+    count: Counter[str] = Counter()
+    for diff in after.compare_to(before, "traceback"):
+        site = _site(diff.traceback)
+        size[site] += diff.size_diff
+        count[site] += diff.count_diff
+    return [
+        f"{grown / 1e6:+7.2f} MB in {count[site]:+9,} blocks  {site}"
+        for site, grown in size.most_common(top)
+    ]
+
+
 def tracked() -> tuple[int, int]:
     """Objects the cyclic collector tracks: frozen (left out of its passes), and the rest."""
     return gc.get_freeze_count(), len(gc.get_objects())
@@ -290,6 +327,8 @@ async def run(args: argparse.Namespace, kubeconfig: str, conn: Any) -> dict[str,
         if args.garbage:
             out["census_before"] = census()
         seconds = args.minutes * 60
+        if args.tracemalloc:
+            tracemalloc.start(args.tracemalloc)
         conn.send((args.pods_per_second, args.rules_per_second, seconds))
         churn_at = time.perf_counter()
         if watchdog is not None:
@@ -300,6 +339,8 @@ async def run(args: argparse.Namespace, kubeconfig: str, conn: Any) -> dict[str,
             latencies = await keys(pilot, args.presses)
             sample = (time.monotonic() - t0, rss_mb(), latencies)
             out.setdefault("blocks", []).append(sys.getallocatedblocks())
+            if args.tracemalloc and "traced_mid" not in out and sample[0] >= seconds / 2:
+                out["traced_mid"] = tracemalloc.take_snapshot()
             out["samples"].append(sample)
             full = [s for _, g, s in collections.passes if g == 2]
             print(
@@ -321,6 +362,8 @@ async def run(args: argparse.Namespace, kubeconfig: str, conn: Any) -> dict[str,
         out["tracked_after"] = tracked()
         out["blocks_after"] = sys.getallocatedblocks()
         out["keys_after"] = await keys(pilot, args.presses)
+        if args.tracemalloc:
+            out["allocated"] = allocations_grown(out.pop("traced_mid"))
         if args.garbage:
             out["garbage"] = cyclic_garbage()
             out["census_after"] = census()
@@ -368,6 +411,14 @@ def main(argv: list[str] | None = None) -> int:
         "--stacks",
         action="store_true",
         help="during the churn, record what the event loop ran in each stall over 100 ms",
+    )
+    parser.add_argument(
+        "--tracemalloc",
+        type=int,
+        default=0,
+        metavar="FRAMES",
+        help="trace allocations during the churn (FRAMES deep) and list what grew over its "
+        "second half, by where it was allocated (slow: for small runs)",
     )
     args = parser.parse_args(argv)
     from live_load import machine
@@ -441,6 +492,8 @@ def main(argv: list[str] | None = None) -> int:
         "full collections over 100 ms during churn (s into it: ms): "
         + ", ".join(f"{when:.0f}: {took * 1000:.0f}" for when, took in r["passes"])
     )
+    for line in r.get("allocated", []):
+        print(f"  grown over the churn's second half: {line}")
     for stack, count in r.get("stacks", []):
         print(f"  stalls over 100 ms in: {count:4} × {stack}")
     for name, count in r.get("garbage", []):
