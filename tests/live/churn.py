@@ -22,8 +22,9 @@ class Store(Protocol):
 
 class Churn:
     """Changes drawn from a fixed seed: relabel a pod to another version, add a pod, delete the
-    oldest added one (so the mesh keeps its size), and edit a DestinationRule's policy to one
-    of a few values (so what the mesh holds stays the same size however long it runs)."""
+    oldest added one (so the mesh keeps its size: `extra_pods` added, give or take one), and
+    edit a DestinationRule's policy to one of a few values (so what the mesh holds stays the
+    same size however long it runs)."""
 
     def __init__(
         self,
@@ -58,7 +59,12 @@ class Churn:
             pod = self.rng.choice(self.pods)
             pod["metadata"]["labels"]["version"] = self.rng.choice(self.versions)
             self._sent("Pod", self.server.update(pod))
-        elif roll < 0.75 or len(self.added) < self.extra_pods:
+        elif len(self.added) < self.extra_pods or (
+            roll < 0.75 and len(self.added) == self.extra_pods
+        ):
+            # Added pods stay within one of extra_pods: with adds and deletes equally likely
+            # above it, their number was a random walk, and the mesh grew by hundreds of pods
+            # over a long benchmark run (read as memory growth).
             pod = copy.deepcopy(self.rng.choice(self.pods))
             meta = pod["metadata"]
             meta["name"] = f"{meta['name']}-churn-{self.count}"
