@@ -241,14 +241,10 @@ def census() -> Counter[str]:
 def cyclic_garbage(top: int = 15) -> list[tuple[str, int]]:
     """What lies in reference cycles that nothing reaches, frozen or not, by type: what churn
     leaves for the whole-heap pass (or `r`) to free."""
+    from tests.collector import dead_in_cycles
+
     with thawed():
-        gc.set_debug(gc.DEBUG_SAVEALL)
-        try:
-            gc.collect()
-            counts = _by_type(gc.garbage)
-            gc.garbage.clear()
-        finally:
-            gc.set_debug(0)
+        counts = _by_type(dead_in_cycles())
     return counts.most_common(top)
 
 

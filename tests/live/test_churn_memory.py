@@ -20,6 +20,7 @@ from meshtui.sources import known_analyses
 from meshtui.sources.cluster import ClusterSource
 from meshtui.tui.app import MeshApp
 from meshtui.tui.model import MeshView, ViewOptions
+from tests.collector import dead_in_cycles
 from tests.kubeapi import KubeAPIServer
 from tests.live.churn import Churn
 from tests.live.cluster_fixtures import bookinfo, bookinfo_objects, eventually, load_bookinfo
@@ -34,11 +35,8 @@ NOISE = 48 * 1024
 def held_by_meshtui() -> tuple[int, list[str]]:
     """Bytes allocated with a meshtui frame on the stack that are still in use, and the
     meshtui objects that only the cyclic collector could free (by type)."""
-    gc.set_debug(gc.DEBUG_SAVEALL)
-    gc.collect()  # also empties the interpreter's free lists, which tracemalloc counts
-    cyclic = sorted({type(o).__name__ for o in gc.garbage if _ours(o)})
-    gc.garbage.clear()
-    gc.set_debug(0)
+    # (The collection also empties the interpreter's free lists, which tracemalloc counts.)
+    cyclic = sorted({type(o).__name__ for o in dead_in_cycles() if _ours(o)})
     gc.collect()
     snapshot = tracemalloc.take_snapshot().filter_traces(
         [tracemalloc.Filter(True, f"{PACKAGE}/*", all_frames=True)]

@@ -15,6 +15,7 @@ from textual.strip import Strip
 from textual.widgets.tree import TreeNode
 
 from meshtui.tui import acyclic
+from tests.collector import dead_in_cycles
 from tests.tui.helpers import BOOKINFO, make_app, press, settle
 
 STYLES = [None, Style(bold=True)]
@@ -86,31 +87,19 @@ def test_a_cleared_line_cache_holds_nothing_and_works_as_before():
     assert cache.get(0) is None and cache.get(3) is line and list(cache.keys()) == [1, 2, 3]
 
 
-def _dead_in_cycles() -> list[object]:
-    """Everything in unreachable cycles now (kept aside by the collector, then dropped)."""
-    gc.set_debug(gc.DEBUG_SAVEALL)
-    try:
-        gc.collect()
-        dead = list(gc.garbage)
-        gc.garbage.clear()
-    finally:
-        gc.set_debug(0)
-    return dead
-
-
 @pytest.mark.asyncio
 async def test_drawing_and_rebuilding_the_tree_leave_no_lines_or_nodes_in_cycles():
     app = make_app(BOOKINFO)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        _dead_in_cycles()  # what loading left (workers, the event loop's)
+        dead_in_cycles()  # what loading left (workers, the event loop's)
         # Moves repaint lines; `s` re-sorts (a new layout: the tree is built again); `enter`
         # opens hosts, and the filter rebuilds the tree twice more.
         await press(pilot, "j", "j", "enter", "j", "s", "j", "s", "slash", "r", "e", "v")
         await pilot.press("escape")
         await pilot.pause()
         assert app.host_tree.root.children  # the tree is there, drawn again
-        dead = _dead_in_cycles()
+        dead = dead_in_cycles()
         lines = [o for o in dead if isinstance(o, Strip)]
         nodes = [o for o in dead if isinstance(o, TreeNode)]
         assert not lines, f"{len(lines)} drawn lines in cycles"
