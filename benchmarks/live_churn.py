@@ -145,16 +145,22 @@ class Watchdog:
         self._stop.set()
 
 
+def _ours(filename: str) -> str | None:
+    """A source file of meshtui, Textual or rich, named from its package on; None otherwise."""
+    for package in ("meshtui", "textual", "rich"):
+        at = filename.rfind(f"/{package}/")
+        if at >= 0:
+            return filename[at + 1 :]
+    return None
+
+
 def _stack(frame: Any, depth: int = 6) -> str:
     """The innermost `depth` frames of meshtui, Textual and rich, innermost first."""
     parts = []
     while frame is not None and len(parts) < depth:
-        name = frame.f_code.co_filename
-        for package in ("meshtui", "textual", "rich"):
-            at = name.rfind(f"/{package}/")
-            if at >= 0:
-                parts.append(f"{name[at + 1 :]}:{frame.f_lineno} {frame.f_code.co_name}")
-                break
+        name = _ours(frame.f_code.co_filename)
+        if name is not None:
+            parts.append(f"{name}:{frame.f_lineno} {frame.f_code.co_name}")
         frame = frame.f_back
     return " < ".join(parts) or _NONE
 
@@ -166,15 +172,9 @@ def _site(traceback: tracemalloc.Traceback) -> str:
     """Where a block was allocated: the innermost three frames of meshtui, Textual or rich,
     after the innermost frame of all when that is elsewhere (json, the kubernetes client)."""
     frames = list(reversed(traceback))  # innermost first
-    ours = [
-        f"{f.filename[f.filename.rfind('/' + p) + 1 :]}:{f.lineno}"
-        for f in frames
-        for p in ("meshtui/", "textual/", "rich/")
-        if "/" + p in f.filename
-    ]
+    ours = [f"{name}:{f.lineno}" for f in frames if (name := _ours(f.filename)) is not None]
     site = " < ".join(ours[:3])
-    innermost = f"{frames[0].filename}:{frames[0].lineno}"
-    if not ours or not innermost.endswith(ours[0]):
+    if _ours(frames[0].filename) is None:
         site = f"{Path(frames[0].filename).name}:{frames[0].lineno} < {site}"
     return site
 
