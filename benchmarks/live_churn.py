@@ -270,7 +270,7 @@ def _serve(hosts: int, folder: str, conn: Any) -> None:
         churn = Churn(server, pods, rules, seed=26, extra_pods=max(10, len(pods) // 100))
         command = conn.recv()
         if command[0] == "sweep":
-            conn.send(sweep(server, churn, command[1]))
+            conn.send(sweep(churn, command[1]))
             command = conn.recv()
         pods_rate, rules_rate, seconds = command
         start = time.monotonic()
@@ -285,7 +285,7 @@ def _serve(hosts: int, folder: str, conn: Any) -> None:
         conn.recv()  # until the parent is done
 
 
-def sweep(server: Any, churn: Any, rate: int) -> int:
+def sweep(churn: Any, rate: int) -> int:
     """Every pod and DestinationRule sent again once, unchanged, at `rate` a second: each is
     then an object read from a watch event, as every object is after a long enough churn (one
     read from a list page is a different size: json shares a page's keys), so what grows after
@@ -293,7 +293,7 @@ def sweep(server: Any, churn: Any, rate: int) -> int:
     objects = [*churn.pods, *churn.rules]
     start = time.monotonic()
     for i, obj in enumerate(objects):
-        server.update(obj)
+        churn.server.update(obj)
         ahead = i / rate - (time.monotonic() - start)
         if ahead > 0.1:
             time.sleep(ahead)
@@ -301,10 +301,11 @@ def sweep(server: Any, churn: Any, rate: int) -> int:
 
 
 def shown_findings(app: Any) -> int:
-    """The findings of the analysis on screen. Churn changes them (a relabelled pod can leave a
-    subset with no pods: SubsetSelectsNothing), and the objects that hold them with them, so
-    a census of live objects is read beside this count."""
-    return sum(len(a.findings) for a in app.mesh_view.analyses)
+    """The findings of the analysis on screen (the view's own counts, as its summary shows them).
+    Churn changes them (a relabelled pod can leave a subset with no pods:
+    SubsetSelectsNothing), and the objects that hold them with them, so a census of live
+    objects is read beside this count."""
+    return sum(app.mesh_view.counts().values())
 
 
 async def settled(app: Any, quiet: float = 3.0) -> None:
@@ -523,11 +524,11 @@ def main(argv: list[str] | None = None) -> int:
         "objects tracked by the collector (frozen / collected): before churn "
         "{:,} / {:,}, after {:,} / {:,}".format(*r["tracked_before"], *r["tracked_after"])
     )
-    # Every object CPython's allocator holds, tracked or not (strings, numbers): flat blocks
-    # under a rising RSS are pages the allocators keep, not objects.
     print(
         f"findings on screen: before churn {r['findings_before']:,}, after {r['findings_after']:,}"
     )
+    # Every object CPython's allocator holds, tracked or not (strings, numbers): flat blocks
+    # under a rising RSS are pages the allocators keep, not objects.
     print(
         "blocks allocated by Python's object allocator: before churn "
         f"{r['blocks_before']:,}, after {r['blocks_after']:,}"
