@@ -112,6 +112,14 @@ def _parser(check: bool, prog: str = "meshtui") -> argparse.ArgumentParser:
             "instead of rapidyaml, and why",
         )
         parser.add_argument(
+            "--jobs",
+            type=int,
+            default=None,
+            metavar="N",
+            help="processes that analyse a JSON report, each a share of the hosts (default: "
+            "one per core for a mesh of 2,000 hosts or more; 1: this process alone)",
+        )
+        parser.add_argument(
             "--allow-partial",
             action="store_true",
             help="live: when a kind cannot be read (403), report what can be, withholding "
@@ -249,6 +257,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "meshtui") -> int:
                 fix_weight=args.fix_weight,
                 allow_partial=args.allow_partial,
                 suppress=rules,
+                jobs=args.jobs,
             )
             for warning in source.warnings:  # what a live source could not see, e.g. a 403
                 print(f"meshtui: warning: {warning}", file=sys.stderr)

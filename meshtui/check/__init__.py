@@ -8,12 +8,15 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from meshtui.check.report import (
+    Encoded,
     every_overlay_once,
     render_json,
     render_sarif,
     render_text,
     to_json,
 )
+from meshtui.check.split import report_parts, shares, write_shares
+from meshtui.mesh.analysis import Mesh
 from meshtui.mesh.findings import Severity, reaches
 from meshtui.mesh.partial import Withheld
 from meshtui.mesh.printable import printable
@@ -36,12 +39,14 @@ def run_check(
     fix_weight: int = 10,
     allow_partial: bool = False,
     suppress: Sequence[SuppressRule] = (),
+    jobs: int | None = None,
 ) -> int:
     """Load, analyse and report; exit 1 when a finding reaches the threshold.
 
     A kind the findings need that could not be read at all (403) is exit 2 (LoadError)
     unless `allow_partial`: then the findings that depend on it are withheld, and the report
-    says what is missing. Suppressed findings are only counted."""
+    says what is missing. Suppressed findings are only counted. `jobs`: how many processes
+    write a JSON report (check/split.py; None: one per core for a large mesh)."""
     out = out or sys.stdout
     meshes = source.scoped(source.load())
     for mesh in meshes:
@@ -55,6 +60,9 @@ def run_check(
             + ": findings that depend on them would be guesses "
             "(--allow-partial reports the rest)"
         )
+    count = shares(meshes, jobs) if output == "json" and not any(s.partial for s in states) else 1
+    if count > 1:
+        return _split_json(source, meshes[0], count, threshold, out, fixes, max_fixes, fix_weight)
     analyses, withheld = known_analyses(source, [mesh.analyze() for mesh in meshes])
     findings = [source.refine(a.findings) for a in analyses]
     analyses, findings, meshes = every_overlay_once(analyses, findings, meshes)
@@ -80,6 +88,42 @@ def run_check(
         out.write(_partial_text(partial) + render_text(analyses, findings, source.label, renderer))
         out.writelines(f"note: {printable(note)}\n" for note in notes)
     failing = any(reaches(f.severity, threshold) for fs in findings for f in fs)
+    return EXIT_FINDINGS if failing else EXIT_OK
+
+
+def _split_json(
+    source: Source,
+    mesh: Mesh,
+    count: int,
+    threshold: Severity,
+    out: TextIO,
+    fixes: bool,
+    max_fixes: int | None,
+    fix_weight: int,
+) -> int:
+    """The JSON report written by `count` processes (check/split.py): the same document."""
+    parts = write_shares(source, mesh, count, fixes, max_fixes, fix_weight)
+    source.details.append(
+        f"the report written by {count} processes, each analysing a share of the hosts"
+    )
+    hosts, findings, counts = report_parts(parts, max_fixes)
+    notes = [*dict.fromkeys(parts[0].notes), *source.notes]
+    document: dict[str, Any] = {
+        "source": source.label,
+        "clientNamespace": mesh.client_namespace,
+        "clientDataPlane": parts[0].client_data_plane,
+        "hosts": Encoded(hosts),
+        "findings": Encoded(findings),
+        "summary": {
+            "hosts": len(hosts),
+            **{s.value: counts.get(s.value, 0) for s in Severity},
+            "suppressed": sum(p.suppressed for p in parts),
+        },
+    }
+    if notes:
+        document["notes"] = notes
+    out.write(render_json(document))
+    failing = any(reaches(Severity(s), threshold) for s in counts)
     return EXIT_FINDINGS if failing else EXIT_OK
 
 

@@ -272,21 +272,32 @@ def render_json(document: Any) -> str:
     NaN, which is not JSON): no report holds one, as the loaders refuse such numbers.
     """
     if not isinstance(document, Mapping) or not all(type(k) is str for k in document):
-        return _encode(document) + "\n"
+        return encode(document) + "\n"
     fields = []
     for key, value in document.items():
-        if type(value) is list and value:
-            items = ",\n    ".join(map(_encode, value))
-            fields.append(f"  {_encode(key)}: [\n    {items}\n  ]")
+        if type(value) is Encoded:
+            items = ",\n    ".join(value)
+            fields.append(
+                f"  {encode(key)}: [\n    {items}\n  ]" if value else f"  {encode(key)}: []"
+            )
+        elif type(value) is list and value:
+            items = ",\n    ".join(map(encode, value))
+            fields.append(f"  {encode(key)}: [\n    {items}\n  ]")
         else:
-            fields.append(f"  {_encode(key)}: {_encode(value)}")
+            fields.append(f"  {encode(key)}: {encode(value)}")
     return "{\n" + ",\n".join(fields) + "\n}\n" if fields else "{}\n"
+
+
+class Encoded(list[str]):
+    """A list whose items are already JSON text (encode): render_json writes them as they
+    are, one per line (check/split.py writes hosts and findings in several processes)."""
 
 
 _ENCODE = json.JSONEncoder(ensure_ascii=True, separators=(",", ":")).encode
 
 
-def _encode(value: Any) -> str:
+def encode(value: Any) -> str:
+    """One value as compact JSON, ASCII only (see render_json)."""
     try:
         out = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
     except TypeError:  # e.g. an integer past 64 bits

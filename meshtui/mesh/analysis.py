@@ -8,7 +8,7 @@ re-analyses only the hosts a change touches and hands out immutable
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from meshtui.mesh import gateway_api_checks
@@ -59,8 +59,22 @@ __all__ = [
     "ClientView",
     "HostAnalysis",
     "Mesh",
+    "Share",
     "SubsetAnalysis",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class Share:
+    """One of `count` shares of a mesh's hosts, consecutive in host order: what one process
+    analyses when several write one report (check/split.py)."""
+
+    index: int
+    count: int
+
+    def of(self, hosts: list[str]) -> list[str]:
+        n = len(hosts)
+        return hosts[self.index * n // self.count : (self.index + 1) * n // self.count]
 
 
 class Mesh(MeshIndex):
@@ -90,11 +104,15 @@ class Mesh(MeshIndex):
         self._completed = None
         self._dirty = set()
 
-    def analyze(self) -> Analysis:
+    def analyze(self, share: Share | None = None) -> Analysis:
         """The whole mesh's analysis. After a change only the hosts it touched are analysed
-        and completed again (`_invalidate`); the rest are the last analysis's objects."""
+        and completed again (`_invalidate`); the rest are the last analysis's objects.
+        `share`: only that share of the hosts, analysed afresh and not kept (one process's
+        part of a report written by several, check/split.py)."""
         with collector_paused():
             checks, changed = check_mesh(self)
+            if share is not None:
+                return self._analyze_share(share, checks)
             done = self._completed
             if done is None or changed is None or done.rules != self.suppress_rules:
                 done = Completed(self.suppress_rules)
@@ -105,11 +123,39 @@ class Mesh(MeshIndex):
             else:
                 self._complete_again(done, changed, checks)
             self._dirty = set()
-            gateway_api = gateway_api_checks.route_findings(self, self.config.domain)
-            gateway_api += gateway_api_checks.kubernetes_gateway_bindings(self)
-            loose = [*self._load_findings, *gateway_api, *sidecar_findings(self)]
-            loose += orphan_delegate_subsets(self.routes, self._defined_subsets)
-            load, suppressed = done.loose(self, loose, checks)
+            load, suppressed = done.loose(self, self._loose(), checks)
+        return self._snapshot(done, load, suppressed)
+
+    def _analyze_share(self, share: Share, checks: Mapping[str | None, list[Finding]]) -> Analysis:
+        """The analysis of one share of the hosts: theirs, and the findings of their own
+        that no analysis holds (a host's checks when the host has no analysis); share 0
+        also has the findings of loading and of no host of the mesh."""
+        known = self._host_set()
+        mine = share.of(sorted(known))
+        done = Completed(self.suppress_rules)
+        done.known = set(mine)
+        for host in mine:
+            done.put(self, host, self.analyze_host(host), checks)
+        first = share.index == 0
+
+        def owns(host: str | None) -> bool:
+            return host in done.known or (first and (host is None or host not in known))
+
+        loose = self._loose() if first else []
+        load, suppressed = done.loose(self, loose, checks, owns)
+        return self._snapshot(done, load, suppressed)
+
+    def _loose(self) -> list[Finding]:
+        """The findings of no host's analysis that are not the checks' (check_mesh)."""
+        gateway_api = gateway_api_checks.route_findings(self, self.config.domain)
+        gateway_api += gateway_api_checks.kubernetes_gateway_bindings(self)
+        loose = [*self._load_findings, *gateway_api, *sidecar_findings(self)]
+        loose += orphan_delegate_subsets(self.routes, self._defined_subsets)
+        return loose
+
+    def _snapshot(
+        self, done: Completed, load: tuple[Finding, ...], suppressed: tuple[Finding, ...]
+    ) -> Analysis:
         return Analysis(
             hosts=dict(done.hosts),
             load_findings=load,

@@ -354,6 +354,10 @@ class MeshIndex:
         """Every host the mesh knows: Services, ServiceEntries, DR hosts and route targets."""
         return sorted(self._host_set())
 
+    def host_count(self) -> int:
+        """How many hosts some resource names (the most an analysis lists)."""
+        return len(self._host_set())
+
     def _host_set(self) -> set[str]:
         hosts = set(self._hosts.services) | set(self._hosts.entries)
         hosts |= self.destination_rules.exact_hosts()

@@ -12,7 +12,7 @@ hosts' analyses with suppression applied.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -258,13 +258,20 @@ class Completed:
         self.hosts[host] = analysis
 
     def loose(
-        self, mesh: MeshIndex, load: Iterable[Finding], checks: Mapping[str | None, list[Finding]]
+        self,
+        mesh: MeshIndex,
+        load: Iterable[Finding],
+        checks: Mapping[str | None, list[Finding]],
+        owns: Callable[[str | None], bool] | None = None,
     ) -> tuple[tuple[Finding, ...], tuple[Finding, ...]]:
         """The findings of no host's analysis (loading, checks of hosts the mesh does not
-        analyse), and every suppressed finding, hosts' first."""
-        loose = list(load) + list(checks.get(None, ()))
+        analyse), and every suppressed finding, hosts' first. `owns`: which hosts' checks
+        (None: of no host) are this analysis's to report (one share's, Mesh.analyze)."""
+        loose = list(load)
+        if owns is None or owns(None):
+            loose += checks.get(None, ())
         for host, found in checks.items():
-            if host is not None and host not in self.hosts:
+            if host is not None and host not in self.hosts and (owns is None or owns(host)):
                 loose += found
         suppressed = [f for host in sorted(self.suppressed) for f in self.suppressed[host]]
         if self.rules or mesh.has_suppress_annotations():
