@@ -98,6 +98,8 @@ def _refine_lines(out: list[Finding]) -> list[Finding]:
             except OSError:
                 chunks = {}
         document = chunks.get(at)
+        if document is not None and _one_line(document[1], document[0], at):
+            continue  # every field is on the document's own line
         items = _json_items(document[1], document[0], indices, out) if document else None
         found = None
         if items is None and document is not None:
@@ -113,6 +115,19 @@ def _refine_lines(out: list[Finding]) -> list[Finding]:
                 f = replace(f, origin=replace(f.origin, line=line))
                 out[i] = f
     return out
+
+
+def _one_line(chunk: bytes, start: int, at: int) -> bool:
+    """Whether a document's content is all on its content line `at` (a flow-style document
+    written on one line): nothing need be composed to know its fields' line. Any line break
+    libyaml counts besides `\n` (`\r`, NEL, LS, PS) is left to composing."""
+    offset = 0
+    for _ in range(at - start):
+        offset = chunk.find(b"\n", offset) + 1
+        if not offset:
+            return False
+    rest = chunk[offset:].rstrip(b" \t\n")
+    return b"\n" not in rest and b"\r" not in rest and rest.isascii()
 
 
 def _json_items(

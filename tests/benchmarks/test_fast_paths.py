@@ -289,3 +289,46 @@ def test_a_field_in_a_json_list_is_on_the_line_composing_the_whole_list_gives(
     # A field not found (or a list libyaml cannot compose) keeps the document's line.
     expected = [(_field_line(whole, f.origin, f.path) if f.path else None) or 1 for f in wanted]
     assert [f.line for f in _refine_lines(list(wanted))] == expected
+
+
+# -- the line of a field in a document written on one line -----------------------------------
+
+_documents = st.lists(
+    st.tuples(st.dictionaries(_bmp, _json_values, min_size=1, max_size=4), st.booleans()),
+    min_size=1,
+    max_size=4,
+)
+
+
+@given(_documents, st.booleans(), st.data())
+def test_a_field_in_a_one_line_document_is_on_the_line_composing_it_gives(
+    tmp_path_factory, documents, comments, data
+):
+    """A flow-style document on one line is not composed (lines._one_line): its fields are
+    on the line composing it gives, beside block documents that are, comments or not."""
+    texts = []
+    for value, flow in documents:
+        style = {"default_flow_style": True, "width": float("inf")} if flow else {}
+        text = yaml.safe_dump(value, **style)
+        texts.append(("# before\n" if comments else "") + text + ("# after\n" if comments else ""))
+    path = tmp_path_factory.mktemp("flow") / "mesh.yaml"
+    path.write_text("---\n" + "---\n".join(texts))
+    found = _Documents(path.read_bytes())
+    wanted = []
+    for (value, _), (start, chunk) in zip(documents, found.parts, strict=True):
+        line = content_line(start, chunk)
+        for field in data.draw(st.lists(st.sampled_from([(), *paths(value)]), max_size=3)):
+            wanted.append(
+                Finding(
+                    Code.INVALID_RESOURCE,
+                    "x",
+                    origin=Origin(file=str(path), line=line),
+                    path=field,
+                )
+            )
+    expected = []
+    for f in wanted:
+        start, chunk = found.get(f.line)
+        node = _compose(chunk, start)
+        expected.append((_field_line(node, f.origin, f.path) if f.path else None) or f.line)
+    assert [f.line for f in _refine_lines(list(wanted))] == expected
