@@ -15,7 +15,7 @@ from meshtui.check.report import (
     render_text,
     to_json,
 )
-from meshtui.check.split import report_parts, shares, write_shares
+from meshtui.check.split import Report, shares
 from meshtui.mesh.analysis import Mesh
 from meshtui.mesh.findings import Severity, reaches
 from meshtui.mesh.partial import Withheld
@@ -102,11 +102,12 @@ def _split_json(
     fix_weight: int,
 ) -> int:
     """The JSON report written by `count` processes (check/split.py): the same document."""
-    parts = write_shares(source, mesh, count, fixes, max_fixes, fix_weight)
+    report = Report(source, mesh, count, fixes, max_fixes, fix_weight)
+    hosts, findings, counts = report.write()
+    parts = report.parts
     source.details.append(
         f"the report written by {count} processes, each analysing a share of the hosts"
     )
-    hosts, findings, counts = report_parts(parts, max_fixes)
     notes = [*dict.fromkeys(parts[0].notes), *source.notes]
     document: dict[str, Any] = {
         "source": source.label,

@@ -3,14 +3,15 @@
 Once a large mesh is read, analysing it, finding its findings' lines, verifying their fixes
 and writing the JSON is about half of what `check` does, and each host's part of it is its own.
 So on a machine with more than one core this process forks a child per other core after
-reading: each analyses its share of the hosts (`Mesh.analyze(share)`, share 0 being this
-process's, which also has the findings of no host) and sends back its hosts' and findings'
-JSON, already written; this process puts them together as one process would have written
-them: hosts in host order, findings in report order (`Finding.sort_key`, a stable sort, ties
-kept in the order one analysis lists them: its loose findings before its hosts'), fixes for the
-first `--max-fixes` findings of that order. tests/check/test_split.py compares the two
-reports byte for byte. A child that fails or dies is not an error: this process then writes
-that share itself.
+reading. In a first round each analyses its share of the hosts (`Mesh.analyze(share)`, share 0
+being this process's, which also has the findings of no host) and sends back its hosts' and
+findings' JSON, already written; this process puts the findings in the order one process
+lists them (`Finding.sort_key`, a stable sort: ties stay in the order of one analysis, its
+loose findings before its hosts'). In a second round the fixes of the first `--max-fixes`
+distinct findings of that order (FixRenderer's rule) are verified, dealt out to every process
+alike whichever share found them (a verification is a re-analysis: most of the first findings
+are in the first share). tests/check/test_split.py compares the reports byte for byte. A child
+that fails or dies is not an error: this process does its work instead.
 
 Only where forking is sound and pays: one mesh (no clusters or overlays to list), everything
 read, a single thread (a fork copies other threads' locks as they are), and at least
@@ -19,14 +20,15 @@ SPLIT_HOSTS hosts unless `--jobs` asks for a split.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import heapq
 import os
-import pickle
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, Pipe
+from typing import TYPE_CHECKING, Any
 
 from meshtui.check.report import encode, finding_json, host_json
 from meshtui.mesh.analysis import Mesh, Share
@@ -34,9 +36,14 @@ from meshtui.mesh.batch import collector_paused
 from meshtui.mesh.findings import Finding
 from meshtui.sources import Source
 
+if TYPE_CHECKING:
+    from meshtui.sources.fix_render import FixRenderer
+
 # Below this many hosts one process writes the report: forking and merging cost more than
 # half of a small mesh's analysis.
 SPLIT_HOSTS = 2000
+
+Fixes = list[dict[str, Any]]  # a finding's fixes as the JSON report lists them
 
 
 def cores() -> int:
@@ -65,156 +72,217 @@ def shares(meshes: Sequence[Mesh], jobs: int | None) -> int:
 @dataclass(slots=True)
 class Written:
     """One share's part of the report: its hosts' JSON, and per finding in its report order
-    (sort key, severity, JSON text, rank among its distinct findings). The first `limit`
-    distinct findings come as a dict with their fixes instead of text, since one of them
-    may be among the report's first `limit` (`fixed`)."""
+    (sort key, severity, JSON text, rank among its distinct findings). A finding among its
+    share's first `limit` distinct ones may be among the report's, whose fixes are listed:
+    its JSON comes as a dict (`items`), and the finding itself (`candidates`, by rank)."""
 
     hosts: list[str]
     findings: list[tuple[tuple[Any, ...], str, str | None, int]]
-    fixed: dict[int, tuple[dict[str, Any], list[Any] | None]]
+    items: dict[int, dict[str, Any]]
+    candidates: dict[int, Finding]
     suppressed: int
     notes: tuple[str, ...]
     client_data_plane: str | None
 
 
+@dataclass(slots=True)
+class _Work:
+    """What this process knows of a share it wrote: the report's part, and a renderer to
+    verify fixes with (any process's renderer verifies any finding: each has the mesh)."""
+
+    written: Written
+    renderer: FixRenderer | None = field(default=None)
+
+
 def write_share(
-    source: Source,
-    mesh: Mesh,
-    share: Share,
-    fixes: bool,
-    limit: int | None,
-    weight: int,
+    source: Source, mesh: Mesh, share: Share, fixes: bool, limit: int | None
 ) -> Written:
-    """Analyse one share of the hosts and write its part of the report."""
+    """Analyse one share of the hosts and write its part of the report, fixes aside."""
     analysis = mesh.analyze(share)
     found = source.refine(analysis.findings)
-    renderer = None
-    if fixes:
-        from meshtui.sources.fix_render import FixRenderer
-
-        renderer = FixRenderer(source, [mesh], weight=weight, limit=limit)
     with collector_paused():
         hosts = [encode(host_json(h)) for h in analysis.hosts.values()]
         ranks: dict[Finding, int] = {}
         out: list[tuple[tuple[Any, ...], str, str | None, int]] = []
-        fixed: dict[int, tuple[dict[str, Any], list[Any] | None]] = {}
+        items: dict[int, dict[str, Any]] = {}
+        candidates: dict[int, Finding] = {}
         for f in found:
             rank = ranks.setdefault(f, len(ranks))
             item = finding_json(f)
-            if renderer is not None and (limit is None or rank < limit):
-                known = renderer.fixes(f)
-                listed = None if known is None else [renderer.fix_json(x, f) for x in known]
-                fixed[len(out)] = (item, listed)
+            if fixes and (limit is None or rank < limit):
+                items[len(out)] = item
+                candidates[rank] = f
                 out.append((f.sort_key(), f.severity.value, None, rank))
             else:
                 out.append((f.sort_key(), f.severity.value, encode(item), rank))
     return Written(
         hosts,
         out,
-        fixed,
+        items,
+        candidates,
         len(analysis.suppressed),
         analysis.notes,
         analysis.client_data_plane,
     )
 
 
-def write_shares(
-    source: Source, mesh: Mesh, count: int, fixes: bool, limit: int | None, weight: int
-) -> list[Written]:
-    """Every share's part, share 0 written here and the others in forked children (or here,
-    where a child fails)."""
-    from meshtui.mesh.validation import check_mesh
-
-    check_mesh(mesh)  # once, before forking: every share reads the checks' findings
-    children = [_fork(source, mesh, Share(i, count), fixes, limit, weight) for i in range(1, count)]
-    parts = [write_share(source, mesh, Share(0, count), fixes, limit, weight)]
-    for i, child in enumerate(children, 1):
-        written = _collect(child)
-        if written is None:
-            written = write_share(source, mesh, Share(i, count), fixes, limit, weight)
-        parts.append(written)
-    return parts
+def verify(renderer: FixRenderer | None, findings: Sequence[Finding]) -> list[Fixes]:
+    """Each finding's verified fixes, as the JSON report lists them."""
+    if renderer is None:
+        return [[] for _ in findings]
+    with collector_paused():
+        return [[renderer.fix_json(x, f) for x in renderer.fixes(f) or ()] for f in findings]
 
 
-def _fork(
-    source: Source, mesh: Mesh, share: Share, fixes: bool, limit: int | None, weight: int
-) -> tuple[int, int] | None:
-    """A child writing `share` into a pipe: (its pid, the pipe's read end); None if none
-    could start."""
-    try:
-        read, write = os.pipe()
-    except OSError:
-        return None
-    gc.freeze()  # the collector need not touch (and so copy) the parent's objects
-    try:
-        pid = os.fork()
-    except OSError:
-        os.close(read)
-        os.close(write)
-        return None
-    if pid:
-        os.close(write)
-        return pid, read
-    status = 1
-    try:  # the child: write its share, send it, and leave without the parent's cleanup
-        os.close(read)
-        data = pickle.dumps(
-            write_share(source, mesh, share, fixes, limit, weight), pickle.HIGHEST_PROTOCOL
-        )
-        with os.fdopen(write, "wb") as pipe:
-            pipe.write(data)
-        status = 0
-    finally:
-        os._exit(status)
+class Report:
+    """The report's hosts and findings, written by `count` processes."""
+
+    def __init__(
+        self,
+        source: Source,
+        mesh: Mesh,
+        count: int,
+        fixes: bool,
+        limit: int | None,
+        weight: int,
+    ) -> None:
+        self.source, self.mesh, self.count = source, mesh, count
+        self.fixes, self.limit, self.weight = fixes, limit, weight
+        self.parts: list[Written] = []
+
+    def _renderer(self) -> FixRenderer | None:
+        if not self.fixes:
+            return None
+        from meshtui.sources.fix_render import FixRenderer
+
+        return FixRenderer(self.source, [self.mesh], weight=self.weight)
+
+    def _write(self, index: int) -> Written:
+        share = Share(index, self.count)
+        return write_share(self.source, self.mesh, share, self.fixes, self.limit)
+
+    def write(self) -> tuple[list[str], list[str], dict[str, int]]:
+        """The hosts' JSON, the findings' JSON and the count of each severity."""
+        from meshtui.mesh.validation import check_mesh
+
+        check_mesh(self.mesh)  # once, before forking: every share reads the checks' findings
+        children = [self._fork(i) for i in range(1, self.count)]
+        self.parts = [self._write(0)]
+        for i, child in enumerate(children, 1):
+            written = _receive(child)
+            if not isinstance(written, Written):  # it failed: write its share here
+                children[i - 1] = None
+                written = self._write(i)
+            self.parts.append(written)
+        order = list(self._order())
+        fixed = self._verify(order, children)
+        hosts = [h for part in self.parts for h in part.hosts]
+        findings: list[str] = []
+        counts: dict[str, int] = {}
+        for n, i, _ in order:
+            _, severity, text, local = self.parts[n].findings[i]
+            if text is None:  # among its share's first `limit`: written here, fixes or not
+                item = self.parts[n].items[i]
+                listed = fixed.get((n, local))
+                text = encode(item if listed is None else item | {"fixes": listed})
+            findings.append(text)
+            counts[severity] = counts.get(severity, 0) + 1
+        return hosts, findings, counts
+
+    def _order(self) -> Iterator[tuple[int, int, int]]:
+        """(share, index in it, rank among the report's distinct findings) of every finding,
+        in report order."""
+        ranks: list[dict[int, int]] = [{} for _ in self.parts]  # a share's rank -> report's
+
+        def keyed(n: int) -> Iterator[tuple[tuple[Any, ...], int, int]]:
+            return ((entry[0], n, i) for i, entry in enumerate(self.parts[n].findings))
+
+        merged = heapq.merge(*map(keyed, range(len(self.parts))), key=lambda e: e[0])
+        for _, n, i in merged:
+            local = self.parts[n].findings[i][3]
+            yield n, i, ranks[n].setdefault(local, sum(map(len, ranks)))
+
+    def _verify(
+        self, order: list[tuple[int, int, int]], children: list[tuple[int, Connection] | None]
+    ) -> dict[tuple[int, int], Fixes]:
+        """The fixes of the report's first `limit` distinct findings, by (share, rank in it),
+        verified by every process in turn."""
+        wanted: list[tuple[int, int]] = []  # (share, its rank), in report order
+        if self.fixes:
+            seen: set[tuple[int, int]] = set()
+            for n, i, rank in order:
+                key = (n, self.parts[n].findings[i][3])
+                if (self.limit is None or rank < self.limit) and key not in seen:
+                    seen.add(key)
+                    wanted.append(key)
+        workers = [None, *children]  # this process, then each child (None: failed)
+        alive = [k for k, child in enumerate(workers) if k == 0 or child is not None]
+        dealt: list[list[tuple[int, int]]] = [[] for _ in workers]
+        for j, key in enumerate(wanted):
+            dealt[alive[j % len(alive)]].append(key)
+        for child, keys in zip(workers[1:], dealt[1:], strict=True):
+            if child is not None:
+                _send(child, [self.parts[n].candidates[r] for n, r in keys])
+        out: dict[tuple[int, int], Fixes] = {}
+        renderer = self._renderer()
+        mine = dealt[0]
+        found = verify(renderer, [self.parts[n].candidates[r] for n, r in mine])
+        out.update(zip(mine, found, strict=True))
+        for child, keys in zip(workers[1:], dealt[1:], strict=True):
+            got = _receive(child)
+            if not isinstance(got, list) or len(got) != len(keys):  # it failed: verify here
+                got = verify(renderer, [self.parts[n].candidates[r] for n, r in keys])
+            elif child is not None:
+                _close(child)
+            out.update(zip(keys, got, strict=True))
+        return out
+
+    def _fork(self, index: int) -> tuple[int, Connection] | None:
+        """A child writing share `index`, then verifying the fixes it is sent: (its pid, its
+        end of the pipe); None if none could start."""
+        try:
+            here, there = Pipe()
+        except OSError:
+            return None
+        gc.freeze()  # the collector need not touch (and so copy) the parent's objects
+        try:
+            pid = os.fork()
+        except OSError:
+            here.close()
+            there.close()
+            return None
+        if pid:
+            there.close()
+            return pid, here
+        status = 1
+        try:  # the child: leave without the parent's cleanup, whatever happens
+            here.close()
+            there.send(self._write(index))
+            findings = there.recv()
+            there.send(verify(self._renderer(), findings))
+            status = 0
+        finally:
+            os._exit(status)
 
 
-def _collect(child: tuple[int, int] | None) -> Written | None:
-    """What a child sent, or None if it failed."""
+def _send(child: tuple[int, Connection], value: Any) -> None:
+    with contextlib.suppress(OSError, ValueError):  # it died: _receive says so
+        child[1].send(value)
+
+
+def _receive(child: tuple[int, Connection] | None) -> Any:
+    """What a child sent next, or None if it failed (then it is reaped)."""
     if child is None:
         return None
-    pid, read = child
-    with os.fdopen(read, "rb") as pipe:
-        data = pipe.read()
     try:
-        _, status = os.waitpid(pid, 0)
-    except ChildProcessError:
-        status = 1
-    if status != 0:
+        return child[1].recv()
+    except Exception:  # EOF, a broken pipe, what would not unpickle
+        _close(child)
         return None
-    try:
-        written = pickle.loads(data)
-    except Exception:
-        return None
-    return written if isinstance(written, Written) else None
 
 
-def merged(parts: Sequence[Written], limit: int | None) -> Iterator[tuple[str, str]]:
-    """(severity, JSON text) of every finding, in report order, with the fixes of the first
-    `limit` distinct findings of that order (FixRenderer's rule)."""
-    ranks: list[dict[int, int]] = [{} for _ in parts]  # a share's rank -> the report's
-
-    def keyed(n: int) -> Iterator[tuple[tuple[Any, ...], int, int]]:
-        return ((entry[0], n, i) for i, entry in enumerate(parts[n].findings))
-
-    for _, n, i in heapq.merge(*map(keyed, range(len(parts))), key=lambda e: e[0]):
-        _, severity, text, local = parts[n].findings[i]
-        rank = ranks[n].setdefault(local, sum(map(len, ranks)))
-        if text is None:  # among its share's first `limit`: written here, fixes or not
-            item, listed = parts[n].fixed[i]
-            if listed is not None and (limit is None or rank < limit):
-                item = item | {"fixes": listed}
-            text = encode(item)
-        yield severity, text
-
-
-def report_parts(
-    parts: Sequence[Written], limit: int | None
-) -> tuple[list[str], list[str], dict[str, int]]:
-    """The hosts' JSON, the findings' JSON and the count of each severity."""
-    hosts = [h for part in parts for h in part.hosts]
-    findings: list[str] = []
-    counts: dict[str, int] = {}
-    for severity, text in merged(parts, limit):
-        findings.append(text)
-        counts[severity] = counts.get(severity, 0) + 1
-    return hosts, findings, counts
+def _close(child: tuple[int, Connection]) -> None:
+    pid, conn = child
+    conn.close()
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)

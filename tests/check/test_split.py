@@ -26,16 +26,17 @@ import contextlib, io, json, os, sys
 from meshtui.cli import main
 from meshtui.check import split
 
-if os.environ.get("SPLIT_CHILD_FAILS"):
+failing = os.environ.get("SPLIT_CHILD_FAILS")  # write_share, verify: where a child fails
+if failing:
     parent = os.getpid()
-    write_share = split.write_share
+    works = getattr(split, failing)
 
-    def failing(*args, **kwargs):
+    def fails(*args, **kwargs):
         if os.getpid() != parent:
-            raise RuntimeError("a child that fails")
-        return write_share(*args, **kwargs)
+            os._exit(3)  # as if killed
+        return works(*args, **kwargs)
 
-    split.write_share = failing
+    setattr(split, failing, fails)
 
 def run(args):
     out, err = io.StringIO(), io.StringIO()
@@ -148,5 +149,7 @@ def test_findings_of_no_host_and_of_hosts_without_analysis_are_reported_once(
     assert results[0]["findings"] >= 8
 
 
-def test_a_child_that_fails_leaves_its_share_to_this_process(generated: Path) -> None:
-    assert_same(compare([(str(generated), [], [2])], SPLIT_CHILD_FAILS="1"))
+@pytest.mark.parametrize("where", ["write_share", "verify"])
+def test_a_child_that_fails_leaves_its_work_to_this_process(generated: Path, where: str) -> None:
+    """A child that dies writing its share, or verifying the fixes it was dealt."""
+    assert_same(compare([(str(generated), [], [2, 3])], SPLIT_CHILD_FAILS=where))
