@@ -15,7 +15,8 @@ import re
 import shlex
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+
+from meshtui.mesh.frozen import frozen
 
 SHELLS = ("bash", "zsh", "fish")
 SUBCOMMANDS = {
@@ -34,7 +35,7 @@ FILE_OPTIONS = ("--kubeconfig",)
 CONTEXT_OPTIONS = ("--context",)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Option:
     flags: tuple[str, ...]
     help: str

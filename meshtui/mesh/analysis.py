@@ -8,7 +8,7 @@ re-analyses only the hosts a change touches and hands out immutable
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from meshtui.mesh import gateway_api_checks
@@ -18,6 +18,7 @@ from meshtui.mesh.dataplane import Mode
 from meshtui.mesh.dataplane_findings import host_findings, sidecar_findings
 from meshtui.mesh.destination_rules import ConsolidatedRule, merged_policy_findings
 from meshtui.mesh.findings import Code, Finding, Severity, nearest_name
+from meshtui.mesh.frozen import frozen
 from meshtui.mesh.hosts import MeshConfig, host_namespace
 from meshtui.mesh.index import MeshIndex
 from meshtui.mesh.model import (
@@ -64,7 +65,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Share:
     """One of `count` shares of a mesh's hosts, consecutive in host order: what one process
     analyses when several write one report (check/split.py)."""

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
-from dataclasses import dataclass
+
+from meshtui.mesh.frozen import frozen
 
 ALL_CLIENTS = "*"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ClientSet:
     """`names` when `everyone` is False; every namespace but `names` when it is True."""
 

@@ -35,10 +35,10 @@ read leave the data plane unknown (`unread`): clients are taken to have sidecars
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from enum import Enum
 
 from meshtui.mesh.clients import ClientSet
+from meshtui.mesh.frozen import frozen
 from meshtui.mesh.hosts import MeshConfig
 from meshtui.mesh.objects import SIDECAR_INJECT
 from meshtui.mesh.resources import (
@@ -118,7 +118,7 @@ def speaks_for_itself(workload: Workload) -> bool:
     return SIDECAR_INJECT in labels or DATAPLANE_MODE in labels or workload.inject == "false"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class WaypointUse:
     """The waypoint a service's ambient clients go through, or why none (`problem`)."""
 

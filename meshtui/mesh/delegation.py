@@ -9,9 +9,9 @@ the root rule.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Protocol
 
+from meshtui.mesh.frozen import frozen
 from meshtui.mesh.resources import Destination, ObjectRef, Route, VirtualService
 
 
@@ -29,7 +29,7 @@ def exported_to(vs: VirtualService, namespace: str) -> bool:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ProxyRule:
     """A rule as the client's proxy has it: a root rule, or a delegate's merged into its root."""
 

@@ -17,12 +17,13 @@ from typing import Any
 
 from meshtui.mesh import schema
 from meshtui.mesh.findings import Code, Finding
+from meshtui.mesh.frozen import frozen
 from meshtui.mesh.hosts import MeshConfig, is_wildcard, matches, resolve_host
 from meshtui.mesh.resources import DestinationRule, ObjectRef, Subset
 from meshtui.mesh.selection import selects
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class DuplicateSubset:
     name: str
     kept: ObjectRef

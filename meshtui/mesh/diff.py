@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from meshtui.mesh.analysis import Mesh
 from meshtui.mesh.clients import ClientSet
 from meshtui.mesh.destination_rules import ConsolidatedRule
 from meshtui.mesh.findings import Finding
+from meshtui.mesh.frozen import frozen
 from meshtui.mesh.hosts import is_wildcard, resolve_host
 from meshtui.mesh.hosts import matches as host_matches
 from meshtui.mesh.index import MeshIndex
@@ -48,7 +49,7 @@ ROUTE, POLICY, SUBSET, WORKLOADS, DESTINATION_RULE, HOST = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Change:
     """One thing a class of clients gets differently. `old`/`new` None: absent on that side
     (a route's weight, a subset, a policy field left at Istio's default)."""
@@ -70,7 +71,7 @@ class Change:
         return describe(self)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class HostChange:
     """What changes for requests to `host` from `clients`."""
 
@@ -79,7 +80,7 @@ class HostChange:
     changes: tuple[Change, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Ineffective:
     """A resource that changed but changes no route or policy for any client, and why."""
 
@@ -88,7 +89,7 @@ class Ineffective:
     why: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class MeshDiff:
     changes: tuple[HostChange, ...]
     ineffective: tuple[Ineffective, ...]
@@ -168,7 +169,7 @@ def describe(c: Change) -> str:
 Policies = Mapping[int | None, EffectivePolicy]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _Side:
     """What clients of one class get for one host: the DestinationRule in force, the routes
     that carry their requests, the effective policies (host and per subset, per port) and
@@ -223,7 +224,7 @@ def _policies(
 _POD_TEMPLATE_LABELS = ("pod-template-hash", "controller-revision-hash", "pod-template-generation")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _Pods:
     """The pods a host or subset reaches: compared by their labels (a Deployment in a file
     and its running Pods are the same pods), named by their resources."""

@@ -9,10 +9,11 @@ Here: the parsed case, and how one is checked against a mesh. Pure: no I/O, no Y
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from meshtui.mesh.analysis import Mesh
+from meshtui.mesh.frozen import frozen
 from meshtui.mesh.trace import (
     Trace,
     TraceError,
@@ -33,7 +34,7 @@ EXPECT_KEYS = (
 REQUEST_KEYS = ("from", "gateway", "to", "method", "path", "headers")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Case:
     """One request and its expectations; `lines` says where each key was written."""
 
@@ -45,7 +46,7 @@ class Case:
     lines: Mapping[str, int] = field(default_factory=dict)  # "expect.subset" -> its line
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Mismatch:
     """An expectation that does not hold: what was expected, what the trace says."""
 
@@ -55,7 +56,7 @@ class Mismatch:
     line: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CaseResult:
     case: Case
     trace: Trace | None

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
-from dataclasses import dataclass
 from enum import StrEnum
 
 from meshtui.mesh.clients import ClientSet
+from meshtui.mesh.frozen import frozen
 from meshtui.mesh.resources import ObjectRef, Origin, Path, format_path
 
 
@@ -79,7 +79,7 @@ class Code(StrEnum):
     SIDECAR_SELECTS_AMBIENT = "SidecarSelectsAmbient"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Rule:
     """What a finding code means: its severity, its equivalents elsewhere, one line to act on."""
 
@@ -418,7 +418,7 @@ SEVERITY = {code: rule.severity for code, rule in RULES.items()}
 EXPLANATION = {code: rule.explanation for code, rule in RULES.items()}
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Finding:
     code: Code
     message: str

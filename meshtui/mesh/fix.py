@@ -5,13 +5,13 @@ analysing the mesh again with it applied."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from meshtui.mesh.frozen import frozen
 from meshtui.mesh.resources import ObjectRef, Origin
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class FixedResource:
     """One whole object as it is after the fix, and the existing resource it replaces."""
 
@@ -28,7 +28,7 @@ class FixedResource:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Fix:
     """A verified fix: what it does, in words, and the objects to apply."""
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from meshtui.mesh.analysis import HostAnalysis, Mesh
 from meshtui.mesh.findings import Code, Finding, Severity
 from meshtui.mesh.fix import Fix
+from meshtui.mesh.frozen import frozen
 from meshtui.mesh.hosts import matches, resolve_host
 from meshtui.mesh.policy import EffectivePolicy, Level
 from meshtui.mesh.resources import (
@@ -203,7 +203,7 @@ class Verifier:
         return True
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _NoHost:
     findings: tuple[Finding, ...] = ()
 

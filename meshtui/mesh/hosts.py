@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+
+from meshtui.mesh.frozen import frozen
 
 DEFAULT_DOMAIN = "cluster.local"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class MeshConfig:
     """The few mesh-wide settings the semantics depend on."""
 

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 from urllib.parse import parse_qsl
 
+from meshtui.mesh.frozen import frozen
 from meshtui.mesh.hosts import matches as host_matches
 from meshtui.mesh.resources import ObjectRef
 from meshtui.mesh.routes import MESH_GATEWAY, gateway_ref
@@ -39,7 +40,7 @@ except ImportError:  # pragma: no cover
 JWT_CLAIM_PREFIX = "@request.auth.claims"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Request:
     """One request as the client sends it; header names are lower-case, as HTTP/2 has them."""
 
@@ -79,7 +80,7 @@ class Request:
         return self.headers.get(name)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class MatchResult:
     """Whether a block matches; `why` says what did not (empty when it matched)."""
 

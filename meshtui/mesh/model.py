@@ -4,12 +4,12 @@ render and the checks complete. No logic beyond reading them."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from meshtui.mesh.clients import ClientSet
 from meshtui.mesh.destination_rules import ConsolidatedRule
 from meshtui.mesh.findings import Code, Finding, Severity
+from meshtui.mesh.frozen import frozen
 from meshtui.mesh.policy import EffectivePolicy, sets_anything
 from meshtui.mesh.resources import (
     DestinationRule,
@@ -27,7 +27,7 @@ UNNAMED_NAMESPACE = "\x00unnamed"
 EVERY_CLIENT = ClientSet.all()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ClientView:
     """The client namespaces that apply one DestinationRule (or none) to a host."""
 
@@ -35,7 +35,7 @@ class ClientView:
     rule: ConsolidatedRule | None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class SubsetAnalysis:
     name: str
     labels: Mapping[str, str]
@@ -73,7 +73,7 @@ class SubsetAnalysis:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class HostAnalysis:
     host: str
     namespace: str | None
@@ -119,7 +119,7 @@ class HostAnalysis:
         return None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Analysis:
     """An immutable snapshot: every host's analysis plus the findings of loading."""
 

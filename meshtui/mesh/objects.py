@@ -6,10 +6,11 @@ core sees (meshtui.mesh.resources turns raw objects into them). A wrong field is
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import Any
 
 from meshtui.mesh import schema
+from meshtui.mesh.frozen import frozen
 
 ISTIO_NETWORKING_GROUP = "networking.istio.io"
 ISTIO_NETWORKING_VERSIONS = ("v1", "v1beta1", "v1alpha3")
@@ -42,7 +43,7 @@ KNOWN_KINDS = (
 Path = tuple[str | int, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Origin:
     """Where a resource came from: a file and line offline, a cluster context live."""
 
@@ -57,7 +58,7 @@ class Origin:
         return f"{self.file}:{self.line}" if self.line else self.file
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ObjectRef:
     """Identity of a resource: kind, namespace and name, as `kubectl` names them."""
 
@@ -73,7 +74,7 @@ class ObjectRef:
         return f"{self.kind} {self.namespace}/{self.name}"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Meta:
     """The metadata every resource carries that the analysis needs."""
 
@@ -93,14 +94,14 @@ class Meta:
     left_out: tuple[Path, ...] = field(default=(), compare=False, repr=False)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ServicePort:
     number: int
     name: str = ""
     protocol: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Service:
     """A Kubernetes Service: its host is `name.namespace.svc.<domain>`."""
 
@@ -111,7 +112,7 @@ class Service:
     labels: Mapping[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ServiceEntry:
     meta: Meta
     hosts: tuple[str, ...]
@@ -120,7 +121,7 @@ class ServiceEntry:
     export_to: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Workload:
     """A bare Pod or the pod template of a controller, with what the view shows of it."""
 
@@ -137,7 +138,7 @@ class Workload:
     inject: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Subset:
     name: str
     labels: Mapping[str, str]
@@ -145,7 +146,7 @@ class Subset:
     path: Path = ()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class DestinationRule:
     meta: Meta
     host: str
@@ -155,7 +156,7 @@ class DestinationRule:
     workload_selector: Mapping[str, str] | None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Destination:
     """One `destination` of a route, as written (host not yet resolved)."""
 
@@ -169,7 +170,7 @@ class Destination:
     invalid: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Route:
     """One entry of `http`, `tcp` or `tls`, reduced to what routing analysis needs."""
 
@@ -223,7 +224,7 @@ def rule_label(path: Path) -> str:
     return ".".join(f"{key}[{index}]" for key, index in zip(parts[::2], parts[1::2], strict=False))
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class VirtualService:
     meta: Meta
     hosts: tuple[str, ...]
@@ -242,7 +243,7 @@ class VirtualService:
         return bool(self.source_kind)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class GatewayServer:
     """One `servers[]` entry of a Gateway: the hosts it accepts (`ns/host` as written)."""
 
@@ -251,7 +252,7 @@ class GatewayServer:
     path: Path = ()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Gateway:
     """An Istio Gateway: VirtualServices bind to it by `namespace/name` (or a short name)."""
 
@@ -260,7 +261,7 @@ class Gateway:
     selector: Mapping[str, str] | None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Node:
     """A Kubernetes Node, for the topology labels Istio adds to the endpoints of its pods."""
 
@@ -268,7 +269,7 @@ class Node:
     labels: Mapping[str, str]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ParentRef:
     """One `parentRefs[]` entry of a Gateway API route (namespace defaulted to the route's)."""
 
@@ -298,7 +299,7 @@ class ParentRef:
         return ObjectRef(kind, self.namespace, self.name)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class BackendRef:
     """One `backendRefs[]` entry (or a RequestMirror's backend): weight defaults to 1."""
 
@@ -311,7 +312,7 @@ class BackendRef:
     path: Path = ()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RouteRule:
     """One `rules[]` entry of a Gateway API route, as written (matches in Gateway API form)."""
 
@@ -324,7 +325,7 @@ class RouteRule:
     path: Path = ()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class GatewayRoute:
     """An HTTPRoute, GRPCRoute, TCPRoute or TLSRoute."""
 
@@ -336,7 +337,7 @@ class GatewayRoute:
     status: tuple[Mapping[str, Any], ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Listener:
     """One listener of a Kubernetes Gateway, with the routes it admits."""
 
@@ -349,7 +350,7 @@ class Listener:
     path: Path = ()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class KubernetesGateway:
     """A gateway.networking.k8s.io Gateway."""
 
@@ -358,13 +359,13 @@ class KubernetesGateway:
     listeners: tuple[Listener, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class GatewayClass:
     meta: Meta
     controller: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ReferenceGrant:
     """Lets routes of the `from` namespaces and kinds refer to objects of this namespace."""
 
@@ -376,7 +377,7 @@ class ReferenceGrant:
 GatewayApiResource = GatewayRoute | KubernetesGateway | GatewayClass | ReferenceGrant
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Namespace:
     """A Namespace, for the labels that decide its clients' data plane (ref namespace "")."""
 
@@ -384,7 +385,7 @@ class Namespace:
     labels: Mapping[str, str]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Sidecar:
     """A Sidecar: which hosts its proxies import (`ns/host` of every egress listener)."""
 
@@ -394,7 +395,7 @@ class Sidecar:
     outbound_mode: str | None  # outboundTrafficPolicy.mode (None: the mesh config's)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Waypoint:
     """A Gateway API Gateway of class istio-waypoint (ambient's L7 proxy for a namespace)."""
 
@@ -430,7 +431,7 @@ def keeping_ref(resource: Resource, ref: ObjectRef) -> Resource:
     return replace(resource, meta=replace(resource.meta, ref=ref))  # type: ignore[type-var]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class InvalidField:
     """A resource Istio (or the API server) would reject: the field and what is wrong."""
 

@@ -12,10 +12,11 @@ Pure: kinds are plain names ("DestinationRule"), as sources report them.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from meshtui.mesh.analysis import Analysis, HostAnalysis
 from meshtui.mesh.findings import Code, Finding
+from meshtui.mesh.frozen import frozen
 
 EVERY_KIND = frozenset(
     {"DestinationRule", "VirtualService", "ServiceEntry", "Gateway", "Service", "Pod"}
@@ -121,7 +122,7 @@ def plural_kind(kind: str) -> str:
     return kind[:-1] + "ies" if kind.endswith("y") else kind + "s"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Withheld:
     """Findings of one code left out because kinds they need could not be read; or, with
     `not_judged`, `count` subsets the check could not be run on at all."""

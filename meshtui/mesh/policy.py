@@ -8,10 +8,10 @@ Istio's defaults (not to the enclosing level) for those it leaves out.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from meshtui.mesh.frozen import frozen
 from meshtui.mesh.schema import is_mapping
 
 # The fields a PortTrafficPolicy carries; on a port with an entry they are replaced together.
@@ -35,7 +35,7 @@ class Level(StrEnum):
     DEFAULT = "default"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class EffectiveField:
     name: str
     value: Any  # None means Istio's default
@@ -46,7 +46,7 @@ class EffectiveField:
         return self.value is None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class EffectivePolicy:
     """Every top-level field with its value and origin; unset fields are Istio's defaults."""
 

@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from meshtui.mesh.frozen import frozen
 from meshtui.mesh.resources import Route
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RuleIssue:
     """A rule (or one match entry of it) that can never take traffic, and why."""
 

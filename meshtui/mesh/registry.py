@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from meshtui.mesh.frozen import frozen
 from meshtui.mesh.hosts import resolve_host
 from meshtui.mesh.index import MeshIndex
 from meshtui.mesh.resources import (
@@ -16,7 +17,7 @@ from meshtui.mesh.resources import (
 ALL = "*"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Known:
     """A Service or ServiceEntry host as the analyzers see it: its ports (None: unknown)."""
 

@@ -12,11 +12,12 @@ import functools
 import operator
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import field, fields
 from typing import Any
 
 from meshtui.mesh.clients import ClientSet
 from meshtui.mesh.delegation import ProxyRule, proxy_rules
+from meshtui.mesh.frozen import frozen
 from meshtui.mesh.hosts import MeshConfig, is_wildcard, resolve_host
 from meshtui.mesh.hosts import matches as host_matches
 from meshtui.mesh.reachability import RuleIssue, rule_issues
@@ -51,7 +52,7 @@ def gateway_ref(name: str, namespace: str) -> ObjectRef | None:
     return ObjectRef("Gateway", namespace, name)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RouteRef:
     """One destination of one rule as the client's proxy has it (delegates merged into their
     root): what reaches `host` (and `subset`), for whom, or why pilot builds no route from it.

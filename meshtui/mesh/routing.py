@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from meshtui.mesh.clients import ClientSet
 from meshtui.mesh.dataplane import DataPlane, Mode
 from meshtui.mesh.delegation import ProxyRule, proxy_rules
+from meshtui.mesh.frozen import frozen
 from meshtui.mesh.hosts import is_wildcard
 from meshtui.mesh.hosts import matches as host_matches
 from meshtui.mesh.matching import Request, builds_route
@@ -205,7 +205,7 @@ def gateway_api_clients(vs: VirtualService) -> ClientSet:
 # -- which VirtualService each client uses --------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Contender:
     """A mesh-bound VirtualService claiming a host, for the clients it claims it for."""
 
@@ -460,7 +460,7 @@ def gateway_virtual_services(
 # -- the table ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class HostRoutes:
     """The routes to one host in one view: those that carry some client's requests, and those
     pilot builds for no client in the view, each with the reason."""

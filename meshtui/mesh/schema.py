@@ -15,8 +15,9 @@ import difflib
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, TypeGuard
+
+from meshtui.mesh.frozen import frozen
 
 Path = tuple[str | int, ...]
 
@@ -25,7 +26,7 @@ UNKNOWN = "UnknownField"
 DEPRECATED = "DeprecatedField"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Issue:
     """One problem in a spec: where, what, and which finding code it becomes."""
 

@@ -10,13 +10,13 @@ these per client namespace.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
+from meshtui.mesh.frozen import frozen
 from meshtui.mesh.hosts import matches
 from meshtui.mesh.resources import Sidecar
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Scope:
     """A Sidecar's egress hosts read for one client namespace: namespace -> hosts."""
 

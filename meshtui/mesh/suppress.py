@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 from meshtui.mesh.findings import RULES, Finding
+from meshtui.mesh.frozen import frozen
 from meshtui.mesh.resources import SUPPRESS_ANNOTATION, ObjectRef
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class SuppressRule:
     """One `--suppress` rule: a code pattern and a resource pattern."""
 

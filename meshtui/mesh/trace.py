@@ -14,7 +14,7 @@ client (push_context.go destinationRule) with the effective policy on the destin
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from meshtui.mesh.analysis import HostAnalysis, Mesh
@@ -22,6 +22,7 @@ from meshtui.mesh.dataplane import Mode, pod_labels
 from meshtui.mesh.delegation import ProxyRule, proxy_rules
 from meshtui.mesh.destination_rules import ConsolidatedRule
 from meshtui.mesh.findings import Finding, location_probe
+from meshtui.mesh.frozen import frozen
 from meshtui.mesh.gateway_api import gateway_name
 from meshtui.mesh.hosts import is_wildcard, resolve_host
 from meshtui.mesh.hosts import matches as host_matches
@@ -62,7 +63,7 @@ class TraceError(ValueError):
     """The request cannot be traced as asked (a bad request): the message says why."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Client:
     """Who sends the request: a sidecar in a namespace (maybe a named workload) or a gateway."""
 
@@ -87,7 +88,7 @@ class Client:
         return self.namespace
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Skipped:
     """A rule tried before the one that matched, and why it did not."""
 
@@ -102,7 +103,7 @@ class Skipped:
     written_in: ObjectRef | None = None  # the VirtualService, or the Gateway API route
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Hop:
     """One destination of the matched rule: where its share of the traffic goes, and how."""
 
@@ -126,7 +127,7 @@ class Hop:
         return self.rule.policy_rule or self.rule.rules[0]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Trace:
     """The whole answer for one request."""
 

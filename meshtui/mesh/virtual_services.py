@@ -13,11 +13,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 
 from meshtui.mesh.clients import ClientSet
 from meshtui.mesh.delegation import proxy_rules
 from meshtui.mesh.findings import Code, Finding, Severity, nearest_name
+from meshtui.mesh.frozen import frozen
 from meshtui.mesh.hosts import matches as host_matches
 from meshtui.mesh.hosts import resolve_host
 from meshtui.mesh.resources import Gateway, ObjectRef, Origin, Path, VirtualService
@@ -291,7 +291,7 @@ def rule_findings(routes: RouteIndex, vs: VirtualService, host: str) -> list[Fin
     return out
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RuleSite:
     """Where a rule of a VirtualService is written, for a finding about it: the VS's
     `http[i]`, or, in a VirtualService pilot generates, the Gateway API route's `rules[i]`."""

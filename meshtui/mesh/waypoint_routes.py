@@ -27,11 +27,12 @@ them (pilot/pkg/networking/core/listener_waypoint.go):
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from meshtui.mesh.dataplane import DataPlane
 from meshtui.mesh.delegation import ProxyRule, proxy_rules
+from meshtui.mesh.frozen import frozen
 from meshtui.mesh.reachability import catch_all
 from meshtui.mesh.resources import ObjectRef, VirtualService
 from meshtui.mesh.routes import MESH_GATEWAY, RouteIndex, RouteRef, in_client_order, is_mesh_bound
@@ -41,7 +42,7 @@ _L4 = ("tls", "tcp")  # getWaypointTCPRoutes: every VS's TLS rules first, then T
 RuleKey = tuple[ObjectRef, str, ObjectRef | None, int]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class WaypointRule:
     """A rule as the waypoint has it: `rule.matches` are the blocks it builds (none: every
     request), or `why_not` says why it builds none, or `hidden_by` names the catch-all before
@@ -69,7 +70,7 @@ def route_key(r: RouteRef) -> RuleKey:
     return (r.virtual_service, r.rule_kind, r.delegate, r.route_index)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class WaypointRoutes:
     """The waypoint's routes for one host and port, in the order Envoy tries them."""
 

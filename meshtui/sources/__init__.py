@@ -5,10 +5,10 @@ from __future__ import annotations
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 
 from meshtui.mesh.analysis import Analysis, Mesh
 from meshtui.mesh.findings import Finding
+from meshtui.mesh.frozen import frozen
 from meshtui.mesh.partial import Withheld, plural_kind, withhold_analysis
 from meshtui.mesh.resources import Meta
 from meshtui.mesh.trace import find_workload
@@ -21,7 +21,7 @@ FORBIDDEN = "forbidden"  # could not be read (403): the analysis must not guess 
 ABSENT = "absent"  # the cluster does not serve it (404): there are none
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class KindState:
     """Whether a source has a kind (watching, listed), lost it (stale since T) or cannot read
     it (forbidden; absent: not installed, so known to be empty)."""

@@ -6,19 +6,19 @@ expectation that failed. The format: docs/expectations.md, docs/expectations.sch
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
 from meshtui.mesh.expect import EXPECT_KEYS, REQUEST_KEYS, Case
+from meshtui.mesh.frozen import frozen
 from meshtui.mesh.policy import POLICY_FIELDS
 
 CASE_KEYS = ("name", "request", "expect")
 DESTINATION_KEYS = ("host", "subset", "weight", "policy")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ExpectationError:
     """A mistake in the file, where it is."""
 

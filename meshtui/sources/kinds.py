@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from meshtui.mesh.frozen import frozen
 from meshtui.mesh.resources import GATEWAY_API_GROUP, ISTIO_NETWORKING_GROUP
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Kind:
     """A kind meshtui lists: its API group and plural resource name."""
 

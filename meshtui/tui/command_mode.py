@@ -8,13 +8,13 @@ then its argument (tab, or → at the end of the line), and lists what fits unde
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 from textual.binding import Binding, BindingType
 from textual.suggester import Suggester
 from textual.widgets import Input
 
+from meshtui.mesh.frozen import frozen
 from meshtui.tui.model import natural_key
 from meshtui.tui.style import safe
 from meshtui.tui.widgets.text_line import TextLine
@@ -36,7 +36,7 @@ class CommandTarget(Protocol):
     def notify(self, message: str, **options: Any) -> None: ...
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Command:
     name: str
     usage: str  # what it takes, for the help: `NAME`, `[NAME|all]`

@@ -7,10 +7,11 @@ The widgets' bindings, the help screen (`?`) and the README's key table are all 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 
 from textual.binding import Binding
+
+from meshtui.mesh.frozen import frozen
 
 
 class Scope(StrEnum):
@@ -30,7 +31,7 @@ class Scope(StrEnum):
         )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Key:
     keys: str  # Textual key names, comma-separated, as in a Binding
     action: str

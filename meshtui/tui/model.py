@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from meshtui.mesh.analysis import Analysis, HostAnalysis, SubsetAnalysis
 from meshtui.mesh.diff import HostChange
 from meshtui.mesh.findings import Code, Finding, Severity
+from meshtui.mesh.frozen import frozen
 from meshtui.mesh.resources import ObjectRef, Workload
 from meshtui.mesh.routes import RouteRef
 
@@ -50,7 +51,7 @@ class Sort(StrEnum):
     NAME = "alphabetical"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class NodeRef:
     """The identity of a tree node: stable across reloads, so cursor and expansion survive."""
 
@@ -143,7 +144,7 @@ def _search_terms(h: HostAnalysis) -> list[str]:
     return terms
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Match:
     """Why a host passed the filter: which of its subsets and workloads hold the text, and
     whether routes to it are written in a resource whose name holds it."""
@@ -212,7 +213,7 @@ class ClusterGroup:
         return sum(len(n.hosts) for n in self.namespaces)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ViewOptions:
     query: str = ""
     findings_only: bool = False

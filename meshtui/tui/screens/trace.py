@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.text import Text
@@ -23,6 +22,7 @@ from textual.widgets import Input, Label, Static
 
 from meshtui.mesh.analysis import HostAnalysis
 from meshtui.mesh.findings import Severity
+from meshtui.mesh.frozen import frozen
 from meshtui.mesh.resources import ObjectRef
 from meshtui.mesh.trace import (
     Client,
@@ -44,7 +44,7 @@ REACHED_STYLE = "bold reverse green"
 FAILED_STYLE = SEVERITY_STYLE[Severity.ERROR]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class TraceForm:
     """What the person typed: who sends the request, and the request."""
 
