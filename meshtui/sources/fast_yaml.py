@@ -115,19 +115,20 @@ _OTHER_NUMBER = re.compile(
 _NEEDED = b"&*!%@`|>?\\#\t" + bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
 _OTHER_BYTES = bytes(b for b in range(256) if b not in _NEEDED)
 _COLON_FLOW = re.compile(rb":[,\[\]{}?]")
-_PAIRS = (b"[:", b"{:", b",:", b" ]", b" }", b" ,", b" :", b"\n]", b"\n}", b"\n,", b"\n:")
-_PAIRS += (b'":', b"':", b"...", b" ---")
+# The pairs _BYTES looks for: `[:` `{:` `,:`, a space or line break before `]` `}` `,` `:`,
+# `":` `':`, `...` and ` ---`. Most are found in one text where the bytes each pair may start
+# or end with are made one (a line break a space, closing brackets and a comma `]`, opening
+# brackets `[`, quotes `"`): five searches instead of thirteen, erring towards a pair (`]:`
+# for `}:` too), which costs only the closer look.
+_PAIRED = bytes.maketrans(b"\n}],{'", b' ]]]["')
+_PAIRS = (b" ]", b" :", b"[:", b"]:", b'":')
 
 
 def unsupported(chunk: bytes) -> str | None:
     """Why the document's bytes could mean another thing to ryml than to PyYAML; None when
     they cannot (the values are checked after parsing, in `FastParser.parse`)."""
     text = b"\n" + chunk
-    if (
-        chunk.translate(None, _OTHER_BYTES)
-        or _COLON_FLOW.search(chunk)
-        or any(pair in text for pair in _PAIRS)
-    ):
+    if chunk.translate(None, _OTHER_BYTES) or _COLON_FLOW.search(chunk) or _paired(text):
         for needle, pattern, reason in _BYTES:
             if needle in text and pattern.search(text):
                 return reason
@@ -145,6 +146,14 @@ def unsupported(chunk: bytes) -> str | None:
     if not chunk.isascii() and _OTHER_CHARACTERS.search(chunk.decode("utf-8", "replace")):
         return "a YAML 1.1 line break, byte order mark or control character"
     return None
+
+
+def _paired(text: bytes) -> bool:
+    """Whether the text may hold one of the pairs _BYTES looks for (see _PAIRED)."""
+    if b"..." in text or b" ---" in text:
+        return True
+    paired = text.translate(_PAIRED)
+    return any(pair in paired for pair in _PAIRS)
 
 
 def screen(data: bytes) -> bool:

@@ -361,3 +361,12 @@ def test_check_verbose_says_which_documents_pyyaml_read_and_why(tmp_path: Path) 
         assert (said in err.getvalue()) is verbose
         hosts = [h["host"] for h in json.loads(out.getvalue())["hosts"]]
         assert hosts == ["a.x.svc.cluster.local", "b.x.svc.cluster.local"]
+
+
+PAIRS = (b"[:", b"{:", b",:", b" ]", b" }", b" ,", b" :", b"\n]", b"\n}", b"\n,", b"\n:")
+
+
+@pytest.mark.parametrize("pair", [*PAIRS, b'":', b"':", b"...", b" ---"])
+def test_every_pair_that_may_part_the_readings_is_looked_at_closely(pair: bytes) -> None:
+    """The one search for all the pairs (fast_yaml._paired) misses none of them."""
+    assert fast_yaml._paired(b"\nkey: a" + pair + b"b\n")
