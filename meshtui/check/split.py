@@ -42,6 +42,9 @@ if TYPE_CHECKING:
 # Below this many hosts one process writes the report: forking and merging cost more than
 # half of a small mesh's analysis.
 SPLIT_HOSTS = 2000
+# This process's share, as a part of an even one: it also gathers the others' parts, puts the
+# findings in order and writes the report (verifying fixes while it waits, Report._meanwhile).
+FIRST_SHARE = 0.85
 
 Fixes = list[dict[str, Any]]  # a finding's fixes as the JSON report lists them
 
@@ -149,17 +152,31 @@ class Report:
         self.source, self.mesh, self.count = source, mesh, count
         self.fixes, self.limit, self.weight = fixes, limit, weight
         self.parts: list[Written] = []
+        self.verified: dict[tuple[int, int], Fixes] = {}  # (share, its rank): fixes
+        self._fixer: FixRenderer | None = None
 
     def _renderer(self) -> FixRenderer | None:
         if not self.fixes:
             return None
-        from meshtui.sources.fix_render import FixRenderer
+        if self._fixer is None:
+            from meshtui.sources.fix_render import FixRenderer
 
-        return FixRenderer(self.source, [self.mesh], weight=self.weight)
+            self._fixer = FixRenderer(self.source, [self.mesh], weight=self.weight)
+        return self._fixer
 
     def _write(self, index: int) -> Written:
-        share = Share(index, self.count)
+        share = Share(index, self.count, FIRST_SHARE / self.count)
         return write_share(self.source, self.mesh, share, self.fixes, self.limit)
+
+    def _meanwhile(self, children: list[tuple[int, Connection] | None]) -> None:
+        """Until every child has sent its share, verify the fixes of this share's first
+        findings: in report order they come first in each severity, so the report most
+        likely lists their fixes, and this share is the smaller one (FIRST_SHARE)."""
+        own = self.parts[0].candidates
+        for rank in sorted(own):
+            if all(child is None or child[1].poll() for child in children):
+                return
+            self.verified[(0, rank)] = verify(self._renderer(), [own[rank]])[0]
 
     def write(self) -> tuple[list[str], list[str], dict[str, int]]:
         """The hosts' JSON, the findings' JSON and the count of each severity."""
@@ -168,6 +185,7 @@ class Report:
         check_mesh(self.mesh)  # once, before forking: every share reads the checks' findings
         children = [self._fork(i) for i in range(1, self.count)]
         self.parts = [self._write(0)]
+        self._meanwhile(children)
         for i, child in enumerate(children, 1):
             written = _receive(child)
             if not isinstance(written, Written):  # it failed: write its share here
@@ -179,11 +197,12 @@ class Report:
         hosts = [h for part in self.parts for h in part.hosts]
         findings: list[str] = []
         counts: dict[str, int] = {}
-        for n, i, _ in order:
+        for n, i, rank in order:
             _, severity, text, local = self.parts[n].findings[i]
             if text is None:  # among its share's first `limit`: written here, fixes or not
                 item = self.parts[n].items[i]
-                listed = fixed.get((n, local))
+                first = self.limit is None or rank < self.limit  # else verified in vain
+                listed = fixed.get((n, local)) if first else None
                 text = encode(item if listed is None else item | {"fixes": listed})
             findings.append(text)
             counts[severity] = counts.get(severity, 0) + 1
@@ -209,7 +228,7 @@ class Report:
         verified by every process in turn."""
         wanted: list[tuple[int, int]] = []  # (share, its rank), in report order
         if self.fixes:
-            seen: set[tuple[int, int]] = set()
+            seen = set(self.verified)
             for n, i, rank in order:
                 key = (n, self.parts[n].findings[i][3])
                 if (self.limit is None or rank < self.limit) and key not in seen:
@@ -223,7 +242,7 @@ class Report:
         for child, keys in zip(workers[1:], dealt[1:], strict=True):
             if child is not None:
                 _send(child, [self.parts[n].candidates[r] for n, r in keys])
-        out: dict[tuple[int, int], Fixes] = {}
+        out = dict(self.verified)
         renderer = self._renderer()
         mine = dealt[0]
         found = verify(renderer, [self.parts[n].candidates[r] for n, r in mine])

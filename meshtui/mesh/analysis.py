@@ -72,10 +72,20 @@ class Share:
 
     index: int
     count: int
+    first: float | None = None  # share 0's part of the hosts (None: 1 / count, as the others)
 
     def of(self, hosts: list[str]) -> list[str]:
-        n = len(hosts)
-        return hosts[self.index * n // self.count : (self.index + 1) * n // self.count]
+        return hosts[self._bound(self.index, len(hosts)) : self._bound(self.index + 1, len(hosts))]
+
+    def _bound(self, index: int, n: int) -> int:
+        """Where share `index` starts among `n` hosts: share 0 takes `first` of them, the
+        others split the rest evenly."""
+        if index >= self.count:
+            return n
+        if index == 0 or self.first is None:
+            return index * n // self.count
+        head = min(n, round(self.first * n))
+        return head + (index - 1) * (n - head) // (self.count - 1)
 
 
 class Mesh(MeshIndex):
