@@ -268,14 +268,16 @@ class Report:
             here, there = Pipe()
         except OSError:
             return None
-        gc.freeze()  # the collector need not touch (and so copy) the parent's objects
+        gc.freeze()  # the child's collector need not touch (and so copy) the parent's objects
         try:
             pid = os.fork()
         except OSError:
+            gc.unfreeze()
             here.close()
             there.close()
             return None
         if pid:
+            gc.unfreeze()  # this process's heap is as it was
             there.close()
             return pid, here
         status = 1
