@@ -34,6 +34,7 @@ from meshtui.check.report import encode, finding_json, host_json
 from meshtui.mesh.analysis import Mesh, Share
 from meshtui.mesh.batch import collector_paused
 from meshtui.mesh.findings import Finding
+from meshtui.mesh.validation import check_mesh
 from meshtui.sources import Source
 
 if TYPE_CHECKING:
@@ -51,6 +52,7 @@ FIRST_SHARE = 0.9
 FIRST_SHARE_WITH_FIXES = 0.8
 
 Fixes = list[dict[str, Any]]  # a finding's fixes as the JSON report lists them
+Checks = dict[str | None, list[Finding]]  # check_mesh's findings, by host
 
 
 def cores() -> int:
@@ -102,10 +104,16 @@ class _Work:
 
 
 def write_share(
-    source: Source, mesh: Mesh, share: Share, fixes: bool, limit: int | None
+    source: Source,
+    mesh: Mesh,
+    share: Share,
+    fixes: bool,
+    limit: int | None,
+    checks: Checks | None = None,
 ) -> Written:
-    """Analyse one share of the hosts and write its part of the report, fixes aside."""
-    analysis = mesh.analyze(share)
+    """Analyse one share of the hosts and write its part of the report, fixes aside;
+    `checks`: the checks' findings, if another process found them."""
+    analysis = mesh.analyze(share, checks)
     found = source.refine(analysis.findings)
     with collector_paused():
         hosts = [encode(host_json(h)) for h in analysis.hosts.values()]
@@ -168,10 +176,13 @@ class Report:
             self._fixer = FixRenderer(self.source, [self.mesh], weight=self.weight)
         return self._fixer
 
-    def _write(self, index: int) -> Written:
+    def _share(self, index: int) -> Share:
         first = FIRST_SHARE_WITH_FIXES if self.fixes and self.limit != 0 else FIRST_SHARE
-        share = Share(index, self.count, first / self.count)
-        return write_share(self.source, self.mesh, share, self.fixes, self.limit)
+        return Share(index, self.count, first / self.count)
+
+    def _write(self, index: int, checks: Checks | None = None) -> Written:
+        share = self._share(index)
+        return write_share(self.source, self.mesh, share, self.fixes, self.limit, checks)
 
     def _meanwhile(self, children: list[tuple[int, Connection] | None]) -> None:
         """Until every child has sent its share, verify the fixes of this share's first
@@ -185,11 +196,15 @@ class Report:
 
     def write(self) -> tuple[list[str], list[str], dict[str, int]]:
         """The hosts' JSON, the findings' JSON and the count of each severity."""
-        from meshtui.mesh.validation import check_mesh
-
-        check_mesh(self.mesh)  # once, before forking: every share reads the checks' findings
         children = [self._fork(i) for i in range(1, self.count)]
-        self.parts = [self._write(0)]
+        # The first child finds the mesh-wide checks' findings first and sends them, while
+        # this process analyses its hosts (which do not need them).
+        self.mesh.analyze_hosts(self._share(0))
+        checks = _receive(children[0])
+        if not isinstance(checks, dict):  # it failed: find them here
+            children[0] = None
+            checks = None
+        self.parts = [self._write(0, checks)]
         self._meanwhile(children)
         for i, child in enumerate(children, 1):
             written = _receive(child)
@@ -283,6 +298,8 @@ class Report:
         status = 1
         try:  # the child: leave without the parent's cleanup, whatever happens
             here.close()
+            if index == 1:  # the first child: the checks' findings first, for this process
+                there.send(dict(check_mesh(self.mesh)[0]))
             there.send(self._write(index))
             findings = there.recv()
             there.send(verify(self._renderer(), findings))

@@ -115,15 +115,28 @@ class Mesh(MeshIndex):
         self._completed = None
         self._dirty = set()
 
-    def analyze(self, share: Share | None = None) -> Analysis:
+    def analyze_hosts(self, share: Share) -> None:
+        """Analyse a share's hosts ahead of the checks' findings (kept for `analyze(share)`):
+        a process that is sent the checks by another can start on its hosts meanwhile."""
+        with collector_paused():
+            for host in share.of(sorted(self._host_set())):
+                self.analyze_host(host)
+
+    def analyze(
+        self,
+        share: Share | None = None,
+        checks: Mapping[str | None, list[Finding]] | None = None,
+    ) -> Analysis:
         """The whole mesh's analysis. After a change only the hosts it touched are analysed
         and completed again (`_invalidate`); the rest are the last analysis's objects.
         `share`: only that share of the hosts, analysed afresh and not kept (one process's
-        part of a report written by several, check/split.py)."""
+        part of a report written by several, check/split.py), with the checks' findings given
+        (`checks`, as check_mesh finds them) or found here."""
         with collector_paused():
-            checks, changed = check_mesh(self)
             if share is not None:
-                return self._analyze_share(share, checks)
+                found = checks if checks is not None else check_mesh(self)[0]
+                return self._analyze_share(share, found)
+            checks, changed = check_mesh(self)
             done = self._completed
             if done is None or changed is None or done.rules != self.suppress_rules:
                 done = Completed(self.suppress_rules)

@@ -149,7 +149,8 @@ def test_findings_of_no_host_and_of_hosts_without_analysis_are_reported_once(
     assert results[0]["findings"] >= 8
 
 
-@pytest.mark.parametrize("where", ["write_share", "verify"])
+@pytest.mark.parametrize("where", ["check_mesh", "write_share", "verify"])
 def test_a_child_that_fails_leaves_its_work_to_this_process(generated: Path, where: str) -> None:
-    """A child that dies writing its share, or verifying the fixes it was dealt."""
+    """A child that dies finding the checks' findings for this process, writing its share,
+    or verifying the fixes it was dealt."""
     assert_same(compare([(str(generated), [], [2, 3])], SPLIT_CHILD_FAILS=where))
