@@ -13,6 +13,7 @@ from meshtui.check.report import (
     render_json,
     render_sarif,
     render_text,
+    report_document,
     to_json,
 )
 from meshtui.check.split import Report, shares
@@ -109,18 +110,17 @@ def _split_json(
         f"the report written by {count} processes, each analysing a share of the hosts"
     )
     notes = [*dict.fromkeys(parts[0].notes), *source.notes]
-    document: dict[str, Any] = {
-        "source": source.label,
-        "clientNamespace": mesh.client_namespace,
-        "clientDataPlane": parts[0].client_data_plane,
-        "hosts": Encoded(hosts),
-        "findings": Encoded(findings),
-        "summary": {
-            "hosts": len(hosts),
-            **{s.value: counts.get(s.value, 0) for s in Severity},
-            "suppressed": sum(p.suppressed for p in parts),
-        },
-    }
+    suppressed = sum(p.suppressed for p in parts)
+    plane = parts[0].client_data_plane
+    document = report_document(
+        source.label,
+        mesh.client_namespace,
+        plane,
+        Encoded(hosts),
+        Encoded(findings),
+        counts,
+        suppressed,
+    )
     if notes:
         document["notes"] = notes
     out.write(render_json(document))

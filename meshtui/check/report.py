@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -238,17 +239,34 @@ def to_json(
             all_findings += [
                 _fixes_json(finding_json(f, cluster) | overlay, f, fixes, i) for f in fs
             ]
-    counts = {s.value: 0 for s in Severity}
-    for f in all_findings:
-        counts[f["severity"]] += 1
+    counts = Counter(f["severity"] for f in all_findings)
     suppressed = sum(len(a.suppressed) for a in analyses)
+    plane = analyses[0].client_data_plane if analyses else None
+    return report_document(source, client, plane, hosts, all_findings, counts, suppressed)
+
+
+def report_document(
+    source: str,
+    client: str | None,
+    plane: str | None,
+    hosts: list[Any],
+    findings: list[Any],
+    counts: Mapping[str, int],
+    suppressed: int,
+) -> dict[str, Any]:
+    """The JSON report's document: its keys in their order, the summary counted from
+    `counts` (severity value: findings). `hosts` and `findings` may be Encoded."""
     return {
         "source": source,
         "clientNamespace": client,
-        "clientDataPlane": analyses[0].client_data_plane if analyses else None,
+        "clientDataPlane": plane,
         "hosts": hosts,
-        "findings": all_findings,
-        "summary": {"hosts": len(hosts), **counts, "suppressed": suppressed},
+        "findings": findings,
+        "summary": {
+            "hosts": len(hosts),
+            **{s.value: counts.get(s.value, 0) for s in Severity},
+            "suppressed": suppressed,
+        },
     }
 
 
@@ -275,13 +293,8 @@ def render_json(document: Any) -> str:
         return encode(document) + "\n"
     fields = []
     for key, value in document.items():
-        if type(value) is Encoded:
-            items = ",\n    ".join(value)
-            fields.append(
-                f"  {encode(key)}: [\n    {items}\n  ]" if value else f"  {encode(key)}: []"
-            )
-        elif type(value) is list and value:
-            items = ",\n    ".join(map(encode, value))
+        if type(value) in (list, Encoded) and value:
+            items = ",\n    ".join(value if type(value) is Encoded else map(encode, value))
             fields.append(f"  {encode(key)}: [\n    {items}\n  ]")
         else:
             fields.append(f"  {encode(key)}: {encode(value)}")

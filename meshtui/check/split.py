@@ -26,7 +26,7 @@ import heapq
 import os
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing.connection import Connection, Pipe
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +36,7 @@ from meshtui.mesh.batch import collector_paused
 from meshtui.mesh.findings import Finding
 from meshtui.mesh.validation import check_mesh
 from meshtui.sources import Source
+from meshtui.sources.parallel import cores
 
 if TYPE_CHECKING:
     from meshtui.sources.fix_render import FixRenderer
@@ -53,14 +54,6 @@ FIRST_SHARE_WITH_FIXES = 0.8
 
 Fixes = list[dict[str, Any]]  # a finding's fixes as the JSON report lists them
 Checks = dict[str | None, list[Finding]]  # check_mesh's findings, by host
-
-
-def cores() -> int:
-    """The CPUs this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
 
 
 def shares(meshes: Sequence[Mesh], jobs: int | None) -> int:
@@ -92,15 +85,6 @@ class Written:
     suppressed: int
     notes: tuple[str, ...]
     client_data_plane: str | None
-
-
-@dataclass(slots=True)
-class _Work:
-    """What this process knows of a share it wrote: the report's part, and a renderer to
-    verify fixes with (any process's renderer verifies any finding: each has the mesh)."""
-
-    written: Written
-    renderer: FixRenderer | None = field(default=None)
 
 
 def write_share(
